@@ -1,0 +1,283 @@
+"""The only module that imports httpx: builds every request, sends it under the retry policy,
+logs it, and translates httpx errors and error statuses into `bhtom_async.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Mapping
+from typing import Literal, Protocol
+
+import attrs
+import httpx
+
+from ._clock import SYSTEM_CLOCK, Clock
+from ._config import ClientConfig, RetrySettings, Timeouts
+from ._retry import PauseGate, call_with_retries, parse_retry_after
+from ._status import error_for_status
+from ._version import __version__
+from .errors import (
+    APIError,
+    ClientStateError,
+    ConfigurationError,
+    ConnectError,
+    ResponseDecodeError,
+    TimeoutError,
+    TransportError,
+)
+
+__all__ = ["Host", "HttpClient", "HttpResponse", "RequestSpec", "StreamingBody", "Transport"]
+
+#: The type of a user-supplied connection pool (`Client(http_client=...)`).
+HttpClient = httpx.AsyncClient
+Host = Literal["main", "upload"]
+logger = logging.getLogger("bhtom_async")
+
+
+class StreamingBody(Protocol):
+    """A request body sent in chunks; `chunks()` may be called again for a retry."""
+
+    @property
+    def content_type(self) -> str: ...
+
+    @property
+    def content_length(self) -> int: ...
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+
+@attrs.frozen
+class RequestSpec:
+    """What an endpoint asks for. Paths are relative to the host and end in '/'."""
+
+    method: str
+    path: str
+    host: Host = "main"
+    json: object = None
+    form: Mapping[str, str] | None = None
+    body: StreamingBody | None = None
+    idempotent: bool = True
+    authenticated: bool = True
+    expect: frozenset[int] = frozenset({200, 201})
+
+    def __attrs_post_init__(self) -> None:
+        if not self.path.startswith("/") or not self.path.endswith("/"):
+            raise ValueError(f"BHTOM paths start and end with '/': {self.path!r}")
+
+
+@attrs.frozen
+class HttpResponse:
+    """A complete answer: status, lower-cased headers and the whole body."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    method: str
+    path: str
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> object:
+        """The body as JSON, whatever Content-Type says (the upload proxy labels JSON as HTML)."""
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            raise ResponseDecodeError(
+                "expected JSON",
+                method=self.method,
+                path=self.path,
+                status=self.status,
+                snippet=self.text[:80],
+            ) from None
+
+
+class Transport:
+    """One connection pool per client; sends `RequestSpec`s and returns `HttpResponse`s."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        http_client: httpx.AsyncClient | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.gate = PauseGate(clock)
+        self._rng = rng or random.Random()
+        self._owns_client = http_client is None
+        self._client = http_client or httpx.AsyncClient(
+            limits=httpx.Limits(
+                max_connections=config.max_connections,
+                max_keepalive_connections=config.max_connections,
+            ),
+            timeout=_httpx_timeout(config.timeout),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._closed = False
+
+    async def send(
+        self,
+        spec: RequestSpec,
+        *,
+        timeout: Timeouts | None = None,
+        retry: RetrySettings | None = None,
+    ) -> HttpResponse:
+        """Send under the retry policy; return a response whose status is in `spec.expect`.
+
+        Raises:
+            APIError: (a subclass) for an error status once retries are spent.
+            TransportError: when no complete answer arrived.
+            ConfigurationError: no token for an authenticated call.
+        """
+        if self._closed:
+            raise ClientStateError("this client is closed; open a new one with `async with Client()`")
+        attempt_number = 0
+
+        async def attempt() -> HttpResponse:
+            nonlocal attempt_number
+            attempt_number += 1
+            return await self._send_once(spec, timeout, attempt_number)
+
+        return await call_with_retries(
+            attempt,
+            settings=retry or self.config.retry,
+            idempotent=spec.idempotent,
+            clock=self.clock,
+            gate=self.gate,
+            rng=self._rng,
+            describe=f"{spec.method} {spec.path}",
+        )
+
+    async def aclose(self) -> None:
+        """Close the pool (a pool passed in by the user is left open for its owner)."""
+        if not self._closed:
+            self._closed = True
+            if self._owns_client:
+                await self._client.aclose()
+
+    async def _send_once(self, spec: RequestSpec, timeout: Timeouts | None, attempt: int) -> HttpResponse:
+        request = self._build(spec, timeout)
+        started = self.clock.monotonic()
+        try:
+            raw = await self._client.send(request, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            error = self._translate(exc, spec)
+            logger.debug("%s %s → %s (attempt %d)", spec.method, spec.path, type(error).__name__, attempt)
+            raise error from None
+        elapsed = self.clock.monotonic() - started
+        logger.debug(
+            "%s %s → %d in %.3fs (attempt %d)", spec.method, spec.path, raw.status_code, elapsed, attempt
+        )
+        response = HttpResponse(
+            status=raw.status_code,
+            headers={k.lower(): v for k, v in raw.headers.items()},
+            content=raw.content,
+            method=spec.method,
+            path=spec.path,
+        )
+        if response.status not in spec.expect:
+            raise self._scrub(self._error(response))
+        return response
+
+    def _build(self, spec: RequestSpec, timeout: Timeouts | None) -> httpx.Request:
+        base = self.config.base_url if spec.host == "main" else self.config.upload_url
+        upload = spec.host == "upload" or spec.body is not None
+        chosen = timeout or (self.config.upload_timeout if upload else self.config.timeout)
+        headers = {"Accept": "application/json", "User-Agent": f"bhtom_async/{__version__}"}
+        if spec.authenticated:
+            if self.config.token is None:
+                raise ConfigurationError(
+                    "no BHTOM API token is configured",
+                    hint="set BHTOM_TOKEN, pass token=..., or run `bhtom login`",
+                )
+            headers["Authorization"] = "Token " + self.config.token.reveal()
+        content: bytes | AsyncIterator[bytes] | None = None
+        if spec.body is not None:
+            headers["Content-Type"] = spec.body.content_type
+            headers["Content-Length"] = str(spec.body.content_length)
+            content = spec.body.chunks()
+        elif spec.form is not None:
+            return self._client.build_request(
+                spec.method,
+                base + spec.path,
+                data=dict(spec.form),
+                headers=headers,
+                timeout=_httpx_timeout(chosen),
+            )
+        elif spec.json is not None or spec.method != "GET":
+            headers["Content-Type"] = "application/json"
+            content = json.dumps({} if spec.json is None else spec.json).encode()
+        return self._client.build_request(
+            spec.method, base + spec.path, content=content, headers=headers, timeout=_httpx_timeout(chosen)
+        )
+
+    def _error(self, response: HttpResponse) -> APIError:
+        return error_for_status(
+            status=response.status,
+            method=response.method,
+            path=response.path,
+            headers=response.headers,
+            content=response.content,
+            retry_after=parse_retry_after(response.headers.get("retry-after"), now_wall=self.clock.time()),
+            base_url=self.config.base_url,
+        )
+
+    def _translate(self, exc: httpx.HTTPError, spec: RequestSpec) -> TransportError | ConfigurationError:
+        where = {"method": spec.method, "path": spec.path}
+        host = self.config.base_url if spec.host == "main" else self.config.upload_url
+        if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+            return ConfigurationError(f"cannot use URL {host}: {exc}")
+        if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return TimeoutError(
+                f"timed out connecting to {host}",
+                request_sent=False,
+                hint="check the network and the URL; raise timeout= if the link is slow",
+                **where,
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            kind = "reading the answer" if isinstance(exc, httpx.ReadTimeout) else "sending the request"
+            return TimeoutError(
+                f"timed out {kind} from {host}",
+                request_sent=True,
+                hint="the server may be busy; raise timeout= or try again later",
+                **where,
+            )
+        if isinstance(exc, httpx.ConnectError):
+            tls = "certificate" in str(exc).lower() or "ssl" in str(exc).lower()
+            return ConnectError(
+                f"cannot connect to {host}: {_reason(exc)}",
+                request_sent=False,
+                hint="TLS verification failed; fix the server certificate or the URL"
+                if tls
+                else "check the URL, your network, and that the server is up",
+                **where,
+            )
+        return TransportError(
+            f"connection to {host} broke: {_reason(exc)}",
+            request_sent=True,
+            hint="the network or server dropped the connection; try again",
+            **where,
+        )
+
+    def _scrub(self, error: APIError) -> APIError:
+        token = self.config.token
+        if token is not None and token.reveal() in error.message:
+            error.message = error.message.replace(token.reveal(), "***")
+            error.args = (str(error),)
+        return error
+
+
+def _httpx_timeout(t: Timeouts) -> httpx.Timeout:
+    return httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 160 else text[:159] + "…"

@@ -1,0 +1,176 @@
+"""A streaming ``multipart/form-data`` body that never blocks the event loop.
+
+httpx reads multipart file parts synchronously on the loop; this body reads each chunk (and
+updates the file's sha256 in the same pass) in a worker thread, keeps about one chunk in memory
+per upload, sends an exact ``Content-Length``, and can be replayed for a retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import anyio.to_thread
+import attrs
+
+from .errors import InvalidInputError
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "FilePart", "MultipartBody"]
+
+DEFAULT_CHUNK_SIZE = 512 * 1024
+CRLF = b"\r\n"
+
+
+@attrs.frozen
+class FilePart:
+    """A file to send under form field `field`; `size` is checked again while streaming."""
+
+    field: str
+    path: Path
+    size: int
+    filename: str = ""
+    content_type: str = "application/octet-stream"
+
+    @property
+    def name(self) -> str:
+        return self.filename or self.path.name
+
+
+class MultipartBody:
+    """The body of one upload request.
+
+    Args:
+        fields: form fields, in order; a name may repeat (``observers``).
+        files: file parts; their bytes are read lazily, `chunk_size` at a time.
+        on_bytes: called with each chunk's size as it is handed to the network.
+        throttle: awaited with each chunk's size before it is sent (byte-rate limits).
+
+    After a complete pass, `sha256` maps each file part's name to its hex digest.
+    """
+
+    def __init__(
+        self,
+        fields: Sequence[tuple[str, str]],
+        files: Sequence[FilePart],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        boundary: str | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+        throttle: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        self._boundary = boundary or "bhtom-" + secrets.token_hex(12)
+        self._fields = [(name, str(value)) for name, value in fields]
+        self._files = list(files)
+        self._chunk_size = chunk_size
+        self._on_bytes = on_bytes
+        self._throttle = throttle
+        self.sha256: dict[str, str] = {}
+        self._field_bytes = b"".join(self._field_part(n, v) for n, v in self._fields)
+        self._file_heads = [self._file_head(part) for part in self._files]
+        self._tail = b"--" + self._boundary.encode() + b"--" + CRLF
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self._boundary}"
+
+    @property
+    def content_length(self) -> int:
+        files = sum(
+            len(head) + part.size + len(CRLF)
+            for head, part in zip(self._file_heads, self._files, strict=True)
+        )
+        return len(self._field_bytes) + files + len(self._tail)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body, chunk by chunk; each call starts a fresh pass (and fresh digests)."""
+        yield await self._emit(self._field_bytes)
+        for head, part in zip(self._file_heads, self._files, strict=True):
+            yield await self._emit(head)
+            digest = hashlib.sha256()
+            handle = await _open(part)
+            try:
+                remaining = part.size
+                while remaining > 0:
+                    chunk = await anyio.to_thread.run_sync(
+                        _read_and_hash, handle, min(self._chunk_size, remaining), digest
+                    )
+                    if not chunk:
+                        raise InvalidInputError(
+                            f"{part.path} shrank while it was being uploaded",
+                            hint="upload files only once they are completely written",
+                        )
+                    remaining -= len(chunk)
+                    yield await self._emit(chunk)
+                if await anyio.to_thread.run_sync(_size_of, handle) != part.size:
+                    raise InvalidInputError(
+                        f"{part.path} changed size while it was being uploaded",
+                        hint="upload files only once they are completely written",
+                    )
+            finally:
+                await anyio.to_thread.run_sync(handle.close)
+            self.sha256[part.name] = digest.hexdigest()
+            yield await self._emit(CRLF)
+        yield await self._emit(self._tail)
+
+    async def _emit(self, data: bytes) -> bytes:
+        if self._throttle is not None:
+            await self._throttle(len(data))
+        if self._on_bytes is not None:
+            self._on_bytes(len(data))
+        return data
+
+    def _field_part(self, name: str, value: str) -> bytes:
+        return (
+            b"--"
+            + self._boundary.encode()
+            + CRLF
+            + f'Content-Disposition: form-data; name="{_quote(name)}"'.encode()
+            + CRLF
+            + CRLF
+            + value.encode()
+            + CRLF
+        )
+
+    def _file_head(self, part: FilePart) -> bytes:
+        disposition = f'form-data; name="{_quote(part.field)}"; filename="{_quote(part.name)}"'
+        return (
+            b"--"
+            + self._boundary.encode()
+            + CRLF
+            + f"Content-Disposition: {disposition}".encode()
+            + CRLF
+            + f"Content-Type: {part.content_type}".encode()
+            + CRLF
+            + CRLF
+        )
+
+
+async def _open(part: FilePart) -> BinaryIO:
+    try:
+        return await anyio.to_thread.run_sync(_open_sync, part.path)
+    except FileNotFoundError:
+        raise InvalidInputError(f"{part.path} vanished before it could be uploaded") from None
+    except PermissionError:
+        raise InvalidInputError(f"{part.path} is not readable", hint="check its permissions") from None
+
+
+def _open_sync(path: Path) -> BinaryIO:
+    return open(path, "rb")
+
+
+def _read_and_hash(handle: BinaryIO, size: int, digest: hashlib._Hash) -> bytes:
+    chunk = handle.read(size)
+    digest.update(chunk)
+    return chunk
+
+
+def _size_of(handle: BinaryIO) -> int:
+    return os.fstat(handle.fileno()).st_size
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")

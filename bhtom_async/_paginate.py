@@ -1,0 +1,151 @@
+"""The one page walker for every list endpoint.
+
+The server's lists answer ``{"count", "num_pages", "current_page", "data"}``. It answers a page
+past the end with the *last* page, and two views put every row on every page (§1, §3.3, §3.6), so
+the walker reads `num_pages` from page 1, never asks past it, stops early when page 1 already
+holds all `count` rows, and drops rows it has already yielded when a key function is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
+from typing import Generic, TypeVar
+
+import anyio
+import attrs
+
+from .errors import ResponseDecodeError
+
+__all__ = ["Page", "Pager", "parse_envelope"]
+
+T = TypeVar("T")
+DEFAULT_PREFETCH = 4
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of a list: its number, the totals the server reported, and its items."""
+
+    number: int
+    num_pages: int
+    count: int
+    items: tuple[T, ...]
+    extra: Mapping[str, object] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Envelope:
+    """A page as the server sent it, before its items are converted."""
+
+    number: int
+    num_pages: int
+    count: int
+    data: list[object]
+    extra: Mapping[str, object]
+
+
+def parse_envelope(payload: object, *, method: str, path: str, requested: int) -> Envelope:
+    """Check and unpack a paginated answer. A bare list (the users view) is one whole page."""
+    if isinstance(payload, list):
+        return Envelope(1, 1, len(payload), payload, {})
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise ResponseDecodeError(
+            "expected a paginated object with a 'data' list",
+            method=method,
+            path=path,
+            status=200,
+            snippet=repr(payload)[:80],
+        )
+    data: list[object] = payload["data"]
+    try:
+        num_pages = max(1, int(payload.get("num_pages", 1)))
+        current = int(payload.get("current_page", requested))
+        count = int(payload.get("count", len(data)))
+    except (TypeError, ValueError):
+        raise ResponseDecodeError(
+            "page counters are not numbers",
+            method=method,
+            path=path,
+            status=200,
+            snippet=repr({k: v for k, v in payload.items() if k != "data"})[:80],
+        ) from None
+    known = {"count", "num_pages", "current_page", "data"}
+    extra = {k: v for k, v in payload.items() if k not in known}
+    return Envelope(current, num_pages, count, data, extra)
+
+
+FetchPage = Callable[[int], Awaitable[Envelope]]
+
+
+class Pager(Generic[T]):
+    """Items across all pages, in order: ``async for item in pager``.
+
+    Also: `await pager.first_page()`, ``async for page in pager.pages()``, `await pager.to_list()`.
+    Pages after the first are fetched `prefetch` at a time, concurrently, and yielded in order.
+    """
+
+    def __init__(
+        self,
+        fetch: FetchPage,
+        convert: Callable[[object], T],
+        *,
+        key: Callable[[T], Hashable] | None = None,
+        prefetch: int = DEFAULT_PREFETCH,
+    ) -> None:
+        self._fetch = fetch
+        self._convert = convert
+        self._key = key
+        self._prefetch = max(1, prefetch)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()
+
+    async def first_page(self) -> Page[T]:
+        """Only page 1 (one request)."""
+        return self._page(await self._fetch(1))
+
+    async def to_list(self) -> list[T]:
+        """Every item of every page."""
+        return [item async for item in self]
+
+    async def pages(self) -> AsyncIterator[Page[T]]:
+        """Each page in order; never requests a page number above the server's `num_pages`."""
+        first = await self._fetch(1)
+        yield self._page(first)
+        if first.num_pages <= 1 or len(first.data) >= first.count:
+            return
+        for start in range(2, first.num_pages + 1, self._prefetch):
+            numbers = range(start, min(start + self._prefetch, first.num_pages + 1))
+            fetched: dict[int, Envelope] = {}
+
+            async def fetch_into(number: int, into: dict[int, Envelope] = fetched) -> None:
+                into[number] = await self._fetch(number)
+
+            async with anyio.create_task_group() as group:
+                for number in numbers:
+                    group.start_soon(fetch_into, number)
+            for number in numbers:
+                envelope = fetched[number]
+                if envelope.number != number:
+                    return  # the server served another page: the list shrank while we walked it
+                yield self._page(envelope)
+
+    async def _items(self) -> AsyncIterator[T]:
+        seen: set[Hashable] = set()
+        async for page in self.pages():
+            for item in page.items:
+                if self._key is not None:
+                    marker = self._key(item)
+                    if marker in seen:
+                        continue
+                    seen.add(marker)
+                yield item
+
+    def _page(self, envelope: Envelope) -> Page[T]:
+        return Page(
+            number=envelope.number,
+            num_pages=envelope.num_pages,
+            count=envelope.count,
+            items=tuple(self._convert(raw) for raw in envelope.data),
+            extra=envelope.extra,
+        )

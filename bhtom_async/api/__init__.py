@@ -1,0 +1,1 @@
+"""Endpoint groups, one module per resource. Reach them through `Client` (`bh.targets`, ...)."""

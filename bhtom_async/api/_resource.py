@@ -1,0 +1,117 @@
+"""Base of every endpoint group: endpoints declare method, path, body and result; this sends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from typing import TypeVar
+
+import attrs
+import cattrs
+
+from .._config import RetrySettings, Timeouts
+from .._http import Host, HttpResponse, RequestSpec, StreamingBody, Transport
+from .._paginate import DEFAULT_PREFETCH, Envelope, Pager, parse_envelope
+from ..errors import ResponseDecodeError
+from ..models._converter import structure
+
+__all__ = ["CallOptions", "Resource", "body_of"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class CallOptions:
+    """Per-client overrides set by `Client.with_options` (None: the client's defaults)."""
+
+    timeout: Timeouts | None = None
+    retry: RetrySettings | None = None
+
+
+def body_of(**fields: object) -> dict[str, object]:
+    """A JSON body of the given fields, leaving out those that are None."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+class Resource:
+    """Strictly private base: holds the transport and the call options."""
+
+    def __init__(self, transport: Transport, options: CallOptions | None = None) -> None:
+        self._transport = transport
+        self._options = options or CallOptions()
+
+    async def _send(self, spec: RequestSpec) -> HttpResponse:
+        return await self._transport.send(spec, timeout=self._options.timeout, retry=self._options.retry)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        result: type[T],
+        *,
+        body: Mapping[str, object] | None = None,
+        idempotent: bool = True,
+        host: Host = "main",
+    ) -> T:
+        """Send a JSON request and convert the JSON answer into `result`."""
+        response = await self._send(
+            RequestSpec(method, path, json=dict(body or {}), idempotent=idempotent, host=host)
+        )
+        return self._convert(response.json(), result, response.method, response.path)
+
+    async def _call_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, object] | None = None,
+        idempotent: bool = True,
+        host: Host = "main",
+        stream: StreamingBody | None = None,
+    ) -> HttpResponse:
+        """Send and return the raw answer (downloads, uploads, odd shapes)."""
+        spec = RequestSpec(
+            method,
+            path,
+            json=None if stream else dict(body or {}),
+            body=stream,
+            idempotent=idempotent,
+            host=host,
+        )
+        return await self._send(spec)
+
+    def _paginate(
+        self,
+        method: str,
+        path: str,
+        item: type[T],
+        *,
+        body: Mapping[str, object] | None = None,
+        key: Callable[[T], Hashable] | None = None,
+        prefetch: int = DEFAULT_PREFETCH,
+    ) -> Pager[T]:
+        """An async iterator over every item of a paginated list endpoint."""
+        fields = dict(body or {})
+
+        async def fetch(page: int) -> Envelope:
+            response = await self._send(RequestSpec(method, path, json={**fields, "page": page}))
+            return parse_envelope(response.json(), method=method, path=path, requested=page)
+
+        return Pager(fetch, lambda raw: self._convert(raw, item, method, path), key=key, prefetch=prefetch)
+
+    @staticmethod
+    def _convert(data: object, result: type[T], method: str, path: str) -> T:
+        try:
+            return structure(data, result)
+        except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+            detail = (
+                "; ".join(cattrs.transform_error(exc))
+                if isinstance(exc, cattrs.BaseValidationError)
+                else str(exc)
+            )
+            raise ResponseDecodeError(
+                f"cannot read the answer as {result.__name__}: {detail[:160]}",
+                method=method,
+                path=path,
+                status=200,
+                snippet=repr(data)[:80],
+            ) from None

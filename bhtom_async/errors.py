@@ -1,0 +1,244 @@
+"""Every error bhtom_async raises. Catch these; httpx errors never reach you.
+
+The tree::
+
+    BhtomError
+    ├── ConfigurationError          bad or missing settings (token, URLs, insecure http)
+    ├── ClientStateError            a client used before `async with` or after it closed
+    ├── InvalidInputError           arguments refused before anything was sent (also ValueError)
+    ├── APIError                    the server answered with an error status
+    │   ├── AuthenticationError     401, or bad credentials at login
+    │   ├── PermissionDeniedError   403, or the server's 302 to /accounts/login/ (admin-only calls)
+    │   ├── NotFoundError           404 meaning "no such thing"
+    │   │   └── TargetNotFoundError the named target does not exist (names are exact)
+    │   ├── ValidationError         400, and the server's 404-for-validation answers
+    │   ├── RateLimitError          429; `retry_after` in seconds
+    │   └── ServerError             5xx; an HTML page is reduced to a short snippet
+    ├── ResponseDecodeError         a 2xx answer that is not the JSON shape we expect
+    ├── TransportError              the request never got a complete answer
+    │   ├── ConnectError            nothing reached the server (safe to retry anything)
+    │   └── TimeoutError            connect, read, write or pool timeout (also builtins.TimeoutError)
+    └── UploadOutcomeUnknown        an upload's body was sent but its answer was lost
+
+Every error's `str()` is one sentence that names the call and, where it is knowable, what to do
+next. No error ever holds the API token.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BhtomError",
+    "ClientStateError",
+    "ConfigurationError",
+    "ConnectError",
+    "InvalidInputError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "TargetNotFoundError",
+    "TimeoutError",
+    "TransportError",
+    "UploadOutcomeUnknown",
+    "ValidationError",
+]
+
+
+class BhtomError(Exception):
+    """Base class of every error raised by bhtom_async."""
+
+    hint: str | None = None
+
+
+class ConfigurationError(BhtomError):
+    """The client's settings cannot work (no token, malformed URL, token over plain http)."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(_sentence(message, hint))
+
+
+class ClientStateError(BhtomError):
+    """A `Client` was used before `async with` opened it, or after it was closed."""
+
+
+class InvalidInputError(BhtomError, ValueError):
+    """Arguments the server would refuse, caught before anything was sent."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(_sentence(message, hint))
+
+
+class APIError(BhtomError):
+    """The server answered `method path` with an error `status`.
+
+    Attributes:
+        status: HTTP status code (302 for the server's redirect-to-login refusals).
+        message: the server's error, cleaned into one short line.
+        method, path: the call that failed (path without host).
+        hint: what to do next, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        hint: str | None = None,
+    ) -> None:
+        self.status = status
+        self.message = message
+        self.method = method
+        self.path = path
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return _sentence(f"{self.method} {self.path} → {self.status}: {self.message}", self.hint)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), self.__dict__))
+
+
+class AuthenticationError(APIError):
+    """The token (or the username and password) was refused."""
+
+
+class PermissionDeniedError(APIError):
+    """The account may not do this; most often the call needs a BHTOM admin (staff) account."""
+
+
+class NotFoundError(APIError):
+    """The thing asked for does not exist on the server."""
+
+
+class TargetNotFoundError(NotFoundError):
+    """No target has this exact name. Names are exact and aliases do not match."""
+
+    def __init__(self, target: str, *, method: str, path: str, status: int = 404) -> None:
+        self.target = target
+        super().__init__(
+            f"no target named {target!r}",
+            status=status,
+            method=method,
+            path=path,
+            hint="names are exact and case-sensitive; find it with `bhtom targets list --name` "
+            "or create it with `bh.targets.create(...)`",
+        )
+
+
+class ValidationError(APIError):
+    """The server refused the request's content. `field_errors` maps field names to messages."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        hint: str | None = None,
+        field_errors: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.field_errors: Mapping[str, tuple[str, ...]] = dict(field_errors or {})
+        super().__init__(message, status=status, method=method, path=path, hint=hint)
+
+
+class RateLimitError(APIError):
+    """429 Too Many Requests. `retry_after` is the server's requested pause in seconds, if any."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 429,
+        method: str,
+        path: str,
+        hint: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status=status, method=method, path=path, hint=hint)
+
+
+class ServerError(APIError):
+    """A 5xx answer. For an HTML error page, `message` holds a short snippet of its text."""
+
+
+class ResponseDecodeError(BhtomError):
+    """A successful status whose body is not the JSON shape this call expects."""
+
+    def __init__(self, message: str, *, method: str, path: str, status: int, snippet: str) -> None:
+        self.message = message
+        self.method = method
+        self.path = path
+        self.status = status
+        self.snippet = snippet
+        hint = "the server may have changed, or base_url points at something that is not BHTOM"
+        super().__init__(_sentence(f"{method} {path} → {status}: {message} (body starts: {snippet!r})", hint))
+        self.hint = hint
+
+
+class TransportError(BhtomError):
+    """The request did not get a complete answer (connection refused or reset, timeout, TLS).
+
+    `request_sent` is False only when nothing can have reached the server.
+    """
+
+    def __init__(
+        self, message: str, *, method: str, path: str, request_sent: bool, hint: str | None = None
+    ) -> None:
+        self.message = message
+        self.method = method
+        self.path = path
+        self.request_sent = request_sent
+        self.hint = hint
+        super().__init__(_sentence(f"{method} {path}: {message}", hint))
+
+
+class ConnectError(TransportError):
+    """No connection could be made; nothing was sent."""
+
+
+class TimeoutError(TransportError, builtins.TimeoutError):
+    """A connect, read, write or pool timeout expired."""
+
+
+class UploadOutcomeUnknown(BhtomError):
+    """An upload's body was (or may have been) sent, but the answer was lost.
+
+    The server has no idempotency key and does not de-duplicate, so re-sending blindly could
+    store the file twice. The bulk uploader looks the file up on the server before deciding.
+    """
+
+    def __init__(self, filename: str, *, cause: BhtomError) -> None:
+        self.filename = filename
+        self.cause = cause
+        self.hint = (
+            "check `bh.dataproducts.list(target_name=...)` before re-sending, or re-run the bulk "
+            "uploader with the same journal: it reconciles before retrying"
+        )
+        super().__init__(_sentence(f"upload of {filename!r} may or may not be stored ({cause})", self.hint))
+
+
+def _sentence(message: str, hint: str | None) -> str:
+    message = message.rstrip(". ")
+    return f"{message}. Hint: {hint}" if hint else f"{message}."
+
+
+def _rebuild(cls: type[APIError], state: dict[str, object]) -> APIError:
+    obj = cls.__new__(cls)
+    obj.__dict__.update(state)
+    Exception.__init__(obj, str(obj))
+    return obj

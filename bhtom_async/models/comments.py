@@ -1,0 +1,5 @@
+"""Models for comments."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""Models for dataproducts."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

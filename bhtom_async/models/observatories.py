@@ -1,0 +1,5 @@
+"""Models for observatories."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,123 @@
+"""Shared fixtures: isolation from the user's environment, the anyio backend, factories."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bhtom_async import Client, ManualClock
+
+#: A recognisable fake token: tests grep for it to prove it never leaks.
+FAKE_TOKEN = "f00dfacef00dfacef00dfacef00dfacef00dface"
+BASE_URL = "https://bh-tom2.example.test"
+UPLOAD_URL = "https://uploadsvc2.example.test"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads the developer's token, config file or proxy settings."""
+    for name in (
+        "BHTOM_TOKEN",
+        "BHTOM_API_TOKEN",
+        "BHTOM_BASE_URL",
+        "BHTOM_UPLOAD_URL",
+        "BHTOM_LOG",
+        "BHTOM_CONFIG",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+    monkeypatch.setenv("NO_PROXY", "*")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock whose sleeps return at once (and are recorded in `clock.sleeps`)."""
+    return ManualClock()
+
+
+@pytest.fixture
+def make_client(clock: ManualClock) -> Callable[..., Client]:
+    """Factory for a client pointed at the respx test hosts, with a fake token and fake clock."""
+
+    def make(**overrides: object) -> Client:
+        options: dict[str, object] = {
+            "token": FAKE_TOKEN,
+            "base_url": BASE_URL,
+            "upload_url": UPLOAD_URL,
+            "clock": clock,
+        }
+        options.update(overrides)
+        return Client(**options)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+async def bh(make_client: Callable[..., Client]) -> AsyncIterator[Client]:
+    """An open client against the respx hosts (use inside `respx.mock`)."""
+    async with make_client() as client:
+        yield client
+
+
+@pytest.fixture
+def samples_dir() -> Path:
+    """The shared sample files (`../shared/samples`)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "shared" / "samples"
+        if candidate.is_dir():
+            return candidate
+        candidate = parent.parent / "shared" / "samples"
+        if candidate.is_dir():
+            return candidate
+    pytest.fail("shared/samples not found beside the checkout")
+
+
+@pytest.fixture
+def make_fits_tree(tmp_path: Path) -> Callable[..., list[Path]]:
+    """Write `n` small valid FITS frames (distinct content) under a folder; returns their paths."""
+
+    def make(n: int = 3, *, folder: str = "night", size_blocks: int = 2, mjd0: float = 60827.9) -> list[Path]:
+        root = tmp_path / folder
+        root.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for i in range(n):
+            path = root / f"frame_{i:04d}.fits"
+            path.write_bytes(fits_bytes(i, size_blocks=size_blocks, mjd=mjd0 + i * 0.01))
+            paths.append(path)
+        return paths
+
+    return make
+
+
+def fits_bytes(seed: int, *, size_blocks: int = 2, mjd: float = 60827.9, filt: str = "V") -> bytes:
+    """A minimal valid FITS file: one header block plus `size_blocks - 1` data blocks."""
+    cards = [
+        "SIMPLE  =                    T",
+        "BITPIX  =                    8",
+        "NAXIS   =                    1",
+        f"NAXIS1  = {2880 * (size_blocks - 1):20d}",
+        "OBJECT  = 'Gaia22bpl'",
+        f"FILTER  = '{filt}'",
+        f"MJD-OBS = {mjd:20.6f}",
+        "DATE-OBS= '2025-06-01T23:14:05'",
+        "EXPTIME =                 60.0",
+        f"SEED    = {seed:20d}",
+        "END",
+    ]
+    header = "".join(card.ljust(80) for card in cards).encode("ascii")
+    header += b" " * (-len(header) % 2880)
+    data = bytes((seed * 31 + i) % 251 for i in range(2880 * (size_blocks - 1)))
+    return header + data
