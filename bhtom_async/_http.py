@@ -8,7 +8,7 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator, Mapping
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 import attrs
 import httpx
@@ -20,6 +20,7 @@ from ._status import error_for_status
 from ._version import __version__
 from .errors import (
     APIError,
+    BhtomError,
     ClientStateError,
     ConfigurationError,
     ConnectError,
@@ -33,6 +34,7 @@ __all__ = ["Host", "HttpClient", "HttpResponse", "RequestSpec", "StreamingBody",
 #: The type of a user-supplied connection pool (`Client(http_client=...)`).
 HttpClient = httpx.AsyncClient
 Host = Literal["main", "upload"]
+E = TypeVar("E", bound=BhtomError)
 logger = logging.getLogger("bhtom_async")
 
 
@@ -168,7 +170,7 @@ class Transport:
         try:
             raw = await self._client.send(request, follow_redirects=False)
         except httpx.HTTPError as exc:
-            error = self._translate(exc, spec)
+            error = self._scrub(self._translate(exc, spec))
             logger.debug("%s %s → %s (attempt %d)", spec.method, spec.path, type(error).__name__, attempt)
             raise error from None
         elapsed = self.clock.monotonic() - started
@@ -266,11 +268,13 @@ class Transport:
             **where,
         )
 
-    def _scrub(self, error: APIError) -> APIError:
+    def _scrub(self, error: E) -> E:
+        """Mask the token if a server or OS message echoed it back."""
         token = self.config.token
-        if token is not None and token.reveal() in error.message:
-            error.message = error.message.replace(token.reveal(), "***")
-            error.args = (str(error),)
+        if token is not None and token.reveal() in str(error):
+            if isinstance(getattr(error, "message", None), str):
+                error.message = error.message.replace(token.reveal(), "***")  # type: ignore[attr-defined]
+            error.args = (str(error.args[0]).replace(token.reveal(), "***"),) if error.args else ()
         return error
 
 

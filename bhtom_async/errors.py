@@ -55,6 +55,11 @@ class BhtomError(Exception):
 
     hint: str | None = None
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only constructors cannot be replayed from `args`; rebuild from the attributes
+        # so errors cross process boundaries (multiprocessing, concurrent.futures) intact.
+        return (_rebuild, (type(self), self.__dict__, str(self)))
+
 
 class ConfigurationError(BhtomError):
     """The client's settings cannot work (no token, malformed URL, token over plain http)."""
@@ -106,9 +111,6 @@ class APIError(BhtomError):
 
     def __str__(self) -> str:
         return _sentence(f"{self.method} {self.path} → {self.status}: {self.message}", self.hint)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (type(self), self.__dict__))
 
 
 class AuthenticationError(APIError):
@@ -237,8 +239,8 @@ def _sentence(message: str, hint: str | None) -> str:
     return f"{message}. Hint: {hint}" if hint else f"{message}."
 
 
-def _rebuild(cls: type[APIError], state: dict[str, object]) -> APIError:
+def _rebuild(cls: type[BhtomError], state: dict[str, object], text: str) -> BhtomError:
     obj = cls.__new__(cls)
     obj.__dict__.update(state)
-    Exception.__init__(obj, str(obj))
+    Exception.__init__(obj, text)
     return obj

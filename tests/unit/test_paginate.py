@@ -1,0 +1,159 @@
+"""The page walker: num_pages from page 1, never past it, all-rows-on-every-page, dedupe, bound."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import anyio
+import attrs
+import httpx
+import pytest
+import respx
+
+from bhtom_async import Client, Pager, errors
+from bhtom_async.api._resource import Resource
+
+from ..conftest import BASE_URL
+
+pytestmark = pytest.mark.anyio
+URL = BASE_URL + "/things/list/"
+
+
+@attrs.frozen
+class Thing:
+    name: str
+    extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+
+
+class Things(Resource):
+    def list(self, *, dedupe: bool = False, prefetch: int = 4) -> Pager[Thing]:
+        return self._paginate(
+            "POST",
+            "/things/list/",
+            Thing,
+            body={"q": 1},
+            key=(lambda t: t.name) if dedupe else None,
+            prefetch=prefetch,
+        )
+
+
+def envelope(page: int, num_pages: int, names: list[str], count: int | None = None) -> httpx.Response:
+    data = [{"name": n} for n in names]
+    total = count if count is not None else num_pages * len(names)
+    return httpx.Response(
+        200, json={"count": total, "num_pages": num_pages, "current_page": page, "data": data}
+    )
+
+
+def requested_pages(route: respx.Route) -> list[int]:
+    return [json.loads(call.request.content)["page"] for call in route.calls]
+
+
+async def test_walks_every_page_in_order_and_never_past_num_pages(bh: Client) -> None:
+    """Three pages are fetched once each, items come out in page order."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        page = json.loads(request.content)["page"]
+        return envelope(page, 3, [f"p{page}a", f"p{page}b"])
+
+    with respx.mock:
+        route = respx.post(URL).mock(side_effect=answer)
+        items = await Things(bh._require_open()).list().to_list()
+    assert [t.name for t in items] == ["p1a", "p1b", "p2a", "p2b", "p3a", "p3b"]
+    assert sorted(requested_pages(route)) == [1, 2, 3]
+    assert all(json.loads(c.request.content)["q"] == 1 for c in route.calls)
+
+
+async def test_stops_when_server_serves_a_different_page(bh: Client) -> None:
+    """Out-of-range pages come back as the last page (§1); the walker stops instead of repeating it."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        page = json.loads(request.content)["page"]
+        return envelope(min(page, 2), 3, [f"p{min(page, 2)}"])  # the list shrank to 2 pages
+
+    with respx.mock:
+        respx.post(URL).mock(side_effect=answer)
+        items = await Things(bh._require_open()).list(prefetch=1).to_list()
+    assert [t.name for t in items] == ["p1", "p2"]
+
+
+async def test_all_rows_on_page_one_means_one_request(bh: Client) -> None:
+    """Views that put every row on every page (§3.3, §3.6) cost one request and no duplicates."""
+    with respx.mock:
+        route = respx.post(URL).mock(return_value=envelope(1, 5, ["a", "b", "c"], count=3))
+        items = await Things(bh._require_open()).list().to_list()
+    assert [t.name for t in items] == ["a", "b", "c"]
+    assert route.call_count == 1
+
+
+async def test_key_drops_rows_already_yielded(bh: Client) -> None:
+    """With a key, a row repeated on a later page is yielded once."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        page = json.loads(request.content)["page"]
+        return envelope(page, 2, ["same", f"only{page}"], count=4)
+
+    with respx.mock:
+        respx.post(URL).mock(side_effect=answer)
+        items = await Things(bh._require_open()).list(dedupe=True).to_list()
+    assert [t.name for t in items] == ["same", "only1", "only2"]
+
+
+async def test_prefetch_bounds_concurrent_page_requests(bh: Client) -> None:
+    """With prefetch=3 no more than three page requests are in flight at once."""
+    in_flight = 0
+    peak = 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await anyio.sleep(0.01)
+        in_flight -= 1
+        page = json.loads(request.content)["page"]
+        return envelope(page, 10, [f"p{page}"])
+
+    with respx.mock:
+        route = respx.post(URL).mock(side_effect=answer)
+        items = await Things(bh._require_open()).list(prefetch=3).to_list()
+    assert [t.name for t in items] == [f"p{n}" for n in range(1, 11)]
+    assert peak == 3
+    assert route.call_count == 10
+
+
+async def test_first_page_makes_one_request(bh: Client) -> None:
+    """first_page() reads only page 1 and reports the server's totals."""
+    with respx.mock:
+        route = respx.post(URL).mock(return_value=envelope(1, 4, ["a"], count=4))
+        page = await Things(bh._require_open()).list().first_page()
+    assert (page.number, page.num_pages, page.count, len(page.items)) == (1, 4, 4, 1)
+    assert route.call_count == 1
+
+
+async def test_bare_list_is_one_page(bh: Client) -> None:
+    """The users view answers a bare JSON list (§3.22): one page with every item."""
+    with respx.mock:
+        respx.post(URL).mock(return_value=httpx.Response(200, json=[{"name": "a"}, {"name": "b"}]))
+        items = await Things(bh._require_open()).list().to_list()
+    assert [t.name for t in items] == ["a", "b"]
+
+
+async def test_non_envelope_answer_is_a_decode_error(bh: Client) -> None:
+    """An answer without a data list raises ResponseDecodeError, not KeyError."""
+    with respx.mock:
+        respx.post(URL).mock(return_value=httpx.Response(200, json={"unexpected": True}))
+        with pytest.raises(errors.ResponseDecodeError):
+            await Things(bh._require_open()).list().to_list()
+
+
+async def test_unknown_keys_are_kept_in_extra(bh: Client) -> None:
+    """Keys a model does not know go to `extra` instead of being dropped."""
+    with respx.mock:
+        respx.post(URL).mock(
+            return_value=httpx.Response(
+                200, json={"count": 1, "num_pages": 1, "current_page": 1, "data": [{"name": "a", "new": 5}]}
+            )
+        )
+        (item,) = await Things(bh._require_open()).list().to_list()
+    assert item.extra == {"new": 5}

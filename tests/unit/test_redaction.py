@@ -1,0 +1,50 @@
+"""The token never appears in a repr, str, error, log line or pickle."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+
+import httpx
+import pytest
+import respx
+
+from bhtom_async import Client, Secret, errors
+from bhtom_async._http import RequestSpec
+
+from ..conftest import BASE_URL, FAKE_TOKEN
+
+pytestmark = pytest.mark.anyio
+
+
+def test_secret_hides_its_value() -> None:
+    """repr, str and masked() never show the secret; pickling is refused."""
+    secret = Secret(FAKE_TOKEN)
+    assert FAKE_TOKEN not in repr(secret) + str(secret) + secret.masked()
+    assert secret.masked().endswith(FAKE_TOKEN[-4:])
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)
+
+
+async def test_token_absent_from_everything_a_run_produces(
+    bh: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reprs, configs, errors (even when the server echoes the token) and debug logs stay clean."""
+    caplog.set_level(logging.DEBUG, logger="bhtom_async")
+    produced: list[str] = [repr(bh), str(bh.config), repr(bh.config)]
+    echo = {"detail": f"Invalid token {FAKE_TOKEN}."}
+    with respx.mock:
+        respx.post(BASE_URL + "/a/").respond(401, json=echo)
+        respx.post(BASE_URL + "/b/").respond(500, text=f"<h1>Server Error {FAKE_TOKEN}</h1>")
+        respx.post(BASE_URL + "/c/").mock(side_effect=httpx.ConnectError(f"refused {FAKE_TOKEN}"))
+        respx.post(BASE_URL + "/d/").respond(200, json={"ok": True})
+        await bh._require_open().send(RequestSpec("POST", "/d/"))
+        for path in ("/a/", "/b/", "/c/"):
+            with pytest.raises(errors.BhtomError) as caught:
+                await bh.with_options(max_retries=0)._require_open().send(RequestSpec("POST", path))
+            produced += [str(caught.value), repr(caught.value), repr(caught.value.__dict__)]
+            produced.append(repr(pickle.loads(pickle.dumps(caught.value)).__dict__))
+    produced += [record.getMessage() for record in caplog.records]
+    assert caplog.records, "debug logging produced nothing to check"
+    for text in produced:
+        assert FAKE_TOKEN not in text
