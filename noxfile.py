@@ -1,0 +1,44 @@
+"""Developer sessions: `nox -s tests lint typecheck`, `nox -s bench` for the long measurements."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The test suite (unit + integration against the emulator on loopback)."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff lint and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", "bhtom_async", "tests", "benchmarks")
+    session.run("ruff", "format", "--check", "bhtom_async", "tests", "benchmarks")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package and the public-API typing file."""
+    session.install("-e", ".[dev]")
+    session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the emulator: us vs the official sequential way, a naive async client, curl."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: upload + calibration against the embedded emulator."""
+    session.install("-e", ".[all]")
+    session.run("bhtom", "demo")
