@@ -1,0 +1,130 @@
+"""Shared CLI plumbing: global settings, exit codes, error → exit-code mapping, running coroutines."""
+
+from __future__ import annotations
+
+import enum
+import sys
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar
+
+import anyio
+import attrs
+import click
+
+from ..client import Client
+from ..errors import (
+    AuthenticationError,
+    BhtomError,
+    ClientStateError,
+    ConfigurationError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    TargetNotFoundError,
+    ValidationError,
+)
+
+__all__ = ["BhtomGroup", "CliState", "ExitCode", "fail", "make_client", "pass_state", "run"]
+
+T = TypeVar("T")
+
+
+class ExitCode(enum.IntEnum):
+    """The `bhtom` exit codes (documented in docs/cli.md; scripts rely on them)."""
+
+    OK = 0
+    SOME_FAILED = 1
+    USAGE = 2
+    FATAL = 3
+    UNKNOWN_OUTCOME = 4
+
+
+@attrs.frozen
+class CliState:
+    """The global options, passed to every command through the click context."""
+
+    base_url: str | None = None
+    upload_url: str | None = None
+    token: str | None = None
+    json: bool = False
+    verbose: bool = False
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+def make_client(state: CliState, **options: Any) -> Client:
+    """A library client built from the global options (env and config file fill the rest)."""
+    return Client(state.token, base_url=state.base_url, upload_url=state.upload_url, **options)
+
+
+def run(func: Callable[..., Awaitable[T]], *args: object) -> T:
+    """Run one coroutine function to completion on a fresh event loop."""
+    return anyio.run(func, *args)
+
+
+def fail(message: str, hint: str | None = None, code: ExitCode = ExitCode.USAGE) -> NoReturn:
+    """Print a short error (and what to do) on stderr and exit with `code`."""
+    _print_error(message, hint)
+    sys.exit(int(code))
+
+
+def exit_code_for(exc: BhtomError) -> ExitCode:
+    """Usage errors → 2; errors no retry can fix (token, target, camera, config) → 3; the rest → 1."""
+    if isinstance(exc, InvalidInputError):
+        return ExitCode.USAGE
+    if isinstance(
+        exc,
+        (
+            AuthenticationError,
+            PermissionDeniedError,
+            TargetNotFoundError,
+            NotFoundError,
+            ConfigurationError,
+            ClientStateError,
+            ValidationError,
+        ),
+    ):
+        return ExitCode.FATAL
+    return ExitCode.SOME_FAILED
+
+
+def _print_error(message: str, hint: str | None = None) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+
+
+def _error_lines(exc: BhtomError) -> tuple[str, str | None]:
+    # `str(exc)` already ends with "Hint: ..."; split it so the hint gets its own line.
+    text = str(exc)
+    hint = getattr(exc, "hint", None)
+    if hint and ". Hint: " in text:
+        text = text.split(". Hint: ", 1)[0] + "."
+    return text, hint
+
+
+class BhtomGroup(click.Group):
+    """A click group that turns library errors into one or two lines and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BhtomError as exc:
+            state = ctx.find_object(CliState)
+            if state is not None and state.verbose:
+                traceback.print_exc(file=sys.stderr)
+            message, hint = _error_lines(exc)
+            _print_error(message, hint)
+            ctx.exit(int(exit_code_for(exc)))
+        except ModuleNotFoundError as exc:
+            # Only the optional extras are imported lazily; name the one that is missing.
+            state = ctx.find_object(CliState)
+            if state is not None and state.verbose:
+                traceback.print_exc(file=sys.stderr)
+            _print_error(
+                f"the optional module {exc.name!r} is not installed",
+                "install the extra that provides it, e.g. `pip install 'bhtom_async[emulator]'`",
+            )
+            ctx.exit(int(ExitCode.FATAL))

@@ -1,0 +1,130 @@
+"""`bhtom login`, `bhtom whoami`, `bhtom config show`: the token and where settings come from."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .._config import TOKEN_ENV_VARS, config_file_path, read_config_file, resolve_config, write_config_file
+from ..client import login as library_login
+from ._core import CliState, pass_state, run
+from .output import emit_json, print_mapping
+
+__all__ = ["register"]
+
+
+@click.command()
+@click.option("-u", "--username", prompt=True, help="Your BHTOM username.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of stdin instead of prompting.",
+)
+@pass_state
+def login(state: CliState, username: str, password_stdin: bool) -> None:
+    """Get your API token and store it in the private (0600) config file.
+
+    \b
+    Example:
+        bhtom login -u alice
+        bhtom --base-url http://127.0.0.1:8000 login -u alice   # a local emulator
+    """
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True)
+    path = config_file_path()
+    stored = read_config_file(path)
+    # Where to log in: --base-url, else BHTOM_BASE_URL, else the stored one, else BHTOM2 itself.
+    environ = {key: value for key, value in os.environ.items() if key not in TOKEN_ENV_VARS}
+    settings = resolve_config(
+        base_url=state.base_url, upload_url=state.upload_url, environ=environ, config_path=path
+    )
+    token: str = run(_login, username, password, settings.base_url)
+    values = dict(stored)
+    values.update(token=token, base_url=settings.base_url, upload_url=settings.upload_url)
+    written = write_config_file(values, path)
+    if state.json:
+        emit_json({"username": username, "config_file": str(written), "base_url": settings.base_url})
+    else:
+        click.echo(f"Logged in as {username}; token stored in {written} (mode 0600).")
+
+
+async def _login(username: str, password: str, base_url: str) -> str:
+    return await library_login(username, password, base_url=base_url)
+
+
+def _settings(state: CliState) -> dict[str, object]:
+    path = config_file_path()
+    config = resolve_config(token=state.token, base_url=state.base_url, upload_url=state.upload_url)
+    return {
+        "base_url": config.base_url,
+        "upload_url": config.upload_url,
+        "token": config.token.masked() if config.token else None,
+        "token_source": _token_source(state),
+        "config_file": str(path),
+        "config_file_exists": path.exists(),
+    }
+
+
+def _token_source(state: CliState) -> str | None:
+    if state.token:
+        return "--token"
+    for name in TOKEN_ENV_VARS:
+        if os.environ.get(name, "").strip():
+            return name
+    if read_config_file(config_file_path()).get("token"):
+        return "config file"
+    return None
+
+
+@click.command()
+@pass_state
+def whoami(state: CliState) -> None:
+    """Show which server and token `bhtom` would use (the token is masked).
+
+    \b
+    Example:
+        bhtom whoami
+    """
+    settings = _settings(state)
+    if state.json:
+        emit_json(settings)
+        return
+    print_mapping(settings)
+    if settings["token"] is None:
+        click.echo("No token set: run `bhtom login` or set BHTOM_TOKEN.", err=True)
+
+
+@click.group()
+def config() -> None:
+    """Inspect the settings `bhtom` uses.
+
+    \b
+    Example:
+        bhtom config show
+    """
+
+
+@config.command("show")
+@pass_state
+def config_show(state: CliState) -> None:
+    """Print the resolved settings (token masked) and the config file's path.
+
+    \b
+    Example:
+        bhtom config show --json   # or: bhtom --json config show
+    """
+    settings = _settings(state)
+    if state.json:
+        emit_json(settings)
+    else:
+        print_mapping(settings)
+
+
+def register(group: click.Group) -> None:
+    """Add these commands to the `bhtom` group."""
+    for command in (login, whoami, config):
+        group.add_command(command)

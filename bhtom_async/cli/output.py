@@ -1,0 +1,216 @@
+"""Human output (rich tables, progress) and machine output (``--json``) for the CLI.
+
+``--json`` output is stable: attrs models become objects via `attrs.asdict`, datetimes and dates
+become ISO 8601 strings, paths become strings, enums their values, and secrets are masked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import click
+
+from .._secret import Secret
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+__all__ = ["ProgressDisplay", "emit_json", "is_terminal", "print_table", "to_jsonable"]
+
+
+def to_jsonable(value: object) -> Any:
+    """Turn models, lists, dicts, datetimes, paths, enums and secrets into JSON-ready values."""
+    if attrs.has(type(value)):
+        return {
+            key: to_jsonable(item)
+            for key, item in attrs.asdict(value, recurse=False).items()  # type: ignore[arg-type]
+        }
+    if isinstance(value, Secret):
+        return value.masked()
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def emit_json(value: object) -> None:
+    """Print one JSON document on stdout."""
+    click.echo(json.dumps(to_jsonable(value), indent=2, sort_keys=False, allow_nan=False, default=str))
+
+
+def is_terminal() -> bool:
+    """True when stdout is an interactive terminal (progress bars and colours are shown)."""
+    return sys.stdout.isatty()
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    # Let rich write through click so CliRunner captures it; no colour unless on a terminal.
+    return Console(file=sys.stdout, soft_wrap=True, highlight=False)
+
+
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None
+) -> None:
+    """A rich table on a terminal, tab-free aligned plain text otherwise (same columns)."""
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if cell is None else _cell(cell) for cell in row))
+    _console().print(table)
+
+
+def print_mapping(values: Mapping[str, object]) -> None:
+    """`key: value` lines, aligned."""
+    width = max((len(key) for key in values), default=0)
+    for key, value in values.items():
+        click.echo(f"{key.ljust(width)}  {'' if value is None else _cell(value)}")
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.5f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.6g}"
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return str(value)
+
+
+def human_bytes(size: float) -> str:
+    """1536 → '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(size) < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+class ProgressDisplay:
+    """Live progress for many files: a rich bar on a terminal, one plain line per file otherwise.
+
+    Shows files done/failed/left, bytes, rate and ETA. Quiet (no output) when `enabled` is False,
+    as with ``--json``.
+
+    Example:
+        >>> with ProgressDisplay(total_files=3, total_bytes=9000) as progress:  # doctest: +SKIP
+        ...     progress.file_finished("a.fits", status="uploaded", size=3000)
+    """
+
+    def __init__(
+        self,
+        *,
+        total_files: int = 0,
+        total_bytes: int = 0,
+        enabled: bool = True,
+        live: bool | None = None,
+        label: str = "uploading",
+    ) -> None:
+        self.total_files = total_files
+        self.total_bytes = total_bytes
+        self.done = 0
+        self.failed = 0
+        self.bytes_done = 0
+        self.enabled = enabled
+        self.live = is_terminal() if live is None else live
+        self.label = label
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> ProgressDisplay:
+        if self.enabled and self.live:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[counts]}"),
+                console=_console(),
+                transient=False,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(
+                self.label, total=self.total_bytes or None, counts=self._counts()
+            )
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def set_totals(self, *, files: int, size: int) -> None:
+        """Totals once discovery has finished."""
+        self.total_files, self.total_bytes = files, size
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, total=size or None, counts=self._counts())
+
+    def advance_bytes(self, count: int) -> None:
+        """Bytes sent (for the rate and ETA)."""
+        self.bytes_done += count
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, advance=count)
+
+    def file_finished(self, name: str, *, status: str, size: int = 0, detail: str = "") -> None:
+        """One file reached a final state (uploaded, skipped, failed, unknown, ...)."""
+        if status in ("failed", "unknown"):
+            self.failed += 1
+        else:
+            self.done += 1
+        if not self.enabled:
+            return
+        line = f"{status:<9} {name}" + (f"  ({detail})" if detail else "")
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, counts=self._counts())
+            self._progress.console.print(line, markup=False, highlight=False)
+        else:
+            click.echo(f"[{self.done + self.failed}/{self.total_files or '?'}] {line}")
+
+    def note(self, message: str) -> None:
+        """A free-form line (plain in both modes)."""
+        if not self.enabled:
+            return
+        if self._progress is not None:
+            self._progress.console.print(message, markup=False, highlight=False)
+        else:
+            click.echo(message)
+
+    def _counts(self) -> str:
+        left = max(self.total_files - self.done - self.failed, 0)
+        return f"{self.done} done, {self.failed} failed, {left} left"
