@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, TypeVar
@@ -27,6 +29,7 @@ from .api.targets import TargetsAPI
 from .api.uploads import UploadsAPI
 from .api.users import UsersAPI
 from .errors import ClientStateError
+from .models.uploads import UploadReceipt
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -198,6 +201,39 @@ class Client:
     def uploads(self) -> UploadsAPI:
         """Single-request uploads to the upload service (`bh.upload_file` is the short form)."""
         return self._resource(UploadsAPI)
+
+    async def upload_file(
+        self,
+        path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        target: str,
+        observatory: str,
+        data_product_type: str = "fits_file",
+        filter: str | None = None,
+        mjd: float | None = None,
+        observers: Sequence[str] = (),
+        comment: str | None = None,
+        match_dist: float | None = None,
+        dry_run: bool = False,
+    ) -> UploadReceipt:
+        """Upload a file to BHTOM (`POST /upload/` on the upload service); see `UploadsAPI.upload_file`.
+
+        Example:
+            >>> receipt = await bh.upload_file("f1.fits", target="Gaia22bpl",   # doctest: +SKIP
+            ...                                observatory="HarnessObs_HarnessCam")
+        """
+        return await self.uploads.upload_file(
+            path,
+            target=target,
+            observatory=observatory,
+            data_product_type=data_product_type,
+            filter=filter,
+            mjd=mjd,
+            observers=observers,
+            comment=comment,
+            match_dist=match_dist,
+            dry_run=dry_run,
+        )
 
     def __repr__(self) -> str:
         if self._transport is None:

@@ -1,5 +1,42 @@
-"""Models for uploads."""
+"""Models for uploads to the upload service (`POST /upload/`)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import attrs
+
+from ._converter import wire
+
+__all__ = ["UploadReceipt", "UploadedFile"]
+
+
+@attrs.frozen
+class UploadedFile:
+    """One file the upload service accepted.
+
+    Attributes:
+        filename: the name as sent (the server stores it with a numeric prefix).
+        id: the data-product id, usable with `bh.calibration.wait`, `bh.calibration.results`,
+            `bh.dataproducts.list(id=...)` and `bh.dataproducts.photometry_file`. The server
+            sends it as a string; it is an int here.
+        message: the service's note (``"Received plain FITS file."``).
+        dry_run: the upload was a dry run; the id never resolves to stored data.
+    """
+
+    filename: str = attrs.field(metadata=wire("file name:"))
+    id: int
+    message: str | None = None
+    dry_run: bool = False
+    extra: dict[str, object] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen
+class UploadReceipt:
+    """The upload service's 201 answer: one `UploadedFile` per file sent."""
+
+    files: tuple[UploadedFile, ...]
+    dry_run: bool = False
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        """The data-product ids, in the order the files were sent."""
+        return tuple(f.id for f in self.files)
