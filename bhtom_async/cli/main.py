@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from . import account, calibration
+from . import account, calibration, data
 from ._core import BhtomGroup, CliState
 
 __all__ = ["cli", "main"]
@@ -54,6 +54,7 @@ def cli(
 
 account.register(cli)
 calibration.register(cli)
+data.register(cli)
 
 
 def main() -> None:

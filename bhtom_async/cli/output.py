@@ -30,9 +30,11 @@ __all__ = ["ProgressDisplay", "emit_json", "is_terminal", "print_table", "to_jso
 def to_jsonable(value: object) -> Any:
     """Turn models, lists, dicts, datetimes, paths, enums and secrets into JSON-ready values."""
     if attrs.has(type(value)):
+        # Binary fields (plots, file contents) are left out; everything else is kept.
         return {
             key: to_jsonable(item)
             for key, item in attrs.asdict(value, recurse=False).items()  # type: ignore[arg-type]
+            if not isinstance(item, bytes)
         }
     if isinstance(value, Secret):
         return value.masked()
@@ -44,6 +46,8 @@ def to_jsonable(value: object) -> Any:
         return str(value)
     if isinstance(value, Mapping):
         return {str(key): to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {str(k): to_jsonable(v) for k, v in value._asdict().items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_jsonable(item) for item in value]
     if isinstance(value, bytes):
