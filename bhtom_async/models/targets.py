@@ -1,5 +1,260 @@
-"""Models for targets."""
+"""Models for targets (`targets/...`): targets, groups, downloads log, plots and light curves."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import datetime as dt
+import os
+import types
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+import anyio
+import attrs
+
+from ._converter import converter
+
+__all__ = [
+    "DOWNLOAD_TYPES",
+    "TARGET_CLASSIFICATIONS",
+    "LightCurve",
+    "LightCurvePoint",
+    "Target",
+    "TargetAlias",
+    "TargetDownload",
+    "TargetGroup",
+    "TargetGroupRef",
+    "TargetPlot",
+]
+
+#: Classifications the server knew when this client was written (key → label). Offered for
+#: completion and validation in your own code; the client does not refuse other values, because
+#: the server may add new ones.
+TARGET_CLASSIFICATIONS: Mapping[str, str] = types.MappingProxyType(
+    {
+        "Unknown": "Unknown",
+        "Be-star outburst": "Be-star outburst",
+        "AGN": "Active Galactic Nucleus(AGN)",
+        "BL Lac": "BL Lac",
+        "CV": "Cataclysmic Variable(CV)",
+        "CEPH": "Cepheid Variable(CEPH)",
+        "EB": "Eclipsing Binary(EB)",
+        "Galaxy": "Galaxy",
+        "LPV": "Long Period Variable(LPV)",
+        "LBV": "Luminous Blue Variable(LBV)",
+        "M-dwarf flare": "M-dwarf flare",
+        "Microlensing Event": "Microlensing Event",
+        "Nova": "Nova",
+        "Peculiar Supernova": "Peculiar Supernova",
+        "QSO": "Quasar(QSO)",
+        "RCrB": "R CrB Variable",
+        "RR Lyrae Variable": "RR Lyrae Variable",
+        "SSO": "Solar System Object(SSO)",
+        "Star": "Star",
+        "SN": "Supernova(SN)",
+        "Supernova imposter": "Supernova imposter",
+        "Symbiotic star": "Symbiotic star",
+        "TDE": "Tidal Disruption Event(TDE)",
+        "Variable star-other": "Variable star-other",
+        "XRB": "X-Ray Binary(XRB)",
+        "YSO": "Young Stellar Object(YSO)",
+    }
+)
+
+#: `download_type` letters of the downloaded-target log: photometry, radio, high energy.
+DOWNLOAD_TYPES: Mapping[str, str] = types.MappingProxyType(
+    {"P": "photometry", "R": "radio", "H": "high energy"}
+)
+
+
+class TargetAlias(NamedTuple):
+    """One alias of a target: the survey or catalogue (`source`) and the name it uses there."""
+
+    source: str
+    alias: str
+
+
+class TargetGroupRef(NamedTuple):
+    """A group a target belongs to, as the target list reports it (``[name, id]``)."""
+
+    name: str
+    id: int
+
+
+def _pair(value: object, what: str) -> tuple[object, object]:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return value[0], value[1]
+    raise ValueError(f"expected a [{what}] pair, got {value!r}")
+
+
+def _alias(value: object, _: object) -> TargetAlias:
+    source, alias = _pair(value, "source, alias")
+    return TargetAlias(str(source), str(alias))
+
+
+def _group_ref(value: object, _: object) -> TargetGroupRef:
+    name, group_id = _pair(value, "name, id")
+    return TargetGroupRef(str(name), converter.structure(group_id, int))
+
+
+# The server sends these as JSON pairs; explicit hooks read them (and say so when they are not).
+converter.register_structure_hook(TargetAlias, _alias)
+converter.register_structure_hook(TargetGroupRef, _group_ref)
+
+
+@attrs.frozen
+class Target:
+    """A target as `getTargetList/`, `createTarget/` or `targets-from-group/` report it.
+
+    The server sends no id: the exact `name` is the key. Coordinates are in degrees (J2000 unless
+    `epoch` says otherwise). The server uses ``mag_last=100`` and ``mjd_last=0`` for "no
+    photometry yet". Keys not listed here (orbital elements, plot paths, new keys) are in `extra`.
+    """
+
+    name: str
+    ra: float | None = None
+    dec: float | None = None
+    epoch: float | None = None
+    type: str | None = None
+    classification: str | None = None
+    description: str | None = None
+    discovery_date: dt.datetime | None = None
+    importance: float | None = None
+    cadence: float | None = None
+    priority: float | None = None
+    cadence_priority: float | None = None
+    mjd_last: float | None = None
+    mag_last: float | None = None
+    filter_last: str | None = None
+    sun_separation: float | None = None
+    galactic_lng: float | None = None
+    galactic_lat: float | None = None
+    parallax: float | None = None
+    pm_ra: float | None = None
+    pm_dec: float | None = None
+    distance: float | None = None
+    distance_err: float | None = None
+    constellation: str | None = None
+    phot_class: str | None = None
+    has_optical: bool = False
+    has_infrared: bool = False
+    has_radio: bool = False
+    has_xray: bool = False
+    has_gamma: bool = False
+    has_polarimetry: bool = False
+    created: dt.datetime | None = None
+    modified: dt.datetime | None = None
+    creation_date: dt.datetime | None = None
+    aliases: tuple[TargetAlias, ...] = ()
+    groups: tuple[TargetGroupRef, ...] = ()
+    extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+
+    @property
+    def has_photometry(self) -> bool:
+        """False while the server still shows its "no data" placeholders (mag 100, MJD 0)."""
+        return self.mag_last is not None and self.mag_last < 100 and bool(self.mjd_last)
+
+
+@attrs.frozen
+class TargetGroup:
+    """A target group (`target-groups/`). The server lists every user's groups."""
+
+    id: int
+    name: str
+    created: dt.datetime | None = None
+    extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen
+class TargetDownload:
+    """One row of the admin-only log of light-curve downloads (`get-downloaded-target-list/`).
+
+    `user` is the username, `target` the target's numeric id, `download_type` one of
+    `DOWNLOAD_TYPES` (``P``, ``R``, ``H``).
+    """
+
+    id: int
+    user: str | None = None
+    user_name: str | None = None
+    target: int | None = None
+    target_name: str | None = None
+    download_type: str | None = None
+    ip_address: str | None = None
+    created: dt.datetime | None = None
+    modified: dt.datetime | None = None
+    extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen
+class TargetPlot:
+    """The light-curve plot of one target (`get-plots/`): a plotly figure, or None if it has none.
+
+    `figure` is the plotly JSON (``data``, ``layout``); pass it to ``plotly.io.from_json`` or
+    ``plotly.graph_objects.Figure(figure)``.
+    """
+
+    name: str
+    figure: Mapping[str, object] | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen
+class LightCurvePoint:
+    """One row of a downloaded light curve.
+
+    `value` is a magnitude for photometry and a flux in mJy for radio (see `LightCurve.unit`);
+    `mjd` is the Modified Julian Date. A negative `error` marks an upper limit (`is_limit`).
+    """
+
+    mjd: float
+    value: float
+    error: float
+    facility: str = ""
+    filter: str = ""
+    observer: str = ""
+
+    @property
+    def is_limit(self) -> bool:
+        """True when the point is a non-detection (the server writes a negative error)."""
+        return self.error < 0
+
+
+@attrs.frozen
+class LightCurve:
+    """A target's light curve as `download-photometry/` or `download-radio/` serve it.
+
+    `raw` is the server's CSV text exactly as received, so `save` writes the original file.
+    `kind` is ``"photometry"`` (magnitudes) or ``"radio"`` (mJy); `unit` says which.
+    """
+
+    target: str
+    kind: str
+    points: tuple[LightCurvePoint, ...]
+    columns: tuple[str, ...]
+    raw: str = attrs.field(repr=False)
+    filename: str | None = None
+
+    @property
+    def unit(self) -> str:
+        """``"mag"`` for photometry, ``"mJy"`` for radio."""
+        return "mJy" if self.kind == "radio" else "mag"
+
+    @property
+    def filters(self) -> tuple[str, ...]:
+        """The distinct filters in order of first appearance."""
+        return tuple(dict.fromkeys(point.filter for point in self.points))
+
+    @property
+    def detections(self) -> tuple[LightCurvePoint, ...]:
+        """The points that are not upper limits."""
+        return tuple(point for point in self.points if not point.is_limit)
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    async def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the original CSV to `path` (a directory gets the server's file name inside it)."""
+        destination = Path(path)
+        if await anyio.Path(destination).is_dir():
+            destination = destination / (self.filename or f"target_{self.target}_{self.kind}.csv")
+        await anyio.Path(destination).write_text(self.raw, encoding="utf-8", newline="")
+        return destination
