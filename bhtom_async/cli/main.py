@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from . import account, calibration, data
+from . import account, calibration, community, data, observatories, targets
 from ._core import BhtomGroup, CliState
 
 __all__ = ["cli", "main"]
@@ -55,6 +55,9 @@ def cli(
 account.register(cli)
 calibration.register(cli)
 data.register(cli)
+targets.register(cli)
+observatories.register(cli)
+community.register(cli)
 
 
 def main() -> None:

@@ -1,0 +1,210 @@
+"""`bhtom observatories ...`: observatories, cameras and your favourite cameras."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from ._core import BhtomGroup, CliState, make_client, pass_state, run
+from .output import emit_json, print_table
+
+if TYPE_CHECKING:
+    from ..models.observatories import FavouriteAdded, FavouriteObservatory, Observatory
+
+__all__ = ["register"]
+
+
+@click.group(cls=BhtomGroup)
+def observatories() -> None:
+    """Observatories and cameras; uploads need the camera (ONAME) in your favourites.
+
+    \b
+    Example:
+        bhtom observatories list
+        bhtom observatories add-favourite ROAD_QHY600M
+    """
+
+
+@observatories.command("list")
+@click.option("--name", help="Exact observatory name.")
+@pass_state
+def observatories_list(state: CliState, name: str | None) -> None:
+    """List observatories with their cameras' ONAMEs (what `bhtom upload --observatory` takes).
+
+    \b
+    Example:
+        bhtom observatories list --name ROAD
+    """
+    found = run(_list, state, name)
+    if state.json:
+        emit_json(found)
+    else:
+        rows = [[o.id, o.name, o.lon, o.lat, o.calibration_flg, ", ".join(o.onames)] for o in found]
+        print_table(["id", "name", "lon", "lat", "calibration", "cameras (ONAME)"], rows)
+
+
+async def _list(state: CliState, name: str | None) -> list[Observatory]:
+    async with make_client(state) as bh:
+        return await bh.observatories.list(name=name).to_list()
+
+
+@observatories.command("create")
+@click.argument("name")
+@click.option("--lon", type=float, required=True, help="Longitude, degrees.")
+@click.option("--lat", type=float, required=True, help="Latitude, degrees.")
+@click.option("--camera", "camera_name", required=True, help="Name of its first camera.")
+@click.option("--altitude", type=float, help="Metres.")
+@click.option("--calibration", "calibration_flg", is_flag=True, help="Only for calibration.")
+@click.option("--filters", help="e.g. 'V,R,I'.")
+@click.option("--comment")
+@pass_state
+def observatories_create(
+    state: CliState,
+    name: str,
+    lon: float,
+    lat: float,
+    camera_name: str,
+    altitude: float | None,
+    calibration_flg: bool,
+    filters: str | None,
+    comment: str | None,
+) -> None:
+    """Register an observatory with one camera.
+
+    \b
+    Example:
+        bhtom observatories create MyObs --lon 21.0 --lat 52.2 --camera MyCam --altitude 110
+    """
+    fields = {"altitude": altitude, "filters": filters, "comment": comment}
+    run(_create, state, name, lon, lat, camera_name, calibration_flg, fields)
+    if state.json:
+        emit_json({"created": name, "oname": f"{name}_{camera_name}"})
+    else:
+        click.echo(f"Created observatory {name}; its camera's ONAME is {name}_{camera_name}.")
+
+
+async def _create(
+    state: CliState,
+    name: str,
+    lon: float,
+    lat: float,
+    camera_name: str,
+    calibration_flg: bool,
+    fields: dict[str, object],
+) -> None:
+    async with make_client(state) as bh:
+        await bh.observatories.create(
+            name,
+            lon=lon,
+            lat=lat,
+            camera_name=camera_name,
+            calibration_flg=calibration_flg,
+            **fields,  # type: ignore[arg-type]
+        )
+
+
+@observatories.command("update")
+@click.argument("name")
+@click.option("--lon", type=float)
+@click.option("--lat", type=float)
+@click.option("--altitude", type=float)
+@click.option("--approx-lim-mag", type=float)
+@click.option("--filters")
+@click.option("--comment")
+@pass_state
+def observatories_update(state: CliState, /, name: str, **changes: object) -> None:
+    """Change fields of your observatory (only the ones given).
+
+    \b
+    Example:
+        bhtom observatories update MyObs --altitude 115 --comment "new dome"
+    """
+    given = {key: value for key, value in changes.items() if value is not None}
+    if not given:
+        raise click.UsageError("nothing to change: give at least one option such as --altitude")
+    run(_update, state, name, given)
+    if state.json:
+        emit_json({"updated": name, "changes": given})
+    else:
+        click.echo(f"Updated {name}: " + ", ".join(f"{k}={v}" for k, v in given.items()))
+
+
+async def _update(state: CliState, name: str, changes: dict[str, object]) -> None:
+    async with make_client(state) as bh:
+        await bh.observatories.update(name, **changes)  # type: ignore[arg-type]
+
+
+@observatories.command("favourites")
+@click.option("--user", type=int, help="Numeric user id (the server lists everyone's otherwise).")
+@pass_state
+def observatories_favourites(state: CliState, user: int | None) -> None:
+    """List favourite cameras.
+
+    \b
+    Example:
+        bhtom observatories favourites --user 5
+    """
+    found = run(_favourites, state, user)
+    if state.json:
+        emit_json(found)
+    else:
+        rows = [[f.user, f.camera, f.active, f.number_of_uploaded_file, f.created] for f in found]
+        print_table(["user", "camera", "active", "files", "created"], rows)
+
+
+async def _favourites(state: CliState, user: int | None) -> list[FavouriteObservatory]:
+    async with make_client(state) as bh:
+        return await bh.observatories.favourites(user=user).to_list()
+
+
+@observatories.command("add-favourite")
+@click.argument("oname")
+@pass_state
+def observatories_add_favourite(state: CliState, oname: str) -> None:
+    """Put a camera (by ONAME) on your favourites list; already there counts as success.
+
+    \b
+    Example:
+        bhtom observatories add-favourite ROAD_QHY600M
+    """
+    added = run(_add, state, oname)
+    if state.json:
+        emit_json({"oname": oname, "created": added.created, "already_present": added.already_present})
+    elif added.already_present:
+        click.echo(f"{oname} was already in your favourites.")
+    else:
+        click.echo(f"Added {oname} to your favourites.")
+
+
+async def _add(state: CliState, oname: str) -> FavouriteAdded:
+    async with make_client(state) as bh:
+        return await bh.observatories.add_favourite(oname=oname)
+
+
+@observatories.command("remove-favourite")
+@click.argument("observatory")
+@click.argument("camera")
+@pass_state
+def observatories_remove_favourite(state: CliState, observatory: str, camera: str) -> None:
+    """Remove a camera from your favourites (the server allows this for admins only).
+
+    \b
+    Example:
+        bhtom observatories remove-favourite ROAD QHY600M
+    """
+    run(_remove, state, observatory, camera)
+    if state.json:
+        emit_json({"removed": {"observatory": observatory, "camera": camera}})
+    else:
+        click.echo(f"Removed {observatory}_{camera} from your favourites.")
+
+
+async def _remove(state: CliState, observatory: str, camera: str) -> None:
+    async with make_client(state) as bh:
+        await bh.observatories.remove_favourite(observatory=observatory, camera=camera)
+
+
+def register(group: click.Group) -> None:
+    """Add `bhtom observatories` to the `bhtom` group."""
+    group.add_command(observatories)
