@@ -191,10 +191,11 @@ class CalibrationPoller:
         healthy = [i for i, t in self._pending.items() if t.broken is None]
         isolated = [i for i, t in self._pending.items() if t.broken is not None]
         answers: list[tuple[int, ItemOutcome | _Broken]] = []
-        for start in range(0, len(healthy), self._batch):
-            answers += await self._query(healthy[start : start + self._batch])
-        for key in isolated:
-            answers += await self._query([key])
+        # Ids known to break a batch are asked apart from the rest, so they cost the healthy ones
+        # nothing; among themselves they are bisected again (some may have healed meanwhile).
+        for group in (healthy, isolated):
+            for start in range(0, len(group), self._batch):
+                answers += await self._query(group[start : start + self._batch])
         finished = []
         now = self._clock.monotonic()
         for key, answer in answers:

@@ -34,6 +34,7 @@ class FakeServer:
         *,
         final: str = "S",
         poisoned: frozenset[int] = frozenset(),
+        poisoned_until: dict[int, float] | None = None,
         missing_until: dict[int, float] | None = None,
         not_yours: frozenset[int] = frozenset(),
         reverse: bool = False,
@@ -42,6 +43,7 @@ class FakeServer:
         self.done_at = done_at
         self.final = final
         self.poisoned = poisoned
+        self.poisoned_until = poisoned_until or {}
         self.missing_until = missing_until or {}
         self.not_yours = not_yours
         self.reverse = reverse
@@ -52,7 +54,7 @@ class FakeServer:
         ids: list[int] = body["calibid"]
         now = self.clock.monotonic()
         self.calls.append((now, ids, body))
-        if any(i in self.poisoned for i in ids):
+        if any(i in self.poisoned or now < self.poisoned_until.get(i, -1.0) for i in ids):
             return httpx.Response(400, json=POISON)
         data: list[object] = []
         for i in ids:
@@ -307,3 +309,19 @@ async def test_wait_uses_retry_policy_on_transient_errors(bh: Client, clock: Man
         respx.post(URL).mock(side_effect=[httpx.Response(503), server])
         (result,) = await collect(bh.calibration.wait([1]))
     assert result.status is CalibrationStatus.SUCCESS
+
+
+async def test_isolated_ids_are_rebisected_and_healed_ones_resolve(bh: Client, clock: ManualClock) -> None:
+    """Ids that broke a batch are polled apart; one that heals resolves while the other stays isolated."""
+    ids = list(range(1, 11))
+    server = FakeServer(clock, dict.fromkeys(ids, 0.0), poisoned=frozenset({3}), poisoned_until={7: 20.0})
+    with respx.mock:
+        respx.post(URL).mock(side_effect=server)
+        results = await collect(bh.calibration.wait(ids, missing_grace=100, timeout=600))
+    by_id = {r.dataproduct_id: r for r in results}
+    assert by_id[7].status is CalibrationStatus.SUCCESS
+    assert by_id[3].status is CalibrationStatus.ERROR
+    assert [r.dataproduct_id for r in results][-2:] == [7, 3]
+    later = [batch for at, batch, _ in server.calls if at > 0]
+    assert later[0] == [3, 7]
+    assert all(set(batch) <= {3, 7} for batch in later)
