@@ -1,0 +1,109 @@
+"""Reconcile before retry: after a lost answer, find out whether the server stored the file.
+
+The upload POST has no idempotency key and the server does not de-duplicate, so a blind re-send
+can store a frame twice. When an answer was lost after the body may have left (reset, read
+timeout, 5xx), the uploader looks the file up with `bh.dataproducts.list` (filters: target name,
+camera ONAME, data product type, and `photometry_data`, which the server matches as a substring of
+the stored path). The server stores ``<number>_<name>``, so a match is an item whose stored file
+name is the sent name or ends with ``_<name>``, created no earlier than the request started (less
+a clock-skew allowance), and not already claimed by another journal row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Literal, Protocol
+
+import attrs
+
+from ..errors import BhtomError
+
+__all__ = ["CLOCK_SKEW", "Lookup", "ProductLike", "Verdict", "matching_ids", "reconcile"]
+
+#: Seconds of disagreement allowed between our clock and the server's `created` stamps.
+CLOCK_SKEW = 600.0
+#: Items read at most per lookup (newest first); enough for a night of same-named retries.
+MAX_ITEMS = 500
+
+
+class ProductLike(Protocol):
+    """What reconciliation reads of a data product."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def data(self) -> str | None: ...
+
+    @property
+    def created(self) -> dt.datetime | None: ...
+
+
+#: ``lookup(target, observatory, data_product_type, name)`` -> the server's candidate items.
+Lookup = Callable[[str, str, str, str], AsyncIterator[ProductLike]]
+
+
+@attrs.frozen
+class Verdict:
+    """``stored`` (with `data_product_id`), ``absent`` (safe to re-send), or ``undecided``."""
+
+    kind: Literal["stored", "absent", "undecided"]
+    data_product_id: int | None = None
+    reason: str | None = None
+
+
+def matching_ids(
+    items: Sequence[ProductLike], name: str, *, sent_at: float | None, skew: float = CLOCK_SKEW
+) -> list[int]:
+    """Ids of the items that can be this upload of `name` (stored as ``<prefix>_<name>``)."""
+    found = []
+    for item in items:
+        stored = (item.data or "").rsplit("/", 1)[-1]
+        if stored != name and not stored.endswith("_" + name):
+            continue
+        if sent_at is not None and item.created is not None:
+            created = item.created
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=dt.timezone.utc)
+            if created.timestamp() < sent_at - skew:
+                continue
+        found.append(item.id)
+    return found
+
+
+async def reconcile(
+    lookup: Lookup,
+    *,
+    target: str,
+    observatory: str,
+    data_product_type: str,
+    name: str,
+    sent_at: float | None,
+    claimed: Callable[[list[int]], Awaitable[set[int]]],
+) -> Verdict:
+    """Decide whether the upload of `name` (started at wall time `sent_at`) reached the server.
+
+    `claimed(ids)` is awaited and returns the subset of ids the journal already holds for other
+    files. Never raises a `BhtomError`: a failed lookup is an ``undecided`` verdict.
+    """
+    try:
+        items: list[ProductLike] = []
+        async for item in lookup(target, observatory, data_product_type, name):
+            items.append(item)
+            if len(items) >= MAX_ITEMS:
+                break
+        ids = matching_ids(items, name, sent_at=sent_at)
+        if ids:
+            taken = await claimed(ids)
+            ids = [i for i in ids if i not in taken]
+    except BhtomError as exc:
+        return Verdict("undecided", reason=f"could not look the file up on the server ({exc})")
+    if not ids:
+        return Verdict("absent")
+    if len(ids) == 1:
+        return Verdict("stored", data_product_id=ids[0])
+    return Verdict(
+        "undecided",
+        reason=f"{len(ids)} stored files named {name!r} could be this upload (ids {sorted(ids)[:5]})",
+    )

@@ -1,0 +1,668 @@
+"""The bulk uploader: bounded, streaming, journaled, resumable, and never a duplicate.
+
+Design
+------
+*Pipeline.* One task walks the paths (`discovery.discover`, in a worker thread, a batch at a time)
+and feeds candidates into an anyio memory object stream whose buffer holds `concurrency` items, so
+a million-entry folder never fills memory: discovery waits while the workers are busy. At most
+`concurrency` workers (never more than the client's connection pool) take candidates and upload
+each file as one streaming request (`_multipart.MultipartBody` via `bh.uploads.prepare/send`):
+about one chunk (512 KiB) in memory per in-flight upload, chunks read in a worker thread, and the
+file's sha256 computed in that same single pass.
+
+*Skipping without reading.* The journal stores each file's stat fingerprint (absolute path, size,
+mtime_ns) next to its content hash. A re-run finds the row by fingerprint and skips an uploaded
+file without opening it. Only when a file has no row but an uploaded row has the same name and
+size (the frame was copied elsewhere or touched) is it hashed first (a second read, only in that
+rare case) and skipped if the content matches. Content hash, target, observatory and data product
+type identify what is on the server; the fingerprint is the cheap way to find it again.
+
+*States.* ``sending`` is written (and fsynced) before a request starts; ``uploaded(id)``,
+``failed(reason)`` or ``unknown(reason)`` after it ends. A row still ``sending`` after a crash or
+``kill -9``, and every ``unknown`` row, is reconciled on the next run before anything is re-sent.
+
+*Reconcile before retry.* Connect errors (nothing sent) and 429s are retried by the client's
+policy (the 429 pause holds every worker). When the body may have reached the server (reset, read
+timeout, 5xx), the uploader looks the file up (`reconcile.reconcile`) and re-sends only if it is
+absent; if it cannot decide, the file is ``unknown`` and is not re-sent.
+
+*Fail fast.* The first upload request goes alone; the others wait for its answer. A bad token,
+an unknown target, a camera not in the user's favourites, or a refusal to serve the account stops
+the job after that one request with one error (`UploadSummary.stopped`, with a hint). A problem
+with one file (corrupt frame, vanished file) only fails that file.
+
+*Cancellation.* Cancelling `run` stops discovery and new uploads; an upload cut off mid-request
+is journaled ``unknown`` (shielded from the cancellation), and the journal is closed cleanly.
+
+*Dry runs* send with ``dry_run=True``, read the journal to report what would be skipped, and
+never write to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import aclosing
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.to_thread
+import attrs
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .._clock import Clock
+from ..errors import (
+    APIError,
+    AuthenticationError,
+    BhtomError,
+    InvalidInputError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    TargetNotFoundError,
+    TransportError,
+    UploadOutcomeUnknown,
+    ValidationError,
+)
+from .discovery import Candidate, Rejected, discover
+from .events import (
+    BytesSent,
+    FileFinished,
+    FileSettings,
+    FileSkipped,
+    FileStarted,
+    JobFinished,
+    UploadEvent,
+    UploadOutcome,
+    UploadSummary,
+)
+from .journal import Journal, JournalKey, default_journal_path
+from .ratelimit import TokenBucket
+from .reconcile import ProductLike, Verdict, reconcile
+
+if TYPE_CHECKING:
+    from ..api.uploads import PreparedUpload
+    from ..client import Client
+
+__all__ = ["SettingsSource", "Uploader"]
+
+StrPath = str | os.PathLike[str]
+SettingsCallback = Callable[[Path], FileSettings | Awaitable[FileSettings | None] | None]
+#: Per-file settings: a mapping from path (as given, absolute, or bare file name) or a callback.
+SettingsSource = Mapping[str, FileSettings] | SettingsCallback
+
+
+class _Stop(Exception):
+    """Strictly private: raised inside a worker once the job has been stopped."""
+
+
+@attrs.frozen
+class _Job:
+    """The settings of one file's upload after applying the per-file overrides."""
+
+    target: str
+    observatory: str
+    data_product_type: str
+    filter: str | None
+    mjd: float | None
+    observers: tuple[str, ...]
+    comment: str | None
+    match_dist: float | None
+
+    @property
+    def key(self) -> JournalKey:
+        return JournalKey(self.target, self.observatory, self.data_product_type)
+
+
+class Uploader:
+    """Upload many files, at most `concurrency` at a time, journaled so nothing is sent twice.
+
+    Args:
+        client: an open `Client`.
+        paths: files and directories (walked recursively, lazily).
+        target: exact BHTOM target name (per-file `settings` may override it).
+        observatory: camera ONAME; it must be in your favourites for ``fits_file``.
+        data_product_type: ``fits_file`` (default) accepts only FITS files (``.fits/.fit/.fts``
+            with a ``SIMPLE  =`` card); other types accept any non-empty file.
+        filter, mjd, observers, comment, match_dist: as for `bh.uploads.upload_file`.
+        dry_run: the server checks each file and stores nothing; the journal is only read.
+        include, exclude: glob patterns on file names (or full paths).
+        concurrency: uploads in flight at once (default 4; capped at the connection pool size).
+        max_requests_per_second: optional limit on upload requests started per second.
+        max_bytes_per_second: optional limit on body bytes sent per second (all uploads together).
+        journal: SQLite file; default ``$XDG_STATE_HOME/bhtom_async/uploads.sqlite3``. Use the same
+            journal for a re-run: it skips what is uploaded, retries what failed, and reconciles
+            what is unknown. ``":memory:"`` keeps no record.
+        settings: per-file overrides, a mapping (key: path as given, absolute path, or file name)
+            or a callback ``(Path) -> FileSettings | None`` (sync callbacks run in a worker thread,
+            so they may read FITS headers; async callbacks are awaited).
+        min_age: seconds since the last write below which a file counts as still growing and is
+            skipped (default 2.0).
+        max_attempts: upload requests per file in this run, counting re-sends after the server
+            was found not to have the file (default 3).
+        on_event: called with every `UploadEvent` (keep it quick; it runs on the event loop).
+        clock: time source for backoff and rate limits (default: the client's).
+
+    Example:
+        >>> summary = await Uploader(bh, ["night/"], target="Gaia22bpl",          # doctest: +SKIP
+        ...                          observatory="HarnessObs_HarnessCam", journal="night.sqlite3").run()
+        >>> print(summary, summary.ids)
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        paths: StrPath | Sequence[StrPath],
+        *,
+        target: str,
+        observatory: str,
+        data_product_type: str = "fits_file",
+        filter: str | None = None,
+        mjd: float | None = None,
+        observers: Sequence[str] = (),
+        comment: str | None = None,
+        match_dist: float | None = None,
+        dry_run: bool = False,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        concurrency: int = 4,
+        max_requests_per_second: float | None = None,
+        max_bytes_per_second: float | None = None,
+        journal: StrPath | None = None,
+        settings: SettingsSource | None = None,
+        min_age: float = 2.0,
+        max_attempts: int = 3,
+        on_event: Callable[[UploadEvent], None] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise InvalidInputError(f"concurrency must be at least 1, not {concurrency}")
+        if max_attempts < 1:
+            raise InvalidInputError(f"max_attempts must be at least 1, not {max_attempts}")
+        self._client = client
+        self._paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        if isinstance(observers, str):
+            observers = [observers]
+        self._defaults = _Job(
+            target=target,
+            observatory=observatory,
+            data_product_type=data_product_type,
+            filter=filter,
+            mjd=mjd,
+            observers=tuple(observers),
+            comment=comment,
+            match_dist=match_dist,
+        )
+        self._dry_run = dry_run
+        self._include = tuple(include)
+        self._exclude = tuple(exclude)
+        self._concurrency = concurrency
+        self._journal_path = str(journal) if journal is not None else str(default_journal_path())
+        self._settings = settings
+        self._min_age = min_age
+        self._max_attempts = max_attempts
+        self._on_event = on_event
+        self._clock: Clock = clock or client._clock
+        self._requests = (
+            TokenBucket(max_requests_per_second, burst=1, clock=self._clock)
+            if max_requests_per_second
+            else None
+        )
+        self._bytes = TokenBucket(max_bytes_per_second, clock=self._clock) if max_bytes_per_second else None
+        self._outcomes: list[UploadOutcome] = []
+        self._bytes_sent = 0
+        self._stopped: BhtomError | None = None
+        self._gate = anyio.Event()
+        self._probing = False
+        self._journal: Journal | None = None
+
+    # ---- public -----------------------------------------------------------------------------
+
+    async def run(self) -> UploadSummary:
+        """Upload everything; return the per-file outcomes and the summary.
+
+        Raises only for problems of the job itself (a journal that cannot be opened, a closed
+        client). Per-file problems are outcomes; job-wide refusals end up in `summary.stopped`.
+        """
+        started = self._clock.monotonic()
+        workers = max(1, min(self._concurrency, self._client.config.max_connections))
+        cancelled = False
+        async with Journal(self._journal_path, read_only=self._dry_run) as journal:
+            self._journal = journal
+            send, receive = anyio.create_memory_object_stream[Candidate](max_buffer_size=workers)
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._produce, send)
+                    for _ in range(workers):
+                        tg.start_soon(self._work, receive.clone())
+                    receive.close()
+            except anyio.get_cancelled_exc_class():
+                cancelled = True
+                raise
+            finally:
+                if cancelled:
+                    self._finish(started, cancelled=True)
+        return self._finish(started, cancelled=False)
+
+    @property
+    def outcomes(self) -> tuple[UploadOutcome, ...]:
+        """The outcomes so far (also readable after a cancelled `run`)."""
+        return tuple(self._outcomes)
+
+    # ---- pipeline ---------------------------------------------------------------------------
+
+    def _finish(self, started: float, *, cancelled: bool) -> UploadSummary:
+        summary = UploadSummary(
+            outcomes=tuple(self._outcomes),
+            stopped=self._stopped,
+            cancelled=cancelled,
+            bytes_sent=self._bytes_sent,
+            elapsed=self._clock.monotonic() - started,
+        )
+        self._emit(JobFinished(summary))
+        return summary
+
+    async def _produce(self, send: MemoryObjectSendStream[Candidate]) -> None:
+        async with send:
+            found = discover(
+                self._paths,
+                data_product_type=self._defaults.data_product_type,
+                include=self._include,
+                exclude=self._exclude,
+                min_age=self._min_age,
+            )
+            async with aclosing(found):
+                async for item in found:
+                    if self._stopped is not None:
+                        return
+                    if isinstance(item, Rejected):
+                        self._skip(item.path, item.reason, size=item.size)
+                        continue
+                    try:
+                        await send.send(item)
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        return  # every worker has left (the job was stopped)
+
+    async def _work(self, receive: MemoryObjectReceiveStream[Candidate]) -> None:
+        async with receive:
+            async for candidate in receive:
+                if self._stopped is not None:
+                    return
+                try:
+                    await self._handle(candidate)
+                except _Stop:
+                    return
+
+    # ---- one file ---------------------------------------------------------------------------
+
+    async def _handle(self, candidate: Candidate) -> None:
+        path, fp = candidate.path, candidate.fingerprint
+        overrides = await self._settings_for(path, fp.path)
+        if overrides is not None and overrides.skip:
+            self._skip(path, overrides.skip, size=fp.size)
+            return
+        job = self._apply(overrides)
+        journal = self._require_journal()
+        row = await journal.find(job.key, fp.path, fp.size, fp.mtime_ns)
+        if row is not None and row.state == "uploaded":
+            self._skip(
+                path,
+                f"already uploaded (id {row.data_product_id})",
+                size=fp.size,
+                data_product_id=row.data_product_id,
+                sha256=row.sha256,
+            )
+            return
+        if row is not None and row.state in ("sending", "unknown"):
+            if self._dry_run:
+                self._skip(
+                    path, "an earlier upload's outcome is unknown; a real run reconciles it", size=fp.size
+                )
+                return
+            verdict = await self._reconcile(job, row.name, row.sent_at)
+            if verdict.kind == "stored":
+                await journal.mark(row.id, "uploaded", data_product_id=verdict.data_product_id)
+                self._finished(
+                    UploadOutcome(
+                        path,
+                        "uploaded",
+                        data_product_id=verdict.data_product_id,
+                        size=fp.size,
+                        sha256=row.sha256,
+                        reconciled=True,
+                    )
+                )
+                return
+            if verdict.kind == "undecided":
+                await journal.mark(row.id, "unknown", reason=verdict.reason)
+                self._finished(UploadOutcome(path, "unknown", reason=verdict.reason, size=fp.size))
+                return
+        if row is None and await self._is_copy(candidate, job):
+            return
+        await self._send(candidate, job)
+
+    async def _is_copy(self, candidate: Candidate, job: _Job) -> bool:
+        """A file new to the journal whose name and size match an uploaded row: compare content."""
+        journal = self._require_journal()
+        fp = candidate.fingerprint
+        similar = await journal.find_similar(job.key, candidate.path.name, fp.size)
+        if not similar:
+            return False
+        try:
+            digest = await anyio.to_thread.run_sync(_sha256_of, candidate.path)
+        except OSError:
+            return False  # the upload itself will report the problem
+        original = next((r for r in similar if r.sha256 == digest), None)
+        if original is None:
+            return False
+        if not self._dry_run:
+            await journal.record_skip_copy(
+                job.key, fp.path, candidate.path.name, fp.size, fp.mtime_ns, original
+            )
+        self._skip(
+            candidate.path,
+            f"same content as {original.path}, already uploaded (id {original.data_product_id})",
+            size=fp.size,
+            data_product_id=original.data_product_id,
+            sha256=digest,
+        )
+        return True
+
+    async def _send(self, candidate: Candidate, job: _Job) -> None:
+        path, fp = candidate.path, candidate.fingerprint
+        journal = self._require_journal()
+        attempts = 0
+        while True:
+            probe = await self._take_turn()
+            try:
+                try:
+                    prepared = await self._prepare(path, job)
+                except InvalidInputError as exc:
+                    self._skip(path, exc.message, size=fp.size)
+                    return
+                attempts += 1
+                row_id = None
+                if not self._dry_run:
+                    row_id = await journal.begin_send(job.key, fp.path, path.name, fp.size, fp.mtime_ns)
+                sent_at = time.time()
+                if self._requests is not None:
+                    await self._requests.acquire(1)
+                self._emit(FileStarted(path, fp.size, attempts))
+                retry = await self._attempt(prepared, job, candidate, row_id, attempts, sent_at)
+            finally:
+                if probe:
+                    self._gate.set()
+            if not retry:
+                return
+            await self._clock.sleep(min(8.0, 0.5 * 2 ** (attempts - 1)))
+
+    async def _attempt(
+        self,
+        prepared: PreparedUpload,
+        job: _Job,
+        candidate: Candidate,
+        row_id: int | None,
+        attempts: int,
+        sent_at: float,
+    ) -> bool:
+        """Send once and record the outcome; True if the file should be sent again."""
+        path, size = candidate.path, candidate.size
+        journal = self._require_journal()
+
+        async def mark(state: str, **fields: object) -> None:
+            if row_id is not None:
+                await journal.mark(row_id, state, **fields)  # type: ignore[arg-type]
+
+        try:
+            receipt = await self._client.uploads.send(prepared)
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                reason = "cancelled while sending; a re-run reconciles it"
+                await mark("unknown", reason=reason)
+                self._finished(UploadOutcome(path, "unknown", reason=reason, size=size, attempts=attempts))
+            raise
+        except InvalidInputError as exc:
+            # The file changed or vanished mid-stream: the body was cut short, nothing is stored.
+            await mark("failed", reason=exc.message)
+            self._finished(
+                UploadOutcome(path, "failed", reason=exc.message, error=exc, size=size, attempts=attempts)
+            )
+            return False
+        except (UploadOutcomeUnknown, ServerError, ResponseDecodeError) as exc:
+            # The body may have reached the server: look before sending again.
+            sha = prepared.body.sha256.get(path.name)
+            if self._dry_run:
+                self._finished(
+                    UploadOutcome(
+                        path, "unknown", reason=_short(exc), error=exc, size=size, attempts=attempts
+                    )
+                )
+                return False
+            verdict = await self._reconcile(job, path.name, sent_at)
+            if verdict.kind == "stored":
+                await mark("uploaded", data_product_id=verdict.data_product_id, sha256=sha)
+                self._finished(
+                    UploadOutcome(
+                        path,
+                        "uploaded",
+                        data_product_id=verdict.data_product_id,
+                        size=size,
+                        sha256=sha,
+                        reconciled=True,
+                        attempts=attempts,
+                    )
+                )
+                return False
+            if verdict.kind == "absent" and attempts < self._max_attempts:
+                await mark("failed", reason=f"not stored after: {_short(exc)}")
+                return True
+            if verdict.kind == "absent":
+                reason = f"not stored after {attempts} attempts; last: {_short(exc)}"
+                await mark("failed", reason=reason)
+                self._finished(
+                    UploadOutcome(path, "failed", reason=reason, error=exc, size=size, attempts=attempts)
+                )
+                return False
+            reason = verdict.reason or "could not tell whether the server stored it"
+            await mark("unknown", reason=reason)
+            self._finished(
+                UploadOutcome(path, "unknown", reason=reason, error=exc, size=size, attempts=attempts)
+            )
+            return False
+        except RateLimitError as exc:
+            # Refused before anything was done; the client already honoured its retries and pauses.
+            if attempts < self._max_attempts and exc.retry_after is None:
+                await mark("failed", reason=_short(exc))
+                return True
+            await mark("failed", reason=_short(exc))
+            self._stop(exc)
+            self._finished(
+                UploadOutcome(path, "failed", reason=_short(exc), error=exc, size=size, attempts=attempts)
+            )
+            return False
+        except (APIError, TransportError) as exc:
+            await mark("failed", reason=_short(exc))
+            self._finished(
+                UploadOutcome(path, "failed", reason=_short(exc), error=exc, size=size, attempts=attempts)
+            )
+            if _is_job_wide(exc):
+                self._stop(exc)
+            return False
+        files = receipt.files
+        if self._dry_run:
+            note = files[0].message if files else None
+            self._finished(
+                UploadOutcome(
+                    path,
+                    "dry_run",
+                    reason="dry run: checked by the server, nothing stored" + (f" ({note})" if note else ""),
+                    size=size,
+                    sha256=prepared.body.sha256.get(path.name),
+                    attempts=attempts,
+                )
+            )
+            return False
+        data_product_id = files[0].id if files else None
+        sha = prepared.body.sha256.get(path.name)
+        await mark("uploaded", data_product_id=data_product_id, sha256=sha)
+        self._finished(
+            UploadOutcome(
+                path, "uploaded", data_product_id=data_product_id, size=size, sha256=sha, attempts=attempts
+            )
+        )
+        return False
+
+    async def _prepare(self, path: Path, job: _Job) -> PreparedUpload:
+        def on_bytes(n: int) -> None:
+            self._bytes_sent += n
+            self._emit(BytesSent(path, n, self._bytes_sent))
+
+        return await self._client.uploads.prepare(
+            path,
+            target=job.target,
+            observatory=job.observatory,
+            data_product_type=job.data_product_type,
+            filter=job.filter,
+            mjd=job.mjd,
+            observers=job.observers,
+            comment=job.comment,
+            match_dist=job.match_dist,
+            dry_run=self._dry_run,
+            on_bytes=on_bytes,
+            throttle=self._bytes.acquire if self._bytes is not None else None,
+        )
+
+    async def _reconcile(self, job: _Job, name: str, sent_at: float | None) -> Verdict:
+        journal = self._require_journal()
+
+        def lookup(target: str, observatory: str, dpt: str, filename: str) -> AsyncIterator[ProductLike]:
+            return self._client.dataproducts.list(
+                target_name=target, oname=observatory, data_product_type=dpt, photometry_data=filename
+            ).__aiter__()
+
+        async def claimed(ids: list[int]) -> set[int]:
+            return await journal.known_ids(ids)
+
+        return await reconcile(
+            lookup,
+            target=job.target,
+            observatory=job.observatory,
+            data_product_type=job.data_product_type,
+            name=name,
+            sent_at=sent_at,
+            claimed=claimed,
+        )
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    async def _take_turn(self) -> bool:
+        """Wait until uploads may start; True for the one request that goes first, alone."""
+        while not self._gate.is_set():
+            if not self._probing:
+                self._probing = True
+                return True
+            await self._gate.wait()
+        if self._stopped is not None:
+            raise _Stop
+        return False
+
+    def _stop(self, exc: BhtomError) -> None:
+        if self._stopped is None:
+            self._stopped = exc
+        self._gate.set()
+
+    async def _settings_for(self, path: Path, absolute: str) -> FileSettings | None:
+        source = self._settings
+        if source is None:
+            return None
+        if isinstance(source, Mapping):
+            for key in (str(path), absolute, path.name):
+                if key in source:
+                    return source[key]
+            return None
+        if inspect.iscoroutinefunction(source):
+            result = await source(path)
+        else:
+            result = await anyio.to_thread.run_sync(source, path)
+            if inspect.isawaitable(result):
+                result = await result
+        if result is not None and not isinstance(result, FileSettings):
+            raise InvalidInputError(
+                f"the settings callback returned {type(result).__name__}, not FileSettings"
+            )
+        return result
+
+    def _apply(self, overrides: FileSettings | None) -> _Job:
+        if overrides is None:
+            return self._defaults
+        changes = {
+            name: value
+            for name in (
+                "target",
+                "observatory",
+                "data_product_type",
+                "filter",
+                "mjd",
+                "observers",
+                "comment",
+                "match_dist",
+            )
+            if (value := getattr(overrides, name)) is not None
+        }
+        return attrs.evolve(self._defaults, **changes)
+
+    def _skip(
+        self,
+        path: Path,
+        reason: str,
+        *,
+        size: int = 0,
+        data_product_id: int | None = None,
+        sha256: str | None = None,
+    ) -> None:
+        outcome = UploadOutcome(
+            path, "skipped", reason=reason, size=size, data_product_id=data_product_id, sha256=sha256
+        )
+        self._outcomes.append(outcome)
+        self._emit(FileSkipped(outcome))
+
+    def _finished(self, outcome: UploadOutcome) -> None:
+        self._outcomes.append(outcome)
+        self._emit(FileFinished(outcome))
+
+    def _emit(self, event: UploadEvent) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def _require_journal(self) -> Journal:
+        if self._journal is None:
+            raise RuntimeError("the journal is not open")
+        return self._journal
+
+
+def _is_job_wide(exc: BaseException) -> bool:
+    """Refusals that every other file would get too."""
+    if isinstance(exc, (AuthenticationError, PermissionDeniedError, TargetNotFoundError)):
+        return True
+    if isinstance(exc, ValidationError):
+        text = exc.message.lower()
+        return "your list" in text or "favourite" in text or ("observatory" in text and "exist" in text)
+    return False
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
