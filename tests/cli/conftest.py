@@ -1,15 +1,18 @@
-"""CLI fixtures: a click runner that keeps stdout and stderr apart."""
+"""CLI fixtures: a click runner that keeps stdout and stderr apart, and an emulator to talk to."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from bhtom_async.cli.main import cli
+
+if TYPE_CHECKING:
+    from bhtom_async.emulator import Emulator
 
 
 @pytest.fixture
@@ -26,3 +29,32 @@ def run_cli() -> Callable[..., Result]:
 def parse_json(text: str) -> Any:
     """The single JSON document a `--json` command printed."""
     return json.loads(text)
+
+
+@pytest.fixture(scope="session")
+def cli_emulator_server() -> Iterator[Emulator]:
+    """One emulator for the CLI tests (its own thread, loopback), fast calibration."""
+    from bhtom_async.emulator import Emulator
+
+    with Emulator(seed=0, calibration_delays=(0.05, 0.05)) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(cli_emulator_server: Emulator) -> Emulator:
+    """The CLI emulator back in its seeded state, with no faults."""
+    cli_emulator_server.clear_faults()
+    cli_emulator_server.reset()
+    return cli_emulator_server
+
+
+@pytest.fixture
+def as_user(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """`as_user("alice")`: point `bhtom` at the emulator with that user's token (via the environment)."""
+
+    def use(user: str) -> None:
+        monkeypatch.setenv("BHTOM_TOKEN", emu.tokens[user])
+        monkeypatch.setenv("BHTOM_BASE_URL", emu.base_url)
+        monkeypatch.setenv("BHTOM_UPLOAD_URL", emu.upload_url)
+
+    return use
