@@ -1,0 +1,299 @@
+"""`bh.observatories`: list, create, update, favourites, add/remove favourite; requests and errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from bhtom_async import Client, errors
+from bhtom_async.models import Camera, FavouriteObservatory, Observatory
+
+from ...conftest import BASE_URL
+
+pytestmark = pytest.mark.anyio
+
+HTML_500 = "<!doctype html><title>Server Error (500)</title><h1>Server Error (500)</h1>"
+
+
+def capture(samples_dir: Path, number: str) -> dict[str, object]:
+    """A recorded real-server exchange (`shared/real-server-captures/<number>_*.json`)."""
+    (path,) = (samples_dir.parent / "real-server-captures").glob(f"{number}_*.json")
+    data: dict[str, object] = json.loads(path.read_text())
+    return data
+
+
+def replay(samples_dir: Path, number: str) -> httpx.Response:
+    """The recorded answer as an httpx response."""
+    recorded = capture(samples_dir, number)
+    status = int(recorded["status"])  # type: ignore[call-overload]
+    if recorded["json"] is not None:
+        return httpx.Response(status, json=recorded["json"])
+    return httpx.Response(status, text=str(recorded["text"]), headers={"Content-Type": "text/html"})
+
+
+def sent(route: respx.Route) -> object:
+    """The JSON body of the route's last request."""
+    return json.loads(route.calls.last.request.content)
+
+
+async def test_list_sends_filters_and_parses_recorded_observatory(bh: Client, samples_dir: Path) -> None:
+    """list() posts its filters to getObservatoryList/ and reads the observatory with typed cameras."""
+    with respx.mock:
+        route = respx.post(BASE_URL + "/observatory/getObservatoryList/").mock(
+            return_value=replay(samples_dir, "21")
+        )
+        observatories = await bh.observatories.list(
+            name="HarnessObs",
+            lon=21.0,
+            lat=52.2,
+            created_start=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        ).to_list()
+    assert sent(route) == {
+        "name": "HarnessObs",
+        "lon": 21.0,
+        "lat": 52.2,
+        "created_start": "2026-01-01T00:00:00+00:00",
+        "page": 1,
+    }
+    (obs,) = observatories
+    assert isinstance(obs, Observatory)
+    assert (obs.id, obs.name, obs.lon, obs.lat, obs.altitude, obs.calibration_flg) == (
+        1,
+        "HarnessObs",
+        21.0,
+        52.2,
+        100.0,
+        False,
+    )
+    (camera,) = obs.cameras
+    assert isinstance(camera, Camera)
+    assert (camera.id, camera.camera_name, camera.oname, camera.active, camera.binning) == (
+        1,
+        "HarnessCam",
+        "HarnessObs_HarnessCam",
+        True,
+        1,
+    )
+    assert obs.onames == ("HarnessObs_HarnessCam",)
+
+
+async def test_list_asks_one_page_when_every_row_is_on_every_page(bh: Client, samples_dir: Path) -> None:
+    """The server repeats all rows on each page; page 1 holding `count` rows ends the walk."""
+    env = capture(samples_dir, "20")["json"]
+    with respx.mock:
+        route = respx.post(BASE_URL + "/observatory/getObservatoryList/").mock(
+            return_value=httpx.Response(200, json={**env, "num_pages": 3})  # type: ignore[dict-item]
+        )
+        observatories = await bh.observatories.list().to_list()
+    assert route.call_count == 1
+    assert [o.name for o in observatories] == ["HarnessObs"]
+
+
+async def test_list_server_crash_is_a_server_error(bh: Client) -> None:
+    """A 500 HTML page (e.g. a non-numeric lon on the server) surfaces as ServerError."""
+    with respx.mock:
+        respx.post(BASE_URL + "/observatory/getObservatoryList/").mock(
+            return_value=httpx.Response(500, text=HTML_500, headers={"Content-Type": "text/html"})
+        )
+        with pytest.raises(errors.ServerError):
+            await bh.observatories.list(lon=1.0).to_list()
+
+
+async def test_create_sends_fields_with_calibration_flag(bh: Client) -> None:
+    """create() posts observatory and camera fields, always with calibration_flg; None on 201."""
+    with respx.mock:
+        route = respx.post(BASE_URL + "/observatory/createObservatory/").mock(
+            return_value=httpx.Response(201, json={"Status": "created"})
+        )
+        result = await bh.observatories.create(
+            "HarnessObs2", lon=10.0, lat=45.0, camera_name="Cam2", altitude=10.0, filters="V", gain=1.5
+        )
+    assert result is None
+    assert sent(route) == {
+        "name": "HarnessObs2",
+        "lon": 10.0,
+        "lat": 45.0,
+        "camera_name": "Cam2",
+        "calibration_flg": False,
+        "altitude": 10.0,
+        "filters": "V",
+        "gain": 1.5,
+    }
+
+
+async def test_create_server_crash_explains_api_creation_is_broken(bh: Client, samples_dir: Path) -> None:
+    """The recorded 500 for a valid request is a ServerError whose hint points to the web UI (sent once)."""
+    with respx.mock:
+        route = respx.post(BASE_URL + "/observatory/createObservatory/").mock(
+            return_value=replay(samples_dir, "23")
+        )
+        with pytest.raises(errors.ServerError) as info:
+            await bh.observatories.create("HarnessObs2", lon=10.0, lat=45.0, camera_name="Cam2")
+    assert info.value.hint is not None
+    assert "web UI" in info.value.hint
+    assert route.call_count == 1
+
+
+async def test_create_validation_404_is_a_validation_error(bh: Client, samples_dir: Path) -> None:
+    """The recorded 404 field dict becomes ValidationError."""
+    with respx.mock:
+        respx.post(BASE_URL + "/observatory/createObservatory/").mock(return_value=replay(samples_dir, "22"))
+        with pytest.raises(errors.ValidationError) as info:
+            await bh.observatories.create("HarnessObs2", lon=10.0, lat=45.0, camera_name="Cam2")
+    assert "calibration_flg" in info.value.field_errors
+
+
+async def test_update_patches_with_name_and_fields(bh: Client) -> None:
+    """update() sends PATCH updateObservatory/ (not the docs' POST) with the name and given fields."""
+    with respx.mock:
+        route = respx.patch(BASE_URL + "/observatory/updateObservatory/").mock(
+            return_value=httpx.Response(201, json={"Status": "updated"})
+        )
+        assert await bh.observatories.update("HarnessObs", comment="new", approx_lim_mag=19.5) is None
+    assert route.calls.last.request.method == "PATCH"
+    assert sent(route) == {"name": "HarnessObs", "comment": "new", "approx_lim_mag": 19.5}
+
+
+async def test_update_needs_a_field(bh: Client) -> None:
+    """update() with nothing to change raises InvalidInputError."""
+    with pytest.raises(errors.InvalidInputError):
+        await bh.observatories.update("HarnessObs")
+
+
+async def test_update_crash_hint_names_the_observatory(bh: Client) -> None:
+    """A 500 (unknown name, or not the owner) is a ServerError whose hint says why; sent once."""
+    with respx.mock:
+        route = respx.patch(BASE_URL + "/observatory/updateObservatory/").mock(
+            return_value=httpx.Response(500, text=HTML_500, headers={"Content-Type": "text/html"})
+        )
+        with pytest.raises(errors.ServerError) as info:
+            await bh.observatories.update("Nope", comment="x")
+    assert "'Nope'" in str(info.value.hint)
+    assert route.call_count == 1
+
+
+async def test_favourites_sends_filters_and_parses_recorded_rows(bh: Client, samples_dir: Path) -> None:
+    """favourites() maps `active` to active_flg and reads the recorded rows (no id)."""
+    with respx.mock:
+        route = respx.post(BASE_URL + "/observatory/getFavouriteObservatory/").mock(
+            return_value=replay(samples_dir, "32")
+        )
+        rows = await bh.observatories.favourites(user=2, active=True, camera="HarnessCam").to_list()
+    assert sent(route) == {"user": 2, "active_flg": True, "camera": "HarnessCam", "page": 1}
+    assert rows == [
+        FavouriteObservatory(
+            user=2,
+            camera=1,
+            active=True,
+            comment=None,
+            number_of_uploaded_file=0,
+            file_size=0.0,
+            last_file_process=None,
+            created=dt.datetime(2026, 11, 24, 13, 57, 9, 226000, tzinfo=dt.timezone.utc),
+            modified=dt.datetime(2026, 11, 24, 13, 57, 9, 226000, tzinfo=dt.timezone.utc),
+        )
+    ]
+
+
+async def test_favourites_all_users_rows_are_kept_apart(bh: Client, samples_dir: Path) -> None:
+    """Two users' favourites of the same camera are two rows (keyed by user and camera)."""
+    with respx.mock:
+        respx.post(BASE_URL + "/observatory/getFavouriteObservatory/").mock(
+            return_value=replay(samples_dir, "31")
+        )
+        rows = await bh.observatories.favourites().to_list()
+    assert [(r.user, r.camera) for r in rows] == [(3, 1), (2, 1)]
+
+
+async def test_favourites_user_must_be_numeric(bh: Client) -> None:
+    """A username for `user` is refused locally (the server needs the numeric id)."""
+    with pytest.raises(errors.InvalidInputError, match="numeric"):
+        bh.observatories.favourites(user="JohnDoe")  # type: ignore[arg-type]
+
+
+async def test_add_favourite_by_oname_is_created(bh: Client, samples_dir: Path) -> None:
+    """add_favourite(oname=...) posts {oname} once and reports a new favourite."""
+    with respx.mock:
+        route = respx.post(BASE_URL + "/observatory/addFavouriteObservatory/").mock(
+            return_value=replay(samples_dir, "26")
+        )
+        result = await bh.observatories.add_favourite(oname="HarnessObs_HarnessCam")
+    assert sent(route) == {"oname": "HarnessObs_HarnessCam"}
+    assert (result.created, result.already_present) == (True, False)
+    assert route.call_count == 1
+
+
+async def test_add_favourite_already_present_counts_as_success(bh: Client, samples_dir: Path) -> None:
+    """The recorded 404 "already exists in yours favourite list" is a success with already_present."""
+    with respx.mock:
+        route = respx.post(BASE_URL + "/observatory/addFavouriteObservatory/").mock(
+            return_value=replay(samples_dir, "28")
+        )
+        result = await bh.observatories.add_favourite(
+            observatory="HarnessObs", camera="HarnessCam", comment="c"
+        )
+    assert sent(route) == {"observatory": "HarnessObs", "camera": "HarnessCam", "comment": "c"}
+    assert result.already_present is True
+
+
+async def test_add_favourite_unknown_camera_is_not_found(bh: Client, samples_dir: Path) -> None:
+    """The recorded 404 for an unknown ONAME stays NotFoundError."""
+    with respx.mock:
+        respx.post(BASE_URL + "/observatory/addFavouriteObservatory/").mock(
+            return_value=replay(samples_dir, "29")
+        )
+        with pytest.raises(errors.NotFoundError, match="Camera with this name"):
+            await bh.observatories.add_favourite(oname="No_Such")
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"observatory": "HarnessObs"}, {"camera": "HarnessCam"}, {"comment": "x"}]
+)
+async def test_add_favourite_needs_oname_or_observatory_and_camera(
+    bh: Client, kwargs: dict[str, str]
+) -> None:
+    """Without oname or both observatory and camera, InvalidInputError is raised before sending."""
+    with respx.mock:
+        route = respx.post(BASE_URL + "/observatory/addFavouriteObservatory/")
+        with pytest.raises(errors.InvalidInputError) as info:
+            await bh.observatories.add_favourite(**kwargs)
+    assert info.value.hint
+    assert not route.called
+
+
+async def test_remove_favourite_sends_delete_with_names(bh: Client) -> None:
+    """remove_favourite() sends DELETE deleteFavouriteObservatory/ with observatory and camera."""
+    with respx.mock:
+        route = respx.delete(BASE_URL + "/observatory/deleteFavouriteObservatory/").mock(
+            return_value=httpx.Response(200, json={"Status": "deleted"})
+        )
+        assert await bh.observatories.remove_favourite(observatory="HarnessObs", camera="HarnessCam") is None
+    assert route.calls.last.request.method == "DELETE"
+    assert sent(route) == {"observatory": "HarnessObs", "camera": "HarnessCam"}
+
+
+async def test_remove_favourite_admin_only_404_is_permission_denied(bh: Client) -> None:
+    """The server's 404 "Only admin have access" becomes PermissionDeniedError."""
+    with respx.mock:
+        route = respx.delete(BASE_URL + "/observatory/deleteFavouriteObservatory/").mock(
+            return_value=httpx.Response(404, json="Only admin have access")
+        )
+        with pytest.raises(errors.PermissionDeniedError, match="admins only"):
+            await bh.observatories.remove_favourite(observatory="HarnessObs", camera="HarnessCam")
+    assert route.call_count == 1
+
+
+async def test_remove_favourite_unknown_row_is_server_error_with_hint(bh: Client) -> None:
+    """The server's 500 for a favourite that is not there keeps ServerError, with a hint naming it."""
+    with respx.mock:
+        respx.delete(BASE_URL + "/observatory/deleteFavouriteObservatory/").mock(
+            return_value=httpx.Response(500, text=HTML_500, headers={"Content-Type": "text/html"})
+        )
+        with pytest.raises(errors.ServerError) as info:
+            await bh.observatories.remove_favourite(observatory="X", camera="Y")
+    assert "'X'/'Y'" in str(info.value.hint)
