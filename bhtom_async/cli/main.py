@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from . import account, calibration, community, data, observatories, targets
+from . import account, calibration, community, data, observatories, targets, upload
 from ._core import BhtomGroup, CliState
 
 __all__ = ["cli", "main"]
@@ -53,6 +53,7 @@ def cli(
 
 
 account.register(cli)
+upload.register(cli)
 calibration.register(cli)
 data.register(cli)
 targets.register(cli)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -49,8 +50,10 @@ def emu(cli_emulator_server: Emulator) -> Emulator:
 
 
 @pytest.fixture
-def as_user(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+def as_user(emu: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[str], None]:
     """`as_user("alice")`: point `bhtom` at the emulator with that user's token (via the environment)."""
+    # The uploader's default journal lives under XDG_STATE_HOME: keep it per test.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
 
     def use(user: str) -> None:
         monkeypatch.setenv("BHTOM_TOKEN", emu.tokens[user])
