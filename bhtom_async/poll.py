@@ -9,7 +9,9 @@ its own. Records carry no ``id``: they are matched by their ``dataproduct`` fiel
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
 from pathlib import Path
 
 import anyio
@@ -106,22 +108,29 @@ class CalibrationPoller:
         if not isinstance(self._source, AsyncIterable):
             for item in self._source:
                 self._add(item)
-            async for result in self._loop(None):
-                yield result
+            async with contextlib.aclosing(self._loop(None, [])) as loop:
+                async for result in loop:
+                    yield result
             return
         send, receive = anyio.create_memory_object_stream[int | UploadedFile](max_buffer_size=256)
-        async with anyio.create_task_group() as group:
-            group.start_soon(_feed, self._source, send)
-            try:
-                async for result in self._loop(receive):
+        failure: list[Exception] = []
+        # The source is read by one task for its whole life (an uploader's generator may hold a
+        # task group across its yields). It is a plain task, not a task group, because this
+        # generator yields: a cancel scope held across our yields would break a consumer that
+        # stops early without `aclosing`. It is cancelled and awaited in `finally`.
+        feeder = asyncio.get_running_loop().create_task(_feed(self._source, send, failure))
+        try:
+            async with contextlib.aclosing(self._loop(receive, failure)) as loop:
+                async for result in loop:
                     yield result
-            finally:
-                group.cancel_scope.cancel()
-                receive.close()
+        finally:
+            feeder.cancel()
+            await asyncio.wait({feeder})
+            receive.close()
 
     async def _loop(
-        self, receive: MemoryObjectReceiveStream[int | UploadedFile] | None
-    ) -> AsyncIterator[CalibrationResult]:
+        self, receive: MemoryObjectReceiveStream[int | UploadedFile] | None, failure: list[Exception]
+    ) -> AsyncGenerator[CalibrationResult, None]:
         source_open = receive is not None
         delay = self._interval
         failed_rounds = 0
@@ -133,6 +142,8 @@ class CalibrationPoller:
                     except anyio.EndOfStream:
                         source_open = False
                 arrived, source_open = self._drain(receive, source_open)
+                if failure:
+                    raise failure[0]
                 if arrived:
                     delay = self._interval
             if not self._pending:
@@ -289,8 +300,16 @@ def _write(path: Path, data: bytes) -> None:
 
 
 async def _feed(
-    source: AsyncIterable[int | UploadedFile], send: MemoryObjectSendStream[int | UploadedFile]
+    source: AsyncIterable[int | UploadedFile],
+    send: MemoryObjectSendStream[int | UploadedFile],
+    failure: list[Exception],
 ) -> None:
     async with send:
-        async for item in source:
-            await send.send(item)
+        try:
+            async for item in source:
+                await send.send(item)
+        except anyio.BrokenResourceError:
+            pass  # the wait ended first
+        except Exception as exc:
+            # Raised to the consumer by the poll loop once the stream ends.
+            failure.append(exc)

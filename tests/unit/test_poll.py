@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import math
 from collections.abc import AsyncIterator
@@ -325,3 +326,41 @@ async def test_isolated_ids_are_rebisected_and_healed_ones_resolve(bh: Client, c
     later = [batch for at, batch, _ in server.calls if at > 0]
     assert later[0] == [3, 7]
     assert all(set(batch) <= {3, 7} for batch in later)
+
+
+async def test_stopping_early_stops_the_source(bh: Client, clock: ManualClock) -> None:
+    """Breaking out of the wait (even without aclosing) stops reading the async source, in this task."""
+    server = FakeServer(clock, {1: 0.0, 2: 50.0})
+    source_finished = anyio.Event()
+
+    async def source() -> AsyncIterator[int]:
+        try:
+            yield 1
+            yield 2
+            await anyio.sleep_forever()
+        finally:
+            source_finished.set()
+
+    with respx.mock:
+        respx.post(URL).mock(side_effect=server)
+        waiting = bh.calibration.wait(source())
+        async for _ in waiting:
+            break
+        del waiting
+        gc.collect()  # the event loop's async-generator finaliser closes the wait in another task
+        with anyio.fail_after(5):
+            await source_finished.wait()
+
+
+async def test_source_error_reaches_the_consumer(bh: Client, clock: ManualClock) -> None:
+    """An exception raised by the async source is raised from the wait."""
+    server = FakeServer(clock, {1: 0.0})
+
+    async def source() -> AsyncIterator[int]:
+        yield 1
+        raise RuntimeError("upload failed")
+
+    with respx.mock:
+        respx.post(URL).mock(side_effect=server)
+        with pytest.raises(RuntimeError, match="upload failed"):
+            await collect(bh.calibration.wait(source()))
