@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -297,3 +298,39 @@ async def test_remove_favourite_unknown_row_is_server_error_with_hint(bh: Client
         with pytest.raises(errors.ServerError) as info:
             await bh.observatories.remove_favourite(observatory="X", camera="Y")
     assert "'X'/'Y'" in str(info.value.hint)
+
+
+MUTATIONS = [
+    (
+        "POST",
+        "/observatory/createObservatory/",
+        lambda bh: bh.observatories.create("O", lon=1, lat=1, camera_name="C"),
+    ),
+    ("PATCH", "/observatory/updateObservatory/", lambda bh: bh.observatories.update("O", comment="c")),
+    ("POST", "/observatory/addFavouriteObservatory/", lambda bh: bh.observatories.add_favourite(oname="O_C")),
+    (
+        "DELETE",
+        "/observatory/deleteFavouriteObservatory/",
+        lambda bh: bh.observatories.remove_favourite(observatory="O", camera="C"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "call"), MUTATIONS, ids=[m[1] for m in MUTATIONS])
+async def test_mutating_calls_are_not_retried(bh: Client, method: str, path: str, call: Any) -> None:
+    """A mutating call is sent once even on a retryable 503."""
+    with respx.mock:
+        route = respx.route(method=method, url=BASE_URL + path).mock(return_value=httpx.Response(503))
+        with pytest.raises(errors.ServerError):
+            await call(bh)
+    assert route.call_count == 1
+
+
+async def test_list_is_retried_as_a_read(bh: Client, samples_dir: Path) -> None:
+    """The observatory list is a read: a 503 is retried."""
+    with respx.mock:
+        route = respx.post(BASE_URL + "/observatory/getObservatoryList/").mock(
+            side_effect=[httpx.Response(503), replay(samples_dir, "20")]
+        )
+        assert len(await bh.observatories.list().to_list()) == 1
+    assert route.call_count == 2

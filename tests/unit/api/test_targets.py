@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -688,3 +689,35 @@ async def test_in_group_unknown_group_is_not_found(bh: Client) -> None:
         )
         with pytest.raises(errors.NotFoundError, match="group not found"):
             await bh.targets.in_group(name="Nope").to_list()
+
+
+# --- retries --------------------------------------------------------------------------------
+
+MUTATIONS = [
+    ("POST", "/targets/createTarget/", lambda bh: bh.targets.create("X1", 1.0, 1.0)),
+    ("PATCH", "/targets/updateTarget/X1/", lambda bh: bh.targets.update("X1", importance=1)),
+    ("DELETE", "/targets/deleteTarget/", lambda bh: bh.targets.delete("X1")),
+    ("POST", "/targets/cleanTargetListCache/", lambda bh: bh.targets.clean_list_cache()),
+    ("POST", "/targets/cleanTargetDetailCache/", lambda bh: bh.targets.clean_details_cache()),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "call"), MUTATIONS, ids=[m[1] for m in MUTATIONS])
+async def test_mutating_calls_are_not_retried(bh: Client, method: str, path: str, call: Any) -> None:
+    """A mutating call is sent once even on a retryable 503 (the server may have acted on it)."""
+    with respx.mock:
+        route = respx.route(method=method, url=BASE_URL + path).mock(return_value=httpx.Response(503))
+        with pytest.raises(errors.ServerError):
+            await call(bh)
+    assert route.call_count == 1
+
+
+async def test_light_curve_reads_are_retried(bh: Client, samples_dir: Path) -> None:
+    """photometry() is a read: a 503 is retried and the next answer is used."""
+    with respx.mock:
+        route = respx.post(BASE_URL + "/targets/download-photometry/").mock(
+            side_effect=[httpx.Response(503), replay(samples_dir, "16")]
+        )
+        curve = await bh.targets.photometry("HarnessStar1")
+    assert route.call_count == 2
+    assert len(curve.points) == 3
