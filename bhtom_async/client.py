@@ -6,7 +6,8 @@ import functools
 import logging
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, TypeVar
@@ -30,6 +31,9 @@ from .api.uploads import UploadsAPI
 from .api.users import UsersAPI
 from .errors import ClientStateError
 from .models.uploads import UploadReceipt
+from .upload.calibrate import CalibratedUpload
+from .upload.events import UploadEvent, UploadSummary
+from .upload.scheduler import SettingsSource
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -233,6 +237,126 @@ class Client:
             comment=comment,
             match_dist=match_dist,
             dry_run=dry_run,
+        )
+
+    async def upload_directory(
+        self,
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        target: str,
+        observatory: str,
+        data_product_type: str = "fits_file",
+        filter: str | None = None,
+        mjd: float | None = None,
+        observers: Sequence[str] = (),
+        comment: str | None = None,
+        match_dist: float | None = None,
+        dry_run: bool = False,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        concurrency: int = 4,
+        max_requests_per_second: float | None = None,
+        max_bytes_per_second: float | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        settings: SettingsSource | None = None,
+        min_age: float = 2.0,
+        max_attempts: int = 3,
+        on_event: Callable[[UploadEvent], None] | None = None,
+    ) -> UploadSummary:
+        """Upload every file under `paths`, journaled and resumable; see `bhtom_async.upload.Uploader`.
+
+        Returns an `UploadSummary` (per-file outcomes: uploaded with id, skipped with reason,
+        failed with the error, unknown). Re-run with the same `journal` to finish an interrupted job.
+
+        Example:
+            >>> summary = await bh.upload_directory("night/", target="Gaia22bpl",    # doctest: +SKIP
+            ...     observatory="HarnessObs_HarnessCam", journal="night.sqlite3")
+            >>> print(summary)
+            42 uploaded, 3 skipped
+        """
+        from .upload.scheduler import Uploader
+
+        uploader = Uploader(
+            self,
+            paths,
+            target=target,
+            observatory=observatory,
+            data_product_type=data_product_type,
+            filter=filter,
+            mjd=mjd,
+            observers=observers,
+            comment=comment,
+            match_dist=match_dist,
+            dry_run=dry_run,
+            include=include,
+            exclude=exclude,
+            concurrency=concurrency,
+            max_requests_per_second=max_requests_per_second,
+            max_bytes_per_second=max_bytes_per_second,
+            journal=journal,
+            settings=settings,
+            min_age=min_age,
+            max_attempts=max_attempts,
+            on_event=on_event,
+        )
+        return await uploader.run()
+
+    def upload_and_calibrate(
+        self,
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        target: str,
+        observatory: str,
+        data_product_type: str = "fits_file",
+        filter: str | None = None,
+        observers: Sequence[str] = (),
+        comment: str | None = None,
+        match_dist: float | None = None,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        concurrency: int = 4,
+        journal: str | os.PathLike[str] | None = None,
+        settings: SettingsSource | None = None,
+        min_age: float = 2.0,
+        timeout: float = 600.0,
+        interval: float = 3.0,
+        on_event: Callable[[UploadEvent], None] | None = None,
+    ) -> AbstractAsyncContextManager[CalibratedUpload]:
+        """Upload files and yield their calibrations as they finish, while later files still upload.
+
+        Each uploaded id is handed to `bh.calibration.wait` the moment its upload succeeds, so
+        the first magnitudes arrive long before the last frame is sent. `timeout` and `interval`
+        (seconds) are the poller's. Leaving the block waits for the uploads to finish; the
+        upload summary is then in `job.summary`.
+
+        Example:
+            >>> async with bh.upload_and_calibrate("night/", target="Gaia22bpl",      # doctest: +SKIP
+            ...         observatory="HarnessObs_HarnessCam", journal="night.sqlite3") as job:
+            ...     async for result in job:
+            ...         print(result.dataproduct_id, result.magnitude)
+            >>> print(job.summary)
+        """
+        from .upload.calibrate import upload_and_calibrate
+
+        return upload_and_calibrate(
+            self,
+            paths,
+            target=target,
+            observatory=observatory,
+            timeout=timeout,
+            interval=interval,
+            on_event=on_event,
+            data_product_type=data_product_type,
+            filter=filter,
+            observers=observers,
+            comment=comment,
+            match_dist=match_dist,
+            include=include,
+            exclude=exclude,
+            concurrency=concurrency,
+            journal=journal,
+            settings=settings,
+            min_age=min_age,
         )
 
     def __repr__(self) -> str:

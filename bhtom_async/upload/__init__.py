@@ -6,6 +6,7 @@ Example:
     ...                          observatory="HarnessObs_HarnessCam", journal="night.sqlite3").run()
 """
 
+from .calibrate import CalibratedUpload as CalibratedUpload
 from .discovery import Candidate as Candidate
 from .discovery import Fingerprint as Fingerprint
 from .discovery import Rejected as Rejected
@@ -30,6 +31,7 @@ from .scheduler import Uploader as Uploader
 
 __all__ = [
     "BytesSent",
+    "CalibratedUpload",
     "Candidate",
     "FileFinished",
     "FileSettings",

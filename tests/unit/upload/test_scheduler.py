@@ -1,0 +1,380 @@
+"""`upload.scheduler.Uploader` against respx: retries, reconciliation, fail-fast, journal, events."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+import respx
+
+from bhtom_async import Client, ManualClock, errors
+from bhtom_async.upload import (
+    BytesSent,
+    FileFinished,
+    FileSettings,
+    FileStarted,
+    JobFinished,
+    Journal,
+    Uploader,
+    UploadEvent,
+)
+
+from ...conftest import BASE_URL, UPLOAD_URL, fits_bytes
+from ..api.test_uploads import form_of
+
+pytestmark = pytest.mark.anyio
+UPLOAD = UPLOAD_URL + "/upload/"
+DATA = BASE_URL + "/common/api/data/"
+TARGET = "Gaia22bpl"
+CAMERA = "HarnessObs_HarnessCam"
+
+
+class FakeServer:
+    """Answers uploads with increasing ids and lists what it stored, like the upload service."""
+
+    def __init__(self) -> None:
+        self.stored: list[dict[str, object]] = []
+        self.next_id = 1000
+        self.faults: list[Callable[[httpx.Request], httpx.Response | None]] = []
+
+    def upload(self, request: httpx.Request) -> httpx.Response:
+        fields, files = form_of(request)
+        if self.faults:
+            fault = self.faults.pop(0)
+            answer = fault(request)
+            if answer is not None:
+                return answer
+        return self.store(dict(fields), files[0][1])
+
+    def store(self, fields: dict[str, str], name: str) -> httpx.Response:
+        self.next_id += 1
+        self.stored.append(
+            {
+                "id": self.next_id,
+                "data": f"/data/targets/{fields['target']}/{self.next_id}_{name}",
+                "target_name": fields["target"],
+                "camera": fields["observatory"],
+                "created": "2099-01-01T00:00:00Z",
+                "data_product_type": fields["data_product_type"],
+                "dryRun": fields["dry_run"] == "True",
+            }
+        )
+        entry = {"file name:": f"{self.next_id}_{name}", "id": str(self.next_id), "message": "ok"}
+        return httpx.Response(201, json={"Success": [entry]})
+
+    def listing(self, request: httpx.Request) -> httpx.Response:
+        import json
+
+        query = json.loads(request.content)
+        items = [
+            item
+            for item in self.stored
+            if str(query.get("photometry_data", "")) in str(item["data"]) and not item["dryRun"]
+        ]
+        return httpx.Response(200, json={"count": len(items), "num_pages": 1, "data": items})
+
+
+@pytest.fixture
+def server() -> FakeServer:
+    return FakeServer()
+
+
+@pytest.fixture
+def routes(server: FakeServer):  # type: ignore[no-untyped-def]
+    with respx.mock(assert_all_called=False) as mock:
+        upload = mock.post(UPLOAD).mock(side_effect=server.upload)
+        listing = mock.post(DATA).mock(side_effect=server.listing)
+        yield upload, listing
+
+
+@pytest.fixture
+def frames(tmp_path: Path) -> Callable[[int], list[Path]]:
+    def make(n: int) -> list[Path]:
+        root = tmp_path / "night"
+        root.mkdir(exist_ok=True)
+        paths = []
+        for i in range(n):
+            path = root / f"frame_{i:03d}.fits"
+            path.write_bytes(fits_bytes(i))
+            paths.append(path)
+        return paths
+
+    return make
+
+
+def uploader(bh: Client, paths: list[Path] | Path, journal: Path, **options: object) -> Uploader:
+    defaults: dict[str, object] = {"target": TARGET, "observatory": CAMERA, "journal": journal, "min_age": 0}
+    defaults.update(options)
+    return Uploader(bh, paths, **defaults)  # type: ignore[arg-type]
+
+
+async def test_uploads_every_frame_once_and_journals_ids(
+    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Five frames, five requests, five uploaded outcomes whose ids and hashes are journaled."""
+    paths = frames(5)
+    summary = await uploader(bh, paths[0].parent, tmp_path / "j.sqlite3").run()
+    assert summary.counts["uploaded"] == 5
+    assert routes[0].call_count == 5
+    assert sorted(summary.ids) == [1001, 1002, 1003, 1004, 1005]
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        rows = await journal.rows()
+    assert {(r.state, r.data_product_id) for r in rows} == {("uploaded", i) for i in summary.ids}
+    assert all(r.sha256 is not None and len(r.sha256) == 64 for r in rows)
+    assert summary.ok
+
+
+async def test_rerun_skips_uploaded_files_without_sending(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A second run with the same journal sends nothing and reports each file already uploaded."""
+    paths = frames(3)
+    await uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    again = await uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert routes[0].call_count == 3
+    assert again.counts["skipped"] == 3
+    assert all(o.reason and o.reason.startswith("already uploaded (id ") for o in again.outcomes)
+
+
+async def test_copied_file_is_recognised_by_content(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The same frame copied to another folder is hashed and skipped, not sent again."""
+    (path,) = frames(1)
+    await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    copy_dir = tmp_path / "copy"
+    copy_dir.mkdir()
+    shutil.copy(path, copy_dir / path.name)
+    again = await uploader(bh, copy_dir, tmp_path / "j.sqlite3").run()
+    assert routes[0].call_count == 1
+    (outcome,) = again.outcomes
+    assert outcome.status == "skipped"
+    assert outcome.reason is not None
+    assert "same content as" in outcome.reason
+
+
+async def test_lost_answer_after_store_is_reconciled_not_resent(  # type: ignore[no-untyped-def]
+    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
+) -> None:
+    """The server stored the file but the connection broke: it is found by name, not re-sent."""
+    (path,) = frames(1)
+
+    def store_then_reset(request: httpx.Request) -> None:
+        fields, files = form_of(request)
+        server.store(dict(fields), files[0][1])
+        raise httpx.ReadError("connection reset by peer")
+
+    server.faults.append(store_then_reset)  # type: ignore[arg-type]
+    summary = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    (outcome,) = summary.outcomes
+    assert (outcome.status, outcome.reconciled, outcome.data_product_id) == ("uploaded", True, 1001)
+    assert routes[0].call_count == 1
+    assert routes[1].call_count == 1
+    assert len(server.stored) == 1
+
+
+async def test_lost_answer_without_store_is_resent_after_lookup(  # type: ignore[no-untyped-def]
+    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
+) -> None:
+    """A 500 after sending: the file is not on the server, so it is sent again (once)."""
+    (path,) = frames(1)
+    server.faults.append(lambda request: httpx.Response(500, text="<html>Server Error</html>"))
+    summary = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    (outcome,) = summary.outcomes
+    assert (outcome.status, outcome.attempts, outcome.reconciled) == ("uploaded", 2, False)
+    assert routes[0].call_count == 2
+    assert len(server.stored) == 1
+
+
+async def test_undecidable_outcome_is_unknown_and_not_resent(  # type: ignore[no-untyped-def]
+    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
+) -> None:
+    """If the lookup fails too, the file is `unknown` in the outcome and the journal; no re-send."""
+    (path,) = frames(1)
+    server.faults.append(lambda request: httpx.Response(502, text="Bad Gateway"))
+    routes[1].mock(return_value=httpx.Response(500, text="<html>oops</html>"))
+    summary = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    (outcome,) = summary.outcomes
+    assert outcome.status == "unknown"
+    assert isinstance(outcome.error, errors.UploadOutcomeUnknown)
+    assert routes[0].call_count == 1
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        (row,) = await journal.rows()
+    assert row.state == "unknown"
+
+
+async def test_unknown_row_is_reconciled_on_the_next_run(  # type: ignore[no-untyped-def]
+    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
+) -> None:
+    """A row left `sending` by a crash is looked up first; found on the server, it is not re-sent."""
+    (path,) = frames(1)
+    info = path.stat()
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        from bhtom_async.upload import JournalKey
+
+        await journal.begin_send(
+            JournalKey(TARGET, CAMERA, "fits_file"),
+            str(path.absolute()),
+            path.name,
+            info.st_size,
+            info.st_mtime_ns,
+        )
+    server.store(
+        {"target": TARGET, "observatory": CAMERA, "data_product_type": "fits_file", "dry_run": "False"},
+        path.name,
+    )
+    summary = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    (outcome,) = summary.outcomes
+    assert (outcome.status, outcome.reconciled, outcome.data_product_id) == ("uploaded", True, 1001)
+    assert routes[0].call_count == 0
+
+
+async def test_bad_token_stops_after_one_request(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A 401 for the first file stops the job: one request, one error with a hint."""
+    paths = frames(6)
+    routes[0].mock(return_value=httpx.Response(401, json={"detail": "Invalid token."}))
+    summary = await uploader(bh, paths, tmp_path / "j.sqlite3", concurrency=4).run()
+    assert routes[0].call_count == 1
+    assert isinstance(summary.stopped, errors.AuthenticationError)
+    assert summary.counts["failed"] == 1
+    assert not summary.ok
+
+
+async def test_camera_not_in_favourites_stops_with_hint(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The favourites refusal stops the job after one request and says how to fix it."""
+    paths = frames(4)
+    routes[0].mock(
+        return_value=httpx.Response(
+            400, json={"non_field_errors": ["Observatory with camera doesn't exist on your list"]}
+        )
+    )
+    summary = await uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert routes[0].call_count == 1
+    assert summary.stopped is not None
+    assert "add_favourite" in str(summary.stopped)
+
+
+async def test_one_bad_file_does_not_stop_the_others(
+    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A per-file 400 fails that file; the rest are uploaded."""
+    paths = frames(3)
+    server.faults.append(lambda request: httpx.Response(400, json={"detail": "Corrupt FITS header"}))
+    summary = await uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert summary.counts == {"uploaded": 2, "skipped": 0, "failed": 1, "unknown": 0, "dry_run": 0}
+    assert summary.stopped is None
+
+
+async def test_failed_file_is_retried_on_rerun(
+    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """What failed in one run is sent again by the next."""
+    (path,) = frames(1)
+    server.faults.append(lambda request: httpx.Response(400, json={"detail": "Corrupt FITS header"}))
+    first = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    second = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    assert (first.outcomes[0].status, second.outcomes[0].status) == ("failed", "uploaded")
+
+
+async def test_dry_run_journals_nothing(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A dry run sends dry_run=True, reports `dry_run` outcomes and never creates the journal."""
+    paths = frames(2)
+    summary = await uploader(bh, paths, tmp_path / "j.sqlite3", dry_run=True).run()
+    assert summary.counts["dry_run"] == 2
+    assert ("dry_run", "True") in form_of(routes[0].calls[0].request)[0]
+    assert not (tmp_path / "j.sqlite3").exists()
+
+
+async def test_per_file_settings_from_mapping_and_callback(
+    bh: Client, routes, frames, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Each file's target and filter come from the mapping or the callback (sync or async)."""
+    paths = frames(3)
+    mapping = {paths[0].name: FileSettings(filter="GaiaSP/V"), str(paths[1]): FileSettings(skip="bias frame")}
+    summary = await uploader(bh, paths, tmp_path / "a.sqlite3", settings=mapping).run()
+    sent = [dict(form_of(call.request)[0]) for call in routes[0].calls]
+    assert {f.get("filter") for f in sent} == {"GaiaSP/V", None}
+    assert [o.reason for o in summary.of("skipped")] == ["bias frame"]
+
+    async def by_header(path: Path) -> FileSettings:
+        return FileSettings(target="OtherTarget")
+
+    await uploader(bh, paths[:1], tmp_path / "b.sqlite3", settings=by_header).run()
+    assert dict(form_of(routes[0].calls[-1].request)[0])["target"] == "OtherTarget"
+
+    def sync_cb(path: Path) -> FileSettings:
+        return FileSettings(filter="GaiaSP/R")
+
+    await uploader(bh, paths[:1], tmp_path / "c.sqlite3", settings=sync_cb).run()
+    assert dict(form_of(routes[0].calls[-1].request)[0])["filter"] == "GaiaSP/R"
+
+
+async def test_events_report_files_and_bytes(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Progress events: a start and finish per file, byte counts that add up to the bodies sent."""
+    paths = frames(2)
+    events: list[UploadEvent] = []
+    summary = await uploader(bh, paths, tmp_path / "j.sqlite3", on_event=events.append).run()
+    assert sum(isinstance(e, FileStarted) for e in events) == 2
+    assert sum(isinstance(e, FileFinished) for e in events) == 2
+    assert isinstance(events[-1], JobFinished)
+    body_bytes = sum(len(call.request.content) for call in routes[0].calls)
+    assert sum(e.sent for e in events if isinstance(e, BytesSent)) == body_bytes == summary.bytes_sent
+
+
+async def test_request_rate_limit_spaces_uploads(
+    make_client, routes, frames, clock: ManualClock, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """max_requests_per_second=2 makes four uploads wait on the clock about 1.5 s in all."""
+    paths = frames(4)
+    async with make_client() as bh:
+        await uploader(bh, paths, tmp_path / "j.sqlite3", max_requests_per_second=2).run()
+    assert sum(s for s in clock.sleeps) == pytest.approx(1.5, abs=0.01)
+
+
+async def test_byte_rate_limit_throttles_the_body(
+    make_client, routes, frames, clock: ManualClock, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """max_bytes_per_second makes the body's chunks wait on the clock for the bytes sent."""
+    (path,) = frames(1)
+    async with make_client() as bh:
+        summary = await uploader(bh, path, tmp_path / "j.sqlite3", max_bytes_per_second=1000).run()
+    expected = (summary.bytes_sent - 1000) / 1000
+    assert sum(clock.sleeps) == pytest.approx(expected, rel=0.05)
+
+
+async def test_cancellation_marks_in_flight_upload_unknown(
+    bh: Client, routes, frames, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Cancelling mid-request journals the file `unknown` (so a re-run reconciles it)."""
+    (path,) = frames(1)
+    started = anyio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await anyio.sleep_forever()
+        raise AssertionError
+
+    routes[0].mock(side_effect=hang)
+    job = uploader(bh, path, tmp_path / "j.sqlite3")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(job.run)
+        await started.wait()
+        tg.cancel_scope.cancel()
+    assert [o.status for o in job.outcomes] == ["unknown"]
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        (row,) = await journal.rows()
+    assert row.state == "unknown"
+
+
+async def test_rejected_paths_are_skipped_with_reasons(bh: Client, routes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Bad inputs each come back as a skipped outcome with its own reason, and nothing is sent."""
+    (tmp_path / "empty.fits").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "c.fits.fz").write_bytes(b"x")
+    summary = await uploader(bh, [tmp_path, tmp_path / "missing.fits"], tmp_path / "j.sqlite3").run()
+    reasons = {o.path.name: o.reason for o in summary.outcomes}
+    assert reasons["empty.fits"] == "empty file (0 bytes)"
+    assert reasons["missing.fits"] == "does not exist"
+    assert "compressed" in str(reasons["c.fits.fz"])
+    assert "not a FITS file" in str(reasons["notes.txt"])
+    assert routes[0].call_count == 0
