@@ -204,7 +204,7 @@ class TargetsAPI(Resource):
         Example:
             >>> await bh.targets.create("Gaia26abc", 123.45, -45.67, classification="Nova")  # doctest: +SKIP
         """
-        _check_name(name)
+        _check_name(name, new=True)
         _check_coordinates(ra, dec)
         if type is not None and type.upper() != "SIDEREAL":
             raise InvalidInputError(
@@ -262,7 +262,7 @@ class TargetsAPI(Resource):
         """
         _check_name(name)
         if new_name is not None:
-            _check_name(new_name)
+            _check_name(new_name, new=True)
         if ra is not None or dec is not None:
             _check_coordinates(ra, dec)
         body = body_of(
@@ -532,9 +532,11 @@ def _admin_only_404(error: APIError) -> BhtomError | None:
     return None
 
 
-def _check_name(name: str) -> None:
+def _check_name(name: str, *, new: bool = False) -> None:
     if not name or not name.strip():
         raise InvalidInputError("the target name is empty", hint="names are exact, e.g. 'Gaia22bpl'")
+    if not new:
+        return  # targets named before the server's character rule must stay reachable
     bad = sorted({c for c in name if c in _FORBIDDEN_NAME_CHARS})
     if bad:
         raise InvalidInputError(

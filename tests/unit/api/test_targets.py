@@ -721,3 +721,15 @@ async def test_light_curve_reads_are_retried(bh: Client, samples_dir: Path) -> N
         curve = await bh.targets.photometry("HarnessStar1")
     assert route.call_count == 2
     assert len(curve.points) == 3
+
+
+async def test_empty_names_and_forbidden_new_names_are_refused(bh: Client) -> None:
+    """An empty name, or renaming to a name with forbidden characters, raises before any request."""
+    with respx.mock(assert_all_called=False) as mock:
+        with pytest.raises(errors.InvalidInputError):
+            await bh.targets.photometry(" ")
+        with pytest.raises(errors.InvalidInputError):
+            await bh.targets.delete("")
+        with pytest.raises(errors.InvalidInputError, match="contains"):
+            await bh.targets.update("Gaia22bpl", new_name="a/b")
+    assert not mock.calls
