@@ -26,4 +26,5 @@ async def foundation() -> None:
     except errors.APIError as exc:
         status: int = exc.status
         hint: str | None = exc.hint
-        assert status and hint is not None
+        assert status
+        assert hint is not None
