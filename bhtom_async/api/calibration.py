@@ -373,8 +373,6 @@ def _outcome_result(outcome: ItemOutcome) -> CalibrationResult:
 
 
 async def _size(path: Path) -> int:
-    import anyio.to_thread
-
     def check() -> int:
         try:
             size = path.stat().st_size
