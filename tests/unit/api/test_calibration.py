@@ -253,3 +253,18 @@ def test_calibration_result_is_limit_property() -> None:
     """is_limit is true exactly for a negative error."""
     assert CalibrationResult(1, CalibrationStatus.SUCCESS, error=-0.1).is_limit
     assert not CalibrationResult(1, CalibrationStatus.SUCCESS, error=0.1).is_limit
+
+
+async def test_results_missing_filename_is_pending_for_that_name(bh: Client) -> None:
+    """ "File with name X does not exist" is reported PENDING under the name asked, after the ids."""
+    items = [record(3), {"Error": "File with name nosuch does not exist"}]
+    with respx.mock:
+        route = respx.post(URL).mock(return_value=page(items))
+        first, second = [r async for r in bh.calibration.results([3], ["nosuch"])]
+    assert body(route.calls.last) == {"calibid": [3], "filename": ["nosuch"], "page": 1}
+    assert (first.dataproduct_id, first.filename) == (3, None)
+    assert (second.dataproduct_id, second.filename, second.status) == (
+        None,
+        "nosuch",
+        CalibrationStatus.PENDING,
+    )

@@ -250,3 +250,12 @@ async def test_prepare_and_send_report_sha256(bh: Client, tmp_path: Path) -> Non
         await bh.uploads.send(prepared)
     assert prepared.body.sha256 == {"a.fits": hashlib.sha256(path.read_bytes()).hexdigest()}
     assert prepared.filenames == ("a.fits",)
+
+
+async def test_upload_gateway_timeout_is_outcome_unknown(bh: Client, frame: Path) -> None:
+    """A 504 from a gateway after the body went out is UploadOutcomeUnknown, not a plain error."""
+    with respx.mock:
+        route = respx.post(URL).mock(return_value=httpx.Response(504, text="<h1>Gateway Timeout</h1>"))
+        with pytest.raises(errors.UploadOutcomeUnknown):
+            await bh.upload_file(frame, target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+    assert route.call_count == 1
