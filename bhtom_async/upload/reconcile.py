@@ -59,6 +59,8 @@ def matching_ids(
     """Ids of the items that can be this upload of `name` (stored as ``<prefix>_<name>``)."""
     found = []
     for item in items:
+        if getattr(item, "dry_run", False):
+            continue  # a dry run's record is not a stored upload
         stored = (item.data or "").rsplit("/", 1)[-1]
         if stored != name and not stored.endswith("_" + name):
             continue

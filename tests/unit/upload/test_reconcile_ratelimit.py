@@ -142,3 +142,16 @@ def test_token_bucket_refuses_non_positive_rate() -> None:
     """A rate of zero would wait forever; it is refused."""
     with pytest.raises(ValueError, match="positive"):
         TokenBucket(0, clock=ManualClock())
+
+
+@attrs.frozen
+class DryItem:
+    id: int
+    data: str | None
+    created: dt.datetime | None
+    dry_run: bool = True
+
+
+def test_dry_run_records_never_match() -> None:
+    """A dry run's record (its id never resolves) is not mistaken for the lost upload."""
+    assert matching_ids([DryItem(1, "/d/1_a.fits", at(SENT))], "a.fits", sent_at=SENT) == []
