@@ -90,6 +90,14 @@ def exit_code_for(exc: BhtomError) -> ExitCode:
     return ExitCode.SOME_FAILED
 
 
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The exception itself, or every leaf of a (nested) exception group."""
+    nested = getattr(exc, "exceptions", None)
+    if not isinstance(nested, tuple):
+        return [exc]
+    return [leaf for inner in nested for leaf in _leaves(inner)]
+
+
 def _print_error(message: str, hint: str | None = None) -> None:
     click.secho(f"error: {message}", fg="red", err=True)
     if hint:
@@ -111,20 +119,33 @@ class BhtomGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except BhtomError as exc:
+        except Exception as exc:
+            # Concurrent commands raise exception groups; report their library errors the same way.
+            if isinstance(exc, ModuleNotFoundError):
+                _missing_module(ctx, exc)
+            errors = _leaves(exc)
+            if not errors or not all(isinstance(e, BhtomError) for e in errors):
+                raise
             state = ctx.find_object(CliState)
             if state is not None and state.verbose:
                 traceback.print_exc(file=sys.stderr)
-            message, hint = _error_lines(exc)
-            _print_error(message, hint)
-            ctx.exit(int(exit_code_for(exc)))
-        except ModuleNotFoundError as exc:
-            # Only the optional extras are imported lazily; name the one that is missing.
-            state = ctx.find_object(CliState)
-            if state is not None and state.verbose:
-                traceback.print_exc(file=sys.stderr)
-            _print_error(
-                f"the optional module {exc.name!r} is not installed",
-                "install the extra that provides it, e.g. `pip install 'bhtom_async[emulator]'`",
-            )
-            ctx.exit(int(ExitCode.FATAL))
+            seen: set[str] = set()
+            for error in errors:
+                message, hint = _error_lines(error)  # type: ignore[arg-type]
+                if message not in seen and len(seen) < 3:
+                    seen.add(message)
+                    _print_error(message, hint)
+            ctx.exit(int(max(exit_code_for(e) for e in errors)))  # type: ignore[arg-type]
+
+
+def _missing_module(ctx: click.Context, exc: ModuleNotFoundError) -> NoReturn:
+    # Only the optional extras are imported lazily; name the one that is missing.
+    state = ctx.find_object(CliState)
+    if state is not None and state.verbose:
+        traceback.print_exc(file=sys.stderr)
+    extra = "emulator" if exc.name in ("uvicorn", "starlette", "multipart", "python_multipart") else "all"
+    _print_error(
+        f"the optional module {exc.name!r} is not installed",
+        f"install the extra that provides it: pip install 'bhtom_async[{extra}]'",
+    )
+    ctx.exit(int(ExitCode.FATAL))

@@ -11,6 +11,8 @@ import click
 from .._version import __version__
 from . import account, calibration, community, data, observatories, targets, upload
 from ._core import BhtomGroup, CliState
+from .demo import demo
+from .emulator import emulator
 
 __all__ = ["cli", "main"]
 
@@ -59,6 +61,8 @@ data.register(cli)
 targets.register(cli)
 observatories.register(cli)
 community.register(cli)
+cli.add_command(emulator)
+cli.add_command(demo)
 
 
 def main() -> None:

@@ -128,12 +128,9 @@ async def _totals(request: UploadRequest) -> tuple[int, int]:
 
 async def upload_with_progress(bh: Client, request: UploadRequest, *, show: bool = True) -> UploadSummary:
     """Run the library's bulk uploader for `request`, showing progress unless `show` is False."""
-    from ..upload import Uploader
-
     files, size = await _totals(request)
     with ProgressDisplay(total_files=files, total_bytes=size, enabled=show) as display:
-        uploader = Uploader(
-            bh,
+        return await bh.upload_directory(
             list(request.paths),
             target=request.target,
             observatory=request.observatory,
@@ -151,7 +148,19 @@ async def upload_with_progress(bh: Client, request: UploadRequest, *, show: bool
             min_age=request.min_age,
             on_event=_EventSink(display),
         )
-        return await uploader.run()
+
+
+async def wait_with_names(
+    bh: Client, summary: UploadSummary, *, timeout: float, interval: float = 3.0
+) -> list[CalibrationResult]:
+    """Wait for the uploaded files' calibrations; each result carries its file's name."""
+    names = {o.data_product_id: o.path.name for o in summary.outcomes if o.data_product_id is not None}
+    found = []
+    async for result in bh.calibration.wait(summary.ids, timeout=timeout, interval=interval):
+        if result.filename is None and result.dataproduct_id in names:
+            result = attrs.evolve(result, filename=names[result.dataproduct_id])
+        found.append(result)
+    return found
 
 
 def print_summary(summary: UploadSummary) -> None:
@@ -301,7 +310,7 @@ async def _upload(
         summary = await upload_with_progress(bh, request, show=not state.json)
         results: list[CalibrationResult] = []
         if wait and summary.ids:
-            results = [r async for r in bh.calibration.wait(summary.ids, timeout=timeout)]
+            results = await wait_with_names(bh, summary, timeout=timeout)
     return summary, results
 
 

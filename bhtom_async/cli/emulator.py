@@ -1,0 +1,74 @@
+"""`bhtom emulator`: run the local BHTOM emulator in the foreground (until Ctrl-C)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._core import CliState, pass_state
+
+__all__ = ["emulator"]
+
+
+@click.command()
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Main site port."
+)
+@click.option(
+    "--upload-port",
+    type=click.IntRange(0, 65535),
+    default=8766,
+    show_default=True,
+    help="Upload service port.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the emulator's data in this file across restarts.",
+)
+@click.option(
+    "--faults", metavar="SPEC", help="Inject faults, e.g. 'upload:500:0.1' (see the emulator docs)."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for tokens and ids.")
+@click.option(
+    "--calibration-delays",
+    "delays",
+    type=(float, float),
+    default=(5.0, 10.0),
+    show_default=True,
+    metavar="C P",
+    help="Seconds a new upload spends in calibration states C, then P.",
+)
+@pass_state
+def emulator(
+    state: CliState,
+    port: int,
+    upload_port: int,
+    state_file: Path | None,
+    faults: str | None,
+    seed: int,
+    delays: tuple[float, float],
+) -> None:
+    """Run a local BHTOM emulator on loopback (needs the emulator extra). Ctrl-C stops it.
+
+    It prints the URLs and the seeded accounts' tokens; point `bhtom` at it with --base-url and
+    --upload-url (or BHTOM_BASE_URL / BHTOM_UPLOAD_URL).
+
+    \b
+    Example:
+        bhtom emulator --port 8765 --upload-port 8766 --state emu.json
+        BHTOM_BASE_URL=http://127.0.0.1:8765 BHTOM_UPLOAD_URL=http://127.0.0.1:8766 bhtom whoami
+    """
+    from ..emulator.server import serve_forever
+
+    serve_forever(
+        port=port,
+        upload_port=upload_port,
+        state_file=state_file,
+        faults=faults,
+        seed=seed,
+        calibration_delays=delays,
+        announce=click.echo,
+    )

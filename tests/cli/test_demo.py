@@ -1,0 +1,49 @@
+"""`bhtom demo`: the README's first command, run the way a newcomer and CI run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+
+from .conftest import parse_json
+
+
+def test_demo_exits_0_and_prints_the_light_curve(tmp_path: Path) -> None:
+    """The installed `bhtom demo` (not a terminal) finishes quickly, exit 0, with the table."""
+    bhtom = Path(sys.executable).with_name("bhtom")
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(bhtom), "demo", "--frames", "8"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Calibrated light curve" in done.stdout
+    assert "8/8 frames calibrated" in done.stdout
+    assert done.stdout.count("uploaded ") >= 8  # one plain line per file off a terminal
+    assert "Traceback" not in done.stderr
+    assert elapsed < 30
+
+
+def test_demo_json_is_one_document(run_cli: Callable[..., Result], tmp_path: Path) -> None:
+    """`--json demo` prints only JSON: the target, timing and each calibrated frame."""
+    result = run_cli("--json", "demo", "--frames", "4", "--no-plot")
+    assert result.exit_code == 0, result.output
+    data = parse_json(result.stdout)
+    assert data["frames"] == 4
+    assert len(data["results"]) == 4
+    assert all(r["status"] == "success" and r["magnitude"] is not None for r in data["results"])
+    mjds = [r["mjd"] for r in data["results"]]
+    assert mjds == sorted(mjds)
