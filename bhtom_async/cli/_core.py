@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
@@ -25,7 +26,17 @@ from ..errors import (
     ValidationError,
 )
 
-__all__ = ["BhtomGroup", "CliState", "ExitCode", "fail", "make_client", "pass_state", "run"]
+__all__ = [
+    "BhtomGroup",
+    "CliState",
+    "ExitCode",
+    "error_lines",
+    "exit_code_for",
+    "fail",
+    "make_client",
+    "pass_state",
+    "run",
+]
 
 T = TypeVar("T")
 
@@ -104,13 +115,32 @@ def _print_error(message: str, hint: str | None = None) -> None:
         click.echo(f"hint: {hint}", err=True)
 
 
-def _error_lines(exc: BhtomError) -> tuple[str, str | None]:
+def error_lines(exc: BaseException) -> tuple[str, str | None]:
+    """(what went wrong, what to do) for a library error, with the hint phrased for the shell."""
     # `str(exc)` already ends with "Hint: ..."; split it so the hint gets its own line.
     text = str(exc)
     hint = getattr(exc, "hint", None)
     if hint and ". Hint: " in text:
         text = text.split(". Hint: ", 1)[0] + "."
-    return text, hint
+    return text, _shell_hint(hint)
+
+
+#: Library hints name Python calls; at the shell the matching `bhtom` command is more useful.
+_SHELL_HINTS = (
+    (
+        re.compile(r"`await bh\.observatories\.add_favourite\(oname='([^']*)'\)`"),
+        r"`bhtom observatories add-favourite \1`",
+    ),
+    (re.compile(r"`bh\.targets\.create\(\.\.\.\)`"), "`bhtom targets create NAME --ra RA --dec DEC`"),
+)
+
+
+def _shell_hint(hint: str | None) -> str | None:
+    if hint is None:
+        return None
+    for pattern, replacement in _SHELL_HINTS:
+        hint = pattern.sub(replacement, hint)
+    return hint
 
 
 class BhtomGroup(click.Group):
@@ -131,7 +161,7 @@ class BhtomGroup(click.Group):
                 traceback.print_exc(file=sys.stderr)
             seen: set[str] = set()
             for error in errors:
-                message, hint = _error_lines(error)  # type: ignore[arg-type]
+                message, hint = error_lines(error)
                 if message not in seen and len(seen) < 3:
                     seen.add(message)
                     _print_error(message, hint)

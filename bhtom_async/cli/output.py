@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -70,8 +71,10 @@ def is_terminal() -> bool:
 def _console() -> Console:
     from rich.console import Console
 
-    # Let rich write through click so CliRunner captures it; no colour unless on a terminal.
-    return Console(file=sys.stdout, soft_wrap=True, highlight=False)
+    # Write to the current sys.stdout (CliRunner swaps it); no colour unless on a terminal. Off a
+    # terminal rich would assume 80 columns; logs read better with tables that do not wrap.
+    width = None if is_terminal() or os.environ.get("COLUMNS") else 160
+    return Console(file=sys.stdout, soft_wrap=True, highlight=False, width=width)
 
 
 def print_table(
@@ -98,7 +101,9 @@ def print_mapping(values: Mapping[str, object]) -> None:
 def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.5f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.6g}"
-    if isinstance(value, (dt.datetime, dt.date)):
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return str(value.value)

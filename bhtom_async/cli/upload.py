@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import attrs
 import click
 
-from ._core import CliState, ExitCode, make_client, pass_state, run
+from ._core import CliState, ExitCode, error_lines, make_client, pass_state, run
 from .output import ProgressDisplay, emit_json, human_bytes, print_table
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class _EventSink:
             if outcome.data_product_id is not None:
                 detail = f"id {outcome.data_product_id}"
             else:
-                detail = outcome.reason or ""
+                detail = (outcome.reason or "").split(". Hint: ", 1)[0]
             self.display.file_finished(
                 outcome.path.name, status=outcome.status, size=outcome.size, detail=detail
             )
@@ -184,8 +184,9 @@ def print_summary(summary: UploadSummary) -> None:
         title="Upload summary",
     )
     trouble = [o for o in summary.outcomes if o.status in ("failed", "unknown")]
-    if trouble:
-        print_table(["file", "status", "reason"], [[o.path.name, o.status, o.reason] for o in trouble])
+    if trouble and summary.stopped is None:
+        rows = [[o.path.name, o.status, (o.reason or "").split(". Hint: ", 1)[0]] for o in trouble]
+        print_table(["file", "status", "reason"], rows)
     if counts["unknown"]:
         click.echo("Re-run with the same --journal to find out what happened to the unknown files.", err=True)
 
@@ -287,10 +288,10 @@ def upload(
     else:
         print_summary(summary)
         if summary.stopped is not None:
-            message = str(summary.stopped).split(". Hint: ", 1)[0]
+            message, hint = error_lines(summary.stopped)
             click.secho(f"error: {message}", fg="red", err=True)
-            if summary.stopped.hint:
-                click.echo(f"hint: {summary.stopped.hint}", err=True)
+            if hint:
+                click.echo(f"hint: {hint}", err=True)
         if wait and results:
             from .calibration import print_results
 
