@@ -174,7 +174,11 @@ class Journal:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         if self.read_only and self.path != ":memory:" and not Path(self.path).exists():
             self.path = ":memory:"  # nothing recorded yet, and a dry run must not create one
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        if self.read_only and self.path != ":memory:":
+            uri = Path(self.path).absolute().as_uri() + "?mode=ro"
+            db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30.0)
+        else:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
         if not self.read_only or self.path == ":memory:":
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")

@@ -17,7 +17,7 @@ from typing import Literal, Protocol
 
 import attrs
 
-from ..errors import BhtomError
+from ..errors import AuthenticationError, BhtomError, PermissionDeniedError
 
 __all__ = ["CLOCK_SKEW", "Lookup", "ProductLike", "Verdict", "matching_ids", "reconcile"]
 
@@ -87,7 +87,8 @@ async def reconcile(
     """Decide whether the upload of `name` (started at wall time `sent_at`) reached the server.
 
     `claimed(ids)` is awaited and returns the subset of ids the journal already holds for other
-    files. Never raises a `BhtomError`: a failed lookup is an ``undecided`` verdict.
+    files. A failed lookup is an ``undecided`` verdict; only a refused token or account
+    (`AuthenticationError`, `PermissionDeniedError`) is raised, since every later lookup would fail.
     """
     try:
         items: list[ProductLike] = []
@@ -99,6 +100,8 @@ async def reconcile(
         if ids:
             taken = await claimed(ids)
             ids = [i for i in ids if i not in taken]
+    except (AuthenticationError, PermissionDeniedError):
+        raise
     except BhtomError as exc:
         return Verdict("undecided", reason=f"could not look the file up on the server ({exc})")
     if not ids:

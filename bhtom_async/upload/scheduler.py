@@ -91,6 +91,11 @@ if TYPE_CHECKING:
 
 __all__ = ["SettingsSource", "Uploader"]
 
+#: Seconds to wait before a second lookup when a recent upload seemed absent.
+RECHECK_AFTER = 2.0
+#: Uploads started less than this many seconds ago get that second lookup.
+RECHECK_WINDOW = 60.0
+
 StrPath = str | os.PathLike[str]
 SettingsCallback = Callable[[Path], FileSettings | Awaitable[FileSettings | None] | None]
 #: Per-file settings: a mapping from path (as given, absolute, or bare file name) or a callback.
@@ -218,7 +223,8 @@ class Uploader:
         self._bytes_sent = 0
         self._stopped: BhtomError | None = None
         self._gate = anyio.Event()
-        self._probing = False
+        self._probe_lock = anyio.Lock()
+        self._reconcile_lock = anyio.Lock()
         self._journal: Journal | None = None
 
     # ---- public -----------------------------------------------------------------------------
@@ -230,7 +236,9 @@ class Uploader:
         client). Per-file problems are outcomes; job-wide refusals end up in `summary.stopped`.
         """
         started = self._clock.monotonic()
-        workers = max(1, min(self._concurrency, self._client.config.max_connections))
+        # Keep one pooled connection free for reconciliation lookups during long uploads.
+        pool = self._client.config.max_connections
+        workers = max(1, min(self._concurrency, pool - 1 if pool > 1 else 1))
         cancelled = False
         async with Journal(self._journal_path, read_only=self._dry_run) as journal:
             self._journal = journal
@@ -324,9 +332,8 @@ class Uploader:
                     path, "an earlier upload's outcome is unknown; a real run reconciles it", size=fp.size
                 )
                 return
-            verdict = await self._reconcile(job, row.name, row.sent_at)
+            verdict = await self._reconcile(job, row.name, row.sent_at, row.id, row.sha256)
             if verdict.kind == "stored":
-                await journal.mark(row.id, "uploaded", data_product_id=verdict.data_product_id)
                 self._finished(
                     UploadOutcome(
                         path,
@@ -374,32 +381,44 @@ class Uploader:
         return True
 
     async def _send(self, candidate: Candidate, job: _Job) -> None:
-        path, fp = candidate.path, candidate.fingerprint
-        journal = self._require_journal()
         attempts = 0
         while True:
-            probe = await self._take_turn()
-            try:
-                try:
-                    prepared = await self._prepare(path, job)
-                except InvalidInputError as exc:
-                    self._skip(path, exc.message, size=fp.size)
-                    return
-                attempts += 1
-                row_id = None
-                if not self._dry_run:
-                    row_id = await journal.begin_send(job.key, fp.path, path.name, fp.size, fp.mtime_ns)
-                sent_at = time.time()
-                if self._requests is not None:
-                    await self._requests.acquire(1)
-                self._emit(FileStarted(path, fp.size, attempts))
-                retry = await self._attempt(prepared, job, candidate, row_id, attempts, sent_at)
-            finally:
-                if probe:
-                    self._gate.set()
-            if not retry:
+            if self._stopped is not None:
+                raise _Stop
+            if self._gate.is_set():
+                outcome = await self._send_once(candidate, job, attempts + 1)
+            else:
+                # Until one request has been answered, requests go one at a time: a refusal that
+                # every file would get (bad token, unknown target) then costs exactly one request.
+                async with self._probe_lock:
+                    if self._stopped is not None:
+                        raise _Stop
+                    outcome = await self._send_once(candidate, job, attempts + 1)
+                    if outcome != "not sent":
+                        self._gate.set()
+            if outcome != "retry":
                 return
+            attempts += 1
             await self._clock.sleep(min(8.0, 0.5 * 2 ** (attempts - 1)))
+
+    async def _send_once(self, candidate: Candidate, job: _Job, attempt: int) -> str:
+        """One request for `candidate`: ``done``, ``retry`` (send again) or ``not sent``."""
+        path, fp = candidate.path, candidate.fingerprint
+        journal = self._require_journal()
+        try:
+            prepared = await self._prepare(path, job)
+        except InvalidInputError as exc:
+            self._skip(path, exc.message, size=fp.size)
+            return "not sent"
+        row_id = None
+        if not self._dry_run:
+            row_id = await journal.begin_send(job.key, fp.path, path.name, fp.size, fp.mtime_ns)
+        sent_at = time.time()
+        if self._requests is not None:
+            await self._requests.acquire(1)
+        self._emit(FileStarted(path, fp.size, attempt))
+        retry = await self._attempt(prepared, job, candidate, row_id, attempt, sent_at)
+        return "retry" if retry else "done"
 
     async def _attempt(
         self,
@@ -443,9 +462,8 @@ class Uploader:
                     )
                 )
                 return False
-            verdict = await self._reconcile(job, path.name, sent_at)
+            verdict = await self._reconcile(job, path.name, sent_at, row_id, sha)
             if verdict.kind == "stored":
-                await mark("uploaded", data_product_id=verdict.data_product_id, sha256=sha)
                 self._finished(
                     UploadOutcome(
                         path,
@@ -537,7 +555,11 @@ class Uploader:
             throttle=self._bytes.acquire if self._bytes is not None else None,
         )
 
-    async def _reconcile(self, job: _Job, name: str, sent_at: float | None) -> Verdict:
+    async def _reconcile(
+        self, job: _Job, name: str, sent_at: float | None, row_id: int | None, sha256: str | None
+    ) -> Verdict:
+        """Look the file up on the server; if it is there, journal it as uploaded (one at a time,
+        so two same-named files cannot both claim one stored product)."""
         journal = self._require_journal()
 
         def lookup(target: str, observatory: str, dpt: str, filename: str) -> AsyncIterator[ProductLike]:
@@ -548,28 +570,33 @@ class Uploader:
         async def claimed(ids: list[int]) -> set[int]:
             return await journal.known_ids(ids)
 
-        return await reconcile(
-            lookup,
-            target=job.target,
-            observatory=job.observatory,
-            data_product_type=job.data_product_type,
-            name=name,
-            sent_at=sent_at,
-            claimed=claimed,
-        )
+        for look in range(2):
+            async with self._reconcile_lock:
+                try:
+                    verdict = await reconcile(
+                        lookup,
+                        target=job.target,
+                        observatory=job.observatory,
+                        data_product_type=job.data_product_type,
+                        name=name,
+                        sent_at=sent_at,
+                        claimed=claimed,
+                    )
+                except (AuthenticationError, PermissionDeniedError) as exc:
+                    self._stop(exc)
+                    return Verdict("undecided", reason=f"could not look the file up on the server ({exc})")
+                if verdict.kind == "stored" and row_id is not None:
+                    await journal.mark(
+                        row_id, "uploaded", data_product_id=verdict.data_product_id, sha256=sha256
+                    )
+            recent = sent_at is not None and time.time() - sent_at < RECHECK_WINDOW
+            if verdict.kind != "absent" or not recent or look:
+                return verdict
+            # A gateway may give up while the service is still storing the file: look once more.
+            await self._clock.sleep(RECHECK_AFTER)
+        return verdict
 
     # ---- helpers ----------------------------------------------------------------------------
-
-    async def _take_turn(self) -> bool:
-        """Wait until uploads may start; True for the one request that goes first, alone."""
-        while not self._gate.is_set():
-            if not self._probing:
-                self._probing = True
-                return True
-            await self._gate.wait()
-        if self._stopped is not None:
-            raise _Stop
-        return False
 
     def _stop(self, exc: BhtomError) -> None:
         if self._stopped is None:

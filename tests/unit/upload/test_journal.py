@@ -110,3 +110,13 @@ def test_kill_9_leaves_the_journal_consistent(tmp_path: Path) -> None:
     assert len(rows) > 5
     assert {state for state, _ in rows} <= {"sending", "uploaded"}
     assert sum(state == "sending" for state, _ in rows) <= 1
+
+
+async def test_read_only_journal_cannot_be_written(tmp_path: Path) -> None:
+    """An existing journal opened for a dry run is truly read-only."""
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        await journal.begin_send(KEY, "/n/a.fits", "a.fits", 10, 1)
+    async with Journal(tmp_path / "j.sqlite3", read_only=True) as journal:
+        assert len(await journal.rows()) == 1
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await journal.begin_send(KEY, "/n/b.fits", "b.fits", 10, 1)

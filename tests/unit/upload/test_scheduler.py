@@ -378,3 +378,32 @@ async def test_rejected_paths_are_skipped_with_reasons(bh: Client, routes, tmp_p
     assert "compressed" in str(reasons["c.fits.fz"])
     assert "not a FITS file" in str(reasons["notes.txt"])
     assert routes[0].call_count == 0
+
+
+async def test_probe_passes_on_when_the_first_file_is_not_sent(
+    bh: Client, routes, frames, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """If the first file vanishes before sending, the next one becomes the lone first request."""
+    paths = frames(5)
+    routes[0].mock(return_value=httpx.Response(401, json={"detail": "Invalid token."}))
+
+    def vanish_first(path: Path) -> None:
+        if path == paths[0]:
+            path.unlink()
+
+    summary = await uploader(bh, paths, tmp_path / "j.sqlite3", settings=vanish_first).run()
+    assert routes[0].call_count == 1
+    assert isinstance(summary.stopped, errors.AuthenticationError)
+    assert summary.of("skipped")[0].path == paths[0]
+
+
+async def test_absent_after_a_lost_answer_is_looked_up_twice_before_resending(  # type: ignore[no-untyped-def]
+    bh: Client, routes, frames, server: FakeServer, clock: ManualClock, tmp_path: Path
+) -> None:
+    """A gateway error may precede the store: the uploader waits and looks again before re-sending."""
+    (path,) = frames(1)
+    server.faults.append(lambda request: httpx.Response(504, text="Gateway Timeout"))
+    summary = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    assert summary.outcomes[0].status == "uploaded"
+    assert routes[1].call_count == 2
+    assert 2.0 in clock.sleeps
