@@ -194,7 +194,9 @@ class ProgressDisplay:
         """Bytes sent (for the rate and ETA)."""
         self.bytes_done += count
         if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, advance=count)
+            # Request bodies carry multipart framing, so the bytes sent outgrow the file sizes.
+            total = max(self.total_bytes, self.bytes_done) or None
+            self._progress.update(self._task, advance=count, total=total)
 
     def file_finished(self, name: str, *, status: str, size: int = 0, detail: str = "") -> None:
         """One file reached a final state (uploaded, skipped, failed, unknown, ...)."""
