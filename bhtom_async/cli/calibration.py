@@ -64,6 +64,13 @@ def results_exit_code(results: Sequence[CalibrationResult], *, waited: bool) -> 
 @click.option("--wait", is_flag=True, help="Wait until every calibration is final (or --timeout).")
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds to wait per id.")
 @click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.05),
+    default=3.0,
+    show_default=True,
+    help="Seconds between the first polls (backs off to 30).",
+)
+@click.option(
     "--plots",
     "plots_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -71,7 +78,12 @@ def results_exit_code(results: Sequence[CalibrationResult], *, waited: bool) -> 
 )
 @pass_state
 def results(
-    state: CliState, ids: tuple[int, ...], wait: bool, timeout: float, plots_dir: Path | None
+    state: CliState,
+    ids: tuple[int, ...],
+    wait: bool,
+    timeout: float,
+    poll_interval: float,
+    plots_dir: Path | None,
 ) -> None:
     """Show the calibration results of uploaded data products (ids from `bhtom upload`).
 
@@ -83,7 +95,7 @@ def results(
     """
     if plots_dir is not None:
         plots_dir.mkdir(parents=True, exist_ok=True)
-    found = run(_results, state, ids, wait, timeout, plots_dir)
+    found = run(_results, state, ids, wait, timeout, poll_interval, plots_dir)
     if state.json:
         emit_json([calibration_json(r) for r in found])
     else:
@@ -94,14 +106,19 @@ def results(
 
 
 async def _results(
-    state: CliState, ids: tuple[int, ...], wait: bool, timeout: float, plots_dir: Path | None
+    state: CliState,
+    ids: tuple[int, ...],
+    wait: bool,
+    timeout: float,
+    interval: float,
+    plots_dir: Path | None,
 ) -> list[CalibrationResult]:
     async with make_client(state) as bh:
         if wait:
             return [
                 r
                 async for r in bh.calibration.wait(
-                    ids, timeout=timeout, plot=plots_dir is not None, plots_dir=plots_dir
+                    ids, timeout=timeout, interval=interval, plot=plots_dir is not None, plots_dir=plots_dir
                 )
             ]
         found = [r async for r in bh.calibration.results(ids, plot=plots_dir is not None)]

@@ -228,6 +228,13 @@ def print_summary(summary: UploadSummary) -> None:
 )
 @click.option("--wait", is_flag=True, help="Then wait for calibration and print the results.")
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="With --wait: seconds per id.")
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.05),
+    default=3.0,
+    show_default=True,
+    help="With --wait: seconds between the first polls (backs off to 30).",
+)
 @pass_state
 def upload(
     state: CliState,
@@ -248,6 +255,7 @@ def upload(
     min_age: float,
     wait: bool,
     timeout: float,
+    poll_interval: float,
 ) -> None:
     """Upload files and folders (walked recursively), several at once, never the same file twice.
 
@@ -276,7 +284,7 @@ def upload(
         journal=journal,
         min_age=min_age,
     )
-    summary, results = run(_upload, state, request, wait, timeout)
+    summary, results = run(_upload, state, request, wait, timeout, poll_interval)
     code = summary_exit_code(summary)
     if state.json:
         from .calibration import calibration_json
@@ -305,13 +313,13 @@ def upload(
 
 
 async def _upload(
-    state: CliState, request: UploadRequest, wait: bool, timeout: float
+    state: CliState, request: UploadRequest, wait: bool, timeout: float, interval: float
 ) -> tuple[UploadSummary, Sequence[CalibrationResult]]:
     async with make_client(state) as bh:
         summary = await upload_with_progress(bh, request, show=not state.json)
         results: list[CalibrationResult] = []
         if wait and summary.ids:
-            results = await wait_with_names(bh, summary, timeout=timeout)
+            results = await wait_with_names(bh, summary, timeout=timeout, interval=interval)
     return summary, results
 
 

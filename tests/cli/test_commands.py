@@ -168,7 +168,7 @@ def test_upload_json_with_wait_and_journal_rerun(run_cli: Run, as_user: AsUser, 
     night = _night(tmp_path, 2)
     args = ("upload", str(night), "--target", "Gaia22bpl", "--observatory", CAMERA, "--min-age", "0")
     journal = ("--journal", str(tmp_path / "j.sqlite3"))
-    result = run_cli("--json", *args, *journal, "--wait", "--timeout", "20")
+    result = run_cli("--json", *args, *journal, "--wait", "--timeout", "20", "--poll-interval", "0.2")
     assert result.exit_code == 0, result.output
     data = parse_json(result.stdout)
     assert data["counts"]["uploaded"] == 2
@@ -186,7 +186,7 @@ def test_results_of_uploaded_ids(run_cli: Run, as_user: AsUser, tmp_path: Path) 
         "--json", "upload", str(night), "--target", "Gaia22bpl", "--observatory", CAMERA, "--min-age", "0"
     )
     (dp_id,) = parse_json(upload.stdout)["ids"]
-    table = run_cli("results", str(dp_id), "--wait", "--timeout", "20")
+    table = run_cli("results", str(dp_id), "--wait", "--timeout", "20", "--poll-interval", "0.2")
     assert table.exit_code in (0, 1), table.output
     assert str(dp_id) in table.stdout
     data = parse_json(run_cli("--json", "results", str(dp_id)).stdout)

@@ -67,7 +67,9 @@ def test_dataproducts_change_observers_download_delete(run_cli: Run, as_user: As
     dp_id = _upload_one(run_cli, tmp_path)
     changed = run_cli("dataproducts", "change-observers", str(dp_id), "alice")
     assert changed.exit_code == 0, changed.output
-    assert run_cli("results", str(dp_id), "--wait", "--timeout", "20").exit_code == 0
+    assert (
+        run_cli("results", str(dp_id), "--wait", "--timeout", "20", "--poll-interval", "0.2").exit_code == 0
+    )
     out = tmp_path / "cats"
     downloaded = run_cli("--json", "dataproducts", "download", str(dp_id), "--out", str(out))
     assert downloaded.exit_code == 0, downloaded.output
@@ -116,7 +118,18 @@ def test_calibrate_file_and_results_plots(
     assert "is_limit" in parse_json(calibrated.stdout)
     dp_id = _upload_one(run_cli, tmp_path)
     plots = tmp_path / "plots"
-    waited = run_cli("--json", "results", str(dp_id), "--wait", "--timeout", "20", "--plots", str(plots))
+    waited = run_cli(
+        "--json",
+        "results",
+        str(dp_id),
+        "--wait",
+        "--timeout",
+        "20",
+        "--poll-interval",
+        "0.2",
+        "--plots",
+        str(plots),
+    )
     assert waited.exit_code == 0, waited.output
     (result,) = parse_json(waited.stdout)
     assert result["status"] == "success"
