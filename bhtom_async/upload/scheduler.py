@@ -385,17 +385,20 @@ class Uploader:
         while True:
             if self._stopped is not None:
                 raise _Stop
-            if self._gate.is_set():
-                outcome = await self._send_once(candidate, job, attempts + 1)
-            else:
+            outcome: str | None = None
+            if not self._gate.is_set():
                 # Until one request has been answered, requests go one at a time: a refusal that
                 # every file would get (bad token, unknown target) then costs exactly one request.
                 async with self._probe_lock:
                     if self._stopped is not None:
                         raise _Stop
-                    outcome = await self._send_once(candidate, job, attempts + 1)
-                    if outcome != "not sent":
-                        self._gate.set()
+                    # Workers queued here while the probe ran go in parallel once it opened the gate.
+                    if not self._gate.is_set():
+                        outcome = await self._send_once(candidate, job, attempts + 1)
+                        if outcome != "not sent":
+                            self._gate.set()
+            if outcome is None:
+                outcome = await self._send_once(candidate, job, attempts + 1)
             if outcome != "retry":
                 return
             attempts += 1
