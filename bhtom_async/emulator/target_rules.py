@@ -43,10 +43,11 @@ def _name_errors(value: Any, targets: list[Target], instance: Target | None) -> 
         return ["This field may not be blank."]
     if len(text) > 100:
         return ["Ensure this field has no more than 100 characters."]
-    if any(ch in _FORBIDDEN for ch in text):
-        return ["Target name cannot contain any of: ( ) / \\ :"]
+    # URL-like names are checked first: a URL always holds ':' and '/' as well.
     if _WEBBY.search(text):
         return ["Target name cannot contain web addresses or query strings."]
+    if any(ch in _FORBIDDEN for ch in text):
+        return ["Target name cannot contain any of: ( ) / \\ :"]
     if any(t.name == text and (instance is None or t.id != instance.id) for t in targets):
         return ["target with this Name already exists."]
     return []
