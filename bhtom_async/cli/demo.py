@@ -12,6 +12,7 @@ import datetime as dt
 import importlib
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,7 +151,9 @@ def _write_night(folder: Path, target: str, count: int) -> None:
         write_frame(spec, folder / f"{target}_{index:03d}_V.fits")
 
 
-def _save_plot(results: list[CalibrationResult], target: str, path: Path, say: _Say) -> Path | None:
+def _save_plot(
+    results: list[CalibrationResult], target: str, path: Path, say: Callable[[str], None]
+) -> Path | None:
     points = [r for r in sorted(results, key=_by_mjd) if r.mjd is not None and r.magnitude is not None]
     if not points:
         return None
@@ -170,6 +173,7 @@ def _save_plot(results: list[CalibrationResult], target: str, path: Path, say: _
         fmt="o",
     )
     axes.invert_yaxis()
+    axes.ticklabel_format(axis="x", useOffset=False)
     axes.set_xlabel("MJD")
     axes.set_ylabel("calibrated magnitude")
     axes.set_title(f"{target} (bhtom demo)")
