@@ -547,7 +547,7 @@ class CalibrationPoller:
 
     def _add(self, item: int | UploadedFile) -> None:
         if isinstance(item, UploadedFile):
-            key, filename, dry_run = item.id, item.filename, item.dry_run
+            key, filename, dry_run = item.id, item.local_name or item.filename, item.dry_run
         elif isinstance(item, int) and not isinstance(item, bool):
             key, filename, dry_run = item, None, False
         else:

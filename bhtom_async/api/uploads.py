@@ -202,11 +202,28 @@ class UploadsAPI(Resource):
                 status=response.status,
                 snippet=response.text[:80],
             )
+        converted = [self._convert(entry, UploadedFile, "POST", PATH) for entry in entries]
         files = tuple(
-            attrs.evolve(self._convert(entry, UploadedFile, "POST", PATH), dry_run=prepared.dry_run)
-            for entry in entries
+            attrs.evolve(
+                item,
+                dry_run=prepared.dry_run,
+                local_name=_local_name(item.filename, index, prepared.filenames),
+            )
+            for index, item in enumerate(converted)
         )
         return UploadReceipt(files=files, dry_run=prepared.dry_run)
+
+
+def _local_name(reported: str, index: int, sent: tuple[str, ...]) -> str | None:
+    """The sent name behind a reported one: exact, then as the suffix after the stored prefix."""
+    if reported in sent:
+        return reported
+    matches = [name for name in sent if reported.endswith("_" + name)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        return max(matches, key=len)
+    return sent[index] if index < len(sent) else None
 
 
 def _explain(exc: ValidationError, prepared: PreparedUpload) -> APIError:

@@ -14,18 +14,21 @@ class UploadedFile:
     """One file the upload service accepted.
 
     Attributes:
-        filename: the name as sent (the server stores it with a numeric prefix).
+        filename: the name the service reports, usually the stored name with its numeric
+            prefix (``416_x.fits``).
         id: the data-product id, usable with `bh.calibration.wait`, `bh.calibration.results`,
             `bh.dataproducts.list(id=...)` and `bh.dataproducts.photometry_file`. The server
             sends it as a string; it is an int here.
         message: the service's note (``"Received plain FITS file."``).
         dry_run: the upload was a dry run; the id never resolves to stored data.
+        local_name: the name of the file as sent (``x.fits``), when it could be matched.
     """
 
     filename: str = attrs.field(metadata=wire("file name:"))
     id: int
     message: str | None = None
     dry_run: bool = False
+    local_name: str | None = None
     extra: dict[str, object] = attrs.field(factory=dict, repr=False)
 
 

@@ -104,7 +104,11 @@ async def test_upload_returns_receipt_with_int_ids(bh: Client, frame: Path) -> N
     assert receipt == UploadReceipt(
         files=(
             UploadedFile(
-                filename="frame_0000.fits", id=1454270, message="Received plain FITS file.", dry_run=True
+                filename="frame_0000.fits",
+                id=1454270,
+                message="Received plain FITS file.",
+                dry_run=True,
+                local_name="frame_0000.fits",
             ),
         ),
         dry_run=True,
@@ -259,3 +263,22 @@ async def test_upload_gateway_timeout_is_outcome_unknown(bh: Client, frame: Path
         with pytest.raises(errors.UploadOutcomeUnknown):
             await bh.upload_file(frame, target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
     assert route.call_count == 1
+
+
+async def test_receipt_maps_prefixed_names_to_local_files(
+    bh: Client, make_fits_tree: Callable[..., list[Path]]
+) -> None:
+    """Stored names with the server's numeric prefix are matched back to the files sent."""
+    paths = make_fits_tree(2)
+    answer = {
+        "Success": [
+            {"file name:": f"{400 + i}_{p.name}", "id": str(i), "message": "ok"} for i, p in enumerate(paths)
+        ]
+    }
+    with respx.mock:
+        respx.post(URL).mock(return_value=httpx.Response(201, json=answer))
+        receipt = await bh.upload_file(paths, target="T", observatory="C")
+    assert [(f.filename, f.local_name) for f in receipt.files] == [
+        ("400_frame_0000.fits", "frame_0000.fits"),
+        ("401_frame_0001.fits", "frame_0001.fits"),
+    ]
