@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 
 from ..conftest import fits_bytes
@@ -161,3 +162,29 @@ def test_emulator_command_serves_until_interrupted(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=10)
     assert process.returncode == 0
+
+
+def test_ecsv_without_astropy_says_what_to_install(
+    run_cli: Run, as_user: AsUser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--format ecsv` with astropy missing stops before any download, exit 2, naming the extra."""
+    as_user("alice")
+    monkeypatch.setitem(sys.modules, "astropy.table", None)
+    result = run_cli("photometry", "Gaia22bpl", "--out", str(tmp_path), "--format", "ecsv")
+    assert result.exit_code == 2
+    assert "astropy" in result.stderr
+    assert "bhtom_async[astro]" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_demo_without_the_emulator_extra_exits_3(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If uvicorn is missing, `bhtom demo` says which extra to install, with no traceback."""
+    for name in [
+        n for n in sys.modules if n == "bhtom_async.emulator" or n.startswith("bhtom_async.emulator.")
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    result = run_cli("demo", "--frames", "1")
+    assert result.exit_code == 3
+    assert "bhtom_async[emulator]" in result.stderr
+    assert "Traceback" not in result.output
