@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
+import httpx
 import pytest
 
 from bhtom_async import Client, ManualClock, SystemClock
@@ -135,3 +137,33 @@ async def test_thousand_ids_resolve_with_at_most_five_requests_per_round(
     assert sorted(r.dataproduct_id for r in results) == sorted(ids)
     assert all(r.is_done for r in results)
     assert requests <= math.ceil(1000 / 200) * rounds
+
+
+async def test_poisoned_batch_is_bisected(
+    emulator: Emulator, emulator_client: Callable[..., Client], make_fits_tree: Callable[..., list[Path]]
+) -> None:
+    """A frame without its CCDPhotJob yet fails whole batches; it is isolated, the others resolve first."""
+    sent: list[list[int]] = []
+
+    async def record(request: httpx.Request) -> None:
+        if request.url.path == "/calibration/get-calibration-res/":
+            sent.append(json.loads(request.content)["calibid"])
+
+    frames = make_fits_tree(5, folder="poison")
+    async with (
+        httpx.AsyncClient(event_hooks={"request": [record]}) as pool,
+        emulator_client("alice", http_client=pool) as bh,
+    ):
+        healthy = await bh.upload_file(frames[:4], target="Gaia22bpl", observatory=CAMERA)
+        emulator.calibration.ccdphot_delay = 1.0
+        try:
+            poisoned = await bh.upload_file(frames[4], target="Gaia22bpl", observatory=CAMERA)
+        finally:
+            emulator.calibration.ccdphot_delay = 0.0
+        bad = poisoned.ids[0]
+        with anyio.fail_after(30):
+            results = [r async for r in bh.calibration.wait([*healthy.ids, bad], **FAST)]
+    assert [r.status for r in results] == [CalibrationStatus.SUCCESS] * 5
+    assert results[-1].dataproduct_id == bad
+    assert sent[0] == [*healthy.ids, bad]
+    assert [bad] in sent
