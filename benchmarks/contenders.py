@@ -47,10 +47,22 @@ def official(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any]:
     return {"ok": ok, "failed": failed, "errors": errors}
 
 
-async def naive_async(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any]:
-    """What a quick async script does: every file at once, read whole into memory, gathered."""
+async def naive_async(args: argparse.Namespace, paths: list[Path], retries: int = 0) -> dict[str, Any]:
+    """What a quick async script does: every file at once, read whole into memory, gathered.
+
+    With `retries`, a failed file is simply sent again: the usual first fix, and the way a
+    connection reset after the server stored the file turns into a duplicate.
+    """
 
     async def one(client: httpx.AsyncClient, path: Path) -> int | str:
+        result = await once(client, path)
+        for _ in range(retries):
+            if result == 201:
+                break
+            result = await once(client, path)
+        return result
+
+    async def once(client: httpx.AsyncClient, path: Path) -> int | str:
         try:
             response = await client.post(
                 args.upload_url + "/upload/",
@@ -122,21 +134,23 @@ async def ours(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any]:
         )
     outcomes = summary.outcomes
     return {
-        "ok": sum(1 for o in outcomes if o.status.value == "uploaded"),
-        "failed": sum(1 for o in outcomes if o.status.value != "uploaded"),
-        "errors": [o.status.value for o in outcomes if o.status.value != "uploaded"],
+        "ok": sum(1 for o in outcomes if o.status == "uploaded"),
+        "failed": sum(1 for o in outcomes if o.status != "uploaded"),
+        "errors": [o.status for o in outcomes if o.status != "uploaded"],
     }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("name", choices=["official", "naive_async", "curl", "bhtom_async"])
+    parser.add_argument("name", help="official, curl, naive_async, naive_retry, bhtom_async or bhtom_async@N")
     parser.add_argument("directory", type=Path)
     for option in ("--base-url", "--upload-url", "--token", "--target", "--oname", "--journal"):
         parser.add_argument(option, required=option != "--journal")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--crash-on-error", action="store_true")
     args = parser.parse_args(argv)
+    if args.name.startswith("bhtom_async@"):
+        args.name, args.concurrency = "bhtom_async", int(args.name.split("@", 1)[1])
     paths = sorted(args.directory.glob("*.fits"))
     if args.name == "official":
         result = official(args, paths)
@@ -144,9 +158,20 @@ def main(argv: list[str] | None = None) -> None:
         result = curl(args, paths)
     elif args.name == "naive_async":
         result = asyncio.run(naive_async(args, paths))
+    elif args.name == "naive_retry":
+        result = asyncio.run(naive_async(args, paths, retries=1))
     else:
         result = asyncio.run(ours(args, paths))
+    result["peak_rss_mb"] = _own_peak_rss_mb()
     sys.stdout.write(json.dumps(result) + "\n")
+
+
+def _own_peak_rss_mb() -> float:
+    """This process's RSS high-water mark (VmHWM). getrusage would include the forking parent's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
 
 
 if __name__ == "__main__":
