@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from bhtom_async.upload import (
     BytesSent,
     FileFinished,
     FileSettings,
+    FileSkipped,
     FileStarted,
     JobFinished,
     Journal,
@@ -387,11 +389,22 @@ async def test_probe_passes_on_when_the_first_file_is_not_sent(
     paths = frames(5)
     routes[0].mock(return_value=httpx.Response(401, json={"detail": "Invalid token."}))
 
+    skipped_first = threading.Event()
+
     def vanish_first(path: Path) -> None:
+        # Runs in a worker thread: the others wait until the first file has been skipped.
         if path == paths[0]:
             path.unlink()
+        else:
+            assert skipped_first.wait(5)
 
-    summary = await uploader(bh, paths, tmp_path / "j.sqlite3", settings=vanish_first).run()
+    def on_event(event: UploadEvent) -> None:
+        if isinstance(event, FileSkipped) and event.outcome.path == paths[0]:
+            skipped_first.set()
+
+    summary = await uploader(
+        bh, paths, tmp_path / "j.sqlite3", settings=vanish_first, on_event=on_event, concurrency=4
+    ).run()
     assert routes[0].call_count == 1
     assert isinstance(summary.stopped, errors.AuthenticationError)
     assert summary.of("skipped")[0].path == paths[0]
