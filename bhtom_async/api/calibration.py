@@ -495,7 +495,8 @@ class CalibrationPoller:
         failed_rounds = 0
         while True:
             if receive is not None and source_open:
-                if not self._pending:
+                idle = not self._pending
+                if idle:
                     try:
                         self._add(await receive.receive())
                     except anyio.EndOfStream:
@@ -503,8 +504,8 @@ class CalibrationPoller:
                 arrived, source_open = self._drain(receive, source_open)
                 if failure:
                     raise failure[0]
-                if arrived:
-                    delay = self._interval
+                if arrived or idle:
+                    delay = self._interval  # fresh ids: start again from the short interval
             if not self._pending:
                 if source_open:
                     continue

@@ -364,3 +364,21 @@ async def test_source_error_reaches_the_consumer(bh: Client, clock: ManualClock)
         respx.post(URL).mock(side_effect=server)
         with pytest.raises(RuntimeError, match="upload failed"):
             await collect(bh.calibration.wait(source()))
+
+
+async def test_new_ids_reset_the_backoff(bh: Client, clock: ManualClock) -> None:
+    """An id arriving while the waits have grown brings the next wait back to `interval`."""
+    server = FakeServer(clock, {1: 60.0, 2: 0.0})
+
+    async def source() -> AsyncIterator[int]:
+        yield 1
+        while clock.monotonic() < 20:
+            await anyio.lowlevel.checkpoint()
+        yield 2
+
+    with respx.mock:
+        respx.post(URL).mock(side_effect=server)
+        results = await collect(bh.calibration.wait(source(), interval=2.0, max_interval=10.0))
+    assert [r.dataproduct_id for r in results] == [2, 1]
+    grown = clock.sleeps.index(10.0)
+    assert 2.0 in clock.sleeps[grown:]
