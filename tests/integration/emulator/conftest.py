@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ def client(emu: Emulator) -> Iterator[Callable[..., httpx.Client]]:
 
     def make(user: str | None = "alice", *, upload: bool = False, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Token {emu.tokens[user]}"} if user else {}
+        headers.update(kwargs.pop("headers", {}))
         made = httpx.Client(base_url=emu.upload_url if upload else emu.base_url,
                             headers=headers, timeout=10.0, **kwargs)
         opened.append(made)
@@ -93,6 +95,16 @@ def capture(name: str) -> dict[str, Any]:
         pytest.skip(f"captures not found at {CAPTURES} (set BHTOM_SHARED_DIR)")
     loaded: dict[str, Any] = json.loads(path.read_text())
     return loaded
+
+
+def wait_status(c: httpx.Client, ident: int, wanted: tuple[str, ...] = ("S", "E")) -> str:
+    """Poll common/api/data until product ``ident`` reaches one of ``wanted`` (5 s at most)."""
+    deadline = time.monotonic() + 5
+    while True:
+        status: str = c.post("/common/api/data/", json={"id": ident}).json()["data"][0]["status"]
+        if status in wanted or time.monotonic() > deadline:
+            return status
+        time.sleep(0.02)
 
 
 def upload(c: httpx.Client, files: list[tuple[str, bytes]], **fields: Any) -> httpx.Response:
