@@ -16,7 +16,6 @@ __all__ = [
     "CalibrationStatus",
     "FileCalibration",
     "RestartResult",
-    "decode_plot",
 ]
 
 
@@ -152,12 +151,12 @@ class CalibrationResult:
             observatory=record.observatory,
             status_message=record.status_message,
             dry_run=dry_run,
-            plot=decode_plot(record.plot),
+            plot=_decode_plot(record.plot),
             record=record,
         )
 
 
-def decode_plot(value: str | None) -> bytes | None:
+def _decode_plot(value: str | None) -> bytes | None:
     """PNG bytes from the server's ``data:image/png;base64,…`` (or bare base64); None if absent."""
     if not value:
         return None
@@ -193,7 +192,7 @@ class FileCalibration:
     @property
     def plot_png(self) -> bytes | None:
         """The plot's bytes, if the answer carried one."""
-        return decode_plot(self.plot)
+        return _decode_plot(self.plot)
 
     @property
     def is_limit(self) -> bool:
