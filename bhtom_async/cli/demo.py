@@ -136,7 +136,7 @@ async def _demo(
                 )
                 outcome = await upload_with_progress(bh, request, show=not state.json)
                 say(f"Uploaded {len(outcome.ids)} frames; waiting for calibration")
-                results = await wait_with_names(bh, outcome, interval=0.2, timeout=40)
+                results = await wait_with_names(bh, outcome, interval=0.2, timeout=40, show=not state.json)
     return results, target
 
 

@@ -122,8 +122,8 @@ def human_bytes(size: float) -> str:
 class ProgressDisplay:
     """Live progress for many files: a rich bar on a terminal, one plain line per file otherwise.
 
-    Shows files done/failed/left, bytes, rate and ETA. Quiet (no output) when `enabled` is False,
-    as with ``--json``.
+    Shows files done/failed/left, bytes, rate and ETA (with `by_files`, the bar counts files
+    instead of bytes, as while waiting for calibration). Quiet when `enabled` is False (``--json``).
 
     Example:
         >>> with ProgressDisplay(total_files=3, total_bytes=9000) as progress:  # doctest: +SKIP
@@ -138,6 +138,7 @@ class ProgressDisplay:
         enabled: bool = True,
         live: bool | None = None,
         label: str = "uploading",
+        by_files: bool = False,
     ) -> None:
         self.total_files = total_files
         self.total_bytes = total_bytes
@@ -147,6 +148,7 @@ class ProgressDisplay:
         self.enabled = enabled
         self.live = is_terminal() if live is None else live
         self.label = label
+        self.by_files = by_files
         self._progress: Progress | None = None
         self._task: TaskID | None = None
 
@@ -155,26 +157,31 @@ class ProgressDisplay:
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
+                MofNCompleteColumn,
                 Progress,
+                ProgressColumn,
                 TextColumn,
+                TimeElapsedColumn,
                 TimeRemainingColumn,
                 TransferSpeedColumn,
             )
 
+            middle: tuple[ProgressColumn, ...] = (
+                (MofNCompleteColumn(), TimeElapsedColumn())
+                if self.by_files
+                else (DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+            )
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
+                *middle,
                 TextColumn("{task.fields[counts]}"),
                 console=_console(),
                 transient=False,
             )
             self._progress.start()
-            self._task = self._progress.add_task(
-                self.label, total=self.total_bytes or None, counts=self._counts()
-            )
+            total = self.total_files if self.by_files else self.total_bytes
+            self._task = self._progress.add_task(self.label, total=total or None, counts=self._counts())
         return self
 
     def __exit__(
@@ -193,7 +200,7 @@ class ProgressDisplay:
     def advance_bytes(self, count: int) -> None:
         """Bytes sent (for the rate and ETA)."""
         self.bytes_done += count
-        if self._progress is not None and self._task is not None:
+        if self._progress is not None and self._task is not None and not self.by_files:
             # Request bodies carry multipart framing, so the bytes sent outgrow the file sizes.
             total = max(self.total_bytes, self.bytes_done) or None
             self._progress.update(self._task, advance=count, total=total)
@@ -206,9 +213,9 @@ class ProgressDisplay:
             self.done += 1
         if not self.enabled:
             return
-        line = f"{status:<9} {name}" + (f"  ({detail})" if detail else "")
+        line = f"{status:<10} {name}" + (f"  ({detail})" if detail else "")
         if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, counts=self._counts())
+            self._progress.update(self._task, counts=self._counts(), advance=1 if self.by_files else 0)
             self._progress.console.print(line, markup=False, highlight=False)
         else:
             click.echo(f"[{self.done + self.failed}/{self.total_files or '?'}] {line}")

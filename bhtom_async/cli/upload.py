@@ -151,16 +151,34 @@ async def upload_with_progress(bh: Client, request: UploadRequest, *, show: bool
 
 
 async def wait_with_names(
-    bh: Client, summary: UploadSummary, *, timeout: float, interval: float = 3.0
+    bh: Client, summary: UploadSummary, *, timeout: float, interval: float = 3.0, show: bool = True
 ) -> list[CalibrationResult]:
-    """Wait for the uploaded files' calibrations; each result carries its file's name."""
+    """Wait for the uploaded files' calibrations, showing each as it ends; results carry file names."""
     names = {o.data_product_id: o.path.name for o in summary.outcomes if o.data_product_id is not None}
     found = []
-    async for result in bh.calibration.wait(summary.ids, timeout=timeout, interval=interval):
-        if result.filename is None and result.dataproduct_id in names:
-            result = attrs.evolve(result, filename=names[result.dataproduct_id])
-        found.append(result)
+    with ProgressDisplay(total_files=len(names), enabled=show, label="calibrating", by_files=True) as display:
+        async for result in bh.calibration.wait(summary.ids, timeout=timeout, interval=interval):
+            if result.filename is None and result.dataproduct_id in names:
+                result = attrs.evolve(result, filename=names[result.dataproduct_id])
+            found.append(result)
+            display.file_finished(
+                result.filename or str(result.dataproduct_id),
+                status=_calibration_status(result),
+                detail=_calibration_detail(result),
+            )
     return found
+
+
+def _calibration_status(result: CalibrationResult) -> str:
+    name = result.status.name.lower()
+    return {"success": "calibrated", "error": "failed"}.get(name, "unknown" if name == "pending" else name)
+
+
+def _calibration_detail(result: CalibrationResult) -> str:
+    if result.magnitude is not None:
+        limit = ">" if result.is_limit else ""
+        return f"{result.filter or ''} {limit}{result.magnitude:.3f} ± {abs(result.error or 0.0):.3f}".strip()
+    return result.status_message or result.message or ""
 
 
 def print_summary(summary: UploadSummary) -> None:
@@ -319,7 +337,9 @@ async def _upload(
         summary = await upload_with_progress(bh, request, show=not state.json)
         results: list[CalibrationResult] = []
         if wait and summary.ids:
-            results = await wait_with_names(bh, summary, timeout=timeout, interval=interval)
+            results = await wait_with_names(
+                bh, summary, timeout=timeout, interval=interval, show=not state.json
+            )
     return summary, results
 
 

@@ -38,6 +38,7 @@ def test_demo_exits_0_and_prints_the_light_curve(tmp_path: Path) -> None:
     assert "Calibrated light curve" in done.stdout
     assert "8/8 frames calibrated" in done.stdout
     assert done.stdout.count("uploaded ") >= 8  # one plain line per file off a terminal
+    assert done.stdout.count("calibrated ") >= 8
     assert "Traceback" not in done.stderr
     assert elapsed < 30
 

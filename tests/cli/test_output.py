@@ -98,7 +98,7 @@ def test_progress_plain_lines_count_files() -> None:
             progress.file_finished("b.fits", status="failed", detail="refused")
 
     lines = _capture(show).splitlines()
-    assert lines == ["[1/2] uploaded  a.fits  (id 7)", "[2/2] failed    b.fits  (refused)"]
+    assert lines == ["[1/2] uploaded   a.fits  (id 7)", "[2/2] failed     b.fits  (refused)"]
 
 
 def test_progress_live_mode_shows_counts() -> None:
