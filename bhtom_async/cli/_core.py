@@ -149,6 +149,13 @@ class BhtomGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _print_error(
+                "interrupted",
+                "run the same command again to carry on; with the same --journal, files already "
+                "uploaded are skipped and unfinished ones are checked on the server first",
+            )
+            ctx.exit(130)
         except Exception as exc:
             # Concurrent commands raise exception groups; report their library errors the same way.
             if isinstance(exc, ModuleNotFoundError):

@@ -119,3 +119,18 @@ def test_config_file_written_by_login_is_private(tmp_path: Path) -> None:
     path = write_config_file({"token": TOKEN}, tmp_path / "c.toml")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert read_config_file(path)["token"] == TOKEN
+
+
+def test_ctrl_c_exits_130_with_a_hint(
+    run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C ends with exit 130 and a hint on resuming, not a traceback."""
+
+    def interrupted(**kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("bhtom_async.cli.account.resolve_config", interrupted)
+    result = run_cli("whoami")
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr
+    assert "Traceback" not in result.output
