@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from click.testing import Result
 
 from bhtom_async._config import config_file_path, read_config_file
@@ -215,3 +216,31 @@ def test_comments_and_users(run_cli: Run, as_user: AsUser) -> None:
     assert users.exit_code == 0, users.output
     assert "alice" in {u["username"] for u in parse_json(users.stdout)}
     assert "password" not in users.stdout
+
+
+def test_upload_dry_run_and_globs(run_cli: Run, as_user: AsUser, tmp_path: Path) -> None:
+    """`--dry-run` stores nothing (status dry_run); `--exclude` leaves matching files out."""
+    as_user("alice")
+    night = _night(tmp_path, 3)
+    result = run_cli(
+        "--json", "upload", str(night), "--target", "Gaia22bpl", "--observatory", CAMERA,
+        "--min-age", "0", "--dry-run", "--exclude", "frame_2.fits",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = parse_json(result.stdout)
+    assert data["counts"]["dry_run"] == 2
+    assert {Path(f["path"]).name for f in data["files"]} == {"frame_0.fits", "frame_1.fits"}
+
+
+def test_upload_live_progress_on_a_terminal(
+    run_cli: Run, as_user: AsUser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal the rich progress bar runs and reports files done and left."""
+    as_user("alice")
+    monkeypatch.setattr("bhtom_async.cli.output.is_terminal", lambda: True)
+    night = _night(tmp_path, 2)
+    result = run_cli("upload", str(night), "--target", "Gaia22bpl", "--observatory", CAMERA, "--min-age", "0")
+    assert result.exit_code == 0, result.output
+    assert "uploading" in result.stdout
+    assert "2 done, 0 failed, 0 left" in result.stdout
+    assert "Upload summary" in result.stdout
