@@ -53,8 +53,9 @@ def client(emu: Emulator) -> Iterator[Callable[..., httpx.Client]]:
     def make(user: str | None = "alice", *, upload: bool = False, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Token {emu.tokens[user]}"} if user else {}
         headers.update(kwargs.pop("headers", {}))
+        kwargs.setdefault("timeout", 10.0)
         made = httpx.Client(base_url=emu.upload_url if upload else emu.base_url,
-                            headers=headers, timeout=10.0, **kwargs)
+                            headers=headers, **kwargs)
         opened.append(made)
         return made
 
