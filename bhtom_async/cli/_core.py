@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import re
 import sys
 import traceback
@@ -166,13 +167,27 @@ class BhtomGroup(click.Group):
             state = ctx.find_object(CliState)
             if state is not None and state.verbose:
                 traceback.print_exc(file=sys.stderr)
+            code = max(exit_code_for(e) for e in errors)  # type: ignore[arg-type]
             seen: set[str] = set()
             for error in errors:
                 message, hint = error_lines(error)
                 if message not in seen and len(seen) < 3:
                     seen.add(message)
                     _print_error(message, hint)
-            ctx.exit(int(max(exit_code_for(e) for e in errors)))  # type: ignore[arg-type]
+            if state is not None and state.json:
+                # Scripts reading stdout get the error as JSON too (shape in docs/cli.md).
+                message, hint = error_lines(errors[0])
+                click.echo(
+                    json.dumps(
+                        {
+                            "error": message,
+                            "hint": hint,
+                            "type": type(errors[0]).__name__,
+                            "exit_code": int(code),
+                        }
+                    )
+                )
+            ctx.exit(int(code))
 
 
 def _missing_module(ctx: click.Context, exc: ModuleNotFoundError) -> NoReturn:

@@ -244,3 +244,15 @@ def test_upload_live_progress_on_a_terminal(
     assert "uploading" in result.stdout
     assert "2 done, 0 failed, 0 left" in result.stdout
     assert "Upload summary" in result.stdout
+
+
+def test_json_errors_are_json_on_stdout(run_cli: Run, as_user: AsUser) -> None:
+    """With `--json`, a library error is also one JSON object on stdout, with its exit code."""
+    as_user("alice")
+    result = run_cli("--json", "photometry", "NoSuchStar")
+    assert result.exit_code == 3
+    data = parse_json(result.stdout)
+    assert data["type"] == "TargetNotFoundError"
+    assert data["exit_code"] == 3
+    assert "NoSuchStar" in data["error"]
+    assert data["hint"]
