@@ -29,7 +29,7 @@ def login(state: CliState, username: str, password_stdin: bool) -> None:
     \b
     Example:
         bhtom login -u alice
-        bhtom --base-url http://127.0.0.1:8000 login -u alice   # a local emulator
+        bhtom --base-url http://127.0.0.1:8765 --upload-url http://127.0.0.1:8766 login -u alice
     """
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -47,9 +47,18 @@ def login(state: CliState, username: str, password_stdin: bool) -> None:
     values.update(token=token, base_url=settings.base_url, upload_url=settings.upload_url)
     written = write_config_file(values, path)
     if state.json:
-        emit_json({"username": username, "config_file": str(written), "base_url": settings.base_url})
-    else:
-        click.echo(f"Logged in as {username}; token stored in {written} (mode 0600).")
+        emit_json(
+            {
+                "username": username,
+                "config_file": str(written),
+                "base_url": settings.base_url,
+                "upload_url": settings.upload_url,
+            }
+        )
+        return
+    click.echo(f"Logged in as {username}; token stored in {written} (mode 0600).")
+    if state.base_url is not None and state.upload_url is None:
+        click.echo(f"Uploads go to {settings.upload_url}; change it with --upload-url.", err=True)
 
 
 async def _login(username: str, password: str, base_url: str) -> str:

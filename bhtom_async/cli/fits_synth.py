@@ -60,17 +60,11 @@ def night_of_frames(
 
 
 def _stars(spec: FrameSpec) -> list[tuple[float, float, float]]:
-    """(x, y, flux) of each star; the field is fixed, only the central target varies."""
+    """(x, y, flux) of each star: the target in the centre, then a fixed field of 8 others."""
     field = random.Random(1234)  # the same comparison stars in every frame
-    stars = [(field.uniform(4, spec.size - 4), field.uniform(4, spec.size - 4), field.uniform(3e3, 3e4))]
-    stars = [
-        *stars,
-        *(
-            (field.uniform(4, spec.size - 4), field.uniform(4, spec.size - 4), field.uniform(3e3, 3e4))
-            for _ in range(7)
-        ),
-    ]
-    return [(spec.size / 2, spec.size / 2, spec.target_flux), *stars]
+    low, high = 4.0, spec.size - 4.0
+    others = [(field.uniform(low, high), field.uniform(low, high), field.uniform(3e3, 3e4)) for _ in range(8)]
+    return [(spec.size / 2, spec.size / 2, spec.target_flux), *others]
 
 
 def _pixels(spec: FrameSpec) -> list[list[int]]:
