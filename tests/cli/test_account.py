@@ -134,3 +134,12 @@ def test_ctrl_c_exits_130_with_a_hint(
     assert result.exit_code == 130
     assert "interrupted" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_missing_token_exits_3_with_shell_hint(run_cli: Callable[..., Result]) -> None:
+    """With no token anywhere, a server command exits 3 and the hint names shell options."""
+    result = run_cli("--base-url", "http://127.0.0.1:9", "targets", "list")
+    assert result.exit_code == 3
+    assert "no BHTOM API token" in result.stderr
+    assert "--token" in result.stderr
+    assert "bhtom login" in result.stderr
