@@ -156,11 +156,13 @@ async def test_bandwidth_total_is_shared_between_connections(emu: Emulator) -> N
 
     async def both() -> float:
         start = time.perf_counter()
-        async with httpx.AsyncClient(base_url=emu.upload_url, headers=headers) as c1, \
-                httpx.AsyncClient(base_url=emu.upload_url, headers=headers) as c2:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(send, c1)
-                tg.start_soon(send, c2)
+        async with (
+            httpx.AsyncClient(base_url=emu.upload_url, headers=headers) as c1,
+            httpx.AsyncClient(base_url=emu.upload_url, headers=headers) as c2,
+            anyio.create_task_group() as tg,
+        ):
+            tg.start_soon(send, c1)
+            tg.start_soon(send, c2)
         return time.perf_counter() - start
 
     emu.add_fault(FaultRule("bandwidth", host="upload", rate=400_000, direction="up"))
