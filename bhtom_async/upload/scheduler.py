@@ -42,10 +42,11 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import math
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import aclosing
+from contextlib import aclosing, asynccontextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,6 +92,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SettingsSource", "Uploader"]
 
+#: `Uploader.events` sheds `BytesSent` events while this many events are waiting.
+EVENT_BACKLOG = 64
 #: Seconds to wait before a second lookup when a recent upload seemed absent.
 RECHECK_AFTER = 2.0
 #: Uploads started less than this many seconds ago get that second lookup.
@@ -226,6 +229,7 @@ class Uploader:
         self._probe_lock = anyio.Lock()
         self._reconcile_lock = anyio.Lock()
         self._journal: Journal | None = None
+        self._done = False
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -257,6 +261,49 @@ class Uploader:
                     self._finish(started, cancelled=True)
         return self._finish(started, cancelled=False)
 
+    @asynccontextmanager
+    async def events(self) -> AsyncIterator[AsyncIterator[UploadEvent]]:
+        """Run the job in the background and iterate its events; the last one is `JobFinished`.
+
+        Every file event is delivered; `BytesSent` events are dropped while the consumer is more
+        than `EVENT_BACKLOG` events behind (progress stays right: each carries the running total).
+        Leaving the block early cancels the job (in-flight uploads are journaled ``unknown``).
+
+        Example:
+            >>> async with uploader.events() as events:                    # doctest: +SKIP
+            ...     async for event in events:
+            ...         if isinstance(event, FileFinished):
+            ...             print(event.outcome.path.name, event.outcome.status)
+        """
+        # Unbounded only in principle: bytes events are shed at EVENT_BACKLOG, and the rest are
+        # a handful of small objects per file.
+        send, receive = anyio.create_memory_object_stream[UploadEvent](max_buffer_size=math.inf)
+        forward = self._on_event
+
+        def enqueue(event: UploadEvent) -> None:
+            if forward is not None:
+                forward(event)
+            if isinstance(event, BytesSent) and send.statistics().current_buffer_used >= EVENT_BACKLOG:
+                return
+            with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):  # the consumer left
+                send.send_nowait(event)
+
+        self._on_event = enqueue
+
+        async def job() -> None:
+            async with send:
+                await self.run()
+
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(job)
+                with receive:
+                    yield receive
+                if not self._done:
+                    tg.cancel_scope.cancel()  # the consumer left before the end
+        finally:
+            self._on_event = forward
+
     @property
     def outcomes(self) -> tuple[UploadOutcome, ...]:
         """The outcomes so far (also readable after a cancelled `run`)."""
@@ -265,6 +312,7 @@ class Uploader:
     # ---- pipeline ---------------------------------------------------------------------------
 
     def _finish(self, started: float, *, cancelled: bool) -> UploadSummary:
+        self._done = True
         summary = UploadSummary(
             outcomes=tuple(self._outcomes),
             stopped=self._stopped,

@@ -417,13 +417,15 @@ async def test_upload_and_calibrate_streams_results(emulator, alice: Client, tmp
 KILLED_JOB = """
 import sys, anyio
 from bhtom_async import Client
-from bhtom_async.upload import FileFinished, Uploader
+from bhtom_async.upload import FileFinished, FileStarted, Uploader
 
 async def main():
     base, upload, token, folder, journal = sys.argv[1:6]
     def on_event(event):
         if isinstance(event, FileFinished):
             print("finished", event.outcome.path.name, flush=True)
+        if isinstance(event, FileStarted):
+            print("started", event.path.name, flush=True)
     async with Client(token, base_url=base, upload_url=upload) as bh:
         summary = await Uploader(bh, folder, target="Gaia22bpl", observatory="HarnessObs_HarnessCam",
                                  journal=journal, min_age=0, concurrency=2, on_event=on_event).run()
@@ -458,7 +460,7 @@ async def test_sigkill_mid_job_then_resume_stores_each_file_once(
     with anyio.fail_after(20):
         async for chunk in proc.stdout:
             seen += chunk
-            if seen.count(b"finished") >= 2:
+            if seen.count(b"started") >= 4:  # the 4th file's row is `sending`; its body is on the way
                 break
     proc.send_signal(signal.SIGKILL)
     await proc.wait()

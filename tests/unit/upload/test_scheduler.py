@@ -420,3 +420,33 @@ async def test_absent_after_a_lost_answer_is_looked_up_twice_before_resending(  
     assert summary.outcomes[0].status == "uploaded"
     assert routes[1].call_count == 2
     assert 2.0 in clock.sleeps
+
+
+async def test_events_iterator_ends_with_the_summary(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`Uploader.events()` yields every file's events and ends with `JobFinished`."""
+    paths = frames(3)
+    async with uploader(bh, paths, tmp_path / "j.sqlite3").events() as events:
+        seen = [event async for event in events]
+    assert sum(isinstance(e, FileFinished) for e in seen) == 3
+    assert isinstance(seen[-1], JobFinished)
+    assert seen[-1].summary.counts["uploaded"] == 3
+
+
+async def test_leaving_the_events_block_early_cancels_the_job(
+    bh: Client, routes, frames, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Breaking out after the first started upload cancels the rest; the in-flight file is `unknown`."""
+    paths = frames(3)
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep_forever()
+        raise AssertionError
+
+    routes[0].mock(side_effect=hang)
+    job = uploader(bh, paths, tmp_path / "j.sqlite3")
+    async with job.events() as events:
+        async for event in events:
+            if isinstance(event, FileStarted):
+                break
+    assert [o.status for o in job.outcomes] == ["unknown"]
+    assert routes[0].call_count <= 1  # cancelled before or during the one request; no others started
