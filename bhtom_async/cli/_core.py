@@ -133,6 +133,7 @@ _SHELL_HINTS = (
         r"`bhtom observatories add-favourite \1`",
     ),
     (re.compile(r"`bh\.targets\.create\(\.\.\.\)`"), "`bhtom targets create NAME --ra RA --dec DEC`"),
+    (re.compile(r"pass token=\.\.\."), "pass --token"),
 )
 
 
