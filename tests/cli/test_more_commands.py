@@ -140,9 +140,10 @@ def test_calibrate_file_and_results_plots(
 
 def test_emulator_command_serves_until_interrupted(tmp_path: Path) -> None:
     """`bhtom emulator --port 0` prints its URLs and seeded tokens, and stops cleanly on Ctrl-C."""
-    bhtom = Path(sys.executable).with_name("bhtom")
+    script = Path(sys.executable).with_name("bhtom")
+    bhtom = [str(script)] if script.exists() else [sys.executable, "-m", "bhtom_async.cli"]
     process = subprocess.Popen(
-        [str(bhtom), "emulator", "--port", "0", "--upload-port", "0"],
+        [*bhtom, "emulator", "--port", "0", "--upload-port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
