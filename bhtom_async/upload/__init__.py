@@ -21,6 +21,8 @@ from .events import OutcomeStatus as OutcomeStatus
 from .events import UploadEvent as UploadEvent
 from .events import UploadOutcome as UploadOutcome
 from .events import UploadSummary as UploadSummary
+from .headers import read_header as read_header
+from .headers import settings_from_header as settings_from_header
 from .journal import Journal as Journal
 from .journal import JournalKey as JournalKey
 from .journal import JournalRow as JournalRow
@@ -52,4 +54,6 @@ __all__ = [
     "Uploader",
     "default_journal_path",
     "discover",
+    "read_header",
+    "settings_from_header",
 ]

@@ -450,3 +450,17 @@ async def test_leaving_the_events_block_early_cancels_the_job(
                 break
     assert [o.status for o in job.outcomes] == ["unknown"]
     assert routes[0].call_count <= 1  # cancelled before or during the one request; no others started
+
+
+async def test_settings_from_header_sets_each_files_filter(
+    bh: Client, routes, frames, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """With `settings_from_header()`, each request carries the frame's own OBJECT and FILTER."""
+    from bhtom_async.upload import settings_from_header
+
+    paths = frames(2)
+    await uploader(
+        bh, paths, tmp_path / "j.sqlite3", target="Placeholder", settings=settings_from_header()
+    ).run()
+    sent = [dict(form_of(call.request)[0]) for call in routes[0].calls]
+    assert [(f["target"], f["filter"]) for f in sent] == [("Gaia22bpl", "GaiaSP/V")] * 2
