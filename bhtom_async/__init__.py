@@ -10,6 +10,7 @@ Example:
 
 from . import errors as errors
 from . import models as models
+from . import upload as upload
 from ._clock import Clock as Clock
 from ._clock import ManualClock as ManualClock
 from ._clock import SystemClock as SystemClock
@@ -27,10 +28,33 @@ from .client import Client as Client
 from .client import login as login
 from .errors import *  # noqa: F403
 from .models import *  # noqa: F403
+from .upload import BytesSent as BytesSent
+from .upload import CalibratedUpload as CalibratedUpload
+from .upload import FileFinished as FileFinished
+from .upload import FileSettings as FileSettings
+from .upload import FileSkipped as FileSkipped
+from .upload import FileStarted as FileStarted
+from .upload import JobFinished as JobFinished
+from .upload import Uploader as Uploader
+from .upload import UploadEvent as UploadEvent
+from .upload import UploadOutcome as UploadOutcome
+from .upload import UploadSummary as UploadSummary
 
 __all__ = sorted(
     {
         "UNSET",
+        "BytesSent",
+        "CalibratedUpload",
+        "FileFinished",
+        "FileSettings",
+        "FileSkipped",
+        "FileStarted",
+        "JobFinished",
+        "UploadEvent",
+        "UploadOutcome",
+        "UploadSummary",
+        "Uploader",
+        "upload",
         "Client",
         "ClientConfig",
         "Clock",

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import anyio
 
 from ..models.calibration import CalibrationResult
-from .events import FileFinished, UploadEvent, UploadSummary
+from ..models.uploads import UploadedFile
+from .events import FileFinished, FileSkipped, UploadEvent, UploadSummary
 from .scheduler import StrPath, Uploader
 
 if TYPE_CHECKING:
@@ -46,13 +47,17 @@ async def upload_and_calibrate(
     **options: object,
 ) -> AsyncIterator[CalibratedUpload]:
     """Run `Uploader` and `bh.calibration.wait` together (see `Client.upload_and_calibrate`)."""
-    # Ids are small ints, one per file; an unbounded buffer keeps a slow poller from stalling uploads.
-    send, receive = anyio.create_memory_object_stream[int](max_buffer_size=math.inf)
+    # One small record per file; an unbounded buffer keeps a slow poller from stalling uploads.
+    send, receive = anyio.create_memory_object_stream[UploadedFile](max_buffer_size=math.inf)
 
     def forward(event: UploadEvent) -> None:
-        outcome = event.outcome if isinstance(event, FileFinished) else None
-        if outcome is not None and outcome.status == "uploaded" and outcome.data_product_id is not None:
-            send.send_nowait(outcome.data_product_id)
+        # Files skipped as already uploaded (a re-run after a crash) are polled too: the journal
+        # knows their ids, and the caller wants every frame's magnitude, not only this run's.
+        outcome = event.outcome if isinstance(event, (FileFinished, FileSkipped)) else None
+        if outcome is not None and outcome.status in ("uploaded", "skipped") and outcome.data_product_id:
+            # The local name travels with the id, so each result says which frame it belongs to.
+            name = outcome.path.name
+            send.send_nowait(UploadedFile(filename=name, id=outcome.data_product_id, local_name=name))
         if on_event is not None:
             on_event(event)
 
@@ -65,10 +70,10 @@ async def upload_and_calibrate(
         **options,  # type: ignore[arg-type]
     )
 
-    async def ids() -> AsyncIterator[int]:
+    async def ids() -> AsyncIterator[UploadedFile]:
         async with receive:
-            async for data_product_id in receive:
-                yield data_product_id
+            async for uploaded in receive:
+                yield uploaded
 
     job = CalibratedUpload(client.calibration.wait(ids(), interval=interval, timeout=timeout))
 
