@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from . import upload, views_calibration, views_common, views_observatory, views_targets
@@ -220,6 +220,9 @@ class EmulatorApp:
             return drf_json({"detail": str(exc)}, status, allow=route.allow)
         try:
             response = await handler(ctx)
+        except ClientDisconnect:
+            # The client went away mid-body; nobody will read this answer.
+            return raw_response(400, b"", "text/plain")
         except ServerError:
             return html_500()
         except Exception:

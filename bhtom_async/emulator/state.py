@@ -70,6 +70,8 @@ class State:
         self.counters: dict[str, int] = {}
         self.request_counts: Counter[str] = Counter()
         self._pending: set[int] = set()
+        #: dataproduct id -> calibration id (calibration_of is called per listed product).
+        self._cal_index: dict[int, int] = {}
         with self.lock:
             if not self._load():
                 self._seed()
@@ -86,6 +88,7 @@ class State:
             self.tables[kind] = {ident: cls(**body) for ident, body in by_id.items()}
         self.counters = {k: int(v) for k, v in meta.get("counters", {}).items()}
         self._pending = {c.id for c in self.calibrations() if not c.materialized}
+        self._cal_index = {c.dataproduct_id: c.id for c in self.calibrations()}
         return True
 
     def _seed(self) -> None:
@@ -123,6 +126,7 @@ class State:
             self.counters = {}
             self.request_counts.clear()
             self._pending.clear()
+            self._cal_index.clear()
             if self.store is not None:
                 self.store.clear()
             if self.files_dir.exists():
@@ -141,15 +145,19 @@ class State:
         """Insert or update one record (and persist it)."""
         with self.lock:
             self.tables[kind][record.id] = record
+            if kind == "calibration":
+                self._cal_index[record.dataproduct_id] = record.id
             if self.store is not None:
                 self.store.put(kind, record.id, dataclasses.asdict(record))
 
     def remove(self, kind: str, ident: int) -> None:
         """Delete one record by id (no error when absent)."""
         with self.lock:
-            self.tables[kind].pop(ident, None)
+            removed = self.tables[kind].pop(ident, None)
             if kind == "calibration":
                 self._pending.discard(ident)
+                if removed is not None:
+                    self._cal_index.pop(removed.dataproduct_id, None)
             if self.store is not None:
                 self.store.delete(kind, ident)
 
@@ -212,7 +220,10 @@ class State:
         return next((o for o in self.observatories() if o.name == name), None)
 
     def calibration_of(self, product_id: int) -> Calibration | None:
-        return next((c for c in self.calibrations() if c.dataproduct_id == product_id), None)
+        with self.lock:
+            cal_id = self._cal_index.get(product_id)
+            found: Calibration | None = None if cal_id is None else self.get("calibration", cal_id)
+            return found
 
     def product_status(self, product: DataProduct, now: float) -> str:
         """DataProduct status letter: follows its calibration (C until one exists)."""

@@ -206,3 +206,15 @@ def test_download_photometry_file_of_a_calibrated_frame(client: Client, emu: Emu
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/octet-stream"
     assert r.text.startswith("#   1 NUMBER")
+
+
+def test_calibration_data_zero_becomes_blank(client: Client, emu: Emulator) -> None:
+    """§3.18: the serializer's `x or ""` turns a 0.0 value into "" (and keeps the key)."""
+    state = emu._require_state()
+    cal = state.calibration_of(1)
+    assert cal is not None
+    cal.scatter = 0.0
+    state.put("calibration", cal)
+    data = client().post("/common/api/data/", json={"id": 1}).json()["data"][0]
+    assert data["calibration_data"]["scatter"] == ""
+    assert data["calibration_data"]["magnitude"] == 15.2

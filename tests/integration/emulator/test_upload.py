@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -189,3 +190,34 @@ def test_upload_host_paths(client: Client) -> None:
     assert c.post("/upload", data={}).status_code == 301
     assert c.post("/targets/getTargetList/", json={}).status_code == 404
     assert c.get("/upload/").status_code == 405
+
+
+@pytest.mark.anyio
+async def test_client_abort_mid_body_leaves_nothing_behind(emu: Emulator) -> None:
+    """A client that dies mid-upload stores nothing and leaves no temporary file."""
+
+    class Boom(Exception):
+        pass
+
+    async def body() -> Any:
+        yield (b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.fits\""
+               b"\r\n\r\nSIMPLE  =                    T")
+        yield bytes(3 << 20)
+        raise Boom
+
+    auth = {"Authorization": f"Token {emu.tokens['alice']}"}
+    async with httpx.AsyncClient(base_url=emu.upload_url, headers=auth) as c:
+        with pytest.raises(Boom):
+            await c.post("/upload/", content=body(),
+                         headers={"Content-Type": "multipart/form-data; boundary=b"})
+        r = await c.post("/upload/", data={"target": "Gaia22bpl",
+                                           "observatory": "HarnessObs_HarnessCam"},
+                         files={"files": ("ok.fits", fits_frame())})
+    assert r.status_code == 201
+    incoming = emu._require_state().files_dir / ".incoming"
+    for _ in range(50):
+        if not any(incoming.iterdir()):
+            break
+        await anyio.sleep(0.02)
+    assert not any(incoming.iterdir())
+    assert [p.file_name for p in emu.state.dataproducts()] == ["harness_phot_1.csv", "ok.fits"]
