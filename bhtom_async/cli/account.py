@@ -9,7 +9,7 @@ import click
 
 from .._config import TOKEN_ENV_VARS, config_file_path, read_config_file, resolve_config, write_config_file
 from ..client import login as library_login
-from ._core import CliState, pass_state, run
+from ._core import CliState, make_client, pass_state, run
 from .output import emit_json, print_mapping
 
 __all__ = ["register"]
@@ -44,7 +44,7 @@ def login(state: CliState, username: str, password_stdin: bool) -> None:
     )
     token: str = run(_login, username, password, settings.base_url)
     values = dict(stored)
-    values.update(token=token, base_url=settings.base_url, upload_url=settings.upload_url)
+    values.update(token=token, username=username, base_url=settings.base_url, upload_url=settings.upload_url)
     written = write_config_file(values, path)
     if state.json:
         emit_json(
@@ -69,6 +69,7 @@ def _settings(state: CliState) -> dict[str, object]:
     path = config_file_path()
     config = resolve_config(token=state.token, base_url=state.base_url, upload_url=state.upload_url)
     return {
+        "username": read_config_file(path).get("username"),
         "base_url": config.base_url,
         "upload_url": config.upload_url,
         "token": config.token.masked() if config.token else None,
@@ -90,21 +91,37 @@ def _token_source(state: CliState) -> str | None:
 
 
 @click.command()
+@click.option(
+    "--check/--no-check",
+    default=True,
+    help="Ask the server whether the token works (one small request; default: check).",
+)
 @pass_state
-def whoami(state: CliState) -> None:
-    """Show which server and token `bhtom` would use (the token is masked).
+def whoami(state: CliState, check: bool) -> None:
+    """Show which account, server and token `bhtom` would use, and whether the server accepts it.
 
     \b
     Example:
         bhtom whoami
+        bhtom whoami --no-check      # offline: settings only
     """
     settings = _settings(state)
+    if check and settings["token"] is not None:
+        # A bad or revoked token raises AuthenticationError here: exit 3 with a hint.
+        run(_check_token, state)
+        settings["token_accepted"] = True
     if state.json:
         emit_json(settings)
         return
     print_mapping(settings)
     if settings["token"] is None:
         click.echo("No token set: run `bhtom login` or set BHTOM_TOKEN.", err=True)
+
+
+async def _check_token(state: CliState) -> None:
+    """One cheap authenticated call; BHTOM has no "who am I" endpoint."""
+    async with make_client(state) as bh:
+        await bh.targets.list(name="bhtom-whoami-check").first_page()
 
 
 @click.group()

@@ -61,7 +61,7 @@ def test_whoami_masks_the_token_from_the_environment(
 ) -> None:
     """The token shows only as its last four characters, and its source is named."""
     monkeypatch.setenv("BHTOM_TOKEN", TOKEN)
-    result = run_cli("--json", "whoami")
+    result = run_cli("--json", "whoami", "--no-check")
     assert result.exit_code == 0
     assert TOKEN not in result.output
     data = parse_json(result.stdout)
@@ -142,4 +142,26 @@ def test_missing_token_exits_3_with_shell_hint(run_cli: Callable[..., Result]) -
     assert result.exit_code == 3
     assert "no BHTOM API token" in result.stderr
     assert "--token" in result.stderr
+    assert "bhtom login" in result.stderr
+
+
+def test_whoami_checks_the_token_with_the_server(
+    run_cli: Callable[..., Result], as_user: Callable[[str], None]
+) -> None:
+    """A working token is confirmed by the server (one request), and reported as accepted."""
+    as_user("alice")
+    result = run_cli("--json", "whoami")
+    assert result.exit_code == 0
+    assert parse_json(result.stdout)["token_accepted"] is True
+
+
+def test_whoami_with_a_refused_token_exits_3(
+    run_cli: Callable[..., Result], as_user: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token the server refuses makes whoami fail with exit 3 and the `bhtom login` hint."""
+    as_user("alice")
+    monkeypatch.setenv("BHTOM_TOKEN", "0" * 40)
+    result = run_cli("whoami")
+    assert result.exit_code == 3
+    assert "Invalid token" in result.stderr
     assert "bhtom login" in result.stderr
