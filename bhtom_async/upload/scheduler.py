@@ -230,6 +230,7 @@ class Uploader:
         self._reconcile_lock = anyio.Lock()
         self._journal: Journal | None = None
         self._done = False
+        self._in_flight: dict[str, anyio.Event] = {}
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -357,6 +358,18 @@ class Uploader:
     # ---- one file ---------------------------------------------------------------------------
 
     async def _handle(self, candidate: Candidate) -> None:
+        # The same file reached twice in one run (listed twice, or inside a listed folder): only
+        # one worker may handle it at a time; the later one then finds its journal row.
+        key = candidate.fingerprint.path
+        while key in self._in_flight:
+            await self._in_flight[key].wait()
+        self._in_flight[key] = anyio.Event()
+        try:
+            await self._handle_one(candidate)
+        finally:
+            self._in_flight.pop(key).set()
+
+    async def _handle_one(self, candidate: Candidate) -> None:
         path, fp = candidate.path, candidate.fingerprint
         overrides = await self._settings_for(path, fp.path)
         if overrides is not None and overrides.skip:

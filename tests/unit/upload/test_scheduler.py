@@ -464,3 +464,11 @@ async def test_settings_from_header_sets_each_files_filter(
     ).run()
     sent = [dict(form_of(call.request)[0]) for call in routes[0].calls]
     assert [(f["target"], f["filter"]) for f in sent] == [("Gaia22bpl", "GaiaSP/V")] * 2
+
+
+async def test_a_file_listed_twice_is_sent_once(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A frame given both on its own and inside its folder is uploaded once, then skipped."""
+    paths = frames(1)
+    summary = await uploader(bh, [paths[0], paths[0].parent, paths[0]], tmp_path / "j.sqlite3").run()
+    assert routes[0].call_count == 1
+    assert sorted(o.status for o in summary.outcomes) == ["skipped", "skipped", "uploaded"]
