@@ -19,6 +19,15 @@ Schema (one table, ``uploads``)::
     INDEX  (sha256, target, observatory, data_product_type)    -- content identity
     INDEX  (name, size, target, observatory, data_product_type) -- cheap "same file elsewhere?" test
 
+Why the unique key is the stat fingerprint and not the content hash: the hash is computed in the
+upload's own single pass, so it is unknown until the body has been sent, yet the row must exist
+(``sending``) before the first byte leaves. The content identity (sha256, target, observatory, data
+product type) is therefore an index filled in once a pass completes; a file new to the journal
+whose name and size match an uploaded row is hashed up front and skipped if its content matches
+(a copied or touched frame), and recorded under its own fingerprint with the same id.
+``pending`` is accepted by the schema but not written: a row goes straight to ``sending`` right
+before its request, since a row written earlier would cost a sync per file and say nothing new.
+
 Every change is one short transaction in WAL mode with ``synchronous=FULL``, so a process killed at
 any instant (``kill -9``) leaves either the old or the new row, never half of one. A row in
 ``sending`` therefore means "a request may have left": the next run treats it as ``unknown`` and
