@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Literal, Protocol, TypeVar
 
 import attrs
@@ -47,7 +47,7 @@ class StreamingBody(Protocol):
     @property
     def content_length(self) -> int: ...
 
-    def chunks(self) -> AsyncIterator[bytes]: ...
+    def chunks(self) -> AsyncGenerator[bytes, None]: ...
 
 
 @attrs.frozen
@@ -165,7 +165,8 @@ class Transport:
                 await self._client.aclose()
 
     async def _send_once(self, spec: RequestSpec, timeout: Timeouts | None, attempt: int) -> HttpResponse:
-        request = self._build(spec, timeout)
+        body = spec.body.chunks() if spec.body is not None else None
+        request = self._build(spec, timeout, body)
         started = self.clock.monotonic()
         try:
             raw = await self._client.send(request, follow_redirects=False)
@@ -173,6 +174,11 @@ class Transport:
             error = self._scrub(self._translate(exc, spec))
             logger.debug("%s %s → %s (attempt %d)", spec.method, spec.path, type(error).__name__, attempt)
             raise error from None
+        finally:
+            # httpx drops a streaming body it could not finish sending (a reset mid-upload) without
+            # closing it; close it now so its open file is released here, not by the garbage collector.
+            if body is not None:
+                await body.aclose()
         elapsed = self.clock.monotonic() - started
         logger.debug(
             "%s %s → %d in %.3fs (attempt %d)", spec.method, spec.path, raw.status_code, elapsed, attempt
@@ -188,7 +194,9 @@ class Transport:
             raise self._scrub(self._error(response))
         return response
 
-    def _build(self, spec: RequestSpec, timeout: Timeouts | None) -> httpx.Request:
+    def _build(
+        self, spec: RequestSpec, timeout: Timeouts | None, body: AsyncGenerator[bytes, None] | None
+    ) -> httpx.Request:
         base = self.config.base_url if spec.host == "main" else self.config.upload_url
         upload = spec.host == "upload" or spec.body is not None
         chosen = timeout or (self.config.upload_timeout if upload else self.config.timeout)
@@ -204,7 +212,7 @@ class Transport:
         if spec.body is not None:
             headers["Content-Type"] = spec.body.content_type
             headers["Content-Length"] = str(spec.body.content_length)
-            content = spec.body.chunks()
+            content = body
         elif spec.form is not None:
             return self._client.build_request(
                 spec.method,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -85,7 +85,7 @@ class MultipartBody:
         )
         return len(self._field_bytes) + files + len(self._tail)
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         """The body, chunk by chunk; each call starts a fresh pass (and fresh digests)."""
         yield await self._emit(self._field_bytes)
         for head, part in zip(self._file_heads, self._files, strict=True):
