@@ -202,3 +202,29 @@ def _missing_module(ctx: click.Context, exc: ModuleNotFoundError) -> NoReturn:
         f"install the extra that provides it: pip install 'bhtom_async[{extra}]'",
     )
     ctx.exit(int(ExitCode.FATAL))
+
+
+def apply_update(
+    state: CliState,
+    name: str,
+    changes: dict[str, object],
+    update: Callable[[Client, str, dict[str, object]], Awaitable[None]],
+    *,
+    example_option: str,
+) -> None:
+    """Shared body of the `... update NAME --field value` commands: send only the options given."""
+    from .output import emit_json
+
+    given = {key: value for key, value in changes.items() if value is not None}
+    if not given:
+        raise click.UsageError(f"nothing to change: give at least one option such as {example_option}")
+
+    async def send() -> None:
+        async with make_client(state) as bh:
+            await update(bh, name, given)
+
+    run(send)
+    if state.json:
+        emit_json({"updated": name, "changes": given})
+    else:
+        click.echo(f"Updated {name}: " + ", ".join(f"{k}={v}" for k, v in given.items()))

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._core import BhtomGroup, CliState, make_client, pass_state, run
+from ..client import Client
+from ._core import BhtomGroup, CliState, apply_update, make_client, pass_state, run
 from .output import emit_json, print_table
 
 if TYPE_CHECKING:
@@ -120,19 +121,11 @@ def observatories_update(state: CliState, /, name: str, **changes: object) -> No
     Example:
         bhtom observatories update MyObs --altitude 115 --comment "new dome"
     """
-    given = {key: value for key, value in changes.items() if value is not None}
-    if not given:
-        raise click.UsageError("nothing to change: give at least one option such as --altitude")
-    run(_update, state, name, given)
-    if state.json:
-        emit_json({"updated": name, "changes": given})
-    else:
-        click.echo(f"Updated {name}: " + ", ".join(f"{k}={v}" for k, v in given.items()))
+    apply_update(state, name, changes, _update, example_option="--altitude")
 
 
-async def _update(state: CliState, name: str, changes: dict[str, object]) -> None:
-    async with make_client(state) as bh:
-        await bh.observatories.update(name, **changes)  # type: ignore[arg-type]
+async def _update(bh: Client, name: str, changes: dict[str, object]) -> None:
+    await bh.observatories.update(name, **changes)  # type: ignore[arg-type]
 
 
 @observatories.command("favourites")

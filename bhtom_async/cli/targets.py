@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import anyio
 import click
 
-from ._core import BhtomGroup, CliState, ExitCode, fail, make_client, pass_state, run
+from ..client import Client
+from ._core import BhtomGroup, CliState, ExitCode, apply_update, fail, make_client, pass_state, run
 from .output import emit_json, print_table, to_jsonable
 
 if TYPE_CHECKING:
@@ -154,19 +155,11 @@ def targets_update(state: CliState, /, name: str, **changes: object) -> None:
     Example:
         bhtom targets update MyStar --importance 8 --description "outburst 2026-11"
     """
-    given = {key: value for key, value in changes.items() if value is not None}
-    if not given:
-        raise click.UsageError("nothing to change: give at least one option such as --importance")
-    run(_update, state, name, given)
-    if state.json:
-        emit_json({"updated": name, "changes": given})
-    else:
-        click.echo(f"Updated {name}: " + ", ".join(f"{k}={v}" for k, v in given.items()))
+    apply_update(state, name, changes, _update, example_option="--importance")
 
 
-async def _update(state: CliState, name: str, changes: dict[str, object]) -> None:
-    async with make_client(state) as bh:
-        await bh.targets.update(name=name, **changes)  # type: ignore[arg-type]
+async def _update(bh: Client, name: str, changes: dict[str, object]) -> None:
+    await bh.targets.update(name=name, **changes)  # type: ignore[arg-type]
 
 
 @targets.command("delete")
