@@ -44,7 +44,8 @@ def print_results(results: Sequence[CalibrationResult], *, title: str | None = N
         mag = None if r.magnitude is None else f"{'>' if r.is_limit else ''}{r.magnitude:.3f}"
         err = None if r.error is None else f"{abs(r.error):.3f}"
         note = r.status_message or r.message or ""
-        rows.append([r.dataproduct_id, r.filename, r.status.name.lower(), r.mjd, r.filter, mag, err, note])
+        mjd = None if r.mjd is None else f"{r.mjd:.5f}"
+        rows.append([r.dataproduct_id, r.filename, r.status.name.lower(), mjd, r.filter, mag, err, note])
     print_table(["id", "file", "status", "MJD", "filter", "mag", "err", "note"], rows, title=title)
 
 

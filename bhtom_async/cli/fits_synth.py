@@ -18,6 +18,9 @@ __all__ = ["FrameSpec", "night_of_frames", "write_frame"]
 
 BLOCK = 2880
 _MJD_EPOCH = dt.datetime(1858, 11, 17, tzinfo=dt.timezone.utc)
+#: The target star's brightness at the reference flux (delta-mag 0).
+BASE_MAG = 15.0
+REFERENCE_FLUX = 20000.0
 
 
 @attrs.frozen
@@ -28,9 +31,14 @@ class FrameSpec:
     mjd: float
     filter: str = "V"
     exptime: float = 30.0
-    target_flux: float = 20000.0
+    target_flux: float = REFERENCE_FLUX
     seed: int = 0
     size: int = 64
+
+    @property
+    def magnitude(self) -> float:
+        """The target's true magnitude in this frame (15.0 at the reference flux)."""
+        return round(BASE_MAG - 2.5 * math.log10(self.target_flux / REFERENCE_FLUX), 4)
 
     @property
     def date_obs(self) -> str:
@@ -52,7 +60,7 @@ def night_of_frames(
                 target=target,
                 mjd=round(mjd0 + index * step_days, 6),
                 filter=filter,
-                target_flux=20000.0 * 10 ** (-0.4 * delta_mag),
+                target_flux=REFERENCE_FLUX * 10 ** (-0.4 * delta_mag),
                 seed=index,
             )
         )
@@ -89,6 +97,7 @@ def _cards(spec: FrameSpec) -> list[tuple[str, object, str]]:
         ("TELESCOP", "HarnessObs", "synthetic frame from `bhtom demo`"),
         ("INSTRUME", "HarnessCam", ""),
         ("GAIN", 1.0, "e-/ADU"),
+        ("SIMMAG", spec.magnitude, "simulated true target mag"),
     ]
 
 
