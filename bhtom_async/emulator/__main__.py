@@ -42,9 +42,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _terminate)
-    serve_forever(port=args.port, upload_port=args.upload_port, state_file=args.state_file,
-                  faults=args.faults, seed=args.seed, calibration_delays=(low, high),
-                  announce=lambda text: print(text, flush=True))
+    try:
+        serve_forever(port=args.port, upload_port=args.upload_port, state_file=args.state_file,
+                      faults=args.faults, seed=args.seed, calibration_delays=(low, high),
+                      announce=lambda text: print(text, flush=True))
+    except OSError as exc:
+        print(f"error: cannot serve on 127.0.0.1:{args.port}/{args.upload_port}: {exc}",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -230,3 +230,17 @@ def test_catalogs(client: Client) -> None:
     """§3.21 (not in the docs): GET get-catalogs answers an envelope of filters."""
     body = client().get("/calibration/get-catalogs/").json()
     assert body["count"] == len(body["data"]) == 3
+
+
+@pytest.mark.parametrize(("path", "body", "count"), [
+    ("/calibration/restart-calib-by-id/", {"id_from": 1, "id_to": 1}, 1),
+    ("/calibration/restart-calib-by-target/", {"target_name": "HarnessStar1"}, 1),
+    ("/calibration/restart-calib-by-target/", {"target_name": "Gaia22bpl"}, 0),
+])
+def test_restart_scopes(client: Client, path: str, body: dict[str, Any], count: int) -> None:
+    """§3.21: staff restarts select calibrations by id range or by target."""
+    r = client("admin").post(path, json=body)
+    assert r.status_code == 200
+    assert r.json()["Success"]["count"] == count
+    if count:
+        assert _final(client(), 1)["number_tries"] == 1
