@@ -12,18 +12,23 @@ from .server import serve_forever
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bhtom_async.emulator",
-                                     description="Local BHTOM2 server emulator (loopback only).")
+    parser = argparse.ArgumentParser(
+        prog="python -m bhtom_async.emulator", description="Local BHTOM2 server emulator (loopback only)."
+    )
     parser.add_argument("--port", type=int, default=8765, help="main host port (0: any free)")
-    parser.add_argument("--upload-port", type=int, default=8766,
-                        help="upload service port (0: any free)")
-    parser.add_argument("--state", dest="state_file", default=None,
-                        help="SQLite file that keeps state across restarts")
-    parser.add_argument("--faults", default=None, help="fault spec, e.g. "
-                        "'upload:reset_after_store:times=2;/targets/*:latency=0.2'")
+    parser.add_argument("--upload-port", type=int, default=8766, help="upload service port (0: any free)")
+    parser.add_argument(
+        "--state", dest="state_file", default=None, help="SQLite file that keeps state across restarts"
+    )
+    parser.add_argument(
+        "--faults",
+        default=None,
+        help="fault spec, e.g. 'upload:reset_after_store:times=2;/targets/*:latency=0.2'",
+    )
     parser.add_argument("--seed", type=int, default=0, help="token and fault seed")
-    parser.add_argument("--calibration-delays", default="5,10",
-                        help="seconds in C and in P, comma-separated (default 5,10)")
+    parser.add_argument(
+        "--calibration-delays", default="5,10", help="seconds in C and in P, comma-separated (default 5,10)"
+    )
     return parser
 
 
@@ -43,12 +48,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        serve_forever(port=args.port, upload_port=args.upload_port, state_file=args.state_file,
-                      faults=args.faults, seed=args.seed, calibration_delays=(low, high),
-                      announce=lambda text: print(text, flush=True))
+        serve_forever(
+            port=args.port,
+            upload_port=args.upload_port,
+            state_file=args.state_file,
+            faults=args.faults,
+            seed=args.seed,
+            calibration_delays=(low, high),
+            announce=lambda text: print(text, flush=True),
+        )
     except OSError as exc:
-        print(f"error: cannot serve on 127.0.0.1:{args.port}/{args.upload_port}: {exc}",
-              file=sys.stderr)
+        print(f"error: cannot serve on 127.0.0.1:{args.port}/{args.upload_port}: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -94,28 +94,32 @@ async def _login_redirect(ctx: Ctx) -> Response:
 
 
 def _html_route() -> Route:
-    handlers: dict[str, Handler] = {m: _login_redirect for m in ("GET", "POST", "PUT", "PATCH",
-                                                                  "DELETE", "HEAD")}
+    handlers: dict[str, Handler] = {
+        m: _login_redirect for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+    }
     return Route(handlers, auth=False, html=True)
 
 
 def _main_router() -> Router:
     router = Router()
     router.add("/api/token-auth/", Route({"POST": token_auth}, auth=False))
-    for table in (views_targets.ROUTES, views_observatory.ROUTES, views_common.ROUTES,
-                  views_calibration.ROUTES):
+    for table in (
+        views_targets.ROUTES,
+        views_observatory.ROUTES,
+        views_common.ROUTES,
+        views_calibration.ROUTES,
+    ):
         for path, methods in table.items():
             router.add(path, Route(methods))
-    router.add("/dataproducts/upload/",
-               Route(upload.MAIN_ROUTES["/dataproducts/upload/"], auth=False, raw_body=True))
+    router.add(
+        "/dataproducts/upload/", Route(upload.MAIN_ROUTES["/dataproducts/upload/"], auth=False, raw_body=True)
+    )
     for pattern, methods in views_targets.PATTERN_ROUTES:
         router.add_pattern(pattern, Route(methods))
     # Django HTML views that answer token-only clients with the login redirect (§1, §3.15).
-    for pattern in (r"/targets/", r"/targets/[^/]+/?", r"/dataproducts/download/[^/]+/\d+/?",
-                    r"/data/.+"):
+    for pattern in (r"/targets/", r"/targets/[^/]+/?", r"/dataproducts/download/[^/]+/\d+/?", r"/data/.+"):
         router.add_pattern(pattern, _html_route())
-    router.add("/accounts/login/", Route({"GET": _login_page, "POST": _login_page}, auth=False,
-                                         html=True))
+    router.add("/accounts/login/", Route({"GET": _login_page, "POST": _login_page}, auth=False, html=True))
     return router
 
 
@@ -144,16 +148,21 @@ async def token_auth(ctx: Ctx) -> Response:
         return drf_json(errors, 400)
     user = ctx.state.user_by_name(str(data["username"]))
     if user is None or not user.password or user.password != str(data["password"]):
-        return drf_json({"non_field_errors": ["Unable to log in with provided credentials."]},
-                        400)
+        return drf_json({"non_field_errors": ["Unable to log in with provided credentials."]}, 400)
     return drf_json({"token": user.token})
 
 
 class EmulatorApp:
     """One host's ASGI app: dispatch, Correlation-ID, request counting, inspection."""
 
-    def __init__(self, host: str, router: Router, state: State, settings: CalibrationSettings,
-                 clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        host: str,
+        router: Router,
+        state: State,
+        settings: CalibrationSettings,
+        clock: Callable[[], float],
+    ) -> None:
         self.host = host
         self.router = router
         self.state = state
@@ -173,8 +182,7 @@ class EmulatorApp:
             return
         response = await self._dispatch(request)
         incoming = request.headers.get("correlation-id", "")
-        response.headers["Correlation-ID"] = (incoming if _CORRELATION.match(incoming)
-                                              else uuid.uuid4().hex)
+        response.headers["Correlation-ID"] = incoming if _CORRELATION.match(incoming) else uuid.uuid4().hex
         await response(scope, receive, send)
 
     async def _dispatch(self, request: Request) -> Response:
@@ -201,14 +209,23 @@ class EmulatorApp:
         if problem is not None:
             return unauthorized(problem, allow=route.allow)
         if route.auth and user is None:
-            return unauthorized("Authentication credentials were not provided.",
-                                allow=route.allow)
+            return unauthorized("Authentication credentials were not provided.", allow=route.allow)
         ctx.user = user
         method = "GET" if request.method == "HEAD" else request.method
         if method == "OPTIONS":
-            return drf_json({"name": "Api", "description": "", "renders": ["application/json"],
-                             "parses": ["application/json", "application/x-www-form-urlencoded",
-                                        "multipart/form-data"]}, allow=route.allow)
+            return drf_json(
+                {
+                    "name": "Api",
+                    "description": "",
+                    "renders": ["application/json"],
+                    "parses": [
+                        "application/json",
+                        "application/x-www-form-urlencoded",
+                        "multipart/form-data",
+                    ],
+                },
+                allow=route.allow,
+            )
         handler = route.methods.get(method)
         if handler is None:
             return method_not_allowed(request.method, route.allow)
@@ -259,8 +276,13 @@ class CountingMiddleware:
         await self.app(scope, receive, send)
 
 
-def build_app(host: str, state: State, settings: CalibrationSettings, injector: FaultInjector,
-              clock: Callable[[], float]) -> Any:
+def build_app(
+    host: str,
+    state: State,
+    settings: CalibrationSettings,
+    injector: FaultInjector,
+    clock: Callable[[], float],
+) -> Any:
     """The full ASGI stack of one host: counting -> faults -> dispatch."""
     router = _main_router() if host == "main" else _upload_router()
     app = EmulatorApp(host, router, state, settings, clock)

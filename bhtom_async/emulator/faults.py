@@ -32,11 +32,18 @@ from typing import Any
 from .protocol import reset_connection, wait_disconnect
 from .quirks import HTML_500, json_bytes
 
-__all__ = ["KINDS", "FaultInjector", "FaultMiddleware", "FaultRule", "FaultSpecError",
-           "parse_fault_spec"]
+__all__ = ["KINDS", "FaultInjector", "FaultMiddleware", "FaultRule", "FaultSpecError", "parse_fault_spec"]
 
-KINDS = ("latency", "bandwidth", "throttle", "error", "reset_before_body", "reset_after_store",
-         "slow", "truncate")
+KINDS = (
+    "latency",
+    "bandwidth",
+    "throttle",
+    "error",
+    "reset_before_body",
+    "reset_after_store",
+    "slow",
+    "truncate",
+)
 HOSTS = ("main", "upload", "any")
 
 Scope = MutableMapping[str, Any]
@@ -121,9 +128,11 @@ class FaultRule:
 
     def matches(self, host: str, method: str, path: str) -> bool:
         """Whether this rule applies to a request (before times/after/probability)."""
-        return (self.host in ("any", host)
-                and (self.method is None or self.method.upper() == method.upper())
-                and fnmatch.fnmatchcase(path, self.path))
+        return (
+            self.host in ("any", host)
+            and (self.method is None or self.method.upper() == method.upper())
+            and fnmatch.fnmatchcase(path, self.path)
+        )
 
 
 def _number(text: str, what: str, rule: str) -> float:
@@ -149,13 +158,13 @@ def _parse_rule(text: str) -> FaultRule:
         kwargs["path"] = tokens[index]
         index += 1
     if index >= len(tokens) or not tokens[index]:
-        raise FaultSpecError(f"fault rule {text!r}: missing the fault kind "
-                             f"(one of {', '.join(KINDS)})")
+        raise FaultSpecError(f"fault rule {text!r}: missing the fault kind (one of {', '.join(KINDS)})")
     kind, _, arg = tokens[index].partition("=")
     kwargs["kind"] = kind
     if kind not in KINDS:
-        raise FaultSpecError(f"fault rule {text!r}: unknown kind {kind!r}; "
-                             f"expected one of {', '.join(KINDS)}")
+        raise FaultSpecError(
+            f"fault rule {text!r}: unknown kind {kind!r}; expected one of {', '.join(KINDS)}"
+        )
     if arg:
         if kind == "latency" and ".." in arg:
             low, _, high = arg.partition("..")
@@ -192,8 +201,10 @@ def _parse_rule(text: str) -> FaultRule:
         elif key in ("status", "retry_after"):
             kwargs[key] = int(_number(value, key, text))
         else:
-            raise FaultSpecError(f"fault rule {text!r}: unknown option {key!r} (expected "
-                                 "times, after, p, method, dir, per, status, retry_after)")
+            raise FaultSpecError(
+                f"fault rule {text!r}: unknown option {key!r} (expected "
+                "times, after, p, method, dir, per, status, retry_after)"
+            )
     try:
         return FaultRule(**kwargs)
     except FaultSpecError as exc:
@@ -305,12 +316,13 @@ def _error_page(status: int) -> bytes:
         return HTML_500.encode()
     phrase = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else ""
     title = f"{status} {phrase}".strip()
-    return (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}"
-            f"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n").encode()
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}"
+        f"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    ).encode()
 
 
-async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
-                   ) -> None:
+async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
     all_headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": all_headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
@@ -340,20 +352,26 @@ class FaultMiddleware:
             return
         throttle = firing.first("throttle")
         if throttle is not None:
-            body = json_bytes({"detail": "Request was throttled. Expected available in "
-                                         f"{throttle.retry_after} seconds."})
-            await _respond(send, 429, body, [(b"content-type", b"application/json"),
-                                             (b"retry-after", str(throttle.retry_after).encode())])
+            body = json_bytes(
+                {"detail": f"Request was throttled. Expected available in {throttle.retry_after} seconds."}
+            )
+            await _respond(
+                send,
+                429,
+                body,
+                [
+                    (b"content-type", b"application/json"),
+                    (b"retry-after", str(throttle.retry_after).encode()),
+                ],
+            )
             return
         error = firing.first("error")
         if error is not None:
-            await _respond(send, error.status, _error_page(error.status),
-                           [(b"content-type", b"text/html")])
+            await _respond(send, error.status, _error_page(error.status), [(b"content-type", b"text/html")])
             return
         await self._run_wrapped(scope, receive, send, firing)
 
-    async def _run_wrapped(self, scope: Scope, receive: Receive, send: Send, firing: _Firing
-                           ) -> None:
+    async def _run_wrapped(self, scope: Scope, receive: Receive, send: Send, firing: _Firing) -> None:
         dropped = False
         reset_after = firing.first("reset_after_store") is not None
         slow = firing.first("slow")
@@ -417,5 +435,4 @@ class FaultMiddleware:
             for pacer in pacers:
                 await pacer.consume(len(piece))
             last = offset + step >= len(body)
-            await send({"type": "http.response.body", "body": piece,
-                        "more_body": more or not last})
+            await send({"type": "http.response.body", "body": piece, "more_body": more or not last})

@@ -133,8 +133,7 @@ class _Sink:
         self._header_value.clear()
 
     def _headers_finished(self) -> None:
-        self._field_name, self._filename = _disposition(
-            self._headers.get("content-disposition", ""))
+        self._field_name, self._filename = _disposition(self._headers.get("content-disposition", ""))
         if self._filename is None:
             return
         if not self.accept_file(self._field_name):
@@ -165,12 +164,18 @@ class _Sink:
         if self._file is not None and self._path is not None:
             self._file.close()
             self._sniffer.finish()
-            self.form.files.append(ReceivedFile(
-                field=self._field_name, filename=os.path.basename(self._filename or "upload"),
-                path=self._path, size=self._size, sha256=self._hash.hexdigest(),
-                is_fits=self._sniffer.is_fits, cards=dict(self._sniffer.cards),
-                data_nonzero=self._sniffer.data_nonzero,
-            ))
+            self.form.files.append(
+                ReceivedFile(
+                    field=self._field_name,
+                    filename=os.path.basename(self._filename or "upload"),
+                    path=self._path,
+                    size=self._size,
+                    sha256=self._hash.hexdigest(),
+                    is_fits=self._sniffer.is_fits,
+                    cards=dict(self._sniffer.cards),
+                    data_nonzero=self._sniffer.data_nonzero,
+                )
+            )
             self._file, self._path = None, None
         elif self._filename is None:
             self.form.fields.append((self._field_name, self._buffer.decode("utf-8", "replace")))
@@ -184,9 +189,9 @@ class _Sink:
         self.form.cleanup()
 
 
-async def receive_multipart(request: Request, tmp_dir: Path,
-                            accept_file: Callable[[str], bool] = lambda name: True
-                            ) -> ReceivedForm:
+async def receive_multipart(
+    request: Request, tmp_dir: Path, accept_file: Callable[[str], bool] = lambda name: True
+) -> ReceivedForm:
     """Stream a multipart body to ``tmp_dir``; :class:`UnsupportedMedia` if it is not one."""
     media, params = parse_options_header(request.headers.get("content-type", ""))
     if media != b"multipart/form-data" or b"boundary" not in params:

@@ -66,8 +66,9 @@ def raw_response(
     return Response(payload, status_code=status, headers=all_headers)
 
 
-def drf_json(data: Any, status: int = 200, *, allow: str = "POST, OPTIONS",
-             headers: dict[str, str] | None = None) -> Response:
+def drf_json(
+    data: Any, status: int = 200, *, allow: str = "POST, OPTIONS", headers: dict[str, str] | None = None
+) -> Response:
     """A DRF ``Response``: ``application/json`` and the view's ``Allow`` header."""
     extra = {"allow": allow, **(headers or {})}
     return raw_response(status, json_bytes(data), "application/json", extra)
@@ -85,9 +86,7 @@ def django_404() -> Response:
 
 def login_redirect(path: str) -> Response:
     """What ``Raise403Middleware`` makes of a 403: 302 to the login page, empty body (§1)."""
-    return raw_response(
-        302, b"", "text/html; charset=utf-8", {"location": f"/accounts/login/?next={path}"}
-    )
+    return raw_response(302, b"", "text/html; charset=utf-8", {"location": f"/accounts/login/?next={path}"})
 
 
 def permanent_redirect(location: str) -> Response:
@@ -165,8 +164,7 @@ def num_pages(count: int, size: int) -> int:
     return max(1, math.ceil(count / size))
 
 
-def page_envelope(items: Sequence[Any], number: int, size: int, *, all_rows: bool = False
-                  ) -> dict[str, Any]:
+def page_envelope(items: Sequence[Any], number: int, size: int, *, all_rows: bool = False) -> dict[str, Any]:
     """The ``{"count","num_pages","current_page","data"}`` envelope.
 
     ``all_rows`` reproduces the observatory and favourites bug: ``data`` holds every row (§3.3).

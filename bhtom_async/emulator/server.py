@@ -152,8 +152,7 @@ class Emulator:
         else:
             self._tmp = tempfile.mkdtemp(prefix="bhtom-emulator-")
             files_dir = Path(self._tmp) / "data"
-        self._state = State(seed=self.seed, files_dir=files_dir, store=self._store,
-                            settings=self.settings)
+        self._state = State(seed=self.seed, files_dir=files_dir, store=self._store, settings=self.settings)
         try:
             self._sockets = [_bind(self._ports[0]), _bind(self._ports[1])]
         except OSError:
@@ -165,8 +164,7 @@ class Emulator:
         self.upload_url = f"http://{HOST}:{upload_port}"
         self._servers = [self._server("main"), self._server("upload")]
         ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(ready,),
-                                        name="bhtom-emulator", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="bhtom-emulator", daemon=True)
         self._thread.start()
         ready.wait(10.0)
         if self._failure is not None or not all(s.started for s in self._servers):
@@ -177,16 +175,23 @@ class Emulator:
         assert self._state is not None
         app = build_app(host, self._state, self.settings, self.injector, wall_clock)
         config = uvicorn.Config(
-            app, http=ExposingH11Protocol, lifespan="off", log_config=None,
-            access_log=self._access_log, timeout_graceful_shutdown=1, timeout_keep_alive=5,
+            app,
+            http=ExposingH11Protocol,
+            lifespan="off",
+            log_config=None,
+            access_log=self._access_log,
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=5,
             server_header=False,
         )
         return uvicorn.Server(config)
 
     def _run(self, ready: threading.Event) -> None:
         async def main() -> None:
-            tasks = [asyncio.create_task(server.serve(sockets=[sock]))
-                     for server, sock in zip(self._servers, self._sockets, strict=True)]
+            tasks = [
+                asyncio.create_task(server.serve(sockets=[sock]))
+                for server, sock in zip(self._servers, self._sockets, strict=True)
+            ]
             # uvicorn exposes readiness only as a flag, so poll it briefly (at most 10 s).
             for _ in range(2000):
                 if all(s.started for s in self._servers) or any(t.done() for t in tasks):
@@ -230,44 +235,62 @@ class Emulator:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     async def __aenter__(self) -> Emulator:
         await anyio.to_thread.run_sync(self.start)
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await anyio.to_thread.run_sync(self.stop)
 
     def describe(self) -> str:
         """Human summary: URLs, users, passwords and tokens."""
-        lines = [f"BHTOM emulator main host:      {self.base_url}",
-                 f"BHTOM emulator upload service: {self.upload_url}",
-                 "", "Seeded users (username / password / token):"]
+        lines = [
+            f"BHTOM emulator main host:      {self.base_url}",
+            f"BHTOM emulator upload service: {self.upload_url}",
+            "",
+            "Seeded users (username / password / token):",
+        ]
         state = self._require_state()
         for user in state.users():
             if not user.token:
                 continue
-            flags = ("staff, superuser" if user.is_superuser else
-                     "inactive: token-auth works, API calls answer 401" if not user.is_active
-                     else "normal")
+            flags = (
+                "staff, superuser"
+                if user.is_superuser
+                else "inactive: token-auth works, API calls answer 401"
+                if not user.is_active
+                else "normal"
+            )
             lines.append(f"  {user.username:<6} {user.password:<15} {user.token}  ({flags})")
-        lines += ["", "ONAMEs: HarnessObs_HarnessCam (alice's favourite), ROAD_QHY600M, "
-                  "ROAD_OldCCD (inactive), CalibObs_CalibCam (calibration only)",
-                  "Targets: " + ", ".join(t.name for t in state.targets()),
-                  f"Inspection: {self.base_url}/_emulator/state"]
+        lines += [
+            "",
+            "ONAMEs: HarnessObs_HarnessCam (alice's favourite), ROAD_QHY600M, "
+            "ROAD_OldCCD (inactive), CalibObs_CalibCam (calibration only)",
+            "Targets: " + ", ".join(t.name for t in state.targets()),
+            f"Inspection: {self.base_url}/_emulator/state",
+        ]
         if self.injector.rules:
             lines.append("Faults: " + "; ".join(repr(r) for r in self.injector.rules))
         return "\n".join(lines)
 
 
-def serve_forever(*, port: int = 8765, upload_port: int = 8766,
-                  state_file: str | Path | None = None, faults: str | None = None,
-                  seed: int = 0, calibration_delays: tuple[float, float] = (5.0, 10.0),
-                  announce: Any = print) -> None:
+def serve_forever(
+    *,
+    port: int = 8765,
+    upload_port: int = 8766,
+    state_file: str | Path | None = None,
+    faults: str | None = None,
+    seed: int = 0,
+    calibration_delays: tuple[float, float] = (5.0, 10.0),
+    announce: Any = print,
+) -> None:
     """Run the emulator in the foreground until Ctrl-C (what ``bhtom emulator`` calls).
 
     Args:
@@ -279,8 +302,14 @@ def serve_forever(*, port: int = 8765, upload_port: int = 8766,
         calibration_delays: seconds in C, then in P, for each new data product.
         announce: where the start-up summary goes (``print`` by default).
     """
-    emulator = Emulator(seed=seed, faults=faults or (), state_file=state_file, port=port,
-                        upload_port=upload_port, calibration_delays=calibration_delays)
+    emulator = Emulator(
+        seed=seed,
+        faults=faults or (),
+        state_file=state_file,
+        port=port,
+        upload_port=upload_port,
+        calibration_delays=calibration_delays,
+    )
     emulator.start()
     try:
         announce(emulator.describe())

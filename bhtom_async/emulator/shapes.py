@@ -42,12 +42,24 @@ __all__ = [
 ]
 
 _NULL_ORBIT = (
-    "parallax", "pm_ra", "pm_dec",
+    "parallax",
+    "pm_ra",
+    "pm_dec",
 )
 _ORBITAL = (
-    "epoch_of_elements", "mean_anomaly", "arg_of_perihelion", "eccentricity", "lng_asc_node",
-    "inclination", "mean_daily_motion", "semimajor_axis", "epoch_of_perihelion",
-    "ephemeris_period", "ephemeris_period_err", "ephemeris_epoch", "ephemeris_epoch_err",
+    "epoch_of_elements",
+    "mean_anomaly",
+    "arg_of_perihelion",
+    "eccentricity",
+    "lng_asc_node",
+    "inclination",
+    "mean_daily_motion",
+    "semimajor_axis",
+    "epoch_of_perihelion",
+    "ephemeris_period",
+    "ephemeris_period_err",
+    "ephemeris_epoch",
+    "ephemeris_epoch_err",
     "perihdist",
 )
 
@@ -76,31 +88,33 @@ def target_fields(target: Target, state: State) -> dict[str, Any]:
     item["distance_err"] = None
     item["scheme"] = ""
     item.update(dict.fromkeys(_ORBITAL))
-    item.update({
-        "classification": target.classification,
-        "discovery_date": django_dt(target.discovery_date),
-        "mjd_last": clean_float(target.mjd_last),
-        "mag_last": clean_float(target.mag_last),
-        "importance": clean_float(target.importance),
-        "cadence": clean_float(target.cadence),
-        "priority": clean_float(target.priority),
-        "sun_separation": clean_float(target.sun_separation),
-        "creation_date": None,
-        "constellation": target.constellation,
-        "dont_update_me": None,
-        "phot_class": None,
-        "photometry_plot": target.photometry_plot,
-        "photometry_plot_obs": "",
-        "photometry_plot_highenergy": "",
-        "photometry_icon_plot": "",
-        "spectroscopy_plot": "",
-        "data_plot": None,
-        "filter_last": target.filter_last,
-        "cadence_priority": clean_float(target.cadence_priority),
-        "description": target.description,
-        "aliases": [list(pair) for pair in target.aliases],
-        "groups": [[g.name, g.id] for g in state.groups() if target.id in g.target_ids],
-    })
+    item.update(
+        {
+            "classification": target.classification,
+            "discovery_date": django_dt(target.discovery_date),
+            "mjd_last": clean_float(target.mjd_last),
+            "mag_last": clean_float(target.mag_last),
+            "importance": clean_float(target.importance),
+            "cadence": clean_float(target.cadence),
+            "priority": clean_float(target.priority),
+            "sun_separation": clean_float(target.sun_separation),
+            "creation_date": None,
+            "constellation": target.constellation,
+            "dont_update_me": None,
+            "phot_class": None,
+            "photometry_plot": target.photometry_plot,
+            "photometry_plot_obs": "",
+            "photometry_plot_highenergy": "",
+            "photometry_icon_plot": "",
+            "spectroscopy_plot": "",
+            "data_plot": None,
+            "filter_last": target.filter_last,
+            "cadence_priority": clean_float(target.cadence_priority),
+            "description": target.description,
+            "aliases": [list(pair) for pair in target.aliases],
+            "groups": [[g.name, g.id] for g in state.groups() if target.id in g.target_ids],
+        }
+    )
     return item
 
 
@@ -212,8 +226,9 @@ def calibration_fields(cal: Calibration, now: float) -> dict[str, Any]:
         "dataproduct": cal.dataproduct_id,
         "use_catalog": cal.use_catalog if ok else None,
         "status": status,
-        "status_message": cal.status_message if final else (
-            "Waiting for processing" if status == "C" else "In progress"),
+        "status_message": cal.status_message
+        if final
+        else ("Waiting for processing" if status == "C" else "In progress"),
         "mjd": cal.mjd,
         "exp_time": cal.exp_time,
         "mag": cal.mag if ok else None,
@@ -246,14 +261,30 @@ def _or_blank(value: Any) -> Any:
 def calibration_data(cal: Calibration | None, now: float) -> dict[str, Any]:
     """The ``calibration_data`` dict of a data-product item (§3.18, capture 38)."""
     if cal is None or now < cal.registered_at:
-        keys = ("id", "time_photometry", "mjd", "calib_survey_filter", "standardised_to",
-                "magnitude", "zp", "scatter", "number of datapoints used for calibration",
-                "outlier fraction", "matching radius[arcsec]")
+        keys = (
+            "id",
+            "time_photometry",
+            "mjd",
+            "calib_survey_filter",
+            "standardised_to",
+            "magnitude",
+            "zp",
+            "scatter",
+            "number of datapoints used for calibration",
+            "outlier fraction",
+            "matching radius[arcsec]",
+        )
         return dict.fromkeys(keys, "")
     fields = calibration_fields(cal, now)
     ok = fields["status"] == "S"
-    catalog = next((f"{name}/{filters}" for name, (ident, filters) in calib.CATALOGS.items()
-                    if ident == fields["use_catalog"]), None)
+    catalog = next(
+        (
+            f"{name}/{filters}"
+            for name, (ident, filters) in calib.CATALOGS.items()
+            if ident == fields["use_catalog"]
+        ),
+        None,
+    )
     return {
         "id": _or_blank(cal.id),
         "time_photometry": _or_blank(drf_dt(_cal_times(cal, now)[1])),

@@ -59,8 +59,9 @@ class DataProductInfo:
 class State:
     """Tables of records keyed by id, plus counters; optionally mirrored to SQLite."""
 
-    def __init__(self, *, seed: int, files_dir: Path, store: SqliteStore | None,
-                 settings: calib.CalibrationSettings) -> None:
+    def __init__(
+        self, *, seed: int, files_dir: Path, store: SqliteStore | None, settings: calib.CalibrationSettings
+    ) -> None:
         self.seed = seed
         self.files_dir = files_dir
         self.store = store
@@ -95,10 +96,15 @@ class State:
         world = seeding.build(self.seed)
         self.files_dir.mkdir(parents=True, exist_ok=True)
         for kind, records in (
-            ("user", world.users), ("target", world.targets), ("group", world.groups),
-            ("observatory", world.observatories), ("camera", world.cameras),
-            ("favourite", world.favourites), ("dataproduct", world.dataproducts),
-            ("calibration", world.calibrations), ("datum", world.datums),
+            ("user", world.users),
+            ("target", world.targets),
+            ("group", world.groups),
+            ("observatory", world.observatories),
+            ("camera", world.cameras),
+            ("favourite", world.favourites),
+            ("dataproduct", world.dataproducts),
+            ("calibration", world.calibrations),
+            ("datum", world.datums),
             ("comment", world.comments),
         ):
             for record in records:
@@ -233,8 +239,14 @@ class State:
         return calib.status_at(cal, now)
 
     def owner_favourite(self, user_id: int, camera_id: int) -> Favourite | None:
-        return next((f for f in self.favourites()
-                     if f.user_id == user_id and f.camera_id == camera_id and f.active_flg), None)
+        return next(
+            (
+                f
+                for f in self.favourites()
+                if f.user_id == user_id and f.camera_id == camera_id and f.active_flg
+            ),
+            None,
+        )
 
     # -- calibration progress -----------------------------------------------------------------
     def track(self, cal: Calibration) -> None:
@@ -294,15 +306,26 @@ class State:
                 band = band if "/" in band else f"{cal.survey}/{band}"
                 rows.append((point.mjd, point.mag, point.error, band))
         elif kind in ("fits_file", "photometry") and cal.mag is not None and cal.mjd is not None:
-            rows.append((cal.mjd, cal.mag, cal.mag_error or 0.0,
-                         f"{cal.best_filter}({cal.survey})"))
+            rows.append((cal.mjd, cal.mag, cal.mag_error or 0.0, f"{cal.best_filter}({cal.survey})"))
         target: Target | None = self.get("target", product.target_id)
         for mjd, mag, error, band in rows:
-            self.put("datum", Datum(
-                self.next_id("datum"), product.target_id, mjd, mag, error, band, source,
-                facility, observer, cal.p_until, data_product_id=product.id,
-                observers=observers,
-            ))
+            self.put(
+                "datum",
+                Datum(
+                    self.next_id("datum"),
+                    product.target_id,
+                    mjd,
+                    mag,
+                    error,
+                    band,
+                    source,
+                    facility,
+                    observer,
+                    cal.p_until,
+                    data_product_id=product.id,
+                    observers=observers,
+                ),
+            )
             if target is not None and error > 0 and mjd >= target.mjd_last:
                 target.mag_last, target.mjd_last, target.filter_last = mag, mjd, band
         if target is not None:
@@ -315,11 +338,16 @@ class State:
         target: Target | None = self.get("target", product.target_id)
         camera: Camera | None = self.get("camera", product.camera_id or 0)
         return DataProductInfo(
-            id=product.id, file_name=product.file_name, stored_name=Path(product.data).name,
-            sha256=product.sha256, size=product.size,
-            target=target.name if target else "", user=user.username if user else "",
+            id=product.id,
+            file_name=product.file_name,
+            stored_name=Path(product.data).name,
+            sha256=product.sha256,
+            size=product.size,
+            target=target.name if target else "",
+            user=user.username if user else "",
             observatory=camera.prefix if camera else product.observatory_text,
-            data_product_type=product.data_product_type, dry_run=product.dry_run,
+            data_product_type=product.data_product_type,
+            dry_run=product.dry_run,
             status="dry_run" if product.dry_run else self.product_status(product, now),
         )
 
@@ -328,8 +356,7 @@ class State:
         with self.lock:
             self.advance(now)
             return {
-                "dataproducts": [dataclasses.asdict(self.product_info(p, now))
-                                 for p in self.dataproducts()],
+                "dataproducts": [dataclasses.asdict(self.product_info(p, now)) for p in self.dataproducts()],
                 "request_counts": dict(sorted(self.request_counts.items())),
                 "targets": [t.name for t in self.targets()],
                 "counts": {kind: len(rows) for kind, rows in self.tables.items()},

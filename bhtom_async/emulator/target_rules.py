@@ -12,15 +12,49 @@ from .wire import parse_iso
 __all__ = ["CLASSIFICATIONS", "FIELDS", "validate_target", "within_3_arcsec"]
 
 FIELDS = (
-    "name", "ra", "dec", "epoch", "description", "classification", "discovery_date",
-    "importance", "cadence", "has_optical", "has_infrared", "has_radio", "has_xray",
-    "has_gamma", "has_polarimetry",
+    "name",
+    "ra",
+    "dec",
+    "epoch",
+    "description",
+    "classification",
+    "discovery_date",
+    "importance",
+    "cadence",
+    "has_optical",
+    "has_infrared",
+    "has_radio",
+    "has_xray",
+    "has_gamma",
+    "has_polarimetry",
 )
 CLASSIFICATIONS = (
-    "Unknown", "Be-star outburst", "AGN", "BL Lac", "CV", "CEPH", "EB", "Galaxy", "LPV", "LBV",
-    "M-dwarf flare", "Microlensing Event", "Nova", "Peculiar Supernova", "QSO", "RCrB",
-    "RR Lyrae Variable", "SSO", "Star", "SN", "Supernova imposter", "Symbiotic star", "TDE",
-    "Variable star-other", "XRB", "YSO",
+    "Unknown",
+    "Be-star outburst",
+    "AGN",
+    "BL Lac",
+    "CV",
+    "CEPH",
+    "EB",
+    "Galaxy",
+    "LPV",
+    "LBV",
+    "M-dwarf flare",
+    "Microlensing Event",
+    "Nova",
+    "Peculiar Supernova",
+    "QSO",
+    "RCrB",
+    "RR Lyrae Variable",
+    "SSO",
+    "Star",
+    "SN",
+    "Supernova imposter",
+    "Symbiotic star",
+    "TDE",
+    "Variable star-other",
+    "XRB",
+    "YSO",
 )
 _FLOATS = ("ra", "dec", "epoch", "importance", "cadence")
 _NULLABLE = {"ra", "dec", "epoch", "description", "classification", "discovery_date"}
@@ -62,8 +96,7 @@ def _bool(value: Any) -> bool | None:
     return None
 
 
-def _field(key: str, value: Any, targets: list[Target], instance: Target | None
-           ) -> tuple[Any, list[str]]:
+def _field(key: str, value: Any, targets: list[Target], instance: Target | None) -> tuple[Any, list[str]]:
     if value is None:
         return None, ([] if key in _NULLABLE else ["This field may not be null."])
     if key == "name":
@@ -91,8 +124,9 @@ def _field(key: str, value: Any, targets: list[Target], instance: Target | None
     return (None if value is None else str(value)), []
 
 
-def validate_target(data: dict[str, Any], targets: list[Target], instance: Target | None
-                    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def validate_target(
+    data: dict[str, Any], targets: list[Target], instance: Target | None
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """(validated data, errors) like ``is_valid()``: field errors first, then ``validate()``."""
     validated: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}

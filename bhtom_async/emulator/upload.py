@@ -102,18 +102,17 @@ def _camera_for(ctx: Ctx, user: User, kind: str, oname: str) -> Camera | None:
     if kind not in ("fits_file", "photometry"):
         return ctx.state.camera_by_prefix(oname) if oname else None
     camera = ctx.state.camera_by_prefix(oname) if oname else None
-    if camera is None or not camera.active_flg or ctx.state.owner_favourite(
-            user.id, camera.id) is None:
+    if camera is None or not camera.active_flg or ctx.state.owner_favourite(user.id, camera.id) is None:
         raise _nfe("Observatory with camera doesn't exist on your list")
     obs = ctx.state.get("observatory", camera.observatory_id)
     if kind == "fits_file" and obs is not None and obs.calibration_flg:
-        raise _nfe(f"Observatory {obs.name} is for calibration only: fits_file uploads are "
-                   "not accepted for it.")
+        raise _nfe(
+            f"Observatory {obs.name} is for calibration only: fits_file uploads are not accepted for it."
+        )
     return camera
 
 
-def _check(ctx: Ctx, user: User, form: dict[str, list[str]], files: list[ReceivedFile]
-           ) -> dict[str, Any]:
+def _check(ctx: Ctx, user: User, form: dict[str, list[str]], files: list[ReceivedFile]) -> dict[str, Any]:
     """Validate an upload; returns the parsed options or raises :class:`_Refused`."""
     target_name = (form.get("target") or [""])[-1].strip()
     if not target_name:
@@ -141,15 +140,23 @@ def _check(ctx: Ctx, user: User, form: dict[str, list[str]], files: list[Receive
     if kind == "fits_file":
         for received in files:
             if not received.is_fits:
-                raise _nfe(f"File '{received.filename}' is not a FITS file (no 'SIMPLE  =' "
-                           "card at the start).")
+                raise _nfe(
+                    f"File '{received.filename}' is not a FITS file (no 'SIMPLE  =' card at the start)."
+                )
     group = [int(g) for g in form.get("group", []) if g.strip().isdigit()]
     return {
-        "target": target, "kind": kind, "camera": camera, "oname": oname, "mjd": mjd,
-        "observers": observers, "dry_run": _flag(form, "dry_run", False),
-        "no_plot": _flag(form, "no_plot", False), "match_dist": _number(form, "match_dist"),
+        "target": target,
+        "kind": kind,
+        "camera": camera,
+        "oname": oname,
+        "mjd": mjd,
+        "observers": observers,
+        "dry_run": _flag(form, "dry_run", False),
+        "no_plot": _flag(form, "no_plot", False),
+        "match_dist": _number(form, "match_dist"),
         "filter": (form.get("filter") or ["GaiaSP/any"])[-1] or "GaiaSP/any",
-        "comment": (form.get("comment") or [""])[-1] or None, "group": group,
+        "comment": (form.get("comment") or [""])[-1] or None,
+        "group": group,
         "priority": (form.get("priority") or [""])[-1] or None,
     }
 
@@ -172,21 +179,37 @@ def _store(ctx: Ctx, user: User, opts: dict[str, Any], received: ReceivedFile) -
             disk_path = str(disk)
         kind = opts["kind"]
         product = DataProduct(
-            ident, target.id, user.id, kind, relative, received.filename, received.sha256,
-            received.size, now, now, camera_id=camera.id if camera else None,
+            ident,
+            target.id,
+            user.id,
+            kind,
+            relative,
+            received.filename,
+            received.sha256,
+            received.size,
+            now,
+            now,
+            camera_id=camera.id if camera else None,
             observatory_text=None if camera else (opts["oname"] or None),
             product_id=Path(stored).stem,
             photometry_data=f"/{relative}" if kind in ("photometry", "photometry_csv") else None,
             fits_data=relative if kind == "fits_file" else None,
-            observers=list(opts["observers"]), comment=opts["comment"], dry_run=opts["dry_run"],
-            upload_filter=opts["filter"], upload_mjd=opts["mjd"], match_dist=opts["match_dist"],
-            priority=opts["priority"], no_plot=opts["no_plot"], groups=opts["group"],
-            cards=received.cards, data_nonzero=received.data_nonzero, disk_path=disk_path,
+            observers=list(opts["observers"]),
+            comment=opts["comment"],
+            dry_run=opts["dry_run"],
+            upload_filter=opts["filter"],
+            upload_mjd=opts["mjd"],
+            match_dist=opts["match_dist"],
+            priority=opts["priority"],
+            no_plot=opts["no_plot"],
+            groups=opts["group"],
+            cards=received.cards,
+            data_nonzero=received.data_nonzero,
+            disk_path=disk_path,
         )
         state.put("dataproduct", product)
         if not product.dry_run:
-            state.track(calib.plan(state.next_id("calibration"), product, target, now,
-                                   state.settings))
+            state.track(calib.plan(state.next_id("calibration"), product, target, now, state.settings))
             fav = state.owner_favourite(user.id, camera.id) if camera else None
             if fav is not None:
                 fav.number_of_uploaded_file += 1
@@ -196,8 +219,9 @@ def _store(ctx: Ctx, user: User, opts: dict[str, Any], received: ReceivedFile) -
     return {"file name:": stored, "id": str(ident), "message": MESSAGES[kind]}
 
 
-def process_upload(ctx: Ctx, user: User | None, form: dict[str, list[str]],
-                   files: list[ReceivedFile]) -> tuple[int, Any]:
+def process_upload(
+    ctx: Ctx, user: User | None, form: dict[str, list[str]], files: list[ReceivedFile]
+) -> tuple[int, Any]:
     """Shared core of ``/upload/`` and the proxy: (status, JSON payload)."""
     if user is None:
         return 401, {"detail": "Authentication credentials were not provided."}
@@ -264,19 +288,41 @@ async def calib_file(ctx: Ctx) -> Response:
         band = (form.get("filter") or ["any"])[-1] or "any"
         survey, band = calib.parse_filter(f"{survey}/{band}", {})
         rows = calib.catalogue_rows(str(part.path))
-        fake = DataProduct(0, 0, 0, "photometry", "", part.filename, part.sha256, part.size,
-                           ctx.now, ctx.now, upload_filter=f"{survey}/{band}",
-                           upload_mjd=None, no_plot=no_plot, disk_path=str(part.path))
+        fake = DataProduct(
+            0,
+            0,
+            0,
+            "photometry",
+            "",
+            part.filename,
+            part.sha256,
+            part.size,
+            ctx.now,
+            ctx.now,
+            upload_filter=f"{survey}/{band}",
+            upload_mjd=None,
+            no_plot=no_plot,
+            disk_path=str(part.path),
+        )
         target = Target(0, "calibFile", ra or 0.0, dec or 0.0, ctx.now, ctx.now)
         cal = calib.plan(0, fake, target, ctx.now, calib.CalibrationSettings(delays=(0, 0)))
         result = {
-            "status": cal.outcome, "status_message": cal.status_message,
-            "ra": ra, "dec": dec, "mag": cal.mag, "mag_error": cal.mag_error,
-            "zeropoint": cal.zeropoint, "scatter": cal.scatter, "npoints": rows or None,
-            "outlier_fraction": cal.outlier_fraction, "best_filter": band, "survey": survey,
+            "status": cal.outcome,
+            "status_message": cal.status_message,
+            "ra": ra,
+            "dec": dec,
+            "mag": cal.mag,
+            "mag_error": cal.mag_error,
+            "zeropoint": cal.zeropoint,
+            "scatter": cal.scatter,
+            "npoints": rows or None,
+            "outlier_fraction": cal.outlier_fraction,
+            "best_filter": band,
+            "survey": survey,
             "match_distans": match_dist,
             "image_format": (form.get("image_format") or ["png"])[-1],
-            "calibration_plot": None if no_plot or cal.outcome != "S"
+            "calibration_plot": None
+            if no_plot or cal.outcome != "S"
             else calib.plot_data_uri(cal, part.sha256),
         }
         return drf_json(result)

@@ -37,8 +37,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def csv_attachment(header: Sequence[str], rows: Sequence[Sequence[Any]], filename: str
-                   ) -> Response:
+def csv_attachment(header: Sequence[str], rows: Sequence[Sequence[Any]], filename: str) -> Response:
     """pandas ``to_csv(sep=';', index=False)`` as a ``text/csv`` attachment (§3.9)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
@@ -46,7 +45,9 @@ def csv_attachment(header: Sequence[str], rows: Sequence[Sequence[Any]], filenam
     for row in rows:
         writer.writerow([_cell(v) for v in row])
     return raw_response(
-        200, out.getvalue(), "text/csv",
+        200,
+        out.getvalue(),
+        "text/csv",
         {"content-disposition": f'attachment; filename="{filename}"', "allow": "POST, OPTIONS"},
     )
 
@@ -54,6 +55,8 @@ def csv_attachment(header: Sequence[str], rows: Sequence[Sequence[Any]], filenam
 def file_attachment(content: bytes, filename: str, content_type: str) -> Response:
     """Django ``FileResponse(as_attachment=True)``."""
     return raw_response(
-        200, content, content_type,
+        200,
+        content,
+        content_type,
         {"content-disposition": f'attachment; filename="{filename}"', "allow": "POST, OPTIONS"},
     )

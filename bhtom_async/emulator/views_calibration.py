@@ -47,8 +47,7 @@ def _lookup_name(ctx: Ctx, raw: Any) -> Calibration | None:
         if cal is not None and ctx.now >= cal.registered_at:
             found.append(cal)
     if len(found) > 1:
-        raise _BatchError(f"get() returned more than one Calibration_data -- it returned "
-                          f"{len(found)}!")
+        raise _BatchError(f"get() returned more than one Calibration_data -- it returned {len(found)}!")
     return found[0] if found else None
 
 
@@ -93,12 +92,16 @@ async def get_calibration_res(ctx: Ctx) -> Response:
     try:
         for raw in _iterate(calibid):
             cal = _lookup_id(ctx, raw)
-            items.append(_record(ctx, cal, get_plot, False) if cal
-                         else {"Error": f"File with id {raw} does not exist"})
+            items.append(
+                _record(ctx, cal, get_plot, False) if cal else {"Error": f"File with id {raw} does not exist"}
+            )
         for raw in _iterate(filename):
             cal = _lookup_name(ctx, raw)
-            items.append(_record(ctx, cal, get_plot, True) if cal
-                         else {"Error": f"File with name {raw} does not exist"})
+            items.append(
+                _record(ctx, cal, get_plot, True)
+                if cal
+                else {"Error": f"File with name {raw} does not exist"}
+            )
     except _BatchError as exc:
         return drf_json({"Error": f"Something went wrong: {exc}"}, 400)
     number = page_number(data.get("page", 1), num_pages(len(items), PAGE))
@@ -131,15 +134,18 @@ def _restart(ctx: Ctx, scope: str) -> Response:
         if scope == "target":
             target = state.get("target", product.target_id)
             name_ok = data.get("target_name") in (None, "") or (
-                target is not None and target.name == data.get("target_name"))
+                target is not None and target.name == data.get("target_name")
+            )
             id_ok = data.get("target_id") in (None, "") or str(product.target_id) == str(
-                data.get("target_id"))
+                data.get("target_id")
+            )
             if not (name_ok and id_ok):
                 continue
         if scope == "id":
             low, high = data.get("id_from"), data.get("id_to")
             if (low not in (None, "") and cal.id < int(low)) or (
-                    high not in (None, "") and cal.id > int(high)):
+                high not in (None, "") and cal.id > int(high)
+            ):
                 continue
         chosen.append(cal)
     delay_c, delay_p = state.settings.delays
@@ -154,8 +160,9 @@ def _restart(ctx: Ctx, scope: str) -> Response:
             cal.c_until, cal.p_until = ctx.now + delay_c, ctx.now + delay_c + delay_p
             state.track(cal)
     # The CPCS answer is not public (§3.21): this is the emulator's stand-in.
-    return drf_json({"Success": {"status": "restarted", "count": len(chosen),
-                                 "calibration_ids": [c.id for c in chosen]}})
+    return drf_json(
+        {"Success": {"status": "restarted", "count": len(chosen), "calibration_ids": [c.id for c in chosen]}}
+    )
 
 
 async def restart_by_id(ctx: Ctx) -> Response:

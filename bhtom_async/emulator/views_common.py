@@ -93,12 +93,15 @@ def _product_filters(ctx: Ctx, data: dict[str, Any]) -> list[DataProduct]:
         high = None if is_absent(data.get("created_end")) else parse_iso(data["created_end"])
     except (FieldIdError, TypeError, ValueError) as exc:
         raise ServerError(str(exc)) from exc
-    rows = [p for p in rows if (low is None or p.created >= low)
-            and (high is None or p.created <= high)]
+    rows = [p for p in rows if (low is None or p.created >= low) and (high is None or p.created <= high)]
     for key in ("data_product_type", "status"):
         if not is_absent(data.get(key)):
-            rows = [p for p in rows if (p.data_product_type if key == "data_product_type"
-                                        else state.product_status(p, now)) == data[key]]
+            rows = [
+                p
+                for p in rows
+                if (p.data_product_type if key == "data_product_type" else state.product_status(p, now))
+                == data[key]
+            ]
     if not is_absent(data.get("fits_data")):
         rows = [p for p in rows if p.fits_data and str(data["fits_data"]) in p.fits_data]
     if not is_absent(data.get("photometry_data")):
@@ -113,11 +116,14 @@ def _product_filters(ctx: Ctx, data: dict[str, Any]) -> list[DataProduct]:
     return _calibration_filters(ctx, data, rows)
 
 
-def _calibration_filters(ctx: Ctx, data: dict[str, Any], rows: list[DataProduct]
-                         ) -> list[DataProduct]:
-    checks = {"mjd": ("mjd", "eq"), "magerr_min": ("mag_error", "ge"),
-              "magerr_max": ("mag_error", "le"), "mjd_min": ("mjd", "ge"),
-              "mjd_max": ("mjd", "le")}
+def _calibration_filters(ctx: Ctx, data: dict[str, Any], rows: list[DataProduct]) -> list[DataProduct]:
+    checks = {
+        "mjd": ("mjd", "eq"),
+        "magerr_min": ("mag_error", "ge"),
+        "magerr_max": ("mag_error", "le"),
+        "mjd_min": ("mjd", "ge"),
+        "mjd_max": ("mjd", "le"),
+    }
     for key, (field, op) in checks.items():
         if is_absent(data.get(key)):
             continue
@@ -133,8 +139,11 @@ def _calibration_filters(ctx: Ctx, data: dict[str, Any], rows: list[DataProduct]
             value = calibration_fields(cal, ctx.now)[field]
             if value is None:
                 continue
-            if (op == "eq" and value == bound) or (op == "ge" and value >= bound) or (
-                    op == "le" and value <= bound):
+            if (
+                (op == "eq" and value == bound)
+                or (op == "ge" and value >= bound)
+                or (op == "le" and value <= bound)
+            ):
                 kept.append(product)
         rows = kept
     return rows
@@ -181,8 +190,7 @@ async def reduced_datums(ctx: Ctx) -> Response:
     data = body(ctx)
     target_id, target_name = data.get("target_id"), data.get("target_name")
     if bool(target_id) == bool(target_name):
-        return drf_json({"error": "Provide either 'target_id' or 'target_name', but not both."},
-                        400)
+        return drf_json({"error": "Provide either 'target_id' or 'target_name', but not both."}, 400)
     state = ctx.state
     if target_name:
         target = state.target_by_name(str(target_name))
@@ -213,9 +221,19 @@ def _match_datum(ctx: Ctx, data: dict[str, Any]) -> Datum | None:
     elif not is_absent(data.get("target_id")):
         wanted = django_int(data["target_id"])
         rows = [d for d in rows if d.target_id == wanted]
-    return next((d for d in rows if abs(d.mjd - mjd) <= 1e-6 and abs(d.value - mag) <= 1e-3
-                 and d.error is not None and abs(d.error - magerr) <= 1e-3
-                 and d.filter == data["filter"] and d.observer == data["observer"]), None)
+    return next(
+        (
+            d
+            for d in rows
+            if abs(d.mjd - mjd) <= 1e-6
+            and abs(d.value - mag) <= 1e-3
+            and d.error is not None
+            and abs(d.error - magerr) <= 1e-3
+            and d.filter == data["filter"]
+            and d.observer == data["observer"]
+        ),
+        None,
+    )
 
 
 _REQUIRED = ("mjd", "mag", "magerr", "filter", "observer")
@@ -300,8 +318,7 @@ async def change_observers(ctx: Ctx) -> Response:
         names = _usernames(data["observers"])
         unknown = [n for n in names if state.user_by_name(n) is None]
         if unknown:
-            return drf_json({"error": f"The following usernames do not exist: "
-                                      f"{', '.join(unknown)}"}, 400)
+            return drf_json({"error": f"The following usernames do not exist: {', '.join(unknown)}"}, 400)
         product = state.get("dataproduct", django_int(data["id"]))
     except (FieldIdError, TypeError) as exc:
         return drf_json({"error": f"An unexpected error occurred: {exc}"}, 500)

@@ -15,15 +15,38 @@ from .wire import Ctx, FieldIdError, django_int, parse_bool_word, parse_iso
 __all__ = ["ROUTES"]
 
 PAGE = 200
-_OBS_FIELDS = ("name", "lon", "lat", "calibration_flg", "comment", "altitude", "approx_lim_mag",
-               "filters", "authors", "acknowledgements")
-_UPDATABLE = ("name", "lon", "lat", "altitude", "calibration_flg", "comment", "approx_lim_mag",
-              "origin", "telescope", "aperture", "focal_length", "seeing", "filters", "authors",
-              "acknowledgements")
+_OBS_FIELDS = (
+    "name",
+    "lon",
+    "lat",
+    "calibration_flg",
+    "comment",
+    "altitude",
+    "approx_lim_mag",
+    "filters",
+    "authors",
+    "acknowledgements",
+)
+_UPDATABLE = (
+    "name",
+    "lon",
+    "lat",
+    "altitude",
+    "calibration_flg",
+    "comment",
+    "approx_lim_mag",
+    "origin",
+    "telescope",
+    "aperture",
+    "focal_length",
+    "seeing",
+    "filters",
+    "authors",
+    "acknowledgements",
+)
 _FLOAT_FIELDS = {"lon", "lat", "altitude", "approx_lim_mag", "aperture", "focal_length", "seeing"}
 _NOT_NULL = {"name", "lon", "lat", "calibration_flg"}
-_CAMERA_FLOATS = ("gain", "readout_noise", "saturation_level", "pixel_scale", "readout_speed",
-                  "pixel_size")
+_CAMERA_FLOATS = ("gain", "readout_noise", "saturation_level", "pixel_scale", "readout_speed", "pixel_size")
 
 
 def _created_range(data: dict[str, Any], rows: list[Any]) -> list[Any]:
@@ -55,8 +78,9 @@ async def get_observatory_list(ctx: Ctx) -> Response:
     return drf_json(page_envelope(items, number, PAGE, all_rows=True))
 
 
-def _validate_obs(values: dict[str, Any], ctx: Ctx, instance: Observatory | None
-                  ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def _validate_obs(
+    values: dict[str, Any], ctx: Ctx, instance: Observatory | None
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
     clean: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for key, value in values.items():
@@ -80,8 +104,10 @@ def _validate_obs(values: dict[str, Any], ctx: Ctx, instance: Observatory | None
             text = str(value).strip()
             if not text:
                 errors[key] = ["This field may not be blank."]
-            elif any(o.name == text and (instance is None or o.id != instance.id)
-                     for o in ctx.state.observatories()):
+            elif any(
+                o.name == text and (instance is None or o.id != instance.id)
+                for o in ctx.state.observatories()
+            ):
                 errors[key] = ["observatory with this Observatory name already exists."]
             else:
                 clean[key] = text
@@ -121,8 +147,7 @@ async def update_observatory(ctx: Ctx) -> Response:
         raise ServerError("AssertionError: call .is_valid() before accessing .errors")
     unknown = sorted(set(data) - set(_UPDATABLE))
     if unknown:
-        return drf_json({"non_field_errors": [f"Unknown field(s): {', '.join(unknown)}"]}, 404,
-                        allow=allow)
+        return drf_json({"non_field_errors": [f"Unknown field(s): {', '.join(unknown)}"]}, 404, allow=allow)
     clean, errors = _validate_obs({k: v for k, v in data.items() if k != "name"}, ctx, obs)
     if errors:
         return drf_json(errors, 404, allow=allow)
@@ -150,8 +175,7 @@ async def get_favourites(ctx: Ctx) -> Response:
             try:
                 flag = parse_bool_word(data["active_flg"])
             except ValueError as exc:
-                raise ValueError(f"['“{data['active_flg']}” value must be either True or "
-                                 "False.']") from exc
+                raise ValueError(f"['“{data['active_flg']}” value must be either True or False.']") from exc
             rows = [f for f in rows if f.active_flg == flag]
         if not is_absent(data.get("camera")):
             ids = {c.id for c in ctx.state.cameras() if c.camera_name == data["camera"]}
@@ -174,8 +198,9 @@ def _find_camera(ctx: Ctx, data: dict[str, Any]) -> Camera | str:
     obs = ctx.state.observatory_by_name(str(obs_name))
     if obs is None:
         return "Observatory with this name does not exist"
-    camera = next((c for c in ctx.state.cameras()
-                   if c.observatory_id == obs.id and c.camera_name == cam_name), None)
+    camera = next(
+        (c for c in ctx.state.cameras() if c.observatory_id == obs.id and c.camera_name == cam_name), None
+    )
     return camera or "Camera with this name does not exist for this observatory"
 
 
@@ -196,9 +221,9 @@ async def add_favourite(ctx: Ctx) -> Response:
                 "Error in creating user observatory/camera: duplicate key value violates unique "
                 'constraint "bhtom_observatory_observatorymatrix_user_id_camera_id_uniq"\n'
                 f"DETAIL:  Key (user_id, camera_id)=({me.id}, {found.id}) already exists.\n",
-                400)
-        state.put("favourite", Favourite(state.next_id("favourite"), me.id, found.id, ctx.now,
-                                         ctx.now))
+                400,
+            )
+        state.put("favourite", Favourite(state.next_id("favourite"), me.id, found.id, ctx.now, ctx.now))
     return drf_json({"Status": "Created"}, 201)
 
 
@@ -210,11 +235,21 @@ async def delete_favourite(ctx: Ctx) -> Response:
     data = body(ctx)
     state = ctx.state
     obs = state.observatory_by_name(str(data.get("observatory")))
-    camera = next((c for c in state.cameras() if obs is not None
-                   and c.observatory_id == obs.id and c.camera_name == data.get("camera")), None)
-    row = None if camera is None else next(
-        (f for f in state.favourites() if f.user_id == ctx.me.id and f.camera_id == camera.id),
-        None)
+    camera = next(
+        (
+            c
+            for c in state.cameras()
+            if obs is not None and c.observatory_id == obs.id and c.camera_name == data.get("camera")
+        ),
+        None,
+    )
+    row = (
+        None
+        if camera is None
+        else next(
+            (f for f in state.favourites() if f.user_id == ctx.me.id and f.camera_id == camera.id), None
+        )
+    )
     if row is None:
         raise ServerError("DoesNotExist")
     state.remove("favourite", row.id)

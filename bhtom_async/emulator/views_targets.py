@@ -27,8 +27,12 @@ _RANGES = {
     "galactic_lng": ("galacticLonMin", "galacticLonMax"),
 }
 _BOOL_FILTERS = {
-    "hasOptical": "has_optical", "hasInfrared": "has_infrared", "hasRadio": "has_radio",
-    "hasXray": "has_xray", "hasGamma": "has_gamma", "hasPolarimetry": "has_polarimetry",
+    "hasOptical": "has_optical",
+    "hasInfrared": "has_infrared",
+    "hasRadio": "has_radio",
+    "hasXray": "has_xray",
+    "hasGamma": "has_gamma",
+    "hasPolarimetry": "has_polarimetry",
 }
 
 
@@ -38,8 +42,7 @@ def _to_float(value: Any) -> float:
     return float(value)
 
 
-def _cone_center(data: dict[str, Any], targets: list[Target]
-                 ) -> tuple[float, float, float] | None:
+def _cone_center(data: dict[str, Any], targets: list[Target]) -> tuple[float, float, float] | None:
     """Cone from ``coneSearchRaDecRadius`` / ``coneSearchTarget``; malformed -> None (§3.12)."""
     raw = data.get("coneSearchRaDecRadius")
     if raw:
@@ -65,8 +68,12 @@ def _cone_center(data: dict[str, Any], targets: list[Target]
 def _filter_targets(ctx: Ctx, data: dict[str, Any]) -> list[Target]:
     targets = sorted(ctx.state.targets(), key=lambda t: (t.created, t.id))
     picked = targets
-    for key, attr in (("name", "name"), ("type", "type"), ("description", "description"),
-                      ("classification", "classification")):
+    for key, attr in (
+        ("name", "name"),
+        ("type", "type"),
+        ("description", "description"),
+        ("classification", "classification"),
+    ):
         if data.get(key) is not None:
             picked = [t for t in picked if getattr(t, attr) == data[key]]
     for attr, (low_key, high_key) in _RANGES.items():
@@ -74,8 +81,12 @@ def _filter_targets(ctx: Ctx, data: dict[str, Any]) -> list[Target]:
             if data.get(key) is None:
                 continue
             bound = _to_float(data[key])
-            picked = [t for t in picked if getattr(t, attr) is not None
-                      and (getattr(t, attr) >= bound if is_low else getattr(t, attr) <= bound)]
+            picked = [
+                t
+                for t in picked
+                if getattr(t, attr) is not None
+                and (getattr(t, attr) >= bound if is_low else getattr(t, attr) <= bound)
+            ]
     if data.get("priority") is not None:
         wanted = _to_float(data["priority"])
         picked = [t for t in picked if t.priority == wanted]
@@ -84,8 +95,7 @@ def _filter_targets(ctx: Ctx, data: dict[str, Any]) -> list[Target]:
             flag = parse_bool_word(data[key])
             picked = [t for t in picked if getattr(t, attr) == flag]
     if data.get("targetGroup") is not None:
-        members = {i for g in ctx.state.groups() if g.name == data["targetGroup"]
-                   for i in g.target_ids}
+        members = {i for g in ctx.state.groups() if g.name == data["targetGroup"] for i in g.target_ids}
         picked = [t for t in picked if t.id in members]
     cone = _cone_center(data, targets)
     if cone is not None:
@@ -124,8 +134,9 @@ async def create_target(ctx: Ctx) -> Response:
         state.put("target", target)
         me = ctx.me
         text = target_created_comment(me.full_name, me.username, target.created)
-        state.put("comment", Comment(state.next_id("comment"), me.id, me.username, text,
-                                     ctx.now + 0.001, target.id))
+        state.put(
+            "comment", Comment(state.next_id("comment"), me.id, me.username, text, ctx.now + 0.001, target.id)
+        )
     return drf_json(target_summary(target), 201)
 
 
@@ -192,20 +203,29 @@ async def delete_target(ctx: Ctx) -> Response:
 
 
 def _plot(ctx: Ctx, target: Target) -> dict[str, Any] | str:
-    points = [d for d in ctx.state.datums()
-              if d.target_id == target.id and d.value_unit == "MAG" and d.active_flg]
+    points = [
+        d for d in ctx.state.datums() if d.target_id == target.id and d.value_unit == "MAG" and d.active_flg
+    ]
     if not points:
         return "None"
     traces = []
     for band in sorted({d.filter for d in points}):
         rows = sorted((d for d in points if d.filter == band), key=lambda d: d.mjd)
-        traces.append({
-            "type": "scatter", "mode": "markers", "name": band,
-            "x": [d.mjd for d in rows], "y": [d.value for d in rows],
-            "error_y": {"type": "data", "array": [max(d.error or 0.0, 0.0) for d in rows]},
-        })
-    layout = {"title": {"text": target.name}, "xaxis": {"title": {"text": "MJD"}},
-              "yaxis": {"title": {"text": "Magnitude"}, "autorange": "reversed"}}
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": band,
+                "x": [d.mjd for d in rows],
+                "y": [d.value for d in rows],
+                "error_y": {"type": "data", "array": [max(d.error or 0.0, 0.0) for d in rows]},
+            }
+        )
+    layout = {
+        "title": {"text": target.name},
+        "xaxis": {"title": {"text": "MJD"}},
+        "yaxis": {"title": {"text": "Magnitude"}, "autorange": "reversed"},
+    }
     return {"data": traces, "layout": layout}
 
 
@@ -243,12 +263,24 @@ async def clean_target_detail_cache(ctx: Ctx) -> Response:
 
 
 _DOWNLOADS = {
-    "P": (("MJD", "Magnitude", "Error", "Facility", "Filter", "Observer"), ("MAG",),
-          "photometry", "Something went wrong"),
-    "R": (("MJD", "mJy", "Error", "Facility", "Filter", "Observer"), ("MILLIJANSKY",),
-          "radio", "Something went wrong"),
-    "H": (("MJD", "COUNTS", "COUNTS_Error", "FLUX", "FLUX_Error", "Facility", "Band", "Observer"),
-          ("COUNTS", "FLUX"), "highenergy", "Something went wrong, bad request in API "),
+    "P": (
+        ("MJD", "Magnitude", "Error", "Facility", "Filter", "Observer"),
+        ("MAG",),
+        "photometry",
+        "Something went wrong",
+    ),
+    "R": (
+        ("MJD", "mJy", "Error", "Facility", "Filter", "Observer"),
+        ("MILLIJANSKY",),
+        "radio",
+        "Something went wrong",
+    ),
+    "H": (
+        ("MJD", "COUNTS", "COUNTS_Error", "FLUX", "FLUX_Error", "Facility", "Band", "Observer"),
+        ("COUNTS", "FLUX"),
+        "highenergy",
+        "Something went wrong, bad request in API ",
+    ),
 }
 
 
@@ -263,10 +295,14 @@ def _download(ctx: Ctx, kind: str) -> Response:
         raise ServerError("Target.DoesNotExist")  # get() outside the try: HTML 500
     state = ctx.state
     with state.lock:
-        state.put("download", Download(state.next_id("download"), ctx.me.id, target.id, ctx.now,
-                                       kind, ctx.client_ip))
-    points = sorted((d for d in state.datums() if d.target_id == target.id and d.active_flg
-                     and d.value_unit in units), key=lambda d: d.mjd)
+        state.put(
+            "download",
+            Download(state.next_id("download"), ctx.me.id, target.id, ctx.now, kind, ctx.client_ip),
+        )
+    points = sorted(
+        (d for d in state.datums() if d.target_id == target.id and d.active_flg and d.value_unit in units),
+        key=lambda d: d.mjd,
+    )
     rows: list[list[Any]]
     if kind == "H":
         rows = []
@@ -275,8 +311,17 @@ def _download(ctx: Ctx, kind: str) -> Response:
             flux = (d.value, d.error) if d.value_unit == "FLUX" else (None, None)
             rows.append([d.mjd, *counts, *flux, d.facility, d.filter, d.observer])
     else:
-        rows = [[float(d.mjd), float(d.value), None if d.error is None else float(d.error),
-                 d.facility, d.filter, d.observer] for d in points]
+        rows = [
+            [
+                float(d.mjd),
+                float(d.value),
+                None if d.error is None else float(d.error),
+                d.facility,
+                d.filter,
+                d.observer,
+            ]
+            for d in points
+        ]
     return csv_attachment(header, rows, f"target_{target.name}_{suffix}.csv")
 
 
@@ -311,8 +356,7 @@ async def downloaded_target_list(ctx: Ctx) -> Response:
         high = None if is_absent(data.get("created_to")) else parse_iso(data["created_to"])
     except (TypeError, ValueError) as exc:
         raise ServerError(str(exc)) from exc
-    rows = [r for r in rows if (low is None or r.created >= low)
-            and (high is None or r.created <= high)]
+    rows = [r for r in rows if (low is None or r.created >= low) and (high is None or r.created <= high)]
     items = [download_item(r, state) for r in rows]
     if not is_absent(data.get("target")):
         items = [i for i in items if _icontains(i["target_name"], data["target"])]
@@ -338,11 +382,11 @@ async def targets_from_group(ctx: Ctx) -> Response:
     data = body(ctx)
     ident, name = data.get("id"), data.get("name")
     if is_absent(ident) and is_absent(name):
-        return drf_json({"detail": "Please provide either 'id' or 'name' of the target group."},
-                        400)
+        return drf_json({"detail": "Please provide either 'id' or 'name' of the target group."}, 400)
     if not is_absent(ident) and not is_absent(name):
-        return drf_json({"detail": "Please provide only one parameter: either 'id' or 'name', "
-                                   "not both."}, 400)
+        return drf_json(
+            {"detail": "Please provide only one parameter: either 'id' or 'name', not both."}, 400
+        )
     groups = ctx.state.groups()
     try:
         if not is_absent(ident):
@@ -351,8 +395,7 @@ async def targets_from_group(ctx: Ctx) -> Response:
         else:
             matches = [g for g in groups if g.name == name]
             if len(matches) > 1:
-                raise ValueError(f"get() returned more than one TargetList -- it returned "
-                                 f"{len(matches)}!")
+                raise ValueError(f"get() returned more than one TargetList -- it returned {len(matches)}!")
     except (FieldIdError, ValueError) as exc:
         return drf_json({"detail": f"Oops, something went wrong: {exc}"}, 400)
     if not matches:
@@ -361,9 +404,13 @@ async def targets_from_group(ctx: Ctx) -> Response:
     items = [target_summary(t) for t in members]
     number = page_number(data.get("page", 1), max(1, -(-len(items) // PAGE)))
     envelope = page_envelope(items, number, PAGE)
-    envelope = {"count": envelope["count"], "num_pages": envelope["num_pages"],
-                "current_page": envelope["current_page"],
-                "group": ident if not is_absent(ident) else name, "data": envelope["data"]}
+    envelope = {
+        "count": envelope["count"],
+        "num_pages": envelope["num_pages"],
+        "current_page": envelope["current_page"],
+        "group": ident if not is_absent(ident) else name,
+        "data": envelope["data"],
+    }
     return drf_json(envelope)
 
 

@@ -54,8 +54,7 @@ def client(emu: Emulator) -> Iterator[Callable[..., httpx.Client]]:
         headers = {"Authorization": f"Token {emu.tokens[user]}"} if user else {}
         headers.update(kwargs.pop("headers", {}))
         kwargs.setdefault("timeout", 10.0)
-        made = httpx.Client(base_url=emu.upload_url if upload else emu.base_url,
-                            headers=headers, **kwargs)
+        made = httpx.Client(base_url=emu.upload_url if upload else emu.base_url, headers=headers, **kwargs)
         opened.append(made)
         return made
 
@@ -67,9 +66,17 @@ def client(emu: Emulator) -> Iterator[Callable[..., httpx.Client]]:
 def fits_frame(cards: dict[str, Any] | None = None, data: bytes | None = None) -> bytes:
     """A small FITS file: primary header with ``cards`` plus 16-bit data."""
     header = {"SIMPLE": True, "BITPIX": 16, "NAXIS": 2, "NAXIS1": 8, "NAXIS2": 8}
-    header.update(cards if cards is not None else {
-        "OBJECT": "Gaia22bpl", "FILTER": "V", "DATE-OBS": "2025-06-01T23:14:05.120",
-        "MJD-OBS": 60827.968115, "EXPTIME": 60.0})
+    header.update(
+        cards
+        if cards is not None
+        else {
+            "OBJECT": "Gaia22bpl",
+            "FILTER": "V",
+            "DATE-OBS": "2025-06-01T23:14:05.120",
+            "MJD-OBS": 60827.968115,
+            "EXPTIME": 60.0,
+        }
+    )
     lines = []
     for key, value in header.items():
         if value is None:
@@ -84,8 +91,7 @@ def fits_frame(cards: dict[str, Any] | None = None, data: bytes | None = None) -
     lines.append("END".ljust(80))
     raw = "".join(lines).encode("ascii")
     raw += b" " * (-len(raw) % 2880)
-    pixels = data if data is not None else b"".join(
-        struct.pack(">h", (i * 37) % 3000) for i in range(64))
+    pixels = data if data is not None else b"".join(struct.pack(">h", (i * 37) % 3000) for i in range(64))
     return raw + pixels + b"\0" * (-len(pixels) % 2880)
 
 
@@ -110,7 +116,12 @@ def wait_status(c: httpx.Client, ident: int, wanted: tuple[str, ...] = ("S", "E"
 
 def upload(c: httpx.Client, files: list[tuple[str, bytes]], **fields: Any) -> httpx.Response:
     """POST /upload/ with ``files`` parts and form fields (lists become repeated fields)."""
-    data = {"target": "Gaia22bpl", "observatory": "HarnessObs_HarnessCam",
-            "data_product_type": "fits_file", "dry_run": "False", **fields}
+    data = {
+        "target": "Gaia22bpl",
+        "observatory": "HarnessObs_HarnessCam",
+        "data_product_type": "fits_file",
+        "dry_run": "False",
+        **fields,
+    }
     parts = [("files", (name, content, "application/octet-stream")) for name, content in files]
     return c.post("/upload/", data=data, files=parts)

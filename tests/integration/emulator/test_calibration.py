@@ -18,8 +18,7 @@ Client = Callable[..., httpx.Client]
 RES = "/calibration/get-calibration-res/"
 
 
-def _upload(client: Client, content: bytes | None = None, name: str = "frame.fits",
-            **fields: Any) -> int:
+def _upload(client: Client, content: bytes | None = None, name: str = "frame.fits", **fields: Any) -> int:
     r = upload(client(upload=True), [(name, content or fits_frame())], **fields)
     assert r.status_code == 201, r.text
     return int(r.json()["Success"][0]["id"])
@@ -82,24 +81,30 @@ def test_magnitudes_are_deterministic(client: Client) -> None:
     assert mags[0] == mags[1] != mags[2]
 
 
-@pytest.mark.parametrize(("cards", "fields", "mjd", "band"), [
-    ({"DATE-OBS": "2025-06-01T12:00:00", "FILTER": "B"}, {}, 60827.5, "B"),
-    ({"FILTER": "I"}, {"mjd": "60000.25"}, 60000.25, "I"),
-    ({}, {"mjd": "60000.25", "filter": "GaiaDR3/any"}, 60000.25, "G"),
-])
-def test_time_and_filter_come_from_header_or_upload(client: Client, cards: dict[str, Any],
-                                                    fields: dict[str, str], mjd: float,
-                                                    band: str) -> None:
+@pytest.mark.parametrize(
+    ("cards", "fields", "mjd", "band"),
+    [
+        ({"DATE-OBS": "2025-06-01T12:00:00", "FILTER": "B"}, {}, 60827.5, "B"),
+        ({"FILTER": "I"}, {"mjd": "60000.25"}, 60000.25, "I"),
+        ({}, {"mjd": "60000.25", "filter": "GaiaDR3/any"}, 60000.25, "G"),
+    ],
+)
+def test_time_and_filter_come_from_header_or_upload(
+    client: Client, cards: dict[str, Any], fields: dict[str, str], mjd: float, band: str
+) -> None:
     """§4.3: mjd from MJD-OBS/DATE-OBS or the upload's mjd; band from filter or FILTER card."""
     ident = _upload(client, fits_frame(cards), **fields)
     item = _final(client(), ident)
     assert (item["status"], item["mjd"], item["best_filter"]) == ("S", mjd, band)
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (fits_frame({"OBJECT": "x"}), "Cannot determine the observation time"),
-    (fits_frame(data=bytes(128)), "all data values are zero"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (fits_frame({"OBJECT": "x"}), "Cannot determine the observation time"),
+        (fits_frame(data=bytes(128)), "all data values are zero"),
+    ],
+)
 def test_unusable_frames_end_in_e(client: Client, content: bytes, message: str) -> None:
     """§4.3: frames the pipeline cannot use end in E with a status message."""
     item = _final(client(), _upload(client, content))
@@ -119,7 +124,8 @@ def test_success_is_visible_everywhere(client: Client) -> None:
     datums = c.post("/common/api/reducedDatum/", json={"target_name": "Gaia22bpl"}).json()["data"]
     mine = [d for d in datums if d["data_product"] == ident]
     assert [(d["value"], d["filter"], d["facility"], d["observer"]) for d in mine] == [
-        (mag, "V(GaiaSP)", "HarnessObs", "alice")]
+        (mag, "V(GaiaSP)", "HarnessObs", "alice")
+    ]
     csv_text = c.post("/targets/download-photometry/", json={"name": "Gaia22bpl"}).text
     assert f"60827.968115;{mag};" in csv_text
 
@@ -132,23 +138,30 @@ def test_calibid_forms(client: Client) -> None:
     rows = c.post(RES, json={"calibid": "12"}).json()["data"]
     assert rows == [{**rows[0], "dataproduct": 1}, {"Error": "File with id 2 does not exist"}]
     r = c.post(RES, json={"calibid": 1})
-    assert (r.status_code, r.json()) == (
-        400, {"Error": "Something went wrong: 'int' object is not iterable"})
+    assert (r.status_code, r.json()) == (400, {"Error": "Something went wrong: 'int' object is not iterable"})
     r = c.post(RES, json={"calibid": [1, "abc"]})
     assert (r.status_code, r.json()) == (
-        400, {"Error": "Something went wrong: Field 'id' expected a number but got 'abc'."})
+        400,
+        {"Error": "Something went wrong: Field 'id' expected a number but got 'abc'."},
+    )
     r = c.post(RES, json={"files": ["x"]})
-    assert (r.status_code, r.json()) == (
-        400, {"Error": "'calibid' or 'filename' fields are required."})
+    assert (r.status_code, r.json()) == (400, {"Error": "'calibid' or 'filename' fields are required."})
 
 
 def test_ids_then_names_no_dedupe(client: Client) -> None:
     """§3.2: calibid records first, then filename records, duplicates kept."""
     ident = _upload(client, name="special_frame.fits")
-    rows = client().post(RES, json={"filename": ["special_frame", "nothing_like_it"],
-                                    "calibid": [ident, 1]}).json()["data"]
+    rows = (
+        client()
+        .post(RES, json={"filename": ["special_frame", "nothing_like_it"], "calibid": [ident, 1]})
+        .json()["data"]
+    )
     assert [r.get("dataproduct", r.get("Error")) for r in rows] == [
-        ident, 1, ident, "File with name nothing_like_it does not exist"]
+        ident,
+        1,
+        ident,
+        "File with name nothing_like_it does not exist",
+    ]
     assert rows[2]["file_download_link"].startswith("http://")
     assert rows[2]["file_download_link"].endswith("_special_frame.fits")
 
@@ -159,17 +172,18 @@ def test_ambiguous_filename_fails_the_batch(client: Client) -> None:
     _upload(client, name="b_frame.fits")
     r = client().post(RES, json={"filename": ["_frame"]})
     assert (r.status_code, r.json()) == (
-        400, {"Error": "Something went wrong: get() returned more than one Calibration_data -- "
-                       "it returned 2!"})
+        400,
+        {"Error": "Something went wrong: get() returned more than one Calibration_data -- it returned 2!"},
+    )
 
 
 def test_other_users_data_and_superuser(client: Client) -> None:
     """§3.2: someone else's product -> 'It's not your data'; the superuser sees everything."""
     ident = _upload(client)
     assert client("bob").post(RES, json={"calibid": [ident]}).json()["data"] == [
-        {"calib-res": "It's not your data", "plot": None}]
-    assert client("admin").post(RES, json={"calibid": [ident]}).json()["data"][0][
-        "dataproduct"] == ident
+        {"calib-res": "It's not your data", "plot": None}
+    ]
+    assert client("admin").post(RES, json={"calibid": [ident]}).json()["data"][0]["dataproduct"] == ident
 
 
 def test_get_plot_returns_a_png(client: Client) -> None:
@@ -180,7 +194,7 @@ def test_get_plot_returns_a_png(client: Client) -> None:
     item = c.post(RES, json={"calibid": [ident], "getPlot": True}).json()["data"][0]
     prefix = "data:image/png;base64,"
     assert item["plot"].startswith(prefix)
-    assert base64.b64decode(item["plot"][len(prefix):]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert base64.b64decode(item["plot"][len(prefix) :]).startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_dry_run_and_unregistered_ids_do_not_exist(client: Client, emu: Emulator) -> None:
@@ -202,7 +216,9 @@ def test_ccdphot_window_fails_the_whole_batch(client: Client, emu: Emulator) -> 
     c = client()
     r = c.post(RES, json={"calibid": [1, ident]})
     assert (r.status_code, r.json()) == (
-        400, {"Error": "Something went wrong: CCDPhotJob matching query does not exist."})
+        400,
+        {"Error": "Something went wrong: CCDPhotJob matching query does not exist."},
+    )
     assert c.post(RES, json={"calibid": [1]}).status_code == 200  # bisected: the rest works
     time.sleep(0.45)
     assert c.post(RES, json={"calibid": [1, ident]}).status_code == 200
@@ -214,8 +230,7 @@ def test_restart_calibration(client: Client, emu: Emulator) -> None:
     c = client()
     before = _final(c, ident)
     emu.calibration.delays = (0.2, 0.2)
-    r = client("admin").post("/calibration/restart-calib-by-dataproduct/",
-                             json={"data_product_id": ident})
+    r = client("admin").post("/calibration/restart-calib-by-dataproduct/", json={"data_product_id": ident})
     assert r.status_code == 200
     assert r.json()["Success"]["count"] == 1
     assert _result(c, ident)["status"] == "C"
@@ -232,11 +247,14 @@ def test_catalogs(client: Client) -> None:
     assert body["count"] == len(body["data"]) == 3
 
 
-@pytest.mark.parametrize(("path", "body", "count"), [
-    ("/calibration/restart-calib-by-id/", {"id_from": 1, "id_to": 1}, 1),
-    ("/calibration/restart-calib-by-target/", {"target_name": "HarnessStar1"}, 1),
-    ("/calibration/restart-calib-by-target/", {"target_name": "Gaia22bpl"}, 0),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "count"),
+    [
+        ("/calibration/restart-calib-by-id/", {"id_from": 1, "id_to": 1}, 1),
+        ("/calibration/restart-calib-by-target/", {"target_name": "HarnessStar1"}, 1),
+        ("/calibration/restart-calib-by-target/", {"target_name": "Gaia22bpl"}, 0),
+    ],
+)
 def test_restart_scopes(client: Client, path: str, body: dict[str, Any], count: int) -> None:
     """§3.21: staff restarts select calibrations by id range or by target."""
     r = client("admin").post(path, json=body)

@@ -53,18 +53,28 @@ def test_data_list_filters(client: Client) -> None:
     ids = [p["id"] for p in c.post("/common/api/data/", json={}).json()["data"]]
     assert ids == [second, first, 1]
     by = {
-        "target_name": "BPL", "oname": "HarnessObs_HarnessCam", "data_product_type": "fits_file",
-        "photometry_data": "two", "id": first,
+        "target_name": "BPL",
+        "oname": "HarnessObs_HarnessCam",
+        "data_product_type": "fits_file",
+        "photometry_data": "two",
+        "id": first,
     }
-    found = {key: [p["id"] for p in c.post("/common/api/data/", json={key: value}).json()["data"]]
-             for key, value in by.items()}
-    assert found == {"target_name": [second, first], "oname": [second, first, 1],
-                     "data_product_type": [second, first], "photometry_data": [second],
-                     "id": [first]}
+    found = {
+        key: [p["id"] for p in c.post("/common/api/data/", json={key: value}).json()["data"]]
+        for key, value in by.items()
+    }
+    assert found == {
+        "target_name": [second, first],
+        "oname": [second, first, 1],
+        "data_product_type": [second, first],
+        "photometry_data": [second],
+        "id": [first],
+    }
     _wait_status(c, first)
     _wait_status(c, second)
-    done = c.post("/common/api/data/", json={"status": "S", "mjd_min": 60827,
-                                             "mjd_max": 60828}).json()["data"]
+    done = c.post("/common/api/data/", json={"status": "S", "mjd_min": 60827, "mjd_max": 60828}).json()[
+        "data"
+    ]
     assert [p["id"] for p in done] == [second, first]
 
 
@@ -79,17 +89,28 @@ def test_data_list_page_sizes(client: Client, emu: Emulator) -> None:
     """§3.18: 500 per page, 1000 for staff."""
     state = emu._require_state()
     for index in range(600):
-        state.put("dataproduct", DataProduct(state.next_id("dataproduct"), 1, 4, "spectroscopy",
-                                             f"targets/x/{index}.txt", f"{index}.txt", "0" * 64,
-                                             1, 1.7e9 + index, 1.7e9 + index))
+        state.put(
+            "dataproduct",
+            DataProduct(
+                state.next_id("dataproduct"),
+                1,
+                4,
+                "spectroscopy",
+                f"targets/x/{index}.txt",
+                f"{index}.txt",
+                "0" * 64,
+                1,
+                1.7e9 + index,
+                1.7e9 + index,
+            ),
+        )
     alice = client().post("/common/api/data/", json={}).json()
     assert (alice["count"], alice["num_pages"], len(alice["data"])) == (601, 2, 500)
     admin = client("admin").post("/common/api/data/", json={}).json()
     assert (admin["count"], admin["num_pages"], len(admin["data"])) == (601, 1, 601)
 
 
-def test_calibration_data_without_row_has_blanks_and_no_mag_error(client: Client,
-                                                                  emu: Emulator) -> None:
+def test_calibration_data_without_row_has_blanks_and_no_mag_error(client: Client, emu: Emulator) -> None:
     """§3.18: no calibration row yet -> every key "" and mag_error absent (the x or "" quirk)."""
     emu.calibration.registration_delay = 30
     ident = _upload_frame(client)
@@ -117,13 +138,21 @@ def test_reduced_datum_list(client: Client) -> None:
 def test_delete_and_deactivate_reduced_datum(client: Client) -> None:
     """§3.20: staff; 0 counts as missing; delete 404 on no match; deactivate 500 on no match."""
     admin = client("admin")
-    point = {"target_name": "HarnessStar1", "mjd": 60001.2, "mag": 15.35, "magerr": 0.03,
-             "filter": "GaiaSP/V", "observer": "alice"}
+    point = {
+        "target_name": "HarnessStar1",
+        "mjd": 60001.2,
+        "mag": 15.35,
+        "magerr": 0.03,
+        "filter": "GaiaSP/V",
+        "observer": "alice",
+    }
     r = admin.request("DELETE", "/common/api/deleteReducedDatum/", json={**point, "mag": 0})
     assert (r.status_code, r.json()) == (400, {"Error": "Missing required parameters."})
     r = admin.post("/common/api/deactivateReducedDatum/", json={**point, "mag": 99.0})
     assert (r.status_code, r.json()) == (
-        500, {"Error": "An error occurred: 'NoneType' object has no attribute 'active_flg'"})
+        500,
+        {"Error": "An error occurred: 'NoneType' object has no attribute 'active_flg'"},
+    )
     r = admin.post("/common/api/deactivateReducedDatum/", json=point)
     assert r.json() == {"Success": "Reduced datum deactivated successfully."}
     rows = admin.post("/common/api/reducedDatum/", json={"target_id": 1}).json()["data"]
@@ -143,7 +172,9 @@ def test_delete_data_product(client: Client) -> None:
     assert (r.status_code, r.json()) == (400, {"Error": "Missing required parameter 'id'."})
     r = admin.request("DELETE", "/common/api/deleteDataProduct/", json={"id": 777})
     assert (r.status_code, r.json()) == (
-        500, {"Error": "An error occurred: DataProduct matching query does not exist."})
+        500,
+        {"Error": "An error occurred: DataProduct matching query does not exist."},
+    )
     r = admin.request("DELETE", "/common/api/deleteDataProduct/", json={"id": "1"})
     assert r.json() == {"Success": "DataProduct deleted successfully."}
     assert admin.post("/common/api/reducedDatum/", json={"target_id": 1}).json()["count"] == 0
@@ -157,11 +188,24 @@ def test_users_list_leaks_password_hashes(client: Client) -> None:
     alice = rows[2]
     assert alice["password"].startswith("pbkdf2_sha256$")
     assert "alice-pass-123" not in alice["password"]
-    assert list(alice) == ["id", "password", "last_login", "is_superuser", "username",
-                           "first_name", "last_name", "email", "is_staff", "is_active",
-                           "date_joined", "groups", "user_permissions"]
-    assert [u["id"] for u in client("admin").post("/common/api/users/",
-                                                  json={"username": "bob"}).json()] == [4]
+    assert list(alice) == [
+        "id",
+        "password",
+        "last_login",
+        "is_superuser",
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "is_staff",
+        "is_active",
+        "date_joined",
+        "groups",
+        "user_permissions",
+    ]
+    assert [u["id"] for u in client("admin").post("/common/api/users/", json={"username": "bob"}).json()] == [
+        4
+    ]
 
 
 def test_change_observers(client: Client) -> None:
@@ -171,8 +215,7 @@ def test_change_observers(client: Client) -> None:
     assert r.status_code == 200
     assert r.json()["observers"] == [3, 4]
     r = c.post("/common/api/changeObservers/", json={"id": 1, "observers": ["zed", "yan"]})
-    assert (r.status_code, r.json()) == (
-        400, {"error": "The following usernames do not exist: zed, yan"})
+    assert (r.status_code, r.json()) == (400, {"error": "The following usernames do not exist: zed, yan"})
     r = c.post("/common/api/changeObservers/", json={"id": 1})
     assert r.json() == {"error": "Missing required fields: 'id' and/or 'observers'"}
     r = c.post("/common/api/changeObservers/", json={"id": 555, "observers": ["bob"]})
@@ -188,8 +231,7 @@ def test_download_photometry_file(client: Client) -> None:
     assert r.text.startswith("MJD,Magnitude,Error\n60000.1,15.20,0.02\n")
     assert c.post("/common/api/downloadPhotometryFile/", json={}).json() == "ID not provided"
     r = c.post("/common/api/downloadPhotometryFile/", json={"id": "x"})
-    assert (r.status_code, r.json()) == (
-        500, "Unexpected error: Field 'id' expected a number but got 'x'.")
+    assert (r.status_code, r.json()) == (500, "Unexpected error: Field 'id' expected a number but got 'x'.")
     r = c.post("/common/api/downloadPhotometryFile/", json={"id": 4242})
     assert (r.status_code, r.json()) == (404, "DataProduct not found")
 

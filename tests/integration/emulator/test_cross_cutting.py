@@ -22,13 +22,11 @@ def test_no_token_is_401_with_www_authenticate(client: Client) -> None:
 
 def test_inactive_user_gets_token_then_401(client: Client, emu: Emulator) -> None:
     """§3.1: AllowAllUsersModelBackend gives carol (inactive) a token; every call is then 401."""
-    r = client(None).post("/api/token-auth/", json={"username": "carol",
-                                                     "password": emu.passwords["carol"]})
+    r = client(None).post("/api/token-auth/", json={"username": "carol", "password": emu.passwords["carol"]})
     assert r.status_code == 200
     token = r.json()["token"]
     assert token == emu.tokens["carol"]
-    r = client(None).post("/targets/getTargetList/", json={},
-                          headers={"Authorization": f"Token {token}"})
+    r = client(None).post("/targets/getTargetList/", json={}, headers={"Authorization": f"Token {token}"})
     assert r.status_code == 401
     assert r.json() == {"detail": "User inactive or deleted."}
 
@@ -41,12 +39,17 @@ def test_token_auth_is_stable_and_accepts_form(client: Client, emu: Emulator) ->
     assert first.json() == second.json() == {"token": emu.tokens["bob"]}
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ({}, {"username": ["This field is required."], "password": ["This field is required."]}),
-    ({"username": "alice", "password": "x"},
-     {"non_field_errors": ["Unable to log in with provided credentials."]}),
-    ({"username": "alice", "password": ""}, {"password": ["This field may not be blank."]}),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({}, {"username": ["This field is required."], "password": ["This field is required."]}),
+        (
+            {"username": "alice", "password": "x"},
+            {"non_field_errors": ["Unable to log in with provided credentials."]},
+        ),
+        ({"username": "alice", "password": ""}, {"password": ["This field may not be blank."]}),
+    ],
+)
 def test_token_auth_errors(client: Client, body: dict[str, str], expected: object) -> None:
     """§3.1: missing, wrong and blank credentials answer 400 with DRF's messages."""
     r = client(None).post("/api/token-auth/", json=body)
@@ -55,9 +58,11 @@ def test_token_auth_errors(client: Client, body: dict[str, str], expected: objec
 
 def test_token_auth_with_stale_header_is_401(client: Client, emu: Emulator) -> None:
     """§3.1: a bad Authorization header beats correct credentials: 401 Invalid token."""
-    r = client(None).post("/api/token-auth/", json={"username": "alice",
-                                                     "password": emu.passwords["alice"]},
-                          headers={"Authorization": "Token " + "1" * 40})
+    r = client(None).post(
+        "/api/token-auth/",
+        json={"username": "alice", "password": emu.passwords["alice"]},
+        headers={"Authorization": "Token " + "1" * 40},
+    )
     assert (r.status_code, r.json()) == (401, {"detail": "Invalid token."})
 
 
@@ -69,17 +74,19 @@ def test_token_auth_get_is_405(client: Client) -> None:
     assert r.headers["allow"] == "POST, OPTIONS"
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("POST", "/common/api/users/"),
-    ("DELETE", "/common/api/deleteDataProduct/"),
-    ("DELETE", "/common/api/deleteReducedDatum/"),
-    ("POST", "/common/api/deactivateReducedDatum/"),
-    ("POST", "/calibration/restart-calib-by-id/"),
-    ("POST", "/calibration/restart-calib-by-target/"),
-    ("POST", "/calibration/restart-calib-by-dataproduct/"),
-])
-def test_admin_only_views_redirect_normal_users_to_login(client: Client, method: str,
-                                                         path: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/common/api/users/"),
+        ("DELETE", "/common/api/deleteDataProduct/"),
+        ("DELETE", "/common/api/deleteReducedDatum/"),
+        ("POST", "/common/api/deactivateReducedDatum/"),
+        ("POST", "/calibration/restart-calib-by-id/"),
+        ("POST", "/calibration/restart-calib-by-target/"),
+        ("POST", "/calibration/restart-calib-by-dataproduct/"),
+    ],
+)
+def test_admin_only_views_redirect_normal_users_to_login(client: Client, method: str, path: str) -> None:
     """§1 '403 becomes 302': non-staff get 302 to /accounts/login/?next=<path>, empty body."""
     r = client("alice").request(method, path, json={})
     assert r.status_code == 302
@@ -96,17 +103,20 @@ def test_following_the_login_redirect_gives_html_200(client: Client) -> None:
 
 def test_malformed_json_is_400(client: Client) -> None:
     """§1: malformed JSON -> 400 {"detail": "JSON parse error - ..."}."""
-    r = client().post("/targets/getTargetList/", content=b"{nope",
-                      headers={"Content-Type": "application/json"})
+    r = client().post(
+        "/targets/getTargetList/", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400
     assert r.json()["detail"].startswith("JSON parse error - ")
 
 
 def test_form_values_collapse_to_the_last_one(client: Client) -> None:
     """§1: with form bodies request.data.get() returns the last value of a repeated field."""
-    r = client().post("/targets/getTargetList/",
-                      content=b"name=Nope&name=HarnessStar1",
-                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = client().post(
+        "/targets/getTargetList/",
+        content=b"name=Nope&name=HarnessStar1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert [t["name"] for t in r.json()["data"]] == ["HarnessStar1"]
 
 
@@ -141,8 +151,7 @@ def test_wrong_method_is_405_after_auth(client: Client) -> None:
 def test_correlation_id_is_echoed_or_created(client: Client) -> None:
     """§1: every answer carries Correlation-ID, echoing a valid incoming one."""
     mine = "0123456789abcdef0123456789abcdef"
-    echoed = client().post("/targets/getTargetList/", json={},
-                           headers={"Correlation-ID": mine})
+    echoed = client().post("/targets/getTargetList/", json={}, headers={"Correlation-ID": mine})
     assert echoed.headers["correlation-id"] == mine
     for response in (client().post("/x/", json={}), client(None).post("/common/api/data/")):
         assert len(response.headers["correlation-id"]) == 32
@@ -164,8 +173,9 @@ def test_non_object_json_body_is_a_500(client: Client) -> None:
 
 def _make_targets(c: httpx.Client, count: int) -> None:
     for index in range(count):
-        r = c.post("/targets/createTarget/",
-                   json={"name": f"Bulk{index:03d}", "ra": 100 + index * 0.01, "dec": 5.0})
+        r = c.post(
+            "/targets/createTarget/", json={"name": f"Bulk{index:03d}", "ra": 100 + index * 0.01, "dec": 5.0}
+        )
         assert r.status_code == 201, r.text
 
 
@@ -178,8 +188,17 @@ def test_pagination_out_of_range_answers_the_last_page(client: Client) -> None:
         envelope = c.post("/targets/getTargetList/", json={"page": page}).json()
         pages[repr(page)] = (envelope["current_page"], len(envelope["data"]))
         assert (envelope["count"], envelope["num_pages"]) == (203, 2)
-    assert pages == {"1": (1, 200), "2": (2, 3), "0": (2, 3), "-1": (2, 3), "99": (2, 3),
-                     "'abc'": (1, 200), "2.5": (1, 200), "'2'": (2, 3), "None": (1, 200)}
+    assert pages == {
+        "1": (1, 200),
+        "2": (2, 3),
+        "0": (2, 3),
+        "-1": (2, 3),
+        "99": (2, 3),
+        "'abc'": (1, 200),
+        "2.5": (1, 200),
+        "'2'": (2, 3),
+        "None": (1, 200),
+    }
 
 
 def test_empty_result_envelope(client: Client) -> None:

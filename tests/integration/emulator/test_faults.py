@@ -55,9 +55,14 @@ def test_throttle_429_with_retry_after(client: Client, emu: Emulator) -> None:
     assert c.post(LIST, json={}).status_code == 200
 
 
-@pytest.mark.parametrize(("status", "marker"), [(500, "<h1>Server Error (500)</h1>"),
-                                                (503, "503 Service Temporarily Unavailable"),
-                                                (502, "<h1>502 Bad Gateway</h1>")])
+@pytest.mark.parametrize(
+    ("status", "marker"),
+    [
+        (500, "<h1>Server Error (500)</h1>"),
+        (503, "503 Service Temporarily Unavailable"),
+        (502, "<h1>502 Bad Gateway</h1>"),
+    ],
+)
 def test_error_pages_are_html(client: Client, emu: Emulator, status: int, marker: str) -> None:
     """error=STATUS answers that 5xx with an HTML page (Django's for 500, nginx's otherwise)."""
     emu.add_fault(FaultRule("error", host="main", status=status))
@@ -74,14 +79,18 @@ async def test_reset_before_body_is_a_transport_error(emu: Emulator) -> None:
     headers = {"Authorization": f"Token {emu.tokens['alice']}"}
     async with httpx.AsyncClient(base_url=emu.upload_url, headers=headers) as c:
         with pytest.raises(httpx.TransportError):
-            await c.post("/upload/", data={"target": "Gaia22bpl",
-                                           "observatory": "HarnessObs_HarnessCam"},
-                         files={"files": ("f.fits", fits_frame())})
+            await c.post(
+                "/upload/",
+                data={"target": "Gaia22bpl", "observatory": "HarnessObs_HarnessCam"},
+                files={"files": ("f.fits", fits_frame())},
+            )
         assert [p.id for p in emu.state.dataproducts()] == [1]
         assert emu.state.request_count("POST", "/upload/") == 1
-        r = await c.post("/upload/", data={"target": "Gaia22bpl",
-                                           "observatory": "HarnessObs_HarnessCam"},
-                         files={"files": ("f.fits", fits_frame())})
+        r = await c.post(
+            "/upload/",
+            data={"target": "Gaia22bpl", "observatory": "HarnessObs_HarnessCam"},
+            files={"files": ("f.fits", fits_frame())},
+        )
         assert r.status_code == 201
 
 
@@ -136,8 +145,7 @@ def test_bandwidth_cap_on_download(client: Client, emu: Emulator) -> None:
     """bandwidth with dir=down paces the response body."""
     size = len(client().post("/targets/download-photometry/", json={"name": "Gaia22bpl"}).content)
     emu.add_fault(f"main:/targets/download-photometry/:bandwidth={size * 4}:dir=down")
-    elapsed, r = _timed(lambda: client().post("/targets/download-photometry/",
-                                              json={"name": "Gaia22bpl"}))
+    elapsed, r = _timed(lambda: client().post("/targets/download-photometry/", json={"name": "Gaia22bpl"}))
     assert r.status_code == 200
     assert len(r.content) == size
     assert elapsed >= 0.2
@@ -168,8 +176,7 @@ async def test_bandwidth_total_is_shared_between_connections(emu: Emulator) -> N
     emu.add_fault(FaultRule("bandwidth", host="upload", rate=400_000, direction="up"))
     per_connection = await both()
     emu.clear_faults()
-    emu.add_fault(FaultRule("bandwidth", host="upload", rate=400_000, direction="up",
-                            per="total"))
+    emu.add_fault(FaultRule("bandwidth", host="upload", rate=400_000, direction="up", per="total"))
     shared = await both()
     # 2 x 60 kB at 400 kB/s: at least 0.15 s each when paced apart, 0.3 s when sharing.
     assert per_connection >= 0.14
@@ -203,15 +210,18 @@ def test_probability_is_reproducible_under_the_seed(client: Client, emu: Emulato
 def test_faults_given_at_construction() -> None:
     """Emulator(faults=SPEC) arms the rules from a --faults string."""
     with Emulator(faults="main:/targets/*:throttle=7") as emu:
-        r = httpx.post(f"{emu.base_url}{LIST}", json={},
-                       headers={"Authorization": f"Token {emu.tokens['alice']}"})
+        r = httpx.post(
+            f"{emu.base_url}{LIST}", json={}, headers={"Authorization": f"Token {emu.tokens['alice']}"}
+        )
         assert (r.status_code, r.headers["retry-after"]) == (429, "7")
 
 
 def test_spec_grammar() -> None:
     """The --faults grammar: host, path, kind=arg and options, ';'-separated."""
-    rules = parse_fault_spec("upload:reset_after_store:times=2;/targets/*:latency=0.1..0.3:p=0.5;"
-                             "any:bandwidth=200k:dir=up:per=total;main:/x/:error=503:method=post")
+    rules = parse_fault_spec(
+        "upload:reset_after_store:times=2;/targets/*:latency=0.1..0.3:p=0.5;"
+        "any:bandwidth=200k:dir=up:per=total;main:/x/:error=503:method=post"
+    )
     assert rules == [
         FaultRule("reset_after_store", host="upload", times=2),
         FaultRule("latency", path="/targets/*", seconds=0.1, seconds_max=0.3, probability=0.5),
@@ -220,16 +230,19 @@ def test_spec_grammar() -> None:
     ]
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("upload:explode", "unknown kind 'explode'"),
-    ("main:/x/", "missing the fault kind"),
-    ("latency=soon", "latency must be a number"),
-    ("error=404", "error status must be within 500..599"),
-    ("reset_before_body:times", "needs KEY=VALUE"),
-    ("throttle:colour=red", "unknown option 'colour'"),
-    ("bandwidth", "bandwidth needs rate > 0"),
-    ("truncate=1.5", "strictly between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("upload:explode", "unknown kind 'explode'"),
+        ("main:/x/", "missing the fault kind"),
+        ("latency=soon", "latency must be a number"),
+        ("error=404", "error status must be within 500..599"),
+        ("reset_before_body:times", "needs KEY=VALUE"),
+        ("throttle:colour=red", "unknown option 'colour'"),
+        ("bandwidth", "bandwidth needs rate > 0"),
+        ("truncate=1.5", "strictly between 0 and 1"),
+    ],
+)
 def test_spec_errors_are_clear(spec: str, message: str) -> None:
     """A bad spec raises FaultSpecError naming the rule and the problem."""
     with pytest.raises(FaultSpecError, match=message) as caught:

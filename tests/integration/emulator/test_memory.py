@@ -27,11 +27,11 @@ async def test_256_mib_upload_keeps_memory_bounded(emu: Emulator) -> None:
     chunk = bytes(range(256)) * (MIB // 256)
     digest = hashlib.sha256()
     preamble = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"target\"\r\n\r\nGaia22bpl\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"observatory\"\r\n\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="target"\r\n\r\nGaia22bpl\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="observatory"\r\n\r\n'
         "HarnessObs_HarnessCam\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; "
-        "filename=\"huge.fits\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+        'filename="huge.fits"\r\nContent-Type: application/octet-stream\r\n\r\n'
     ).encode()
     epilogue = f"\r\n--{boundary}--\r\n".encode()
 
@@ -56,8 +56,10 @@ async def test_256_mib_upload_keeps_memory_bounded(emu: Emulator) -> None:
             peak = max(peak, process.memory_info().rss)
             await anyio.sleep(0.01)
 
-    headers = {"Authorization": f"Token {emu.tokens['alice']}",
-               "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    headers = {
+        "Authorization": f"Token {emu.tokens['alice']}",
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+    }
     async with (
         httpx.AsyncClient(base_url=emu.upload_url, timeout=120) as client,
         anyio.create_task_group() as tg,

@@ -16,14 +16,17 @@ Client = Callable[..., httpx.Client]
 def _many_observatories(emu: Emulator, count: int) -> None:
     state = emu._require_state()
     for index in range(count):
-        obs = Observatory(state.next_id("observatory"), f"Bulk{index:03d}", 1.0, 2.0,
-                          1.7e9 + index, 1.7e9 + index, 3)
+        obs = Observatory(
+            state.next_id("observatory"), f"Bulk{index:03d}", 1.0, 2.0, 1.7e9 + index, 1.7e9 + index, 3
+        )
         state.put("observatory", obs)
-        camera = Camera(state.next_id("camera"), 3, obs.id, "Cam", f"Bulk{index:03d}_Cam",
-                        1.7e9, 1.7e9, active_flg=True)
+        camera = Camera(
+            state.next_id("camera"), 3, obs.id, "Cam", f"Bulk{index:03d}_Cam", 1.7e9, 1.7e9, active_flg=True
+        )
         state.put("camera", camera)
-        state.put("favourite", Favourite(state.next_id("favourite"), 3, camera.id, 1.7e9 + index,
-                                         1.7e9 + index))
+        state.put(
+            "favourite", Favourite(state.next_id("favourite"), 3, camera.id, 1.7e9 + index, 1.7e9 + index)
+        )
 
 
 def test_observatory_list_returns_every_row_on_every_page(client: Client, emu: Emulator) -> None:
@@ -64,18 +67,21 @@ def test_favourite_filters(client: Client) -> None:
     assert [(r["user"], r["camera"]) for r in rows["data"]] == [(3, 4)]
     r = c.post("/observatory/getFavouriteObservatory/", json={"user": "JohnDoe"})
     assert (r.status_code, r.json()) == (
-        400, "Oops, somthing went wrong: Field 'id' expected a number but got 'JohnDoe'.")
+        400,
+        "Oops, somthing went wrong: Field 'id' expected a number but got 'JohnDoe'.",
+    )
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ({"oname": "ROAD_OldCCD"}, "Observatory is not active"),
-    ({"observatory": "Nowhere", "camera": "X"}, "Observatory with this name does not exist"),
-    ({"observatory": "ROAD", "camera": "X"},
-     "Camera with this name does not exist for this observatory"),
-    ({"observatory": "ROAD"}, "Either (Observatory and Camera) or ONAME is required"),
-])
-def test_add_favourite_errors_are_404_strings(client: Client, body: dict[str, str],
-                                              expected: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"oname": "ROAD_OldCCD"}, "Observatory is not active"),
+        ({"observatory": "Nowhere", "camera": "X"}, "Observatory with this name does not exist"),
+        ({"observatory": "ROAD", "camera": "X"}, "Camera with this name does not exist for this observatory"),
+        ({"observatory": "ROAD"}, "Either (Observatory and Camera) or ONAME is required"),
+    ],
+)
+def test_add_favourite_errors_are_404_strings(client: Client, body: dict[str, str], expected: str) -> None:
     """§3.7: every refusal is a 404 with a bare JSON string."""
     r = client().post("/observatory/addFavouriteObservatory/", json=body)
     assert (r.status_code, r.json()) == (404, expected)
@@ -84,13 +90,10 @@ def test_add_favourite_errors_are_404_strings(client: Client, body: dict[str, st
 def test_add_favourite_then_duplicate(client: Client) -> None:
     """§3.7: 201 Created, then the same call answers 404 'already exists' (not idempotent)."""
     c = client("bob")
-    r = c.post("/observatory/addFavouriteObservatory/", json={"oname": "ROAD_QHY600M",
-                                                              "comment": "ignored"})
+    r = c.post("/observatory/addFavouriteObservatory/", json={"oname": "ROAD_QHY600M", "comment": "ignored"})
     assert (r.status_code, r.json()) == (201, {"Status": "Created"})
-    r = c.post("/observatory/addFavouriteObservatory/",
-               json={"observatory": "ROAD", "camera": "QHY600M"})
-    assert (r.status_code, r.json()) == (
-        404, "This observatory already exists in yours favourite list")
+    r = c.post("/observatory/addFavouriteObservatory/", json={"observatory": "ROAD", "camera": "QHY600M"})
+    assert (r.status_code, r.json()) == (404, "This observatory already exists in yours favourite list")
 
 
 def test_delete_favourite_is_staff_only_and_own_row(client: Client) -> None:
@@ -113,17 +116,24 @@ def test_create_observatory(client: Client) -> None:
     c = client()
     r = c.post("/observatory/createObservatory/", json={"name": "New", "lon": 1, "lat": 2})
     assert (r.status_code, r.json()) == (404, "camera name can not be None")
-    r = c.post("/observatory/createObservatory/",
-               json={"name": "HarnessObs", "lon": 1, "lat": 2, "calibration_flg": False,
-                     "camera_name": "C"})
+    r = c.post(
+        "/observatory/createObservatory/",
+        json={"name": "HarnessObs", "lon": 1, "lat": 2, "calibration_flg": False, "camera_name": "C"},
+    )
     assert (r.status_code, r.json()) == (
-        404, {"name": ["observatory with this Observatory name already exists."]})
+        404,
+        {"name": ["observatory with this Observatory name already exists."]},
+    )
     r = c.post("/observatory/createObservatory/", json={"name": "New", "camera_name": "C"})
-    assert r.json() == {"lon": ["This field may not be null."], "lat": [
-        "This field may not be null."], "calibration_flg": ["This field may not be null."]}
-    r = c.post("/observatory/createObservatory/",
-               json={"name": "New", "lon": 1, "lat": 2, "calibration_flg": False,
-                     "camera_name": "C"})
+    assert r.json() == {
+        "lon": ["This field may not be null."],
+        "lat": ["This field may not be null."],
+        "calibration_flg": ["This field may not be null."],
+    }
+    r = c.post(
+        "/observatory/createObservatory/",
+        json={"name": "New", "lon": 1, "lat": 2, "calibration_flg": False, "camera_name": "C"},
+    )
     assert (r.status_code, r.headers["content-type"]) == (500, "text/html")
     r = c.post("/observatory/getObservatoryList/", json={"name": "New"})
     assert r.json()["count"] == 0
@@ -140,6 +150,10 @@ def test_update_observatory_is_patch_for_the_owner(client: Client) -> None:
     assert obs["data"][0]["altitude"] == 123.0
     r = c.patch("/observatory/updateObservatory/", json={"name": "HarnessObs", "gain": 2})
     assert (r.status_code, r.json()) == (404, {"non_field_errors": ["Unknown field(s): gain"]})
-    assert client("bob").patch("/observatory/updateObservatory/",
-                               json={"name": "HarnessObs", "altitude": 1}).status_code == 500
+    assert (
+        client("bob")
+        .patch("/observatory/updateObservatory/", json={"name": "HarnessObs", "altitude": 1})
+        .status_code
+        == 500
+    )
     assert c.patch("/observatory/updateObservatory/", json={"name": "Nope"}).status_code == 500

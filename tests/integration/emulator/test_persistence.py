@@ -17,13 +17,17 @@ from bhtom_async.emulator import Emulator
 
 from .conftest import fits_frame, wait_status
 
-FIELDS = {"target": "Gaia22bpl", "observatory": "HarnessObs_HarnessCam",
-          "data_product_type": "fits_file"}
+FIELDS = {"target": "Gaia22bpl", "observatory": "HarnessObs_HarnessCam", "data_product_type": "fits_file"}
 
 
 def _post_frame(upload_url: str, token: str, frame: bytes, name: str = "keep.fits") -> int:
-    r = httpx.post(f"{upload_url}/upload/", data=FIELDS, files={"files": (name, frame)},
-                   headers={"Authorization": f"Token {token}"}, timeout=10)
+    r = httpx.post(
+        f"{upload_url}/upload/",
+        data=FIELDS,
+        files={"files": (name, frame)},
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
+    )
     assert r.status_code == 201, r.text
     return int(r.json()["Success"][0]["id"])
 
@@ -37,8 +41,10 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         ident = _post_frame(emu.upload_url, token, frame)
         auth = {"Authorization": f"Token {token}"}
         with httpx.Client(base_url=emu.base_url, headers=auth) as c:
-            assert c.post("/targets/createTarget/", json={"name": "Kept", "ra": 1.5,
-                                                          "dec": 2.5}).status_code == 201
+            assert (
+                c.post("/targets/createTarget/", json={"name": "Kept", "ra": 1.5, "dec": 2.5}).status_code
+                == 201
+            )
             assert wait_status(c, ident) == "S"
     with Emulator(state_file=state_file, calibration_delays=(0.02, 0.02)) as emu:
         assert emu.tokens["alice"] == token
@@ -65,10 +71,26 @@ def test_reset_clears_the_state_file(tmp_path: Path) -> None:
 
 def _start(state_file: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bhtom_async.emulator", "--port", "0", "--upload-port", "0",
-         "--state", str(state_file), "--calibration-delays", "0.02,0.02", "--seed", "7"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [
+            sys.executable,
+            "-m",
+            "bhtom_async.emulator",
+            "--port",
+            "0",
+            "--upload-port",
+            "0",
+            "--state",
+            str(state_file),
+            "--calibration-delays",
+            "0.02,0.02",
+            "--seed",
+            "7",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert proc.stdout is not None
     seen: dict[str, str] = {}
     deadline = time.monotonic() + 20
@@ -121,7 +143,6 @@ def test_inspection_endpoint(emu: Emulator) -> None:
         (product,) = [p for p in snapshot["dataproducts"] if p["file_name"] == "seen.fits"]
         assert product["sha256"] == hashlib.sha256(frame).hexdigest()
         assert product["user"] == "alice"
-        assert snapshot["request_counts"] == {"POST /targets/getTargetList/": 1,
-                                              "POST /upload/": 1}
+        assert snapshot["request_counts"] == {"POST /targets/getTargetList/": 1, "POST /upload/": 1}
     assert emu.state.request_counts == {"POST /targets/getTargetList/": 1, "POST /upload/": 1}
     assert emu.state.snapshot()["targets"] == emu.state.target_names()

@@ -17,26 +17,28 @@ def names(response: httpx.Response) -> list[str]:
     return [t["name"] for t in response.json()["data"]]
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ({"name": "Gaia22bpl"}, ["Gaia22bpl"]),
-    ({"name": "gaia22bpl"}, []),
-    ({"raMin": 80, "raMax": 90}, ["HarnessStar1"]),
-    ({"decMax": -15}, ["HarnessStar2"]),
-    ({"importanceMin": 4, "importanceMax": 6}, ["HarnessStar1"]),
-    ({"classification": "Nova"}, ["HarnessStar2"]),
-    ({"targetGroup": "Microlensing"}, ["Gaia22bpl"]),
-    ({"hasRadio": "yes"}, ["Gaia22bpl"]),
-    ({"hasOptical": False}, ["HarnessStar1"]),
-    ({"lastMagMax": 50}, ["Gaia22bpl"]),
-    ({"galacticLatMin": -10}, ["Gaia22bpl"]),
-    ({"coneSearchRaDecRadius": "83.6,22.0,0.1"}, ["HarnessStar1"]),
-    ({"coneSearchRaDecRadius": "276,-12,1"}, ["Gaia22bpl"]),
-    ({"coneSearchTarget": "Star2,0.5"}, ["HarnessStar2"]),
-    ({"coneSearchRaDecRadius": "not,a,cone"}, ["Gaia22bpl", "HarnessStar1", "HarnessStar2"]),
-    ({"coneSearchTarget": "NoSuchThing,1"}, ["Gaia22bpl", "HarnessStar1", "HarnessStar2"]),
-])
-def test_target_list_filters(client: Client, body: dict[str, object], expected: list[str]
-                             ) -> None:
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"name": "Gaia22bpl"}, ["Gaia22bpl"]),
+        ({"name": "gaia22bpl"}, []),
+        ({"raMin": 80, "raMax": 90}, ["HarnessStar1"]),
+        ({"decMax": -15}, ["HarnessStar2"]),
+        ({"importanceMin": 4, "importanceMax": 6}, ["HarnessStar1"]),
+        ({"classification": "Nova"}, ["HarnessStar2"]),
+        ({"targetGroup": "Microlensing"}, ["Gaia22bpl"]),
+        ({"hasRadio": "yes"}, ["Gaia22bpl"]),
+        ({"hasOptical": False}, ["HarnessStar1"]),
+        ({"lastMagMax": 50}, ["Gaia22bpl"]),
+        ({"galacticLatMin": -10}, ["Gaia22bpl"]),
+        ({"coneSearchRaDecRadius": "83.6,22.0,0.1"}, ["HarnessStar1"]),
+        ({"coneSearchRaDecRadius": "276,-12,1"}, ["Gaia22bpl"]),
+        ({"coneSearchTarget": "Star2,0.5"}, ["HarnessStar2"]),
+        ({"coneSearchRaDecRadius": "not,a,cone"}, ["Gaia22bpl", "HarnessStar1", "HarnessStar2"]),
+        ({"coneSearchTarget": "NoSuchThing,1"}, ["Gaia22bpl", "HarnessStar1", "HarnessStar2"]),
+    ],
+)
+def test_target_list_filters(client: Client, body: dict[str, object], expected: list[str]) -> None:
     """§3.12: exact name, numeric ranges, bool words, group, cone in degrees; bad cones ignored."""
     r = client().post("/targets/getTargetList/", json=body)
     assert r.status_code == 200
@@ -53,12 +55,14 @@ def test_target_list_items_have_alias_and_group_pairs(client: Client) -> None:
     assert len(item["created"].split(".")[1]) == 4  # milliseconds + Z
 
 
-@pytest.mark.parametrize(("body", "status", "expected"), [
-    ({"raMin": "abc"}, 400, "Wrong format: could not convert string to float: 'abc'"),
-    ({"hasOptical": "maybe"}, 400, "Wrong format: Invalid boolean value: maybe"),
-])
-def test_target_list_bad_values(client: Client, body: dict[str, object], status: int,
-                                expected: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "status", "expected"),
+    [
+        ({"raMin": "abc"}, 400, "Wrong format: could not convert string to float: 'abc'"),
+        ({"hasOptical": "maybe"}, 400, "Wrong format: Invalid boolean value: maybe"),
+    ],
+)
+def test_target_list_bad_values(client: Client, body: dict[str, object], status: int, expected: str) -> None:
     """§3.12: float/bool ValueError -> 400 bare string."""
     r = client().post("/targets/getTargetList/", json=body)
     assert (r.status_code, r.json()) == (status, expected)
@@ -71,19 +75,24 @@ def test_target_list_list_value_is_500(client: Client) -> None:
     assert HTML_500 in r.text
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ({"name": "T1", "ra": 1, "dec": 1, "type": "SIDEREAL"},
-     {"non_field_errors": ["Unknown field(s): type"]}),
-    ({"name": "T1", "ra": 400, "dec": 1}, {"non_field_errors": ["Coordinates beyond range"]}),
-    ({"name": "T(1)", "ra": 1, "dec": 1},
-     {"name": ["Target name cannot contain any of: ( ) / \\ :"]}),
-    ({"name": "http://x.org", "ra": 1, "dec": 1},
-     {"name": ["Target name cannot contain web addresses or query strings."]}),
-    ({"name": "T1", "ra": "12:00:00", "dec": 1}, {"ra": ["A valid number is required."]}),
-    ({"ra": 1, "dec": 1}, {"name": ["This field is required."]}),
-])
-def test_create_target_validation_is_404(client: Client, body: dict[str, object],
-                                         expected: object) -> None:
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            {"name": "T1", "ra": 1, "dec": 1, "type": "SIDEREAL"},
+            {"non_field_errors": ["Unknown field(s): type"]},
+        ),
+        ({"name": "T1", "ra": 400, "dec": 1}, {"non_field_errors": ["Coordinates beyond range"]}),
+        ({"name": "T(1)", "ra": 1, "dec": 1}, {"name": ["Target name cannot contain any of: ( ) / \\ :"]}),
+        (
+            {"name": "http://x.org", "ra": 1, "dec": 1},
+            {"name": ["Target name cannot contain web addresses or query strings."]},
+        ),
+        ({"name": "T1", "ra": "12:00:00", "dec": 1}, {"ra": ["A valid number is required."]}),
+        ({"ra": 1, "dec": 1}, {"name": ["This field is required."]}),
+    ],
+)
+def test_create_target_validation_is_404(client: Client, body: dict[str, object], expected: object) -> None:
     """§3.10: validation failures answer 404 with the serializer's errors."""
     r = client().post("/targets/createTarget/", json=body)
     assert (r.status_code, r.json()) == (404, expected)
@@ -91,10 +100,8 @@ def test_create_target_validation_is_404(client: Client, body: dict[str, object]
 
 def test_create_target_near_existing_is_400_bare_list(client: Client) -> None:
     """§3.10: a target within 3 arcsec is refused in create(): 400 with a bare list."""
-    r = client().post("/targets/createTarget/", json={"name": "Twin", "ra": 276.1201,
-                                                      "dec": -12.34})
-    assert (r.status_code, r.json()) == (
-        400, ["Source found already at these coordinates (rad 3 arcsec)"])
+    r = client().post("/targets/createTarget/", json={"name": "Twin", "ra": 276.1201, "dec": -12.34})
+    assert (r.status_code, r.json()) == (400, ["Source found already at these coordinates (rad 3 arcsec)"])
 
 
 def test_create_target_defaults_and_auto_comment(client: Client) -> None:
@@ -105,7 +112,11 @@ def test_create_target_defaults_and_auto_comment(client: Client) -> None:
     body = r.json()
     assert "id" not in body
     assert (body["epoch"], body["classification"], body["importance"], body["cadence"]) == (
-        2000.0, "Unknown", 9.98, 1.0)
+        2000.0,
+        "Unknown",
+        9.98,
+        1.0,
+    )
     comments = c.post("/common/api/comments/", json={"target": "NewOne"}).json()["data"]
     assert len(comments) == 1
     assert comments[0]["comment"].startswith("Target created by Alice Observer(alice) on ")
@@ -205,7 +216,8 @@ def test_download_errors(client: Client) -> None:
     c = client()
     assert c.post("/targets/download-radio/", json={}).json() == {"Error": "Something went wrong"}
     assert c.post("/targets/download-high-energy/", json={}).json() == {
-        "Error": "Something went wrong, bad request in API "}
+        "Error": "Something went wrong, bad request in API "
+    }
     r = c.post("/targets/download-photometry/", json={"name": "Nope"})
     assert (r.status_code, r.headers["content-type"]) == (500, "text/html")
 
@@ -219,7 +231,8 @@ def test_downloads_are_recorded_for_admins(client: Client) -> None:
     r = client("admin").post("/targets/get-downloaded-target-list/", json={"user": "ALI"})
     rows = r.json()["data"]
     assert [(row["user"], row["target_name"], row["download_type"]) for row in rows] == [
-        ("alice", "Gaia22bpl", "P")]
+        ("alice", "Gaia22bpl", "P")
+    ]
     assert rows[0]["ip_address"] == "127.0.0.1"
     r = client("admin").post("/targets/get-downloaded-target-list/", json={})
     assert [row["download_type"] for row in r.json()["data"]] == ["R", "P"]  # newest first
@@ -236,7 +249,8 @@ def test_target_groups_and_members(client: Client) -> None:
     assert [t["name"] for t in body["data"]] == ["Gaia22bpl"]
     assert c.post("/targets/targets-from-group/", json={"id": 1}).json()["group"] == 1
     assert c.post("/targets/targets-from-group/", json={}).json() == {
-        "detail": "Please provide either 'id' or 'name' of the target group."}
+        "detail": "Please provide either 'id' or 'name' of the target group."
+    }
     r = c.post("/targets/targets-from-group/", json={"id": 1, "name": "x"})
     assert r.status_code == 400
     r = c.post("/targets/targets-from-group/", json={"name": "nope"})

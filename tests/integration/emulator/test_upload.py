@@ -31,42 +31,67 @@ def test_success_shape(client: Client, emu: Emulator) -> None:
     assert prefix.isdigit()
     assert rest == "night1.fits"
     (stored,) = emu.state.dataproducts_by_sha256(hashlib.sha256(frame).hexdigest())
-    assert (stored.id, stored.file_name, stored.size, stored.user, stored.target,
-            stored.observatory, stored.dry_run) == (
-        int(entry["id"]), "night1.fits", len(frame), "alice", "Gaia22bpl",
-        "HarnessObs_HarnessCam", False)
+    assert (
+        stored.id,
+        stored.file_name,
+        stored.size,
+        stored.user,
+        stored.target,
+        stored.observatory,
+        stored.dry_run,
+    ) == (int(entry["id"]), "night1.fits", len(frame), "alice", "Gaia22bpl", "HarnessObs_HarnessCam", False)
     assert emu.state.request_count("POST", "/upload/") == 1
 
 
 def test_several_files_and_file_n_parts(client: Client) -> None:
     """§4.1: file parts named 'files' (repeated) or 'file_0..file_N'; one entry per file."""
     c = client(upload=True)
-    r = c.post("/upload/", data={"target": "Gaia22bpl", "observatory": "HarnessObs_HarnessCam"},
-               files=[("file_0", ("a.fits", fits_frame())), ("file_1", ("b.fits", fits_frame()))])
+    r = c.post(
+        "/upload/",
+        data={"target": "Gaia22bpl", "observatory": "HarnessObs_HarnessCam"},
+        files=[("file_0", ("a.fits", fits_frame())), ("file_1", ("b.fits", fits_frame()))],
+    )
     assert r.status_code == 201
     assert [e["file name:"].split("_", 1)[1] for e in r.json()["Success"]] == ["a.fits", "b.fits"]
     ids = [int(e["id"]) for e in r.json()["Success"]]
     assert ids[1] == ids[0] + 1
 
 
-@pytest.mark.parametrize(("fields", "files", "expected"), [
-    ({"target": "XYZ"}, None, {"non_field_errors": ["Target 'XYZ' does not exist."]}),
-    ({"observatory": "ROAD_QHY600M"}, None,
-     {"non_field_errors": ["Observatory with camera doesn't exist on your list"]}),
-    ({"observatory": "ROAD_OldCCD"}, None,
-     {"non_field_errors": ["Observatory with camera doesn't exist on your list"]}),
-    ({"observatory": "CalibObs_CalibCam"}, None, "calibration only"),
-    ({"data_product_type": "photometry"}, [("x.cat", b"1 2 3\n")], "mjd is required"),
-    ({"data_product_type": "photometry", "mjd": "60000.5"},
-     [("x.cat", b"1 2 3\n"), ("y.cat", b"1 2 3\n")], "exactly one file"),
-    ({}, [("notes.txt", b"hello world")], "is not a FITS file"),
-    ({}, [("frame.fits.gz", b"\x1f\x8b\x08\x00" + bytes(100))], "is not a FITS file"),
-    ({"observers": "ghost"}, None, {"non_field_errors": ["Observer(s) do not exist: ghost"]}),
-    ({"data_product_type": "raw"}, None, {"data_product_type": ['"raw" is not a valid choice.']}),
-    ({"mjd": "yesterday"}, None, {"mjd": ["A valid number is required."]}),
-])
-def test_preconditions(client: Client, emu: Emulator, fields: dict[str, str],
-                       files: list[tuple[str, bytes]] | None, expected: Any) -> None:
+@pytest.mark.parametrize(
+    ("fields", "files", "expected"),
+    [
+        ({"target": "XYZ"}, None, {"non_field_errors": ["Target 'XYZ' does not exist."]}),
+        (
+            {"observatory": "ROAD_QHY600M"},
+            None,
+            {"non_field_errors": ["Observatory with camera doesn't exist on your list"]},
+        ),
+        (
+            {"observatory": "ROAD_OldCCD"},
+            None,
+            {"non_field_errors": ["Observatory with camera doesn't exist on your list"]},
+        ),
+        ({"observatory": "CalibObs_CalibCam"}, None, "calibration only"),
+        ({"data_product_type": "photometry"}, [("x.cat", b"1 2 3\n")], "mjd is required"),
+        (
+            {"data_product_type": "photometry", "mjd": "60000.5"},
+            [("x.cat", b"1 2 3\n"), ("y.cat", b"1 2 3\n")],
+            "exactly one file",
+        ),
+        ({}, [("notes.txt", b"hello world")], "is not a FITS file"),
+        ({}, [("frame.fits.gz", b"\x1f\x8b\x08\x00" + bytes(100))], "is not a FITS file"),
+        ({"observers": "ghost"}, None, {"non_field_errors": ["Observer(s) do not exist: ghost"]}),
+        ({"data_product_type": "raw"}, None, {"data_product_type": ['"raw" is not a valid choice.']}),
+        ({"mjd": "yesterday"}, None, {"mjd": ["A valid number is required."]}),
+    ],
+)
+def test_preconditions(
+    client: Client,
+    emu: Emulator,
+    fields: dict[str, str],
+    files: list[tuple[str, bytes]] | None,
+    expected: Any,
+) -> None:
     """§4.2: target exists, camera active and favourited, photometry rules, FITS magic."""
     r = upload(client(upload=True), files or [("f.fits", fits_frame())], **fields)
     assert r.status_code == 400
@@ -79,12 +104,12 @@ def test_preconditions(client: Client, emu: Emulator, fields: dict[str, str],
 
 def test_token_checks(client: Client) -> None:
     """§4.1: bad token -> 401 Invalid token; no token -> 401 not provided."""
-    r = upload(client(None, upload=True, headers={"Authorization": "Token " + "a" * 40}),
-               [("f.fits", fits_frame())])
+    r = upload(
+        client(None, upload=True, headers={"Authorization": "Token " + "a" * 40}), [("f.fits", fits_frame())]
+    )
     assert (r.status_code, r.json()) == (401, {"detail": "Invalid token."})
     r = upload(client(None, upload=True), [("f.fits", fits_frame())])
-    assert (r.status_code, r.json()) == (
-        401, {"detail": "Authentication credentials were not provided."})
+    assert (r.status_code, r.json()) == (401, {"detail": "Authentication credentials were not provided."})
 
 
 @pytest.mark.parametrize("flag", ["True", "true", "1"])
@@ -116,8 +141,7 @@ def test_observers_forms(client: Client) -> None:
 def test_proxy_forwards_only_files_parts(client: Client) -> None:
     """§4.1: the main-host proxy answers text/html, drops file_N parts, collapses fields."""
     c = client()
-    data = {"target": "Gaia22bpl", "observatory": "HarnessObs_HarnessCam",
-            "observers": ["ghost", "bob"]}
+    data = {"target": "Gaia22bpl", "observatory": "HarnessObs_HarnessCam", "observers": ["ghost", "bob"]}
     r = c.post("/dataproducts/upload/", data=data, files=[("files", ("p.fits", fits_frame()))])
     assert r.status_code == 201
     assert r.headers["content-type"] == "text/html; charset=utf-8"
@@ -127,25 +151,35 @@ def test_proxy_forwards_only_files_parts(client: Client) -> None:
     r = c.post("/dataproducts/upload/", data=data, files=[("file_0", ("p.fits", fits_frame()))])
     assert r.status_code == 400
     assert "No files" in json.loads(r.text)["non_field_errors"][0]
-    r = client(None).post("/dataproducts/upload/", data=data,
-                          files=[("files", ("p.fits", fits_frame()))])
+    r = client(None).post("/dataproducts/upload/", data=data, files=[("files", ("p.fits", fits_frame()))])
     assert (r.status_code, json.loads(r.text)) == (
-        401, {"detail": "Authentication credentials were not provided."})
+        401,
+        {"detail": "Authentication credentials were not provided."},
+    )
 
 
 def test_photometry_csv_upload_becomes_points(client: Client) -> None:
     """§4.1: photometry_csv with free-text observatory; rows (limits too) become datums."""
-    content = (SAMPLES / "photometry_upload.csv").read_bytes() if SAMPLES.exists() else (
-        b"time,filter,magnitude,error\n60827.96811,V,15.412,0.012\n60828.01234,V,17.9,-1\n")
-    r = upload(client(upload=True), [("lc.csv", content)], data_product_type="photometry_csv",
-               observatory="Obs; with semicolon")
+    content = (
+        (SAMPLES / "photometry_upload.csv").read_bytes()
+        if SAMPLES.exists()
+        else (b"time,filter,magnitude,error\n60827.96811,V,15.412,0.012\n60828.01234,V,17.9,-1\n")
+    )
+    r = upload(
+        client(upload=True),
+        [("lc.csv", content)],
+        data_product_type="photometry_csv",
+        observatory="Obs; with semicolon",
+    )
     assert r.status_code == 201
     ident = int(r.json()["Success"][0]["id"])
     c = client()
     assert wait_status(c, ident) == "S"
-    datums = [d for d in c.post("/common/api/reducedDatum/",
-                                json={"target_name": "Gaia22bpl"}).json()["data"]
-              if d["data_product"] == ident]
+    datums = [
+        d
+        for d in c.post("/common/api/reducedDatum/", json={"target_name": "Gaia22bpl"}).json()["data"]
+        if d["data_product"] == ident
+    ]
     assert len(datums) == content.count(b"\n") - 1
     assert any(d["error"] < 0 for d in datums)
     csv_text = c.post("/targets/download-photometry/", json={"name": "Gaia22bpl"}).text
@@ -154,10 +188,12 @@ def test_photometry_csv_upload_becomes_points(client: Client) -> None:
 
 def test_photometry_catalogue_upload(client: Client) -> None:
     """§4.1: a SExtractor catalogue with mjd is calibrated at that mjd."""
-    content = (SAMPLES / "instrumental.cat").read_bytes() if SAMPLES.exists() else (
-        b"# 1 NUMBER\n 1 318.7 -55.8 31.3 30.9 -11.2 0.002\n")
-    r = upload(client(upload=True), [("inst.cat", content)], data_product_type="photometry",
-               mjd="60827.5")
+    content = (
+        (SAMPLES / "instrumental.cat").read_bytes()
+        if SAMPLES.exists()
+        else (b"# 1 NUMBER\n 1 318.7 -55.8 31.3 30.9 -11.2 0.002\n")
+    )
+    r = upload(client(upload=True), [("inst.cat", content)], data_product_type="photometry", mjd="60827.5")
     assert r.status_code == 201
     ident = int(r.json()["Success"][0]["id"])
     assert r.json()["Success"][0]["message"] == "Received photometry file."
@@ -170,12 +206,24 @@ def test_photometry_catalogue_upload(client: Client) -> None:
 
 def test_calib_file(client: Client) -> None:
     """§4.4 (unverified endpoint): multipart photometry_file -> a calibration-like object."""
-    content = (SAMPLES / "instrumental.cat").read_bytes() if SAMPLES.exists() else (
-        b" 1 318.7 -55.8 31.3 30.9 -11.2 0.002\n")
+    content = (
+        (SAMPLES / "instrumental.cat").read_bytes()
+        if SAMPLES.exists()
+        else (b" 1 318.7 -55.8 31.3 30.9 -11.2 0.002\n")
+    )
     c = client(upload=True)
-    r = c.post("/calibFile/", data={"ra": "318.737", "dec": "-55.872", "match_dist": "2",
-                                    "survey": "GaiaSP", "filter": "V", "no_plot": "False"},
-               files={"photometry_file": ("inst.cat", content)})
+    r = c.post(
+        "/calibFile/",
+        data={
+            "ra": "318.737",
+            "dec": "-55.872",
+            "match_dist": "2",
+            "survey": "GaiaSP",
+            "filter": "V",
+            "no_plot": "False",
+        },
+        files={"photometry_file": ("inst.cat", content)},
+    )
     assert r.status_code == 200
     body = r.json()
     assert (body["status"], body["best_filter"], body["survey"]) == ("S", "V", "GaiaSP")
@@ -200,19 +248,24 @@ async def test_client_abort_mid_body_leaves_nothing_behind(emu: Emulator) -> Non
         pass
 
     async def body() -> Any:
-        yield (b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.fits\""
-               b"\r\n\r\nSIMPLE  =                    T")
+        yield (
+            b'--b\r\nContent-Disposition: form-data; name="files"; filename="x.fits"'
+            b"\r\n\r\nSIMPLE  =                    T"
+        )
         yield bytes(3 << 20)
         raise Boom
 
     auth = {"Authorization": f"Token {emu.tokens['alice']}"}
     async with httpx.AsyncClient(base_url=emu.upload_url, headers=auth) as c:
         with pytest.raises(Boom):
-            await c.post("/upload/", content=body(),
-                         headers={"Content-Type": "multipart/form-data; boundary=b"})
-        r = await c.post("/upload/", data={"target": "Gaia22bpl",
-                                           "observatory": "HarnessObs_HarnessCam"},
-                         files={"files": ("ok.fits", fits_frame())})
+            await c.post(
+                "/upload/", content=body(), headers={"Content-Type": "multipart/form-data; boundary=b"}
+            )
+        r = await c.post(
+            "/upload/",
+            data={"target": "Gaia22bpl", "observatory": "HarnessObs_HarnessCam"},
+            files={"files": ("ok.fits", fits_frame())},
+        )
     assert r.status_code == 201
     incoming = emu._require_state().files_dir / ".incoming"
     for _ in range(50):
