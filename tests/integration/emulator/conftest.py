@@ -99,7 +99,7 @@ def capture(name: str) -> dict[str, Any]:
     """One recorded real-server answer."""
     path = CAPTURES / f"{name}.json"
     if not path.exists():
-        pytest.skip(f"captures not found at {CAPTURES} (set BHTOM_SHARED_DIR)")
+        pytest.fail(f"capture {name} not found at {CAPTURES} (set BHTOM_SHARED_DIR)")
     loaded: dict[str, Any] = json.loads(path.read_text())
     return loaded
 
