@@ -14,6 +14,7 @@ module is its public home.
 
 from __future__ import annotations
 
-from .api.calibration import BACKOFF_FACTOR, MAX_FAILED_ROUNDS, PAGE_SIZE, CalibrationPoller, IdSource
+from .api.calibration import PAGE_SIZE
+from .api.calibration_poller import BACKOFF_FACTOR, MAX_FAILED_ROUNDS, CalibrationPoller, IdSource
 
 __all__ = ["BACKOFF_FACTOR", "MAX_FAILED_ROUNDS", "PAGE_SIZE", "CalibrationPoller", "IdSource"]
