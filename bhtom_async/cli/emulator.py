@@ -29,7 +29,9 @@ __all__ = ["emulator"]
     help="Keep the emulator's data in this file across restarts.",
 )
 @click.option(
-    "--faults", metavar="SPEC", help="Inject faults, e.g. 'upload:500:0.1' (see the emulator docs)."
+    "--faults",
+    metavar="SPEC",
+    help="Inject faults, e.g. 'upload:error=503:p=0.1;upload:reset_after_store:times=2' (docs/emulator.md).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for tokens and ids.")
 @click.option(
@@ -58,10 +60,18 @@ def emulator(
 
     \b
     Example:
-        bhtom emulator --port 8765 --upload-port 8766 --state emu.json
+        bhtom emulator --port 8765 --upload-port 8766 --state emu.sqlite3
+        bhtom emulator --faults 'upload:error=503:p=0.1;upload:reset_after_store:times=2'
         BHTOM_BASE_URL=http://127.0.0.1:8765 BHTOM_UPLOAD_URL=http://127.0.0.1:8766 bhtom whoami
     """
+    from ..emulator.faults import FaultSpecError, parse_fault_spec
     from ..emulator.server import serve_forever
+
+    if faults:
+        try:
+            parse_fault_spec(faults)
+        except FaultSpecError as exc:
+            raise click.BadParameter(f"{exc} (grammar: docs/emulator.md)", param_hint="--faults") from None
 
     serve_forever(
         port=port,

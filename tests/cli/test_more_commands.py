@@ -189,3 +189,11 @@ def test_demo_without_the_emulator_extra_exits_3(run_cli: Run, monkeypatch: pyte
     assert result.exit_code == 3
     assert "bhtom_async[emulator]" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_emulator_rejects_a_bad_fault_spec_with_usage_error(run_cli: Run) -> None:
+    """A malformed --faults spec exits 2 naming the rule and the grammar, without a traceback."""
+    result = run_cli("emulator", "--faults", "upload:500:0.1")
+    assert result.exit_code == 2
+    assert "unknown kind '500'" in result.stderr
+    assert "Traceback" not in result.output
