@@ -6,11 +6,12 @@ import functools
 import logging
 import os
 import random
+import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, TextIO, TypeVar
 
 import anyio.to_thread
 import attrs
@@ -421,11 +422,22 @@ async def login(
 def _apply_log_level() -> None:
     level = log_level_from_env()
     logger = logging.getLogger("bhtom_async")
-    if level is None or any(getattr(h, "_bhtom", False) for h in logger.handlers):
+    if level is None or any(isinstance(h, _StderrHandler) for h in logger.handlers):
         return
     # BHTOM_LOG asks for our request lines on stderr; we touch only our own logger, never root.
-    handler = logging.StreamHandler()
-    handler._bhtom = True  # type: ignore[attr-defined]
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(level)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time (notebooks and test runners replace it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
