@@ -11,7 +11,7 @@ import cattrs
 from .._config import RetrySettings, Timeouts
 from .._http import Host, HttpResponse, RequestSpec, StreamingBody, Transport
 from .._paginate import DEFAULT_PREFETCH, Envelope, Pager, parse_envelope
-from ..errors import ResponseDecodeError
+from ..errors import APIError, BhtomError, ResponseDecodeError
 from ..models._converter import structure
 
 __all__ = ["CallOptions", "Resource", "body_of"]
@@ -88,12 +88,23 @@ class Resource:
         body: Mapping[str, object] | None = None,
         key: Callable[[T], Hashable] | None = None,
         prefetch: int = DEFAULT_PREFETCH,
+        translate: Callable[[APIError], BhtomError | None] | None = None,
     ) -> Pager[T]:
-        """An async iterator over every item of a paginated list endpoint."""
+        """An async iterator over every item of a paginated list endpoint.
+
+        `translate` may turn an error answer into a more specific error (an admin refusal the
+        server sends as a 404 string, "Target not found" as a 404 object); None keeps it.
+        """
         fields = dict(body or {})
 
         async def fetch(page: int) -> Envelope:
-            response = await self._send(RequestSpec(method, path, json={**fields, "page": page}))
+            try:
+                response = await self._send(RequestSpec(method, path, json={**fields, "page": page}))
+            except APIError as exc:
+                better = translate(exc) if translate is not None else None
+                if better is None:
+                    raise
+                raise better from exc
             return parse_envelope(response.json(), method=method, path=path, requested=page)
 
         return Pager(fetch, lambda raw: self._convert(raw, item, method, path), key=key, prefetch=prefetch)

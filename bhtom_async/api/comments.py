@@ -9,7 +9,6 @@ from .._paginate import Pager
 from ..errors import APIError, BhtomError, InvalidInputError, TargetNotFoundError
 from ..models.comments import Comment
 from ._resource import Resource, body_of
-from .targets import translated_pager
 
 __all__ = ["CommentsAPI", "day"]
 
@@ -59,8 +58,8 @@ class CommentsAPI(Resource):
                 return TargetNotFoundError(target, method=error.method, path=error.path)
             return None
 
-        return translated_pager(
-            self, "/common/api/comments/", Comment, body=body, translate=translate, key=lambda c: c.id
+        return self._paginate(
+            "POST", "/common/api/comments/", Comment, body=body, translate=translate, key=lambda c: c.id
         )
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
 from urllib.parse import quote
 
-from .._http import RequestSpec
-from .._paginate import Envelope, Pager, parse_envelope
+from .._paginate import Pager
 from ..errors import (
     APIError,
     BhtomError,
@@ -25,43 +24,13 @@ from ..models.targets import DOWNLOAD_TYPES, LightCurve, Target, TargetDownload,
 from ._resource import Resource, body_of
 from .lightcurves import LightCurveFormatError, filename_from_disposition, parse_light_curve
 
-__all__ = ["TargetsAPI", "translated_pager"]
+__all__ = ["TargetsAPI"]
 
 T = TypeVar("T")
-Translate = Callable[[APIError], "BhtomError | None"]
 
 LIST = "/targets/getTargetList/"
 ADMIN_HINT = "use the token of a BHTOM admin (superuser) account, or ask the BHTOM team"
 _FORBIDDEN_NAME_CHARS = "()/\\:"
-
-
-def translated_pager(
-    resource: Resource,
-    path: str,
-    item: type[T],
-    *,
-    body: Mapping[str, object],
-    translate: Translate,
-    key: Callable[[T], Hashable] | None = None,
-) -> Pager[T]:
-    """Like `Resource._paginate` (POST), but error answers pass through `translate` first.
-
-    Needed where the server refuses with a shape the status mapping cannot know about (an admin
-    refusal sent as a 404 string, "Target not found" as a 404 object).
-    """
-    fields = dict(body)
-
-    async def fetch(page: int) -> Envelope:
-        try:
-            response = await resource._send(RequestSpec("POST", path, json={**fields, "page": page}))
-        except APIError as exc:
-            better = translate(exc)
-            if better is None:
-                raise
-            raise better from exc
-        return parse_envelope(response.json(), method="POST", path=path, requested=page)
-
-    return Pager(fetch, lambda raw: resource._convert(raw, item, "POST", path), key=key)
 
 
 class TargetsAPI(Resource):
@@ -438,8 +407,8 @@ class TargetsAPI(Resource):
             created_to=_iso(created_to),
             download_type=download_type,
         )
-        return translated_pager(
-            self,
+        return self._paginate(
+            "POST",
             "/targets/get-downloaded-target-list/",
             TargetDownload,
             body=body,
