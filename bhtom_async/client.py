@@ -34,7 +34,7 @@ from .errors import ClientStateError
 from .models.uploads import UploadReceipt
 from .upload.calibrate import CalibratedUpload
 from .upload.events import UploadEvent, UploadSummary
-from .upload.scheduler import SettingsSource
+from .upload.settings import SettingsSource
 
 if TYPE_CHECKING:
     from typing_extensions import Self

@@ -28,8 +28,8 @@ from .journal import JournalKey as JournalKey
 from .journal import JournalRow as JournalRow
 from .journal import default_journal_path as default_journal_path
 from .ratelimit import TokenBucket as TokenBucket
-from .scheduler import SettingsSource as SettingsSource
 from .scheduler import Uploader as Uploader
+from .settings import SettingsSource as SettingsSource
 
 __all__ = [
     "BytesSent",

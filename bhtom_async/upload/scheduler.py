@@ -41,18 +41,16 @@ never write to it.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import math
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
-import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._clock import Clock
@@ -82,9 +80,10 @@ from .events import (
     UploadOutcome,
     UploadSummary,
 )
-from .journal import Journal, JournalKey, default_journal_path
+from .journal import Journal, default_journal_path
 from .ratelimit import TokenBucket
 from .reconcile import ProductLike, Verdict, reconcile
+from .settings import FileJob, SettingsSource, apply_overrides, settings_for
 
 if TYPE_CHECKING:
     from ..api.uploads import PreparedUpload
@@ -100,31 +99,10 @@ RECHECK_AFTER = 2.0
 RECHECK_WINDOW = 60.0
 
 StrPath = str | os.PathLike[str]
-SettingsCallback = Callable[[Path], FileSettings | Awaitable[FileSettings | None] | None]
-#: Per-file settings: a mapping from path (as given, absolute, or bare file name) or a callback.
-SettingsSource = Mapping[str, FileSettings] | SettingsCallback
 
 
 class _Stop(Exception):
     """Strictly private: raised inside a worker once the job has been stopped."""
-
-
-@attrs.frozen
-class _Job:
-    """The settings of one file's upload after applying the per-file overrides."""
-
-    target: str
-    observatory: str
-    data_product_type: str
-    filter: str | None
-    mjd: float | None
-    observers: tuple[str, ...]
-    comment: str | None
-    match_dist: float | None
-
-    @property
-    def key(self) -> JournalKey:
-        return JournalKey(self.target, self.observatory, self.data_product_type)
 
 
 class Uploader:
@@ -196,7 +174,7 @@ class Uploader:
         self._paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         if isinstance(observers, str):
             observers = [observers]
-        self._defaults = _Job(
+        self._defaults = FileJob(
             target=target,
             observatory=observatory,
             data_product_type=data_product_type,
@@ -414,7 +392,7 @@ class Uploader:
             return
         await self._send(candidate, job)
 
-    async def _is_copy(self, candidate: Candidate, job: _Job) -> bool:
+    async def _is_copy(self, candidate: Candidate, job: FileJob) -> bool:
         """A file new to the journal whose name and size match an uploaded row: compare content."""
         journal = self._require_journal()
         fp = candidate.fingerprint
@@ -441,7 +419,7 @@ class Uploader:
         )
         return True
 
-    async def _send(self, candidate: Candidate, job: _Job) -> None:
+    async def _send(self, candidate: Candidate, job: FileJob) -> None:
         attempts = 0
         while True:
             if self._stopped is not None:
@@ -465,7 +443,7 @@ class Uploader:
             attempts += 1
             await self._clock.sleep(min(8.0, 0.5 * 2 ** (attempts - 1)))
 
-    async def _send_once(self, candidate: Candidate, job: _Job, attempt: int) -> str:
+    async def _send_once(self, candidate: Candidate, job: FileJob, attempt: int) -> str:
         """One request for `candidate`: ``done``, ``retry`` (send again) or ``not sent``."""
         path, fp = candidate.path, candidate.fingerprint
         journal = self._require_journal()
@@ -487,7 +465,7 @@ class Uploader:
     async def _attempt(
         self,
         prepared: PreparedUpload,
-        job: _Job,
+        job: FileJob,
         candidate: Candidate,
         row_id: int | None,
         attempts: int,
@@ -599,7 +577,7 @@ class Uploader:
         )
         return False
 
-    async def _prepare(self, path: Path, job: _Job) -> PreparedUpload:
+    async def _prepare(self, path: Path, job: FileJob) -> PreparedUpload:
         def on_bytes(n: int) -> None:
             self._bytes_sent += n
             self._emit(BytesSent(path, n, self._bytes_sent))
@@ -620,7 +598,7 @@ class Uploader:
         )
 
     async def _reconcile(
-        self, job: _Job, name: str, sent_at: float | None, row_id: int | None, sha256: str | None
+        self, job: FileJob, name: str, sent_at: float | None, row_id: int | None, sha256: str | None
     ) -> Verdict:
         """Look the file up on the server; if it is there, journal it as uploaded (one at a time,
         so two same-named files cannot both claim one stored product)."""
@@ -668,44 +646,10 @@ class Uploader:
         self._gate.set()
 
     async def _settings_for(self, path: Path, absolute: str) -> FileSettings | None:
-        source = self._settings
-        if source is None:
-            return None
-        if isinstance(source, Mapping):
-            for key in (str(path), absolute, path.name):
-                if key in source:
-                    return source[key]
-            return None
-        if inspect.iscoroutinefunction(source):
-            result = await source(path)
-        else:
-            result = await anyio.to_thread.run_sync(source, path)
-            if inspect.isawaitable(result):
-                result = await result
-        if result is not None and not isinstance(result, FileSettings):
-            raise InvalidInputError(
-                f"the settings callback returned {type(result).__name__}, not FileSettings"
-            )
-        return result
+        return await settings_for(self._settings, path, absolute)
 
-    def _apply(self, overrides: FileSettings | None) -> _Job:
-        if overrides is None:
-            return self._defaults
-        changes = {
-            name: value
-            for name in (
-                "target",
-                "observatory",
-                "data_product_type",
-                "filter",
-                "mjd",
-                "observers",
-                "comment",
-                "match_dist",
-            )
-            if (value := getattr(overrides, name)) is not None
-        }
-        return attrs.evolve(self._defaults, **changes)
+    def _apply(self, overrides: FileSettings | None) -> FileJob:
+        return apply_overrides(self._defaults, overrides)
 
     def _skip(
         self,
