@@ -9,6 +9,7 @@ memory: only the current batch and the directory stack do. Symlinked directories
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import stat as stat_module
 import time
@@ -27,6 +28,7 @@ __all__ = [
     "Fingerprint",
     "Rejected",
     "discover",
+    "sha256_of",
     "walk",
 ]
 
@@ -228,3 +230,16 @@ def _classify(
     if data_product_type == "fits_file" and head != FITS_MAGIC:
         return Rejected(path, "not a FITS file (no 'SIMPLE  =' card at the start)", size)
     return Candidate(path, Fingerprint(str(path.absolute()), size, info.st_mtime_ns))
+
+
+def sha256_of(path: Path) -> str:
+    """The file's sha256, read in 1 MiB chunks (blocking: call it in a worker thread).
+
+    Only for the rare file that may be a copy of one already uploaded; uploads hash in the same
+    pass that sends them.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

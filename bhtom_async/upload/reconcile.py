@@ -12,19 +12,30 @@ a clock-skew allowance), and not already claimed by another journal row.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
+import anyio
 import attrs
 
+from .._clock import Clock
 from ..errors import AuthenticationError, BhtomError, PermissionDeniedError
+from .journal import Journal, JournalKey
 
-__all__ = ["CLOCK_SKEW", "Lookup", "ProductLike", "Verdict", "matching_ids", "reconcile"]
+if TYPE_CHECKING:
+    from ..client import Client
+
+__all__ = ["CLOCK_SKEW", "Lookup", "ProductLike", "ServerCheck", "Verdict", "matching_ids", "reconcile"]
 
 #: Seconds of disagreement allowed between our clock and the server's `created` stamps.
 CLOCK_SKEW = 600.0
 #: Items read at most per lookup (newest first); enough for a night of same-named retries.
 MAX_ITEMS = 500
+#: Seconds to wait before a second lookup when a recent upload seemed absent.
+RECHECK_AFTER = 2.0
+#: Uploads started less than this many seconds ago get that second lookup.
+RECHECK_WINDOW = 60.0
 
 
 class ProductLike(Protocol):
@@ -112,3 +123,49 @@ async def reconcile(
         "undecided",
         reason=f"{len(ids)} stored files named {name!r} could be this upload (ids {sorted(ids)[:5]})",
     )
+
+
+class ServerCheck:
+    """Looks a file whose answer was lost up on the server and journals it if it is there.
+
+    Checks run one at a time, so two same-named files cannot both claim one stored product.
+    `AuthenticationError` and `PermissionDeniedError` pass through: they end the whole job.
+    """
+
+    def __init__(self, client: Client, journal: Journal, clock: Clock) -> None:
+        self._client = client
+        self._journal = journal
+        self._clock = clock
+        self._lock = anyio.Lock()
+
+    async def check(
+        self, key: JournalKey, name: str, sent_at: float | None, row_id: int | None, sha256: str | None
+    ) -> Verdict:
+        """The server's answer for `name` sent to `key` at `sent_at` (epoch seconds)."""
+        verdict = Verdict("undecided")
+        for look in range(2):
+            async with self._lock:
+                verdict = await reconcile(
+                    self._lookup,
+                    target=key.target,
+                    observatory=key.observatory,
+                    data_product_type=key.data_product_type,
+                    name=name,
+                    sent_at=sent_at,
+                    claimed=self._journal.known_ids,
+                )
+                if verdict.kind == "stored" and row_id is not None:
+                    await self._journal.mark(
+                        row_id, "uploaded", data_product_id=verdict.data_product_id, sha256=sha256
+                    )
+            recent = sent_at is not None and time.time() - sent_at < RECHECK_WINDOW
+            if verdict.kind != "absent" or not recent or look:
+                return verdict
+            # A gateway may give up while the service is still storing the file: look once more.
+            await self._clock.sleep(RECHECK_AFTER)
+        return verdict
+
+    def _lookup(self, target: str, observatory: str, dpt: str, filename: str) -> AsyncIterator[ProductLike]:
+        return self._client.dataproducts.list(
+            target_name=target, oname=observatory, data_product_type=dpt, photometry_data=filename
+        ).__aiter__()

@@ -40,7 +40,6 @@ never write to it.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import time
@@ -68,7 +67,7 @@ from ..errors import (
     UploadOutcomeUnknown,
     ValidationError,
 )
-from .discovery import Candidate, Rejected, discover
+from .discovery import Candidate, Rejected, discover, sha256_of
 from .events import (
     BytesSent,
     FileFinished,
@@ -82,7 +81,7 @@ from .events import (
 )
 from .journal import Journal, default_journal_path
 from .ratelimit import TokenBucket
-from .reconcile import ProductLike, Verdict, reconcile
+from .reconcile import ServerCheck, Verdict
 from .settings import FileJob, SettingsSource, apply_overrides, settings_for
 
 if TYPE_CHECKING:
@@ -93,10 +92,6 @@ __all__ = ["SettingsSource", "Uploader"]
 
 #: `Uploader.events` sheds `BytesSent` events while this many events are waiting.
 EVENT_BACKLOG = 64
-#: Seconds to wait before a second lookup when a recent upload seemed absent.
-RECHECK_AFTER = 2.0
-#: Uploads started less than this many seconds ago get that second lookup.
-RECHECK_WINDOW = 60.0
 
 StrPath = str | os.PathLike[str]
 
@@ -205,7 +200,6 @@ class Uploader:
         self._stopped: BhtomError | None = None
         self._gate = anyio.Event()
         self._probe_lock = anyio.Lock()
-        self._reconcile_lock = anyio.Lock()
         self._journal: Journal | None = None
         self._done = False
         self._in_flight: dict[str, anyio.Event] = {}
@@ -225,6 +219,7 @@ class Uploader:
         cancelled = False
         async with Journal(self._journal_path, read_only=self._dry_run) as journal:
             self._journal = journal
+            self._server_check = ServerCheck(self._client, journal, self._clock)
             send, receive = anyio.create_memory_object_stream[Candidate](max_buffer_size=workers)
             try:
                 async with anyio.create_task_group() as tg:
@@ -400,7 +395,7 @@ class Uploader:
         if not similar:
             return False
         try:
-            digest = await anyio.to_thread.run_sync(_sha256_of, candidate.path)
+            digest = await anyio.to_thread.run_sync(sha256_of, candidate.path)
         except OSError:
             return False  # the upload itself will report the problem
         original = next((r for r in similar if r.sha256 == digest), None)
@@ -600,43 +595,12 @@ class Uploader:
     async def _reconcile(
         self, job: FileJob, name: str, sent_at: float | None, row_id: int | None, sha256: str | None
     ) -> Verdict:
-        """Look the file up on the server; if it is there, journal it as uploaded (one at a time,
-        so two same-named files cannot both claim one stored product)."""
-        journal = self._require_journal()
-
-        def lookup(target: str, observatory: str, dpt: str, filename: str) -> AsyncIterator[ProductLike]:
-            return self._client.dataproducts.list(
-                target_name=target, oname=observatory, data_product_type=dpt, photometry_data=filename
-            ).__aiter__()
-
-        async def claimed(ids: list[int]) -> set[int]:
-            return await journal.known_ids(ids)
-
-        for look in range(2):
-            async with self._reconcile_lock:
-                try:
-                    verdict = await reconcile(
-                        lookup,
-                        target=job.target,
-                        observatory=job.observatory,
-                        data_product_type=job.data_product_type,
-                        name=name,
-                        sent_at=sent_at,
-                        claimed=claimed,
-                    )
-                except (AuthenticationError, PermissionDeniedError) as exc:
-                    self._stop(exc)
-                    return Verdict("undecided", reason=f"could not look the file up on the server ({exc})")
-                if verdict.kind == "stored" and row_id is not None:
-                    await journal.mark(
-                        row_id, "uploaded", data_product_id=verdict.data_product_id, sha256=sha256
-                    )
-            recent = sent_at is not None and time.time() - sent_at < RECHECK_WINDOW
-            if verdict.kind != "absent" or not recent or look:
-                return verdict
-            # A gateway may give up while the service is still storing the file: look once more.
-            await self._clock.sleep(RECHECK_AFTER)
-        return verdict
+        """Ask the server whether the file arrived (see `reconcile.ServerCheck`)."""
+        try:
+            return await self._server_check.check(job.key, name, sent_at, row_id, sha256)
+        except (AuthenticationError, PermissionDeniedError) as exc:
+            self._stop(exc)
+            return Verdict("undecided", reason=f"could not look the file up on the server ({exc})")
 
     # ---- helpers ----------------------------------------------------------------------------
 
@@ -693,11 +657,3 @@ def _is_job_wide(exc: BaseException) -> bool:
 def _short(exc: BaseException) -> str:
     text = str(exc)
     return text if len(text) <= 300 else text[:299] + "…"
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
