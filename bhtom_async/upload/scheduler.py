@@ -46,7 +46,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -75,6 +75,7 @@ from .events import (
     FileSkipped,
     FileStarted,
     JobFinished,
+    OutcomeStatus,
     UploadEvent,
     UploadOutcome,
     UploadSummary,
@@ -474,103 +475,60 @@ class Uploader:
             if row_id is not None:
                 await journal.mark(row_id, state, **fields)  # type: ignore[arg-type]
 
+        def finish(status: OutcomeStatus, **fields: Any) -> bool:
+            self._finished(UploadOutcome(path, status, size=size, attempts=attempts, **fields))
+            return False  # not to be sent again
+
+        async def fail(status: OutcomeStatus, reason: str, error: BhtomError | None) -> bool:
+            await mark(status, reason=reason)
+            return finish(status, reason=reason, error=error)
+
         try:
             receipt = await self._client.uploads.send(prepared)
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                reason = "cancelled while sending; a re-run reconciles it"
-                await mark("unknown", reason=reason)
-                self._finished(UploadOutcome(path, "unknown", reason=reason, size=size, attempts=attempts))
+                await fail("unknown", "cancelled while sending; a re-run reconciles it", None)
             raise
         except InvalidInputError as exc:
             # The file changed or vanished mid-stream: the body was cut short, nothing is stored.
-            await mark("failed", reason=exc.message)
-            self._finished(
-                UploadOutcome(path, "failed", reason=exc.message, error=exc, size=size, attempts=attempts)
-            )
-            return False
+            return await fail("failed", exc.message, exc)
         except (UploadOutcomeUnknown, ServerError, ResponseDecodeError) as exc:
             # The body may have reached the server: look before sending again.
             sha = prepared.body.sha256.get(path.name)
             if self._dry_run:
-                self._finished(
-                    UploadOutcome(
-                        path, "unknown", reason=_short(exc), error=exc, size=size, attempts=attempts
-                    )
-                )
-                return False
+                return finish("unknown", reason=_short(exc), error=exc)
             verdict = await self._reconcile(job, path.name, sent_at, row_id, sha)
-            if verdict.kind == "stored":
-                self._finished(
-                    UploadOutcome(
-                        path,
-                        "uploaded",
-                        data_product_id=verdict.data_product_id,
-                        size=size,
-                        sha256=sha,
-                        reconciled=True,
-                        attempts=attempts,
-                    )
+            if verdict.kind == "stored":  # ServerCheck has journaled it
+                return finish(
+                    "uploaded", data_product_id=verdict.data_product_id, sha256=sha, reconciled=True
                 )
-                return False
             if verdict.kind == "absent" and attempts < self._max_attempts:
                 await mark("failed", reason=f"not stored after: {_short(exc)}")
                 return True
             if verdict.kind == "absent":
-                reason = f"not stored after {attempts} attempts; last: {_short(exc)}"
-                await mark("failed", reason=reason)
-                self._finished(
-                    UploadOutcome(path, "failed", reason=reason, error=exc, size=size, attempts=attempts)
-                )
-                return False
-            reason = verdict.reason or "could not tell whether the server stored it"
-            await mark("unknown", reason=reason)
-            self._finished(
-                UploadOutcome(path, "unknown", reason=reason, error=exc, size=size, attempts=attempts)
-            )
-            return False
+                return await fail("failed", f"not stored after {attempts} attempts; last: {_short(exc)}", exc)
+            return await fail("unknown", verdict.reason or "could not tell whether the server stored it", exc)
         except RateLimitError as exc:
             # Refused before anything was done; the client already honoured its retries and pauses.
             if attempts < self._max_attempts and exc.retry_after is None:
                 await mark("failed", reason=_short(exc))
                 return True
-            await mark("failed", reason=_short(exc))
             self._stop(exc)
-            self._finished(
-                UploadOutcome(path, "failed", reason=_short(exc), error=exc, size=size, attempts=attempts)
-            )
-            return False
+            return await fail("failed", _short(exc), exc)
         except (APIError, TransportError) as exc:
-            await mark("failed", reason=_short(exc))
-            self._finished(
-                UploadOutcome(path, "failed", reason=_short(exc), error=exc, size=size, attempts=attempts)
-            )
             if _is_job_wide(exc):
                 self._stop(exc)
-            return False
+            return await fail("failed", _short(exc), exc)
         files = receipt.files
-        if self._dry_run:
-            note = files[0].message if files else None
-            self._finished(
-                UploadOutcome(
-                    path,
-                    "dry_run",
-                    reason="dry run: checked by the server, nothing stored" + (f" ({note})" if note else ""),
-                    size=size,
-                    sha256=prepared.body.sha256.get(path.name),
-                    attempts=attempts,
-                )
-            )
-            return False
-        data_product_id = files[0].id if files else None
         sha = prepared.body.sha256.get(path.name)
-        await mark("uploaded", data_product_id=data_product_id, sha256=sha)
-        self._finished(
-            UploadOutcome(
-                path, "uploaded", data_product_id=data_product_id, size=size, sha256=sha, attempts=attempts
+        if self._dry_run:
+            note = f" ({files[0].message})" if files and files[0].message else ""
+            return finish(
+                "dry_run", reason="dry run: checked by the server, nothing stored" + note, sha256=sha
             )
-        )
-        return False
+        data_product_id = files[0].id if files else None
+        await mark("uploaded", data_product_id=data_product_id, sha256=sha)
+        return finish("uploaded", data_product_id=data_product_id, sha256=sha)
 
     async def _prepare(self, path: Path, job: FileJob) -> PreparedUpload:
         def on_bytes(n: int) -> None:
