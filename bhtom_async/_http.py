@@ -20,12 +20,12 @@ from ._status import error_for_status
 from ._version import __version__
 from .errors import (
     APIError,
+    APITimeoutError,
     BhtomError,
     ClientStateError,
     ConfigurationError,
     ConnectError,
     ResponseDecodeError,
-    TimeoutError,
     TransportError,
 )
 
@@ -205,7 +205,8 @@ class Transport:
             if self.config.token is None:
                 raise ConfigurationError(
                     "no BHTOM API token is configured",
-                    hint="set BHTOM_TOKEN, pass token=..., or run `bhtom login`",
+                    hint="set BHTOM_TOKEN, pass Client(token=...), or run `bhtom login`",
+                    cli_hint="set BHTOM_TOKEN, pass --token, or run `bhtom login`",
                 )
             headers["Authorization"] = "Token " + self.config.token.reveal()
         content: bytes | AsyncIterator[bytes] | None = None
@@ -245,18 +246,20 @@ class Transport:
         if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
             return ConfigurationError(f"cannot use URL {host}: {exc}")
         if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-            return TimeoutError(
+            return APITimeoutError(
                 f"timed out connecting to {host}",
                 request_sent=False,
                 hint="check the network and the URL; raise timeout= if the link is slow",
+                cli_hint="check the network and the URL; raise --timeout if the link is slow",
                 **where,
             )
         if isinstance(exc, httpx.TimeoutException):
             kind = "reading the answer" if isinstance(exc, httpx.ReadTimeout) else "sending the request"
-            return TimeoutError(
+            return APITimeoutError(
                 f"timed out {kind} from {host}",
                 request_sent=True,
                 hint="the server may be busy; raise timeout= or try again later",
+                cli_hint="the server may be busy; raise --timeout or try again later",
                 **where,
             )
         if isinstance(exc, httpx.ConnectError):
@@ -277,12 +280,15 @@ class Transport:
         )
 
     def _scrub(self, error: E) -> E:
-        """Mask the token if a server or OS message echoed it back."""
+        """Mask the token if a server or OS message echoed it back (every text the error holds)."""
         token = self.config.token
-        if token is not None and token.reveal() in str(error):
-            if isinstance(getattr(error, "message", None), str):
-                error.message = error.message.replace(token.reveal(), "***")  # type: ignore[attr-defined]
-            error.args = (str(error.args[0]).replace(token.reveal(), "***"),) if error.args else ()
+        if token is None:
+            return error
+        secret = token.reveal()
+        for name, value in list(vars(error).items()):
+            if isinstance(value, str) and secret in value:
+                setattr(error, name, value.replace(secret, "***"))
+        error.args = tuple(a.replace(secret, "***") if isinstance(a, str) else a for a in error.args)
         return error
 
 

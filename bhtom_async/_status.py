@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TypedDict
 
-from ._error_body import parse_error_body
+from ._error_body import ErrorBody, parse_error_body
 from .errors import (
     APIError,
     AuthenticationError,
+    CameraNotFavouriteError,
     NotFoundError,
+    ObserverUnknownError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    TargetNotFoundError,
     ValidationError,
 )
 
@@ -25,7 +29,20 @@ class _Where(TypedDict):
     path: str
 
 
-AUTH_HINT = "check BHTOM_TOKEN (or --token), or run `bhtom login` to store a fresh token"
+AUTH_HINT = "check BHTOM_TOKEN (or Client(token=...)), or run `bhtom login` to store a fresh token"
+AUTH_CLI_HINT = "check BHTOM_TOKEN (or --token), or run `bhtom login` to store a fresh token"
+
+# The refusals callers branch on, recognised once here. Texts as the upload service and the
+# common API send them: "Target 'X' does not exist." (legacy: "... does not exist in the bhtom."),
+# "Observatory with camera doesn't exist on your list", "The following usernames do not exist: a, b".
+_TARGET_MISSING = re.compile(r"Target '(?P<name>.*?)' does(?: not|n't) exist", re.IGNORECASE)
+_CAMERA_NOT_FAVOURITE = re.compile(
+    r"doesn't exist on your list|does not exist on your list|not (?:in|on) your (?:favourite|list)",
+    re.IGNORECASE,
+)
+_OBSERVERS_UNKNOWN = re.compile(
+    r"(?:usernames?|observers?(?:\(s\))?)\s+(?:do|does)\s+not\s+exist:?\s*(?P<names>.*)", re.IGNORECASE
+)
 
 
 def error_for_status(
@@ -60,6 +77,7 @@ def error_for_status(
         return AuthenticationError(
             body.message,
             hint="new BHTOM accounts wait for approval; contact the BHTOM team" if inactive else AUTH_HINT,
+            cli_hint=None if inactive else AUTH_CLI_HINT,
             **common,
         )
     if status == 403:
@@ -72,11 +90,11 @@ def error_for_status(
                 **common,
             )
         if body.is_field_dict:
-            # The server answers many validation failures with 404 (§3.4, §3.10).
-            return ValidationError(body.message, field_errors=body.field_errors, **common)
+            # The server answers many validation failures with 404 (docs/server-behaviour.md).
+            return _refusal(body, common)
         return NotFoundError(body.message, **common)
     if status in (400, 422):
-        return ValidationError(body.message, field_errors=body.field_errors, **common)
+        return _refusal(body, common)
     if status == 405:
         return APIError(body.message, hint="wrong HTTP method for this path", **common)
     if status == 413:
@@ -100,3 +118,20 @@ def error_for_status(
             hint = None
         return ServerError(body.message, hint=hint, **common)
     return APIError(body.message, **common)
+
+
+def _refusal(body: ErrorBody, common: _Where) -> ValidationError | TargetNotFoundError:
+    """A refusal of the request's content, as the most specific error its text allows."""
+    text = body.message
+    missing = _TARGET_MISSING.search(text)
+    if missing is not None:
+        return TargetNotFoundError(missing.group("name"), **common)
+    if _CAMERA_NOT_FAVOURITE.search(text):
+        return CameraNotFavouriteError(text, field_errors=body.field_errors, **common)
+    unknown = _OBSERVERS_UNKNOWN.search(text)
+    if unknown is not None:
+        names = [n.strip(" .'\"") for n in unknown.group("names").split(",")]
+        return ObserverUnknownError(
+            text, usernames=[n for n in names if n], field_errors=body.field_errors, **common
+        )
+    return ValidationError(text, field_errors=body.field_errors, **common)

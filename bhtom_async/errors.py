@@ -12,38 +12,48 @@ The tree::
     │   ├── NotFoundError           404 meaning "no such thing"
     │   │   └── TargetNotFoundError the named target does not exist (names are exact)
     │   ├── ValidationError         400, and the server's 404-for-validation answers
+    │   │   ├── CameraNotFavouriteError  the camera (ONAME) is not in the caller's favourites
+    │   │   └── ObserverUnknownError     an observer username does not exist
     │   ├── RateLimitError          429; `retry_after` in seconds
     │   └── ServerError             5xx; an HTML page is reduced to a short snippet
     ├── ResponseDecodeError         a 2xx answer that is not the JSON shape we expect
     ├── TransportError              the request never got a complete answer
     │   ├── ConnectError            nothing reached the server (safe to retry anything)
-    │   └── TimeoutError            connect, read, write or pool timeout (also builtins.TimeoutError)
+    │   └── APITimeoutError         connect, read, write or pool timeout (also builtins.TimeoutError)
     └── UploadOutcomeUnknown        an upload's body was sent but its answer was lost
 
 Every error's `str()` is one sentence that names the call and, where it is knowable, what to do
-next. No error ever holds the API token.
+next: `headline` is that sentence without the advice, `hint` the advice for Python callers and
+`cli_hint` the same advice in `bhtom` command terms (None where `hint` already fits both).
+No error ever holds the API token.
+
+The server's refusals are classified once, where its answer is parsed (`bhtom_async._status`);
+callers branch with `isinstance`, never on message text.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+import shlex
+from collections.abc import Iterable, Mapping
 
 __all__ = [
     "APIError",
+    "APITimeoutError",
     "AuthenticationError",
     "BhtomError",
+    "CameraNotFavouriteError",
     "ClientStateError",
     "ConfigurationError",
     "ConnectError",
     "InvalidInputError",
     "NotFoundError",
+    "ObserverUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseDecodeError",
     "ServerError",
     "TargetNotFoundError",
-    "TimeoutError",
     "TransportError",
     "UploadOutcomeUnknown",
     "ValidationError",
@@ -51,9 +61,31 @@ __all__ = [
 
 
 class BhtomError(Exception):
-    """Base class of every error raised by bhtom_async."""
+    """Base class of every error raised by bhtom_async.
+
+    Attributes:
+        headline: what went wrong, one sentence without the advice.
+        hint: what to do next, for Python callers (None when unknown).
+        cli_hint: the same advice in `bhtom` command terms, where it differs from `hint`.
+    """
 
     hint: str | None = None
+    cli_hint: str | None = None
+
+    @property
+    def headline(self) -> str:
+        """What went wrong, without the advice (the CLI prints the hint on its own line)."""
+        found = self.__dict__.get("_headline")
+        if isinstance(found, str):
+            return found
+        return str(self.args[0]) if self.args else type(self).__name__
+
+    def _set_text(self, headline: str, hint: str | None, cli_hint: str | None = None) -> None:
+        """Store the headline and hints, and make `str()` the one-sentence form of both."""
+        self._headline = headline.rstrip(". ") + "."
+        self.hint = hint
+        self.cli_hint = cli_hint
+        Exception.__init__(self, _sentence(headline, hint))
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only constructors cannot be replayed from `args`; rebuild from the attributes
@@ -64,10 +96,9 @@ class BhtomError(Exception):
 class ConfigurationError(BhtomError):
     """The client's settings cannot work (no token, malformed URL, token over plain http)."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, cli_hint: str | None = None) -> None:
         self.message = message
-        self.hint = hint
-        super().__init__(_sentence(message, hint))
+        self._set_text(message, hint, cli_hint)
 
 
 class ClientStateError(BhtomError):
@@ -77,10 +108,9 @@ class ClientStateError(BhtomError):
 class InvalidInputError(BhtomError, ValueError):
     """Arguments the server would refuse, caught before anything was sent."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, cli_hint: str | None = None) -> None:
         self.message = message
-        self.hint = hint
-        super().__init__(_sentence(message, hint))
+        self._set_text(message, hint, cli_hint)
 
 
 class APIError(BhtomError):
@@ -101,16 +131,13 @@ class APIError(BhtomError):
         method: str,
         path: str,
         hint: str | None = None,
+        cli_hint: str | None = None,
     ) -> None:
         self.status = status
         self.message = message
         self.method = method
         self.path = path
-        self.hint = hint
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        return _sentence(f"{self.method} {self.path} → {self.status}: {self.message}", self.hint)
+        self._set_text(f"{method} {path} → {status}: {message}", hint, cli_hint)
 
 
 class AuthenticationError(APIError):
@@ -135,8 +162,10 @@ class TargetNotFoundError(NotFoundError):
             status=status,
             method=method,
             path=path,
-            hint="names are exact and case-sensitive; find it with `bhtom targets list --name` "
+            hint="names are exact and case-sensitive; find it with `bh.targets.list(name=...)` "
             "or create it with `bh.targets.create(...)`",
+            cli_hint="names are exact and case-sensitive; find it with `bhtom targets list --name NAME` "
+            "or create it with `bhtom targets create NAME --ra RA --dec DEC`",
         )
 
 
@@ -151,10 +180,80 @@ class ValidationError(APIError):
         method: str,
         path: str,
         hint: str | None = None,
+        cli_hint: str | None = None,
         field_errors: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.field_errors: Mapping[str, tuple[str, ...]] = dict(field_errors or {})
-        super().__init__(message, status=status, method=method, path=path, hint=hint)
+        super().__init__(message, status=status, method=method, path=path, hint=hint, cli_hint=cli_hint)
+
+
+class CameraNotFavouriteError(ValidationError):
+    """The upload names a camera (ONAME) that is not among the caller's favourite cameras.
+
+    `oname` is the camera, when the call that met the refusal knew it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        oname: str | None = None,
+        field_errors: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.oname = oname
+        shown = repr(oname) if oname else "'<ONAME>'"
+        super().__init__(
+            message,
+            status=status,
+            method=method,
+            path=path,
+            hint="add the camera to your favourites first: "
+            f"`await bh.observatories.add_favourite(oname={shown})`",
+            cli_hint="add the camera to your favourites first: "
+            f"`bhtom observatories add-favourite {shlex.quote(oname) if oname else 'ONAME'}`",
+            field_errors=field_errors,
+        )
+
+    def for_camera(self, oname: str) -> CameraNotFavouriteError:
+        """The same refusal, naming the camera that was sent (so the hint can name it too)."""
+        return CameraNotFavouriteError(
+            self.message,
+            status=self.status,
+            method=self.method,
+            path=self.path,
+            oname=oname,
+            field_errors=self.field_errors,
+        )
+
+
+class ObserverUnknownError(ValidationError):
+    """An observer username is not a BHTOM account (usernames are case-sensitive)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        usernames: Iterable[str] = (),
+        field_errors: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.usernames = tuple(usernames)
+        super().__init__(
+            message,
+            status=status,
+            method=method,
+            path=path,
+            hint="observers are BHTOM usernames (case-sensitive); admins can list them with "
+            "`bh.users.list(username=...)`",
+            cli_hint="observers are BHTOM usernames (case-sensitive); admins can list them with "
+            "`bhtom users --username NAME`",
+            field_errors=field_errors,
+        )
 
 
 class RateLimitError(APIError):
@@ -187,9 +286,10 @@ class ResponseDecodeError(BhtomError):
         self.path = path
         self.status = status
         self.snippet = snippet
-        hint = "the server may have changed, or base_url points at something that is not BHTOM"
-        super().__init__(_sentence(f"{method} {path} → {status}: {message} (body starts: {snippet!r})", hint))
-        self.hint = hint
+        self._set_text(
+            f"{method} {path} → {status}: {message} (body starts: {snippet!r})",
+            "the server may have changed, or base_url points at something that is not BHTOM",
+        )
 
 
 class TransportError(BhtomError):
@@ -199,22 +299,28 @@ class TransportError(BhtomError):
     """
 
     def __init__(
-        self, message: str, *, method: str, path: str, request_sent: bool, hint: str | None = None
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        request_sent: bool,
+        hint: str | None = None,
+        cli_hint: str | None = None,
     ) -> None:
         self.message = message
         self.method = method
         self.path = path
         self.request_sent = request_sent
-        self.hint = hint
-        super().__init__(_sentence(f"{method} {path}: {message}", hint))
+        self._set_text(f"{method} {path}: {message}", hint, cli_hint)
 
 
 class ConnectError(TransportError):
     """No connection could be made; nothing was sent."""
 
 
-class TimeoutError(TransportError, builtins.TimeoutError):
-    """A connect, read, write or pool timeout expired."""
+class APITimeoutError(TransportError, builtins.TimeoutError):
+    """A connect, read, write or pool timeout expired (also a `builtins.TimeoutError`)."""
 
 
 class UploadOutcomeUnknown(BhtomError):
@@ -227,11 +333,12 @@ class UploadOutcomeUnknown(BhtomError):
     def __init__(self, filename: str, *, cause: BhtomError) -> None:
         self.filename = filename
         self.cause = cause
-        self.hint = (
+        self._set_text(
+            f"upload of {filename!r} may or may not be stored ({cause.headline.rstrip('.')})",
             "check `bh.dataproducts.list(target_name=...)` before re-sending, or re-run the bulk "
-            "uploader with the same journal: it reconciles before retrying"
+            "uploader with the same journal: it reconciles before retrying",
+            "re-run `bhtom upload` with the same --journal: it looks the file up before re-sending",
         )
-        super().__init__(_sentence(f"upload of {filename!r} may or may not be stored ({cause})", self.hint))
 
 
 def _sentence(message: str, hint: str | None) -> str:

@@ -11,14 +11,12 @@ import attrs
 
 from .._multipart import FilePart, MultipartBody
 from ..errors import (
-    APIError,
+    CameraNotFavouriteError,
     InvalidInputError,
     ResponseDecodeError,
     ServerError,
-    TargetNotFoundError,
     TransportError,
     UploadOutcomeUnknown,
-    ValidationError,
 )
 from ..models.uploads import UploadedFile, UploadReceipt
 from ._resource import Resource
@@ -190,8 +188,8 @@ class UploadsAPI(Resource):
                 # A gateway gave up waiting; the service may still have stored the file.
                 raise UploadOutcomeUnknown(", ".join(prepared.filenames), cause=exc) from exc
             raise
-        except ValidationError as exc:
-            raise _explain(exc, prepared) from None
+        except CameraNotFavouriteError as exc:
+            raise exc.for_camera(prepared.observatory) from None
         payload = response.json()
         entries = payload.get("Success") if isinstance(payload, dict) else None
         if response.status != 201 or not isinstance(entries, list):
@@ -224,23 +222,6 @@ def _local_name(reported: str, index: int, sent: tuple[str, ...]) -> str | None:
     if matches:
         return max(matches, key=len)
     return sent[index] if index < len(sent) else None
-
-
-def _explain(exc: ValidationError, prepared: PreparedUpload) -> APIError:
-    text = exc.message.lower()
-    if "target" in text and ("does not exist" in text or "doesn't exist" in text):
-        return TargetNotFoundError(prepared.target, method=exc.method, path=exc.path, status=exc.status)
-    if "observatory" in text and "your list" in text:
-        return ValidationError(
-            exc.message,
-            status=exc.status,
-            method=exc.method,
-            path=exc.path,
-            field_errors=exc.field_errors,
-            hint=f"add the camera to your favourites first: "
-            f"`await bh.observatories.add_favourite(oname={prepared.observatory!r})`",
-        )
-    return exc
 
 
 async def _check_file(path: Path, *, fits: bool) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import json
-import re
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
@@ -118,31 +117,9 @@ def _print_error(message: str, hint: str | None = None) -> None:
 
 def error_lines(exc: BaseException) -> tuple[str, str | None]:
     """(what went wrong, what to do) for a library error, with the hint phrased for the shell."""
-    # `str(exc)` already ends with "Hint: ..."; split it so the hint gets its own line.
-    text = str(exc)
-    hint = getattr(exc, "hint", None)
-    if hint and ". Hint: " in text:
-        text = text.split(". Hint: ", 1)[0] + "."
-    return text, _shell_hint(hint)
-
-
-#: Library hints name Python calls; at the shell the matching `bhtom` command is more useful.
-_SHELL_HINTS = (
-    (
-        re.compile(r"`await bh\.observatories\.add_favourite\(oname='([^']*)'\)`"),
-        r"`bhtom observatories add-favourite \1`",
-    ),
-    (re.compile(r"`bh\.targets\.create\(\.\.\.\)`"), "`bhtom targets create NAME --ra RA --dec DEC`"),
-    (re.compile(r"pass token=\.\.\."), "pass --token"),
-)
-
-
-def _shell_hint(hint: str | None) -> str | None:
-    if hint is None:
-        return None
-    for pattern, replacement in _SHELL_HINTS:
-        hint = pattern.sub(replacement, hint)
-    return hint
+    if isinstance(exc, BhtomError):
+        return exc.headline, exc.cli_hint or exc.hint
+    return str(exc), None
 
 
 class BhtomGroup(click.Group):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import attrs
 import click
 
+from ..errors import BhtomError
 from ._core import CliState, ExitCode, error_lines, make_client, pass_state, run
 from .output import ProgressDisplay, emit_json, human_bytes, print_table
 
@@ -66,7 +67,8 @@ def summary_json(summary: UploadSummary) -> dict[str, object]:
         "ids": list(summary.ids),
         "bytes_sent": summary.bytes_sent,
         "elapsed": round(summary.elapsed, 3),
-        "stopped": str(summary.stopped) if summary.stopped is not None else None,
+        "stopped": summary.stopped.headline if summary.stopped is not None else None,
+        "stopped_hint": _cli_hint(summary.stopped),
         "cancelled": summary.cancelled,
         "files": [outcome_json(o) for o in summary.outcomes],
     }
@@ -87,6 +89,10 @@ def summary_exit_code(summary: UploadSummary) -> ExitCode:
     return ExitCode.OK
 
 
+def _cli_hint(error: BhtomError | None) -> str | None:
+    return None if error is None else error.cli_hint or error.hint
+
+
 class _EventSink:
     """Feeds uploader events into a `ProgressDisplay`."""
 
@@ -103,7 +109,7 @@ class _EventSink:
             if outcome.data_product_id is not None:
                 detail = f"id {outcome.data_product_id}"
             else:
-                detail = (outcome.reason or "").split(". Hint: ", 1)[0]
+                detail = outcome.reason or ""
             self.display.file_finished(
                 outcome.path.name, status=outcome.status, size=outcome.size, detail=detail
             )
@@ -203,7 +209,7 @@ def print_summary(summary: UploadSummary) -> None:
     )
     trouble = [o for o in summary.outcomes if o.status in ("failed", "unknown")]
     if trouble and summary.stopped is None:
-        rows = [[o.path.name, o.status, (o.reason or "").split(". Hint: ", 1)[0]] for o in trouble]
+        rows = [[o.path.name, o.status, o.reason or ""] for o in trouble]
         print_table(["file", "status", "reason"], rows)
     if counts["unknown"]:
         click.echo("Re-run with the same --journal to find out what happened to the unknown files.", err=True)

@@ -57,7 +57,9 @@ from ..errors import (
     APIError,
     AuthenticationError,
     BhtomError,
+    CameraNotFavouriteError,
     InvalidInputError,
+    ObserverUnknownError,
     PermissionDeniedError,
     RateLimitError,
     ResponseDecodeError,
@@ -65,7 +67,6 @@ from ..errors import (
     TargetNotFoundError,
     TransportError,
     UploadOutcomeUnknown,
-    ValidationError,
 )
 from .discovery import Candidate, Rejected, discover, sha256_of
 from .events import (
@@ -602,16 +603,20 @@ class Uploader:
         return self._journal
 
 
+#: Refusals that every other file of the job would get too: the job stops after the first.
+JOB_WIDE_ERRORS = (
+    AuthenticationError,
+    PermissionDeniedError,
+    TargetNotFoundError,
+    CameraNotFavouriteError,
+    ObserverUnknownError,
+)
+
+
 def _is_job_wide(exc: BaseException) -> bool:
-    """Refusals that every other file would get too."""
-    if isinstance(exc, (AuthenticationError, PermissionDeniedError, TargetNotFoundError)):
-        return True
-    if isinstance(exc, ValidationError):
-        text = exc.message.lower()
-        return "your list" in text or "favourite" in text or ("observatory" in text and "exist" in text)
-    return False
+    return isinstance(exc, JOB_WIDE_ERRORS)
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc)
+    text = exc.headline if isinstance(exc, BhtomError) else str(exc)
     return text if len(text) <= 300 else text[:299] + "…"

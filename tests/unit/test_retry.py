@@ -83,7 +83,7 @@ async def test_read_timeout_is_not_retried_for_non_idempotent_calls(bh: Client) 
     """After the body may have reached the server, a mutating call is not re-sent."""
     with respx.mock:
         route = respx.post(URL).mock(side_effect=[httpx.ReadTimeout("slow"), ok()])
-        with pytest.raises(errors.TimeoutError) as caught:
+        with pytest.raises(errors.APITimeoutError) as caught:
             await bh._require_open().send(WRITE)
     assert caught.value.request_sent
     assert route.call_count == 1

@@ -96,3 +96,53 @@ def test_error_str_is_one_sentence_with_call_and_hint() -> None:
     text = str(make(401, b'{"detail":"Invalid token."}'))
     assert text.startswith("POST /x/ → 401: Invalid token.")
     assert "\n" not in text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"non_field_errors":["Target \'Nope22\' does not exist."]}',
+        b'{"target":["Target \'Nope22\' does not exist in the bhtom."]}',
+    ],
+)
+def test_missing_target_refusal_is_target_not_found(body: bytes) -> None:
+    """Both forms of the upload service's unknown-target answer become TargetNotFoundError."""
+    error = make(400, body, content_type="application/json")
+    assert isinstance(error, errors.TargetNotFoundError)
+    assert error.target == "Nope22"
+    assert error.status == 400
+
+
+def test_camera_not_favourite_is_its_own_error() -> None:
+    """'camera doesn't exist on your list' becomes CameraNotFavouriteError with both hints."""
+    body = b'{"non_field_errors":["Observatory with camera doesn\'t exist on your list"]}'
+    error = make(400, body, content_type="application/json")
+    assert isinstance(error, errors.CameraNotFavouriteError)
+    named = error.for_camera("My Obs_Cam")
+    assert named.oname == "My Obs_Cam"
+    assert "add_favourite(oname='My Obs_Cam')" in (named.hint or "")
+    assert "bhtom observatories add-favourite 'My Obs_Cam'" in (named.cli_hint or "")
+
+
+def test_unknown_observers_are_listed() -> None:
+    """'The following usernames do not exist: bob, carol' becomes ObserverUnknownError."""
+    body = b'{"error":"The following usernames do not exist: bob, carol"}'
+    error = make(400, body, content_type="application/json")
+    assert isinstance(error, errors.ObserverUnknownError)
+    assert error.usernames == ("bob", "carol")
+
+
+def test_other_refusals_stay_plain_validation_errors() -> None:
+    """A refusal that names nothing callers branch on is a plain ValidationError."""
+    error = make(400, b'{"non_field_errors":["Coordinates beyond range"]}', content_type="application/json")
+    assert type(error) is errors.ValidationError
+
+
+def test_headline_and_hints_are_separate_data() -> None:
+    """`headline` is the sentence without advice; `hint` and `cli_hint` carry the advice apart."""
+    error = make(401, b'{"detail":"Invalid token."}', content_type="application/json")
+    assert error.headline == "POST /x/ → 401: Invalid token."
+    assert "Hint" not in error.headline
+    assert "Client(token=...)" in str(error.hint)
+    assert "--token" in str(error.cli_hint)
+    assert str(error) == f"{error.headline[:-1]}. Hint: {error.hint}"

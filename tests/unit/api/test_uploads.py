@@ -161,7 +161,7 @@ async def test_upload_lost_answer_raises_outcome_unknown_without_resending(bh: C
             await bh.upload_file(frame, target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
     assert route.call_count == 1
     assert caught.value.filename == "frame_0000.fits"
-    assert isinstance(caught.value.cause, errors.TimeoutError)
+    assert isinstance(caught.value.cause, errors.APITimeoutError)
 
 
 async def test_upload_connect_error_is_retried(bh: Client, frame: Path) -> None:
