@@ -22,7 +22,7 @@ from ._clock import Clock
 from ._config import RetrySettings
 from .errors import APIError, BhtomError, RateLimitError, TransportError
 
-__all__ = ["RETRYABLE_STATUSES", "PauseGate", "call_with_retries", "parse_retry_after"]
+__all__ = ["RETRYABLE_STATUSES", "PauseGate", "backoff", "call_with_retries", "parse_retry_after"]
 
 T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
@@ -49,6 +49,30 @@ class PauseGate:
         """Return once no pause is in force."""
         while (remaining := self._resume_at - self._clock.monotonic()) > 0:
             await self._clock.sleep(remaining)
+
+
+def backoff(
+    attempt: int,
+    *,
+    initial: float,
+    maximum: float,
+    factor: float = 2.0,
+    rng: random.Random | None = None,
+    retry_after: float | None = None,
+) -> float:
+    """Seconds to wait before retry number `attempt` (1 is the first retry): the one backoff.
+
+    A server's `retry_after` wins. Otherwise the wait grows as ``initial * factor**(attempt-1)``
+    up to `maximum`; with `rng` it is drawn uniformly between `initial` and that ceiling (full
+    jitter), so clients that failed together do not return together. The transport, the
+    uploader's re-sends, the reconciler's second look and the poller's rounds all wait this way.
+    """
+    if retry_after is not None:
+        return max(0.0, retry_after)
+    ceiling = min(maximum, initial * factor ** max(0, attempt - 1))
+    if rng is None:
+        return ceiling
+    return rng.uniform(initial, max(initial, ceiling))
 
 
 def parse_retry_after(value: str | None, *, now_wall: float) -> float | None:
@@ -113,10 +137,13 @@ async def call_with_retries(
 
     def next_wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            return exc.retry_after
-        ceiling = min(settings.wait_max, settings.wait_initial * 2 ** (state.attempt_number - 1))
-        return jitter.uniform(settings.wait_initial, max(settings.wait_initial, ceiling))
+        return backoff(
+            state.attempt_number,
+            initial=settings.wait_initial,
+            maximum=settings.wait_max,
+            rng=jitter,
+            retry_after=exc.retry_after if isinstance(exc, RateLimitError) else None,
+        )
 
     def log_retry(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

@@ -102,7 +102,11 @@ class ConfigurationError(BhtomError):
 
 
 class ClientStateError(BhtomError):
-    """A `Client` was used before `async with` opened it, or after it was closed."""
+    """A `Client` was used after it was closed, or read before it was opened."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self._set_text(message, hint)
 
 
 class InvalidInputError(BhtomError, ValueError):

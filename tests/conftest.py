@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bhtom_async import Client, ManualClock
+from bhtom_async import Client
+from bhtom_async.testing import ManualClock
 
 #: A recognisable fake token: tests grep for it to prove it never leaks.
 FAKE_TOKEN = "f00dfacef00dfacef00dfacef00dfacef00dface"

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Hashable, Mapping
 from typing import TypeVar
 
+import anyio
+import anyio.to_thread
 import attrs
 import cattrs
 
-from .._config import RetrySettings, Timeouts
-from .._http import Host, HttpResponse, RequestSpec, StreamingBody, Transport
+from .._clock import Clock
+from .._config import ClientConfig, RetrySettings, Timeouts
+from .._http import Host, HttpClient, HttpResponse, RequestSpec, StreamingBody, Transport
 from .._paginate import DEFAULT_PREFETCH, Envelope, Pager, parse_envelope
-from ..errors import APIError, BhtomError, ResponseDecodeError
+from ..errors import APIError, BhtomError, ClientStateError, ResponseDecodeError
 from ..models._converter import structure
 
-__all__ = ["CallOptions", "Resource", "body_of"]
+__all__ = ["CallOptions", "Resource", "Session", "body_of"]
 
 T = TypeVar("T")
 
@@ -27,6 +31,74 @@ class CallOptions:
     retry: RetrySettings | None = None
 
 
+class Session:
+    """Strictly private: a client's connection pool, opened on first use and shared with the
+    clients `with_options` derives from it.
+
+    Args:
+        resolve: reads the settings (arguments, environment, config file); blocking, so it runs
+            in a worker thread when the session opens.
+        http_client: a user-supplied `httpx.AsyncClient`, or None for our own pool.
+        clock: the time source for retries and polling.
+        on_open: called once the settings are known (the client applies ``BHTOM_LOG`` there).
+    """
+
+    def __init__(
+        self,
+        resolve: Callable[[], ClientConfig],
+        *,
+        http_client: HttpClient | None,
+        clock: Clock,
+        on_open: Callable[[ClientConfig], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.clock = clock
+        self._resolve = resolve
+        self._http_client = http_client
+        self._on_open = on_open
+        self._rng = rng
+        self._transport: Transport | None = None
+        self._lock = anyio.Lock()
+        self.closed = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._transport is not None and not self.closed
+
+    async def transport(self) -> Transport:
+        """The open transport, opening it on first use."""
+        if self.closed:
+            raise ClientStateError("this client was closed; create a new Client to connect again")
+        if self._transport is not None:
+            return self._transport
+        async with self._lock:
+            if self._transport is None:
+                config = await anyio.to_thread.run_sync(self._resolve)
+                if self._on_open is not None:
+                    self._on_open(config)
+                self._transport = Transport(
+                    config, clock=self.clock, http_client=self._http_client, rng=self._rng
+                )
+        return self._transport
+
+    def opened(self) -> Transport:
+        """The transport if it is open; else a `ClientStateError` saying how to open it."""
+        if self.closed:
+            raise ClientStateError("this client was closed; create a new Client to connect again")
+        if self._transport is None:
+            raise ClientStateError(
+                "the client is not open yet",
+                hint="use `async with Client() as bh:` or `await bh.open()`; any call also opens it",
+            )
+        return self._transport
+
+    async def aclose(self) -> None:
+        """Close the pool (once); later calls raise `ClientStateError`."""
+        self.closed = True
+        if self._transport is not None:
+            await self._transport.aclose()
+
+
 def body_of(**fields: object) -> dict[str, object]:
     """A JSON body of the given fields, leaving out those that are None."""
     return {key: value for key, value in fields.items() if value is not None}
@@ -35,12 +107,17 @@ def body_of(**fields: object) -> dict[str, object]:
 class Resource:
     """Strictly private base: holds the transport and the call options."""
 
-    def __init__(self, transport: Transport, options: CallOptions | None = None) -> None:
-        self._transport = transport
+    def __init__(self, session: Session, options: CallOptions | None = None) -> None:
+        self._session = session
         self._options = options or CallOptions()
 
+    @property
+    def _clock(self) -> Clock:
+        return self._session.clock
+
     async def _send(self, spec: RequestSpec) -> HttpResponse:
-        return await self._transport.send(spec, timeout=self._options.timeout, retry=self._options.retry)
+        transport = await self._session.transport()
+        return await transport.send(spec, timeout=self._options.timeout, retry=self._options.retry)
 
     async def _call(
         self,

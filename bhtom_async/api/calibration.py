@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import anyio
 import anyio.to_thread
-import attrs
 
 from .._multipart import FilePart, MultipartBody
 from .._paginate import parse_envelope
@@ -21,30 +19,14 @@ from ..models.calibration import (
     FileCalibration,
     RestartResult,
 )
-from ..models.uploads import UploadedFile
+from ..models.calibration_page import ResultItem, parse_result_item
+from ..poll import PAGE_SIZE, CalibrationWait, IdSource, PollOptions
 from ._resource import Resource, body_of
 
-__all__ = ["PAGE_SIZE", "CalibrationAPI", "ItemOutcome"]
+__all__ = ["CalibrationAPI"]
 
 RESULTS_PATH = "/calibration/get-calibration-res/"
 CALIB_FILE_PATH = "/calibFile/"
-#: The server's page size for calibration results (and so the poller's batch size).
-PAGE_SIZE = 200
-_MISSING = re.compile(r"File with (id|name) (.+?) does not exist", re.IGNORECASE)
-
-
-@attrs.frozen
-class ItemOutcome:
-    """Strictly private: one item of a results page, tied to the key that was asked for.
-
-    `result` is set for a calibration record; otherwise `missing` (no record yet: ``File with
-    id N does not exist``) or `refused` (``It's not your data``) explains why not.
-    """
-
-    key: int | str
-    result: CalibrationResult | None = None
-    missing: str | None = None
-    refused: str | None = None
 
 
 class CalibrationAPI(Resource):
@@ -96,8 +78,8 @@ class CalibrationAPI(Resource):
         *,
         plot: bool = False,
         page: int = 1,
-    ) -> tuple[list[ItemOutcome], int]:
-        """One page of results as per-key outcomes, and the number of pages (used by `wait`)."""
+    ) -> tuple[list[ResultItem], int]:
+        """One page of results as per-key items, and the number of pages."""
         body: dict[str, object] = {}
         if ids:
             body["calibid"] = list(ids)
@@ -117,79 +99,54 @@ class CalibrationAPI(Resource):
             outcomes.append(self._outcome(raw, key, filename=key if isinstance(key, str) else None))
         return outcomes, envelope.num_pages
 
-    def _outcome(self, raw: object, key: int | str, *, filename: str | None) -> ItemOutcome:
-        if isinstance(raw, Mapping) and "dataproduct" in raw:
-            record = self._convert(raw, CalibrationRecord, "POST", RESULTS_PATH)
-            return ItemOutcome(record.dataproduct, CalibrationResult.from_record(record, filename=filename))
-        if isinstance(raw, Mapping):
-            error = raw.get("Error") or raw.get("error")
-            if isinstance(error, str):
-                found = _MISSING.search(error)
-                if found and found.group(1).lower() == "id" and found.group(2).strip().isdigit():
-                    key = int(found.group(2))
-                return ItemOutcome(key, missing=error)
-            refusal = raw.get("calib-res")
-            if isinstance(refusal, str):
-                return ItemOutcome(key, refused=refusal)
-        raise ResponseDecodeError(
-            "unexpected calibration item",
-            method="POST",
-            path=RESULTS_PATH,
-            status=200,
-            snippet=repr(raw)[:80],
+    def _outcome(self, raw: object, key: int | str, *, filename: str | None) -> ResultItem:
+        item = parse_result_item(
+            raw,
+            key,
+            filename=filename,
+            read_record=lambda record: self._convert(record, CalibrationRecord, "POST", RESULTS_PATH),
         )
+        if item.unreadable is not None:
+            raise ResponseDecodeError(
+                "unexpected calibration item",
+                method="POST",
+                path=RESULTS_PATH,
+                status=200,
+                snippet=repr(raw)[:80],
+            )
+        return item
 
-    def wait(
-        self,
-        ids: Iterable[int | UploadedFile] | AsyncIterable[int | UploadedFile],
-        *,
-        interval: float = 3.0,
-        max_interval: float = 30.0,
-        timeout: float = 600.0,
-        missing_grace: float = 300.0,
-        plot: bool = False,
-        plots_dir: str | os.PathLike[str] | None = None,
-    ) -> AsyncIterator[CalibrationResult]:
-        """Yield each data product's calibration as soon as it is final (S or E), in completion order.
+    def wait(self, ids: IdSource, options: PollOptions | None = None) -> CalibrationWait:
+        """Each data product's calibration as soon as it is final (S or E), in completion order.
 
-        `ids` may be data-product ids or `UploadedFile`s (which also give the file name and the
-        dry-run flag), as a plain iterable or an async iterable whose ids arrive over time
-        (e.g. fed by uploads as they finish): each id joins the polling set when it arrives,
-        and the iterator ends once the source is exhausted and every id is final or timed out.
+        `ids` are data-product ids or `UploadedFile`s (which also give the file name and the
+        dry-run flag): a plain iterable, or an async iterable whose ids arrive over time (fed by
+        uploads as they finish); each id joins the polling set when it arrives, and the results
+        end once the source is exhausted and every id is final or timed out.
 
-        Each round sends one request per 200 pending ids. Rounds start `interval` seconds apart
-        and back off (x1.5) toward `max_interval`; new ids reset the pace. An id still not final
-        `timeout` seconds after it arrived is yielded with status `PENDING`. An id the server
-        says does not exist stays pending for `missing_grace` seconds, then is yielded as
-        `ERROR`; a dry-run id is reported at once (``dry_run=True``: no record is expected). A
-        whole-batch 400 is split in halves until the id causing it is isolated; that id is
-        polled alone afterwards and ends as `ERROR` after `missing_grace`.
-
-        `plot` asks for the calibration plot (`result.plot`, PNG bytes); with `plots_dir` each
-        plot is also saved there as ``<id>.png`` (`result.plot_path`). Times are in seconds on
-        the client's clock. Requests go through the client's retry policy and 429 pause.
-
-        With an async source, iterate to the end or close the iterator in the task that
-        iterates it (``contextlib.aclosing``): it runs a task that reads the source.
+        Each round sends one request per 200 pending ids. Rounds start `options.interval`
+        seconds apart and back off (x1.5) toward `options.max_interval`; new ids reset the pace.
+        An id still not final `options.timeout` seconds after it arrived is yielded with status
+        `PENDING`. An id the server says does not exist stays pending for
+        `options.missing_grace` seconds, then is yielded as `ERROR`; a dry-run id is reported
+        at once (no record is expected). A whole-batch 400 is split in halves until the id
+        causing it is isolated; that id is polled alone afterwards and ends as `ERROR` after
+        `missing_grace`. Requests go through the client's retry policy and 429 pause; times are
+        on the client's clock. See `bhtom_async.poll` for the engine.
 
         Example:
-            >>> async for r in bh.calibration.wait(receipt.files, timeout=900):   # doctest: +SKIP
-            ...     print(r.dataproduct_id, r.status.name, r.magnitude, r.is_limit)
+            >>> waiting = bh.calibration.wait(receipt.files, PollOptions(timeout=900))  # doctest: +SKIP
+            >>> async with waiting as results:                                        # doctest: +SKIP
+            ...     async for r in results:
+            ...         print(r.dataproduct_id, r.status.name, r.magnitude, r.is_limit)
+            >>> async for r in bh.calibration.wait([1454270]):         # a plain list needs no block
+            ...     print(r.status.name)
         """
-        # Imported here: the poller module builds on this one (ItemOutcome, fetch_page).
-        from .calibration_poller import CalibrationPoller
+        return CalibrationWait(self._fetch_for_wait, self._clock, ids, options or PollOptions())
 
-        poller = CalibrationPoller(
-            self,
-            ids,
-            interval=interval,
-            max_interval=max_interval,
-            timeout=timeout,
-            missing_grace=missing_grace,
-            plot=plot,
-            plots_dir=Path(plots_dir) if plots_dir is not None else None,
-        )
-        return poller.results()
+    async def _fetch_for_wait(self, ids: Sequence[int], plot: bool) -> list[ResultItem]:
+        items, _ = await self.fetch_page(ids, plot=plot)
+        return items
 
     async def restart_by_id(
         self,
@@ -354,7 +311,7 @@ def _ids(ids: Iterable[int]) -> list[int]:
     return out
 
 
-def _outcome_result(outcome: ItemOutcome) -> CalibrationResult:
+def _outcome_result(outcome: ResultItem) -> CalibrationResult:
     if outcome.result is not None:
         return outcome.result
     key = outcome.key

@@ -18,14 +18,12 @@ from ..errors import (
     TransportError,
     UploadOutcomeUnknown,
 )
-from ..models.uploads import UploadedFile, UploadReceipt
+from ..models.uploads import UploadedFile, UploadOptions, UploadReceipt
 from ._resource import Resource
 
-__all__ = ["DATA_PRODUCT_TYPES", "PATH", "PreparedUpload", "UploadsAPI"]
+__all__ = ["PATH", "PreparedUpload", "UploadsAPI"]
 
 PATH = "/upload/"
-#: The types the upload service knows. Other strings are passed through (the server decides).
-DATA_PRODUCT_TYPES = ("fits_file", "photometry", "photometry_csv", "spectroscopy")
 StrPath = str | os.PathLike[str]
 FITS_MAGIC = b"SIMPLE  ="
 
@@ -36,142 +34,66 @@ class PreparedUpload:
 
     body: MultipartBody
     filenames: tuple[str, ...]
-    target: str
-    observatory: str
-    dry_run: bool
+    options: UploadOptions
 
 
 class UploadsAPI(Resource):
     """Uploading one request's worth of files to the upload service."""
 
-    async def upload_file(
-        self,
-        path: StrPath | Sequence[StrPath],
-        *,
-        target: str,
-        observatory: str,
-        data_product_type: str = "fits_file",
-        filter: str | None = None,
-        mjd: float | None = None,
-        observers: Sequence[str] = (),
-        comment: str | None = None,
-        match_dist: float | None = None,
-        dry_run: bool = False,
-    ) -> UploadReceipt:
+    async def upload_file(self, path: StrPath | Sequence[StrPath], options: UploadOptions) -> UploadReceipt:
         """Upload a file (or several in one request) to the upload service.
 
         Args:
             path: the file, or several files sent in one request (part name ``files``).
-            target: the exact BHTOM target name.
-            observatory: the camera's ONAME for ``fits_file``/``photometry``; free text for
-                ``photometry_csv``/``spectroscopy``. The camera must be in your favourites.
-            data_product_type: ``fits_file`` (default), ``photometry`` (a SExtractor catalogue;
-                needs `mjd` and exactly one file), ``photometry_csv`` or ``spectroscopy``.
-            filter: e.g. ``"GaiaSP/V"``; omitted means the server default (``GaiaSP/any``).
-            mjd: observation MJD (required for ``photometry``).
-            observers: BHTOM usernames (case-sensitive), sent as the repeated ``observers``
-                field the server reads (not the legacy single ``observer``).
-            comment: free text.
-            match_dist: matching radius in arcsec.
-            dry_run: process without storing; the returned ids never resolve.
+            options: the target, camera and the rest (`UploadOptions`). Observers go as the
+                repeated ``observers`` field the server reads (not the legacy single
+                ``observer``), ``dry_run`` as the string ``"True"``/``"False"``.
 
         Returns:
             An `UploadReceipt` with one `UploadedFile` (int id) per file.
 
         Raises:
             InvalidInputError: refused before sending (missing/empty file, not FITS, photometry
-                without `mjd` or with several files).
+                with several files).
             TargetNotFoundError: the target does not exist (names are exact).
-            ValidationError: other refusals; a camera not in your favourites carries a hint.
+            CameraNotFavouriteError: the camera is not in your favourites (the hint says how to
+                add it).
+            ValidationError: other refusals.
             UploadOutcomeUnknown: the body was sent but the answer was lost; the file may be
                 stored. Uploads are never re-sent automatically once the body may have left.
 
         Example:
-            >>> receipt = await bh.upload_file("night/f1.fits", target="Gaia22bpl",   # doctest: +SKIP
-            ...                                observatory="HarnessObs_HarnessCam")
-            >>> receipt.ids
+            >>> options = UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+            >>> receipt = await bh.uploads.upload_file("night/f1.fits", options)   # doctest: +SKIP
+            >>> receipt.ids                                                        # doctest: +SKIP
             (1454270,)
         """
-        prepared = await self.prepare(
-            path,
-            target=target,
-            observatory=observatory,
-            data_product_type=data_product_type,
-            filter=filter,
-            mjd=mjd,
-            observers=observers,
-            comment=comment,
-            match_dist=match_dist,
-            dry_run=dry_run,
-        )
-        return await self.send(prepared)
+        return await self.send(await self.prepare(path, options))
 
     async def prepare(
         self,
         path: StrPath | Sequence[StrPath],
+        options: UploadOptions,
         *,
-        target: str,
-        observatory: str,
-        data_product_type: str = "fits_file",
-        filter: str | None = None,
-        mjd: float | None = None,
-        observers: Sequence[str] = (),
-        comment: str | None = None,
-        match_dist: float | None = None,
-        dry_run: bool = False,
         on_bytes: Callable[[int], None] | None = None,
         throttle: Callable[[int], Awaitable[None]] | None = None,
     ) -> PreparedUpload:
-        """Validate the arguments and files (in a worker thread) and build the streaming body.
+        """Check the files (in a worker thread) and build the streaming body for `send`.
 
-        Same arguments as `upload_file`, plus the body's `on_bytes` (progress) and `throttle`
-        (rate limit) hooks. The bulk uploader uses this with `send`.
+        `on_bytes` (progress) and `throttle` (rate limit) are the body's hooks; the bulk
+        uploader uses them.
         """
         paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
         if not paths:
             raise InvalidInputError("no file to upload")
-        if not target or not target.strip():
-            raise InvalidInputError("target is required", hint="give the exact BHTOM target name")
-        if not observatory or not observatory.strip():
+        if options.data_product_type == "photometry" and len(paths) != 1:
             raise InvalidInputError(
-                "observatory is required", hint="give the camera's ONAME, e.g. 'HarnessObs_HarnessCam'"
+                "a 'photometry' upload takes exactly one file", hint="send each catalogue separately"
             )
-        if data_product_type == "photometry":
-            if mjd is None:
-                raise InvalidInputError(
-                    "a 'photometry' upload needs mjd", hint="pass mjd= (the observation's MJD)"
-                )
-            if len(paths) != 1:
-                raise InvalidInputError(
-                    "a 'photometry' upload takes exactly one file", hint="send each catalogue separately"
-                )
-        if isinstance(observers, str):
-            observers = [observers]
-        sizes = [await _check_file(p, fits=data_product_type == "fits_file") for p in paths]
-        fields: list[tuple[str, str]] = [
-            ("target", target),
-            ("data_product_type", data_product_type),
-            ("observatory", observatory),
-        ]
-        if filter is not None:
-            fields.append(("filter", filter))
-        fields.append(("dry_run", "True" if dry_run else "False"))
-        if mjd is not None:
-            fields.append(("mjd", repr(float(mjd))))
-        fields.extend(("observers", name) for name in observers)
-        if comment is not None:
-            fields.append(("comment", comment))
-        if match_dist is not None:
-            fields.append(("match_dist", repr(float(match_dist))))
+        sizes = [await _check_file(p, fits=options.data_product_type == "fits_file") for p in paths]
         files = [FilePart(field="files", path=p, size=s) for p, s in zip(paths, sizes, strict=True)]
-        body = MultipartBody(fields, files, on_bytes=on_bytes, throttle=throttle)
-        return PreparedUpload(
-            body=body,
-            filenames=tuple(p.name for p in paths),
-            target=target,
-            observatory=observatory,
-            dry_run=dry_run,
-        )
+        body = MultipartBody(_form_fields(options), files, on_bytes=on_bytes, throttle=throttle)
+        return PreparedUpload(body=body, filenames=tuple(p.name for p in paths), options=options)
 
     async def send(self, prepared: PreparedUpload) -> UploadReceipt:
         """Send a prepared upload once (retried only when nothing can have reached the server)."""
@@ -189,7 +111,7 @@ class UploadsAPI(Resource):
                 raise UploadOutcomeUnknown(", ".join(prepared.filenames), cause=exc) from exc
             raise
         except CameraNotFavouriteError as exc:
-            raise exc.for_camera(prepared.observatory) from None
+            raise exc.for_camera(prepared.options.observatory) from None
         payload = response.json()
         entries = payload.get("Success") if isinstance(payload, dict) else None
         if response.status != 201 or not isinstance(entries, list):
@@ -204,12 +126,32 @@ class UploadsAPI(Resource):
         files = tuple(
             attrs.evolve(
                 item,
-                dry_run=prepared.dry_run,
+                dry_run=prepared.options.dry_run,
                 local_name=_local_name(item.filename, index, prepared.filenames),
             )
             for index, item in enumerate(converted)
         )
-        return UploadReceipt(files=files, dry_run=prepared.dry_run)
+        return UploadReceipt(files=files, dry_run=prepared.options.dry_run)
+
+
+def _form_fields(options: UploadOptions) -> list[tuple[str, str]]:
+    """The multipart form fields the upload service reads, in the wire form it expects."""
+    fields: list[tuple[str, str]] = [
+        ("target", options.target),
+        ("data_product_type", options.data_product_type),
+        ("observatory", options.observatory),
+    ]
+    if options.filter is not None:
+        fields.append(("filter", options.filter))
+    fields.append(("dry_run", "True" if options.dry_run else "False"))
+    if options.mjd is not None:
+        fields.append(("mjd", repr(float(options.mjd))))
+    fields.extend(("observers", name) for name in options.observers)
+    if options.comment is not None:
+        fields.append(("comment", options.comment))
+    if options.match_dist is not None:
+        fields.append(("match_dist", repr(float(options.match_dist))))
+    return fields
 
 
 def _local_name(reported: str, index: int, sent: tuple[str, ...]) -> str | None:

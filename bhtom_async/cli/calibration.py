@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..poll import PollOptions
 from ._core import CliState, ExitCode, make_client, pass_state, run
 from .output import emit_json, print_mapping, print_table, to_jsonable
 
@@ -119,7 +120,7 @@ async def _results(
             return [
                 r
                 async for r in bh.calibration.wait(
-                    ids, timeout=timeout, interval=interval, plot=plots_dir is not None, plots_dir=plots_dir
+                    ids, PollOptions(timeout=timeout, interval=interval, plots_dir=plots_dir)
                 )
             ]
         found = [r async for r in bh.calibration.results(ids, plot=plots_dir is not None)]

@@ -21,6 +21,8 @@ import anyio.to_thread
 import click
 
 from ..client import Client, login
+from ..models.uploads import UploadOptions
+from ..upload.options import JobOptions
 from ._core import CliState, ExitCode, pass_state, run
 from .calibration import calibration_json, print_results, results_exit_code
 from .fits_synth import night_of_frames, write_frame
@@ -126,13 +128,9 @@ async def _demo(
                 await anyio.to_thread.run_sync(_write_night, night, target, frames)
                 say(f"Wrote {frames} synthetic FITS frames to {night}")
                 request = UploadRequest(
-                    paths=(night,),
-                    target=target,
-                    observatory=CAMERA,
-                    filter="GaiaSP/V",
-                    concurrency=concurrency,
-                    journal=":memory:",
-                    min_age=0.0,
+                    (night,),
+                    UploadOptions(target=target, observatory=CAMERA, filter="GaiaSP/V"),
+                    JobOptions(concurrency=concurrency, journal=":memory:", min_age=0.0),
                 )
                 outcome = await upload_with_progress(bh, request, show=not state.json)
                 say(f"Uploaded {len(outcome.ids)} frames; waiting for calibration")

@@ -14,6 +14,10 @@ import attrs
 import click
 
 from ..errors import BhtomError
+from ..models.uploads import DATA_PRODUCT_TYPES, UploadOptions
+from ..poll import PollOptions
+from ..upload.options import JobOptions
+from ..upload.scheduler import Uploader
 from ._core import CliState, ExitCode, error_lines, make_client, pass_state, run
 from .output import ProgressDisplay, emit_json, human_bytes, print_table
 
@@ -24,28 +28,14 @@ if TYPE_CHECKING:
 
 __all__ = ["UploadRequest", "outcome_json", "register", "summary_exit_code", "upload_with_progress"]
 
-DATA_PRODUCT_TYPES = ("fits_file", "photometry", "photometry_csv", "spectroscopy")
-
 
 @attrs.frozen
 class UploadRequest:
     """What `bhtom upload` (and `bhtom demo`) asks the bulk uploader to do."""
 
     paths: tuple[Path, ...]
-    target: str
-    observatory: str
-    data_product_type: str = "fits_file"
-    filter: str | None = None
-    mjd: float | None = None
-    observers: tuple[str, ...] = ()
-    comment: str | None = None
-    match_dist: float | None = None
-    dry_run: bool = False
-    concurrency: int = 4
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    journal: Path | str | None = None
-    min_age: float = 2.0
+    options: UploadOptions
+    job: JobOptions = attrs.field(factory=JobOptions)
 
 
 def outcome_json(outcome: UploadOutcome) -> dict[str, object]:
@@ -121,10 +111,10 @@ async def _totals(request: UploadRequest) -> tuple[int, int]:
     files = size = 0
     async for item in discover(
         request.paths,
-        data_product_type=request.data_product_type,
-        include=request.include,
-        exclude=request.exclude,
-        min_age=request.min_age,
+        data_product_type=request.options.data_product_type,
+        include=request.job.include,
+        exclude=request.job.exclude,
+        min_age=request.job.min_age,
     ):
         if isinstance(item, Candidate):
             files += 1
@@ -136,24 +126,10 @@ async def upload_with_progress(bh: Client, request: UploadRequest, *, show: bool
     """Run the library's bulk uploader for `request`, showing progress unless `show` is False."""
     files, size = await _totals(request)
     with ProgressDisplay(total_files=files, total_bytes=size, enabled=show) as display:
-        return await bh.upload_directory(
-            list(request.paths),
-            target=request.target,
-            observatory=request.observatory,
-            data_product_type=request.data_product_type,
-            filter=request.filter,
-            mjd=request.mjd,
-            observers=request.observers,
-            comment=request.comment,
-            match_dist=request.match_dist,
-            dry_run=request.dry_run,
-            concurrency=request.concurrency,
-            include=request.include,
-            exclude=request.exclude,
-            journal=request.journal,
-            min_age=request.min_age,
-            on_event=_EventSink(display),
+        uploader = Uploader(
+            bh, list(request.paths), request.options, request.job, on_event=_EventSink(display)
         )
+        return await uploader.run()
 
 
 async def wait_with_names(
@@ -163,7 +139,7 @@ async def wait_with_names(
     names = {o.data_product_id: o.path.name for o in summary.outcomes if o.data_product_id is not None}
     found = []
     with ProgressDisplay(total_files=len(names), enabled=show, label="calibrating", by_files=True) as display:
-        async for result in bh.calibration.wait(summary.ids, timeout=timeout, interval=interval):
+        async for result in bh.calibration.wait(summary.ids, PollOptions(timeout=timeout, interval=interval)):
             if result.filename is None and result.dataproduct_id in names:
                 result = attrs.evolve(result, filename=names[result.dataproduct_id])
             found.append(result)
@@ -291,23 +267,21 @@ def upload(
         bhtom upload night/ --target Gaia22bpl --observatory MyObs_MyCam --filter GaiaSP/V \\
             --journal night.journal --wait
     """
-    request = UploadRequest(
-        paths=paths,
+    options = UploadOptions(
         target=target,
         observatory=observatory,
         data_product_type=data_product_type,
         filter=filter_,
         mjd=mjd,
-        observers=tuple(o.strip() for o in (observers or "").split(",") if o.strip()),
+        observers=(o for o in (observers or "").split(",")),
         comment=comment,
         match_dist=match_dist,
         dry_run=dry_run,
-        concurrency=concurrency,
-        include=include,
-        exclude=exclude,
-        journal=journal,
-        min_age=min_age,
     )
+    job = JobOptions(
+        concurrency=concurrency, include=include, exclude=exclude, journal=journal, min_age=min_age
+    )
+    request = UploadRequest(paths, options, job)
     summary, results = run(_upload, state, request, wait, timeout, poll_interval)
     code = summary_exit_code(summary)
     if state.json:

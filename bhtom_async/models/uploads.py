@@ -1,12 +1,83 @@
-"""Models for uploads to the upload service (`POST /upload/`)."""
+"""Models for uploads to the upload service (`POST /upload/`): the settings sent, the answer."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
+from typing import Any
+
 import attrs
 
+from ..errors import InvalidInputError
 from ._converter import wire
 
-__all__ = ["UploadReceipt", "UploadedFile"]
+__all__ = ["DATA_PRODUCT_TYPES", "UploadOptions", "UploadReceipt", "UploadedFile"]
+
+#: The types the upload service knows. Other strings are passed through (the server decides).
+DATA_PRODUCT_TYPES = ("fits_file", "photometry", "photometry_csv", "spectroscopy")
+
+
+def _usernames(value: str | Iterable[str]) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else list(value)
+    return tuple(name.strip() for name in names if name.strip())
+
+
+@attrs.frozen(kw_only=True)
+class UploadOptions:
+    """What the server is told about the files of one upload. Every entry point takes this.
+
+    Attributes:
+        target: the exact BHTOM target name (names are case-sensitive; aliases do not match).
+        observatory: the camera's ONAME for ``fits_file``/``photometry`` (it must be in your
+            favourites); free text for ``photometry_csv``/``spectroscopy``.
+        data_product_type: ``fits_file`` (default), ``photometry`` (a SExtractor catalogue;
+            needs `mjd` and one file per request), ``photometry_csv`` or ``spectroscopy``.
+        filter: e.g. ``"GaiaSP/V"``; None leaves it to the server (``GaiaSP/any``).
+        mjd: the observation's MJD (required for ``photometry``).
+        observers: BHTOM usernames (case-sensitive); a single string is one observer.
+        comment: free text stored with each file.
+        match_dist: matching radius in arcsec.
+        dry_run: the server checks the files and stores nothing (the ids never resolve).
+
+    Raises:
+        InvalidInputError: an empty target or observatory, ``photometry`` without `mjd`, or a
+            number that is not finite.
+
+    Example:
+        >>> night = UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+        >>> night.replace(filter="GaiaSP/V").filter
+        'GaiaSP/V'
+    """
+
+    target: str
+    observatory: str
+    data_product_type: str = "fits_file"
+    filter: str | None = None
+    mjd: float | None = None
+    observers: tuple[str, ...] = attrs.field(default=(), converter=_usernames)
+    comment: str | None = None
+    match_dist: float | None = None
+    dry_run: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if not self.target or not self.target.strip():
+            raise InvalidInputError("target is required", hint="give the exact BHTOM target name")
+        if not self.observatory or not self.observatory.strip():
+            raise InvalidInputError(
+                "observatory is required", hint="give the camera's ONAME, e.g. 'HarnessObs_HarnessCam'"
+            )
+        for name in ("mjd", "match_dist"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise InvalidInputError(f"{name} must be a finite number, not {value!r}")
+        if self.data_product_type == "photometry" and self.mjd is None:
+            raise InvalidInputError(
+                "a 'photometry' upload needs mjd", hint="pass mjd= (the observation's MJD)"
+            )
+
+    def replace(self, **changes: Any) -> UploadOptions:
+        """A copy with some settings changed (checked like the original)."""
+        return attrs.evolve(self, **changes)
 
 
 @attrs.frozen

@@ -1,19 +1,20 @@
 """The bulk uploader: `Uploader`, its outcomes, summary, progress events and journal.
 
 Example:
-    >>> from bhtom_async.upload import Uploader                       # doctest: +SKIP
-    >>> summary = await Uploader(bh, ["night/"], target="Gaia22bpl",
-    ...                          observatory="HarnessObs_HarnessCam", journal="night.sqlite3").run()
+    >>> from bhtom_async import JobOptions, UploadOptions, Uploader
+    >>> options = UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+    >>> job = JobOptions(journal="night.sqlite3")
+    >>> summary = await Uploader(bh, ["night/"], options, job).run()  # doctest: +SKIP
 """
 
 from .calibrate import CalibratedUpload as CalibratedUpload
+from .calibrate import upload_and_calibrate as upload_and_calibrate
 from .discovery import Candidate as Candidate
 from .discovery import Fingerprint as Fingerprint
 from .discovery import Rejected as Rejected
 from .discovery import discover as discover
 from .events import BytesSent as BytesSent
 from .events import FileFinished as FileFinished
-from .events import FileSettings as FileSettings
 from .events import FileSkipped as FileSkipped
 from .events import FileStarted as FileStarted
 from .events import JobFinished as JobFinished
@@ -27,26 +28,29 @@ from .journal import Journal as Journal
 from .journal import JournalKey as JournalKey
 from .journal import JournalRow as JournalRow
 from .journal import default_journal_path as default_journal_path
+from .options import JobOptions as JobOptions
 from .ratelimit import TokenBucket as TokenBucket
 from .scheduler import Uploader as Uploader
 from .settings import SettingsSource as SettingsSource
+from .settings import SkipFile as SkipFile
 
 __all__ = [
     "BytesSent",
     "CalibratedUpload",
     "Candidate",
     "FileFinished",
-    "FileSettings",
     "FileSkipped",
     "FileStarted",
     "Fingerprint",
     "JobFinished",
+    "JobOptions",
     "Journal",
     "JournalKey",
     "JournalRow",
     "OutcomeStatus",
     "Rejected",
     "SettingsSource",
+    "SkipFile",
     "TokenBucket",
     "UploadEvent",
     "UploadOutcome",
@@ -56,4 +60,5 @@ __all__ = [
     "discover",
     "read_header",
     "settings_from_header",
+    "upload_and_calibrate",
 ]

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING
 
 import anyio
 
 from ..models.calibration import CalibrationResult
-from ..models.uploads import UploadedFile
+from ..models.uploads import UploadedFile, UploadOptions
+from ..poll import PollOptions
 from .events import FileFinished, FileSkipped, UploadEvent, UploadSummary
+from .options import JobOptions
 from .scheduler import StrPath, Uploader
+from .settings import SettingsSource
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -38,55 +41,49 @@ class CalibratedUpload:
 async def upload_and_calibrate(
     client: Client,
     paths: StrPath | Sequence[StrPath],
+    options: UploadOptions,
+    job: JobOptions | None = None,
+    poll: PollOptions | None = None,
     *,
-    target: str,
-    observatory: str,
-    timeout: float = 600.0,
-    interval: float = 3.0,
+    settings: SettingsSource | None = None,
     on_event: Callable[[UploadEvent], None] | None = None,
-    **options: object,
 ) -> AsyncIterator[CalibratedUpload]:
-    """Run `Uploader` and `bh.calibration.wait` together (see `Client.upload_and_calibrate`)."""
+    """Upload files and yield their calibrations as they finish, while later files still upload.
+
+    Each uploaded id is handed to `bh.calibration.wait` the moment its upload succeeds, so the
+    first magnitudes arrive long before the last frame is sent. Files a re-run skips as already
+    uploaded are polled too (the journal knows their ids). Leaving the block waits for the
+    uploads to finish; the upload summary is then in `job.summary`. Arguments are `Uploader`'s,
+    plus the poller's `PollOptions`.
+
+    Example:
+        >>> options = UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+        >>> async with upload_and_calibrate(bh, "night/", options) as job:        # doctest: +SKIP
+        ...     async for result in job:
+        ...         print(result.filename, result.magnitude)
+        >>> print(job.summary)                                                     # doctest: +SKIP
+    """
     # One small record per file; an unbounded buffer keeps a slow poller from stalling uploads.
     send, receive = anyio.create_memory_object_stream[UploadedFile](max_buffer_size=math.inf)
 
     def forward(event: UploadEvent) -> None:
-        # Files skipped as already uploaded (a re-run after a crash) are polled too: the journal
-        # knows their ids, and the caller wants every frame's magnitude, not only this run's.
         outcome = event.outcome if isinstance(event, (FileFinished, FileSkipped)) else None
         if outcome is not None and outcome.status in ("uploaded", "skipped") and outcome.data_product_id:
             # The local name travels with the id, so each result says which frame it belongs to.
             name = outcome.path.name
-            send.send_nowait(UploadedFile(filename=name, id=outcome.data_product_id, local_name=name))
+            with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):  # the caller left
+                send.send_nowait(UploadedFile(filename=name, id=outcome.data_product_id, local_name=name))
         if on_event is not None:
             on_event(event)
 
-    uploader = Uploader(
-        client,
-        paths,
-        target=target,
-        observatory=observatory,
-        on_event=forward,
-        **options,  # type: ignore[arg-type]
-    )
-
-    async def ids() -> AsyncIterator[UploadedFile]:
-        async with receive:
-            async for uploaded in receive:
-                yield uploaded
-
-    job = CalibratedUpload(client.calibration.wait(ids(), interval=interval, timeout=timeout))
+    uploader = Uploader(client, paths, options, job, settings=settings, on_event=forward)
 
     async def upload() -> None:
         async with send:
-            job.summary = await uploader.run()
+            calibrated.summary = await uploader.run()
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(upload)
-        try:
-            yield job
-        finally:
-            # The poller runs a task reading `ids()`; close it here, in the task that iterated it.
-            close = getattr(job._results, "aclose", None)
-            if close is not None:
-                await close()
+    with receive:
+        async with anyio.create_task_group() as tg, client.calibration.wait(receive, poll) as results:
+            calibrated = CalibratedUpload(results)
+            tg.start_soon(upload)
+            yield calibrated

@@ -6,7 +6,6 @@ them through `Uploader(on_event=...)` or `Uploader.events()`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -17,7 +16,6 @@ from ..errors import BhtomError
 __all__ = [
     "BytesSent",
     "FileFinished",
-    "FileSettings",
     "FileSkipped",
     "FileStarted",
     "JobFinished",
@@ -32,30 +30,6 @@ __all__ = [
 #: the uploader could not find out (re-run with the same journal to reconcile); ``dry_run``: the
 #: server checked the file in a dry run and stored nothing.
 OutcomeStatus = Literal["uploaded", "skipped", "failed", "unknown", "dry_run"]
-
-
-def _tuple_or_none(value: Iterable[str] | None) -> tuple[str, ...] | None:
-    return None if value is None else tuple(value)
-
-
-@attrs.frozen
-class FileSettings:
-    """Per-file overrides of the job's settings; None keeps the job's value.
-
-    Return one from `Uploader(settings=callback)` (or put them in a mapping keyed by path) when a
-    night mixes targets or filters.
-    """
-
-    target: str | None = None
-    observatory: str | None = None
-    data_product_type: str | None = None
-    filter: str | None = None
-    mjd: float | None = None
-    observers: tuple[str, ...] | None = attrs.field(default=None, converter=_tuple_or_none)
-    comment: str | None = None
-    match_dist: float | None = None
-    skip: str | None = None
-    """If set, the file is skipped with this reason."""
 
 
 @attrs.frozen

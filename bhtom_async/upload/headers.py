@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .events import FileSettings
+from ..models.uploads import UploadOptions
 
 __all__ = ["BHTOM_FILTERS", "HeaderValue", "read_header", "settings_from_header"]
 
@@ -80,7 +80,7 @@ def settings_from_header(
     filter_keyword: str = "FILTER",
     targets: Mapping[str, str] | None = None,
     filters: Mapping[str, str] | None = None,
-) -> Callable[[Path], FileSettings | None]:
+) -> Callable[[Path, UploadOptions], UploadOptions | None]:
     """A settings callback taking each frame's target and filter from its header.
 
     Args:
@@ -94,12 +94,12 @@ def settings_from_header(
     which reports it.
 
     Example:
-        >>> summary = await bh.upload_directory("night/", target="Gaia22bpl",   # doctest: +SKIP
-        ...     observatory="HarnessObs_HarnessCam", settings=settings_from_header(
-        ...         targets={"GAIA22BPL": "Gaia22bpl"}, filters={"Johnson V": "GaiaSP/V"}))
+        >>> by_header = settings_from_header(targets={"GAIA22BPL": "Gaia22bpl"},   # doctest: +SKIP
+        ...                                  filters={"Johnson V": "GaiaSP/V"})
+        >>> summary = await Uploader(bh, "night/", options, settings=by_header).run()   # doctest: +SKIP
     """
 
-    def settings(path: Path) -> FileSettings | None:
+    def settings(path: Path, defaults: UploadOptions) -> UploadOptions | None:
         try:
             header = read_header(path)
         except (OSError, ValueError):
@@ -117,6 +117,6 @@ def settings_from_header(
                 filter_name = f"GaiaSP/{band}"
         if target_name is None and filter_name is None:
             return None
-        return FileSettings(target=target_name, filter=filter_name)
+        return defaults.replace(target=target_name or defaults.target, filter=filter_name or defaults.filter)
 
     return settings

@@ -50,10 +50,12 @@ import anyio
 import anyio.to_thread
 import attrs
 
+from ..models.uploads import UploadOptions
+
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["Journal", "JournalKey", "JournalRow", "State", "default_journal_path"]
+__all__ = ["Journal", "JournalKey", "JournalRow", "State", "default_journal_path", "key_of"]
 
 State = Literal["pending", "sending", "uploaded", "failed", "unknown"]
 T = TypeVar("T")
@@ -97,6 +99,11 @@ class JournalKey:
     target: str
     observatory: str
     data_product_type: str
+
+
+def key_of(options: UploadOptions) -> JournalKey:
+    """The journal key of files uploaded with `options`."""
+    return JournalKey(options.target, options.observatory, options.data_product_type)
 
 
 @attrs.frozen

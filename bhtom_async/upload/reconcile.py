@@ -20,6 +20,7 @@ import anyio
 import attrs
 
 from .._clock import Clock
+from .._retry import backoff
 from ..errors import AuthenticationError, BhtomError, PermissionDeniedError
 from .journal import Journal, JournalKey
 
@@ -162,7 +163,7 @@ class ServerCheck:
             if verdict.kind != "absent" or not recent or look:
                 return verdict
             # A gateway may give up while the service is still storing the file: look once more.
-            await self._clock.sleep(RECHECK_AFTER)
+            await self._clock.sleep(backoff(look + 1, initial=RECHECK_AFTER, maximum=RECHECK_AFTER))
         return verdict
 
     def _lookup(self, target: str, observatory: str, dpt: str, filename: str) -> AsyncIterator[ProductLike]:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
@@ -53,6 +54,7 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._clock import Clock
+from .._retry import backoff
 from ..errors import (
     APIError,
     AuthenticationError,
@@ -68,11 +70,11 @@ from ..errors import (
     TransportError,
     UploadOutcomeUnknown,
 )
+from ..models.uploads import UploadOptions
 from .discovery import Candidate, Rejected, discover, sha256_of
 from .events import (
     BytesSent,
     FileFinished,
-    FileSettings,
     FileSkipped,
     FileStarted,
     JobFinished,
@@ -81,16 +83,17 @@ from .events import (
     UploadOutcome,
     UploadSummary,
 )
-from .journal import Journal, default_journal_path
+from .journal import Journal, default_journal_path, key_of
+from .options import JobOptions
 from .ratelimit import TokenBucket
 from .reconcile import ServerCheck, Verdict
-from .settings import FileJob, SettingsSource, apply_overrides, settings_for
+from .settings import SettingsSource, SkipFile, settings_for
 
 if TYPE_CHECKING:
     from ..api.uploads import PreparedUpload
     from ..client import Client
 
-__all__ = ["SettingsSource", "Uploader"]
+__all__ = ["Uploader"]
 
 #: `Uploader.events` sheds `BytesSent` events while this many events are waiting.
 EVENT_BACKLOG = 64
@@ -103,100 +106,52 @@ class _Stop(Exception):
 
 
 class Uploader:
-    """Upload many files, at most `concurrency` at a time, journaled so nothing is sent twice.
+    """Upload many files, at most `job.concurrency` at a time, journaled so nothing is sent twice.
 
     Args:
-        client: an open `Client`.
+        client: a `Client` (opened on first use if it is not yet).
         paths: files and directories (walked recursively, lazily).
-        target: exact BHTOM target name (per-file `settings` may override it).
-        observatory: camera ONAME; it must be in your favourites for ``fits_file``.
-        data_product_type: ``fits_file`` (default) accepts only FITS files (``.fits/.fit/.fts``
-            with a ``SIMPLE  =`` card); other types accept any non-empty file.
-        filter, mjd, observers, comment, match_dist: as for `bh.uploads.upload_file`.
-        dry_run: the server checks each file and stores nothing; the journal is only read.
-        include, exclude: glob patterns on file names (or full paths).
-        concurrency: uploads in flight at once (default 4; capped at the connection pool size).
-        max_requests_per_second: optional limit on upload requests started per second.
-        max_bytes_per_second: optional limit on body bytes sent per second (all uploads together).
-        journal: SQLite file; default ``$XDG_STATE_HOME/bhtom_async/uploads.sqlite3``. Use the same
-            journal for a re-run: it skips what is uploaded, retries what failed, and reconciles
-            what is unknown. ``":memory:"`` keeps no record.
-        settings: per-file overrides, a mapping (key: path as given, absolute path, or file name)
-            or a callback ``(Path) -> FileSettings | None`` (sync callbacks run in a worker thread,
-            so they may read FITS headers; async callbacks are awaited).
-        min_age: seconds since the last write below which a file counts as still growing and is
-            skipped (default 2.0).
-        max_attempts: upload requests per file in this run, counting re-sends after the server
-            was found not to have the file (default 3).
+        options: what the server is told about every file (`UploadOptions`); ``fits_file``
+            accepts only FITS files (``.fits/.fit/.fts`` with a ``SIMPLE  =`` card), other types
+            any non-empty file. With ``dry_run`` the server checks each file and stores
+            nothing, and the journal is only read.
+        job: how the job runs (`JobOptions`: concurrency, journal, rate limits, ...).
+        settings: per-file options, a mapping (key: path as given, absolute path, or file name)
+            or a callback ``(path, options) -> UploadOptions | SkipFile | None`` (sync callbacks
+            run in a worker thread, so they may read FITS headers; async ones are awaited).
         on_event: called with every `UploadEvent` (keep it quick; it runs on the event loop).
         clock: time source for backoff and rate limits (default: the client's).
 
     Example:
-        >>> summary = await Uploader(bh, ["night/"], target="Gaia22bpl",          # doctest: +SKIP
-        ...                          observatory="HarnessObs_HarnessCam", journal="night.sqlite3").run()
-        >>> print(summary, summary.ids)
+        >>> options = UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+        >>> summary = await Uploader(bh, ["night/"], options,                       # doctest: +SKIP
+        ...                          JobOptions(journal="night.sqlite3")).run()
+        >>> print(summary, summary.ids)                                            # doctest: +SKIP
     """
 
     def __init__(
         self,
         client: Client,
         paths: StrPath | Sequence[StrPath],
+        options: UploadOptions,
+        job: JobOptions | None = None,
         *,
-        target: str,
-        observatory: str,
-        data_product_type: str = "fits_file",
-        filter: str | None = None,
-        mjd: float | None = None,
-        observers: Sequence[str] = (),
-        comment: str | None = None,
-        match_dist: float | None = None,
-        dry_run: bool = False,
-        include: Sequence[str] = (),
-        exclude: Sequence[str] = (),
-        concurrency: int = 4,
-        max_requests_per_second: float | None = None,
-        max_bytes_per_second: float | None = None,
-        journal: StrPath | None = None,
         settings: SettingsSource | None = None,
-        min_age: float = 2.0,
-        max_attempts: int = 3,
         on_event: Callable[[UploadEvent], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if concurrency < 1:
-            raise InvalidInputError(f"concurrency must be at least 1, not {concurrency}")
-        if max_attempts < 1:
-            raise InvalidInputError(f"max_attempts must be at least 1, not {max_attempts}")
         self._client = client
         self._paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-        if isinstance(observers, str):
-            observers = [observers]
-        self._defaults = FileJob(
-            target=target,
-            observatory=observatory,
-            data_product_type=data_product_type,
-            filter=filter,
-            mjd=mjd,
-            observers=tuple(observers),
-            comment=comment,
-            match_dist=match_dist,
-        )
-        self._dry_run = dry_run
-        self._include = tuple(include)
-        self._exclude = tuple(exclude)
-        self._concurrency = concurrency
-        self._journal_path = str(journal) if journal is not None else str(default_journal_path())
+        self._defaults = options
+        self._job = job or JobOptions()
+        self._dry_run = options.dry_run
+        self._journal_path = self._job.journal or str(default_journal_path())
         self._settings = settings
-        self._min_age = min_age
-        self._max_attempts = max_attempts
         self._on_event = on_event
-        self._clock: Clock = clock or client._clock
-        self._requests = (
-            TokenBucket(max_requests_per_second, burst=1, clock=self._clock)
-            if max_requests_per_second
-            else None
-        )
-        self._bytes = TokenBucket(max_bytes_per_second, clock=self._clock) if max_bytes_per_second else None
+        self._clock: Clock = clock or client.clock
+        rps, bps = self._job.max_requests_per_second, self._job.max_bytes_per_second
+        self._requests = TokenBucket(rps, burst=1, clock=self._clock) if rps else None
+        self._bytes = TokenBucket(bps, clock=self._clock) if bps else None
         self._outcomes: list[UploadOutcome] = []
         self._bytes_sent = 0
         self._stopped: BhtomError | None = None
@@ -205,6 +160,7 @@ class Uploader:
         self._journal: Journal | None = None
         self._done = False
         self._in_flight: dict[str, anyio.Event] = {}
+        self._rng = random.Random()
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -215,9 +171,10 @@ class Uploader:
         client). Per-file problems are outcomes; job-wide refusals end up in `summary.stopped`.
         """
         started = self._clock.monotonic()
+        await self._client.open()
         # Keep one pooled connection free for reconciliation lookups during long uploads.
         pool = self._client.config.max_connections
-        workers = max(1, min(self._concurrency, pool - 1 if pool > 1 else 1))
+        workers = max(1, min(self._job.concurrency, pool - 1 if pool > 1 else 1))
         cancelled = False
         async with Journal(self._journal_path, read_only=self._dry_run) as journal:
             self._journal = journal
@@ -304,9 +261,9 @@ class Uploader:
             found = discover(
                 self._paths,
                 data_product_type=self._defaults.data_product_type,
-                include=self._include,
-                exclude=self._exclude,
-                min_age=self._min_age,
+                include=self._job.include,
+                exclude=self._job.exclude,
+                min_age=self._job.min_age,
             )
             async with aclosing(found):
                 async for item in found:
@@ -346,13 +303,12 @@ class Uploader:
 
     async def _handle_one(self, candidate: Candidate) -> None:
         path, fp = candidate.path, candidate.fingerprint
-        overrides = await self._settings_for(path, fp.path)
-        if overrides is not None and overrides.skip:
-            self._skip(path, overrides.skip, size=fp.size)
+        job = await settings_for(self._settings, path, fp.path, self._defaults)
+        if isinstance(job, SkipFile):
+            self._skip(path, job.reason, size=fp.size)
             return
-        job = self._apply(overrides)
         journal = self._require_journal()
-        row = await journal.find(job.key, fp.path, fp.size, fp.mtime_ns)
+        row = await journal.find(key_of(job), fp.path, fp.size, fp.mtime_ns)
         if row is not None and row.state == "uploaded":
             self._skip(
                 path,
@@ -389,11 +345,11 @@ class Uploader:
             return
         await self._send(candidate, job)
 
-    async def _is_copy(self, candidate: Candidate, job: FileJob) -> bool:
+    async def _is_copy(self, candidate: Candidate, job: UploadOptions) -> bool:
         """A file new to the journal whose name and size match an uploaded row: compare content."""
         journal = self._require_journal()
         fp = candidate.fingerprint
-        similar = await journal.find_similar(job.key, candidate.path.name, fp.size)
+        similar = await journal.find_similar(key_of(job), candidate.path.name, fp.size)
         if not similar:
             return False
         try:
@@ -405,7 +361,7 @@ class Uploader:
             return False
         if not self._dry_run:
             await journal.record_skip_copy(
-                job.key, fp.path, candidate.path.name, fp.size, fp.mtime_ns, original
+                key_of(job), fp.path, candidate.path.name, fp.size, fp.mtime_ns, original
             )
         self._skip(
             candidate.path,
@@ -416,7 +372,7 @@ class Uploader:
         )
         return True
 
-    async def _send(self, candidate: Candidate, job: FileJob) -> None:
+    async def _send(self, candidate: Candidate, job: UploadOptions) -> None:
         attempts = 0
         while True:
             if self._stopped is not None:
@@ -438,9 +394,12 @@ class Uploader:
             if outcome != "retry":
                 return
             attempts += 1
-            await self._clock.sleep(min(8.0, 0.5 * 2 ** (attempts - 1)))
+            policy = self._client.config.retry
+            await self._clock.sleep(
+                backoff(attempts, initial=policy.wait_initial, maximum=policy.wait_max, rng=self._rng)
+            )
 
-    async def _send_once(self, candidate: Candidate, job: FileJob, attempt: int) -> str:
+    async def _send_once(self, candidate: Candidate, job: UploadOptions, attempt: int) -> str:
         """One request for `candidate`: ``done``, ``retry`` (send again) or ``not sent``."""
         path, fp = candidate.path, candidate.fingerprint
         journal = self._require_journal()
@@ -451,7 +410,7 @@ class Uploader:
             return "not sent"
         row_id = None
         if not self._dry_run:
-            row_id = await journal.begin_send(job.key, fp.path, path.name, fp.size, fp.mtime_ns)
+            row_id = await journal.begin_send(key_of(job), fp.path, path.name, fp.size, fp.mtime_ns)
         sent_at = time.time()
         if self._requests is not None:
             await self._requests.acquire(1)
@@ -462,7 +421,7 @@ class Uploader:
     async def _attempt(
         self,
         prepared: PreparedUpload,
-        job: FileJob,
+        job: UploadOptions,
         candidate: Candidate,
         row_id: int | None,
         attempts: int,
@@ -503,7 +462,7 @@ class Uploader:
                 return finish(
                     "uploaded", data_product_id=verdict.data_product_id, sha256=sha, reconciled=True
                 )
-            if verdict.kind == "absent" and attempts < self._max_attempts:
+            if verdict.kind == "absent" and attempts < self._job.max_attempts:
                 await mark("failed", reason=f"not stored after: {_short(exc)}")
                 return True
             if verdict.kind == "absent":
@@ -511,7 +470,7 @@ class Uploader:
             return await fail("unknown", verdict.reason or "could not tell whether the server stored it", exc)
         except RateLimitError as exc:
             # Refused before anything was done; the client already honoured its retries and pauses.
-            if attempts < self._max_attempts and exc.retry_after is None:
+            if attempts < self._job.max_attempts and exc.retry_after is None:
                 await mark("failed", reason=_short(exc))
                 return True
             self._stop(exc)
@@ -531,32 +490,24 @@ class Uploader:
         await mark("uploaded", data_product_id=data_product_id, sha256=sha)
         return finish("uploaded", data_product_id=data_product_id, sha256=sha)
 
-    async def _prepare(self, path: Path, job: FileJob) -> PreparedUpload:
+    async def _prepare(self, path: Path, job: UploadOptions) -> PreparedUpload:
         def on_bytes(n: int) -> None:
             self._bytes_sent += n
             self._emit(BytesSent(path, n, self._bytes_sent))
 
         return await self._client.uploads.prepare(
             path,
-            target=job.target,
-            observatory=job.observatory,
-            data_product_type=job.data_product_type,
-            filter=job.filter,
-            mjd=job.mjd,
-            observers=job.observers,
-            comment=job.comment,
-            match_dist=job.match_dist,
-            dry_run=self._dry_run,
+            job.replace(dry_run=self._dry_run),
             on_bytes=on_bytes,
             throttle=self._bytes.acquire if self._bytes is not None else None,
         )
 
     async def _reconcile(
-        self, job: FileJob, name: str, sent_at: float | None, row_id: int | None, sha256: str | None
+        self, job: UploadOptions, name: str, sent_at: float | None, row_id: int | None, sha256: str | None
     ) -> Verdict:
         """Ask the server whether the file arrived (see `reconcile.ServerCheck`)."""
         try:
-            return await self._server_check.check(job.key, name, sent_at, row_id, sha256)
+            return await self._server_check.check(key_of(job), name, sent_at, row_id, sha256)
         except (AuthenticationError, PermissionDeniedError) as exc:
             self._stop(exc)
             return Verdict("undecided", reason=f"could not look the file up on the server ({exc})")
@@ -567,12 +518,6 @@ class Uploader:
         if self._stopped is None:
             self._stopped = exc
         self._gate.set()
-
-    async def _settings_for(self, path: Path, absolute: str) -> FileSettings | None:
-        return await settings_for(self._settings, path, absolute)
-
-    def _apply(self, overrides: FileSettings | None) -> FileJob:
-        return apply_overrides(self._defaults, overrides)
 
     def _skip(
         self,

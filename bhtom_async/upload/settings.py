@@ -1,8 +1,9 @@
-"""Per-file upload settings: where they come from and how they override the job's defaults.
+"""Per-file settings: when a night mixes targets or filters, each file may get its own options.
 
-Real nights mix targets and filters, so each file's target, observatory, filter, ... may come
-from a mapping (keyed by the path as given, its absolute path, or its bare name) or from a
-callback (sync callbacks run in a worker thread; see `headers.settings_from_header`).
+A settings source is a mapping (keyed by the path as given, its absolute path, or its bare
+name) or a callback ``(path, job_options) -> UploadOptions | SkipFile | None`` (sync callbacks
+run in a worker thread, so they may read FITS headers; see `headers.settings_from_header`).
+None keeps the job's options.
 """
 
 from __future__ import annotations
@@ -15,67 +16,45 @@ import anyio.to_thread
 import attrs
 
 from ..errors import InvalidInputError
-from .events import FileSettings
-from .journal import JournalKey
+from ..models.uploads import UploadOptions
 
-__all__ = ["FileJob", "SettingsCallback", "SettingsSource", "apply_overrides", "settings_for"]
-
-SettingsCallback = Callable[[Path], FileSettings | Awaitable[FileSettings | None] | None]
-#: Per-file settings: a mapping from path (as given, absolute, or bare file name) or a callback.
-SettingsSource = Mapping[str, FileSettings] | SettingsCallback
+__all__ = ["FileChoice", "SettingsCallback", "SettingsSource", "SkipFile", "settings_for"]
 
 
 @attrs.frozen
-class FileJob:
-    """The settings of one file's upload after applying the per-file overrides."""
+class SkipFile:
+    """Return this from a settings source to leave a file out, with the reason shown for it."""
 
-    target: str
-    observatory: str
-    data_product_type: str
-    filter: str | None
-    mjd: float | None
-    observers: tuple[str, ...]
-    comment: str | None
-    match_dist: float | None
-
-    @property
-    def key(self) -> JournalKey:
-        return JournalKey(self.target, self.observatory, self.data_product_type)
+    reason: str
 
 
-async def settings_for(source: SettingsSource | None, path: Path, absolute: str) -> FileSettings | None:
-    """The overrides `source` gives for `path`, or None."""
+FileChoice = UploadOptions | SkipFile
+SettingsCallback = Callable[[Path, UploadOptions], FileChoice | Awaitable[FileChoice | None] | None]
+#: Per-file settings: a mapping from path (as given, absolute, or bare file name) or a callback.
+SettingsSource = Mapping[str, FileChoice] | SettingsCallback
+
+
+async def settings_for(
+    source: SettingsSource | None, path: Path, absolute: str, defaults: UploadOptions
+) -> FileChoice:
+    """The options (or the skip) `source` gives for `path`; `defaults` when it gives none."""
     if source is None:
-        return None
+        return defaults
     if isinstance(source, Mapping):
         for key in (str(path), absolute, path.name):
             if key in source:
                 return source[key]
-        return None
+        return defaults
     if inspect.iscoroutinefunction(source):
-        result = await source(path)
+        result = await source(path, defaults)
     else:
-        result = await anyio.to_thread.run_sync(source, path)
+        result = await anyio.to_thread.run_sync(source, path, defaults)
         if inspect.isawaitable(result):
             result = await result
-    if result is not None and not isinstance(result, FileSettings):
-        raise InvalidInputError(f"the settings callback returned {type(result).__name__}, not FileSettings")
-    return result
-
-
-def apply_overrides(defaults: FileJob, overrides: FileSettings | None) -> FileJob:
-    """`defaults` with every field the overrides set (None means "keep the default")."""
-    if overrides is None:
+    if result is None:
         return defaults
-    fields = (
-        "target",
-        "observatory",
-        "data_product_type",
-        "filter",
-        "mjd",
-        "observers",
-        "comment",
-        "match_dist",
-    )
-    changes = {name: value for name in fields if (value := getattr(overrides, name)) is not None}
-    return attrs.evolve(defaults, **changes)
+    if not isinstance(result, (UploadOptions, SkipFile)):
+        raise InvalidInputError(
+            f"the settings callback returned {type(result).__name__}, not UploadOptions, SkipFile or None"
+        )
+    return result

@@ -13,7 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from bhtom_async import Secret
+from bhtom_async._secret import Secret
 from bhtom_async.cli._core import ExitCode, exit_code_for
 from bhtom_async.cli.calibration import calibration_json, results_exit_code
 from bhtom_async.cli.output import ProgressDisplay, emit_json, print_table, to_jsonable

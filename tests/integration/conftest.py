@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bhtom_async import Client, Clock
+from bhtom_async import Client
+from bhtom_async.testing import Clock
 
 if TYPE_CHECKING:
     from bhtom_async.emulator import Emulator

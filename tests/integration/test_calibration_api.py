@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bhtom_async import Client, errors
+from bhtom_async import Client, UploadOptions, errors
 from bhtom_async.models import CalibrationStatus, FileCalibration
+from bhtom_async.poll import PollOptions
 
 from ..conftest import fits_bytes
 
@@ -40,9 +41,14 @@ async def test_results_of_an_upload_reach_success(alice: Client, tmp_path: Path)
     """A fresh upload's calibration becomes SUCCESS with a magnitude, read through wait and results."""
     frame = tmp_path / "f.fits"
     frame.write_bytes(fits_bytes(11))
-    receipt = await alice.upload_file(frame, target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+    receipt = await alice.uploads.upload_file(
+        frame, UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+    )
     (done,) = [
-        r async for r in alice.calibration.wait(receipt.files, interval=0.05, max_interval=0.2, timeout=20)
+        r
+        async for r in alice.calibration.wait(
+            receipt.files, PollOptions(interval=0.05, max_interval=0.2, timeout=20)
+        )
     ]
     assert done.status is CalibrationStatus.SUCCESS
     (again,) = [r async for r in alice.calibration.results(receipt.ids, plot=True)]

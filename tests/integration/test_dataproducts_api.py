@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bhtom_async import Client, errors
+from bhtom_async import Client, UploadOptions, errors
 
 from ..conftest import fits_bytes
 
@@ -26,7 +26,9 @@ async def test_list_includes_a_new_upload(alice: Client, tmp_path: Path) -> None
     """A fresh upload appears in list(target_name=...) under its receipt id (used for reconciliation)."""
     frame = tmp_path / "new.fits"
     frame.write_bytes(fits_bytes(21))
-    receipt = await alice.upload_file(frame, target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+    receipt = await alice.uploads.upload_file(
+        frame, UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+    )
     ids = [dp.id async for dp in alice.dataproducts.list(target_name="Gaia22bpl")]
     assert receipt.ids[0] in ids
 

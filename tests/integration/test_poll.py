@@ -12,8 +12,11 @@ import anyio
 import httpx
 import pytest
 
-from bhtom_async import Client, ManualClock, SystemClock
+from bhtom_async import Client, UploadOptions
+from bhtom_async._clock import SystemClock
 from bhtom_async.models import CalibrationStatus, UploadedFile
+from bhtom_async.poll import PollOptions
+from bhtom_async.testing import ManualClock
 
 from ..conftest import fits_bytes
 
@@ -37,17 +40,20 @@ async def test_results_stream_while_uploads_continue(
         for index, frame in enumerate(frames):
             if index == len(frames) - 1:
                 await first_result.wait()  # the last upload starts only once a result is in
-            receipt = await alice.upload_file(frame, target="Gaia22bpl", observatory=CAMERA)
+            receipt = await alice.uploads.upload_file(
+                frame, UploadOptions(target="Gaia22bpl", observatory=CAMERA)
+            )
             uploaded.append(frame.name)
             for item in receipt.files:
                 yield item
 
     seen: list[tuple[str | None, int]] = []
     with anyio.fail_after(30):
-        async for result in alice.calibration.wait(uploads(), **FAST):
-            seen.append((result.filename, len(uploaded)))
-            first_result.set()
-            assert result.status is CalibrationStatus.SUCCESS
+        async with alice.calibration.wait(uploads(), PollOptions(**FAST)) as results:
+            async for result in results:
+                seen.append((result.filename, len(uploaded)))
+                first_result.set()
+                assert result.status is CalibrationStatus.SUCCESS
     assert len(seen) == 3
     assert seen[0][1] < 3
     assert sorted(name for name, _ in seen) == [f.name for f in frames]
@@ -58,9 +64,12 @@ async def test_plots_saved_when_asked(
 ) -> None:
     """plot=True with plots_dir saves each result's PNG as <id>.png."""
     frames = make_fits_tree(2, folder="plots")
-    receipt = await alice.upload_file(frames, target="Gaia22bpl", observatory=CAMERA)
+    receipt = await alice.uploads.upload_file(frames, UploadOptions(target="Gaia22bpl", observatory=CAMERA))
     results = [
-        r async for r in alice.calibration.wait(receipt.files, plot=True, plots_dir=tmp_path / "p", **FAST)
+        r
+        async for r in alice.calibration.wait(
+            receipt.files, PollOptions(plot=True, plots_dir=tmp_path / "p", **FAST)
+        )
     ]
     assert sorted(r.dataproduct_id for r in results) == sorted(receipt.ids)
     for result in results:
@@ -74,7 +83,10 @@ async def test_deadline_reports_pending(emulator_client: Callable[..., Client]) 
     async with emulator_client("alice", clock=clock) as bh:
         with anyio.fail_after(30):
             results = [
-                r async for r in bh.calibration.wait([987654], interval=1, timeout=5, missing_grace=60)
+                r
+                async for r in bh.calibration.wait(
+                    [987654], PollOptions(interval=1, timeout=5, missing_grace=60)
+                )
             ]
     assert [(r.dataproduct_id, r.status) for r in results] == [(987654, CalibrationStatus.PENDING)]
     assert "no calibration record yet" in (results[0].message or "")
@@ -86,9 +98,11 @@ async def test_dry_run_ids_reported_as_dry_run(
 ) -> None:
     """A dry-run upload's id is reported as such at once, not waited on."""
     (frame,) = make_fits_tree(1, folder="dry")
-    receipt = await alice.upload_file(frame, target="Gaia22bpl", observatory=CAMERA, dry_run=True)
+    receipt = await alice.uploads.upload_file(
+        frame, UploadOptions(target="Gaia22bpl", observatory=CAMERA, dry_run=True)
+    )
     with anyio.fail_after(10):
-        (result,) = [r async for r in alice.calibration.wait(receipt.files, **FAST)]
+        (result,) = [r async for r in alice.calibration.wait(receipt.files, PollOptions(**FAST))]
     assert result.dry_run is True
     assert "dry run" in (result.message or "")
 
@@ -123,7 +137,9 @@ async def test_thousand_ids_resolve_with_at_most_five_requests_per_round(
 
         async def send(chunk: list[Path]) -> None:
             async with limiter:
-                receipt = await bh.upload_file(chunk, target="Gaia22bpl", observatory=CAMERA)
+                receipt = await bh.uploads.upload_file(
+                    chunk, UploadOptions(target="Gaia22bpl", observatory=CAMERA)
+                )
                 ids.extend(receipt.ids)
 
         async with anyio.create_task_group() as group:
@@ -131,7 +147,7 @@ async def test_thousand_ids_resolve_with_at_most_five_requests_per_round(
                 group.start_soon(send, paths[start : start + 5])
         before = emulator.state.request_count("POST", "/calibration/get-calibration-res/")
         with anyio.fail_after(60):
-            results = [r async for r in bh.calibration.wait(ids, **FAST)]
+            results = [r async for r in bh.calibration.wait(ids, PollOptions(**FAST))]
     requests = emulator.state.request_count("POST", "/calibration/get-calibration-res/") - before
     rounds = len(clock.sleeps) + 1
     assert sorted(r.dataproduct_id for r in results) == sorted(ids)
@@ -154,15 +170,19 @@ async def test_poisoned_batch_is_bisected(
         httpx.AsyncClient(event_hooks={"request": [record]}) as pool,
         emulator_client("alice", http_client=pool) as bh,
     ):
-        healthy = await bh.upload_file(frames[:4], target="Gaia22bpl", observatory=CAMERA)
+        healthy = await bh.uploads.upload_file(
+            frames[:4], UploadOptions(target="Gaia22bpl", observatory=CAMERA)
+        )
         emulator.calibration.ccdphot_delay = 1.0
         try:
-            poisoned = await bh.upload_file(frames[4], target="Gaia22bpl", observatory=CAMERA)
+            poisoned = await bh.uploads.upload_file(
+                frames[4], UploadOptions(target="Gaia22bpl", observatory=CAMERA)
+            )
         finally:
             emulator.calibration.ccdphot_delay = 0.0
         bad = poisoned.ids[0]
         with anyio.fail_after(30):
-            results = [r async for r in bh.calibration.wait([*healthy.ids, bad], **FAST)]
+            results = [r async for r in bh.calibration.wait([*healthy.ids, bad], PollOptions(**FAST))]
     assert [r.status for r in results] == [CalibrationStatus.SUCCESS] * 5
     assert results[-1].dataproduct_id == bad
     assert sent[0] == [*healthy.ids, bad]

@@ -6,15 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from bhtom_async import CalibrationStatus, Client
+from bhtom_async import CalibrationStatus, Client, UploadOptions
 from bhtom_async.cli.fits_synth import FrameSpec, night_of_frames, write_frame
+from bhtom_async.poll import PollOptions
 
 pytestmark = pytest.mark.anyio
 
 
 async def calibrate(bh: Client, path: Path) -> float:
-    receipt = await bh.upload_file(path, target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
-    (result,) = [r async for r in bh.calibration.wait(receipt.ids, interval=0.05, timeout=20)]
+    receipt = await bh.uploads.upload_file(
+        path, UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+    )
+    (result,) = [r async for r in bh.calibration.wait(receipt.ids, PollOptions(interval=0.05, timeout=20))]
     assert result.status is CalibrationStatus.SUCCESS
     assert result.magnitude is not None
     return result.magnitude

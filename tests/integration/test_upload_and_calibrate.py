@@ -8,19 +8,25 @@ from pathlib import Path
 
 import pytest
 
-from bhtom_async import CalibrationStatus, Client
+from bhtom_async import (
+    CalibrationStatus,
+    Client,
+    JobOptions,
+    PollOptions,
+    UploadOptions,
+    upload_and_calibrate,
+)
 
 pytestmark = pytest.mark.anyio
 
 
 async def collect(bh: Client, night: Path, journal: Path) -> tuple[dict[str, CalibrationStatus], str]:
-    async with bh.upload_and_calibrate(
+    async with upload_and_calibrate(
+        bh,
         night,
-        target="Gaia22bpl",
-        observatory="HarnessObs_HarnessCam",
-        journal=journal,
-        interval=0.05,
-        timeout=20,
+        UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
+        JobOptions(journal=journal),
+        PollOptions(interval=0.05, timeout=20),
     ) as job:
         results = {str(r.filename): r.status async for r in job}
     assert job.summary is not None

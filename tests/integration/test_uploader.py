@@ -19,7 +19,8 @@ import anyio
 import pytest
 from blockbuster import blockbuster_ctx
 
-from bhtom_async import Client, ManualClock, errors
+from bhtom_async import Client, JobOptions, PollOptions, UploadOptions, errors, upload_and_calibrate
+from bhtom_async.testing import ManualClock
 from bhtom_async.upload import FileFinished, Journal, Uploader
 
 from ..conftest import FAKE_TOKEN, fits_bytes
@@ -118,7 +119,10 @@ def sparse_fits(path: Path, size: int) -> Path:
 async def upload_one(server: DiscardServer, path: Path, journal: Path) -> int:
     async with Client(FAKE_TOKEN, base_url=server.url, upload_url=server.url) as bh:
         summary = await Uploader(
-            bh, path, target="Gaia22bpl", observatory="HarnessObs_HarnessCam", journal=journal, min_age=0
+            bh,
+            path,
+            UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
+            JobOptions(journal=journal, min_age=0),
         ).run()
     (outcome,) = summary.outcomes
     assert outcome.status == "uploaded", outcome
@@ -219,9 +223,12 @@ async def test_each_file_stored_exactly_once_under_fault(
     paths = night_of(tmp_path / "night", 5)
     emulator.add_fault(FaultRule(**FAULTS[fault]))
     async with emulator_client("alice", clock=ManualClock()) as bh:
-        summary = await bh.upload_directory(
-            tmp_path / "night", target=TARGET, observatory=CAMERA, journal=tmp_path / "j.sqlite3", min_age=0
-        )
+        summary = await Uploader(
+            bh,
+            tmp_path / "night",
+            UploadOptions(target=TARGET, observatory=CAMERA),
+            JobOptions(journal=tmp_path / "j.sqlite3", min_age=0),
+        ).run()
     assert summary.counts["uploaded"] == 5, summary
     assert set(stored_once(emulator, paths).values()) == {1}
     assert len(real_products(emulator)) == 5
@@ -242,14 +249,12 @@ async def test_all_faults_together(emulator, emulator_client, tmp_path: Path) ->
         emulator.add_fault(FaultRule(**{**spec, "after": after}))
         after += int(str(spec["times"]))
     async with emulator_client("alice", clock=ManualClock()) as bh:
-        summary = await bh.upload_directory(
+        summary = await Uploader(
+            bh,
             tmp_path / "night",
-            target=TARGET,
-            observatory=CAMERA,
-            journal=tmp_path / "j.sqlite3",
-            min_age=0,
-            max_attempts=8,
-        )
+            UploadOptions(target=TARGET, observatory=CAMERA),
+            JobOptions(journal=tmp_path / "j.sqlite3", min_age=0, max_attempts=8),
+        ).run()
     assert summary.counts["uploaded"] == 10, summary
     assert set(stored_once(emulator, paths).values()) == {1}
     assert sorted(summary.ids) == sorted(d.id for d in real_products(emulator))
@@ -279,11 +284,8 @@ async def test_rerun_after_interrupted_job_uploads_only_the_rest(
             first = Uploader(
                 bh,
                 tmp_path / "night",
-                target=TARGET,
-                observatory=CAMERA,
-                journal=tmp_path / "j.sqlite3",
-                min_age=0,
-                concurrency=2,
+                UploadOptions(target=TARGET, observatory=CAMERA),
+                JobOptions(journal=tmp_path / "j.sqlite3", min_age=0, concurrency=2),
                 on_event=on_event,
             )
             await first.run()
@@ -291,9 +293,12 @@ async def test_rerun_after_interrupted_job_uploads_only_the_rest(
     assert 2 <= done_first < 8
     emulator.clear_faults()
     async with emulator_client("alice") as bh:
-        second = await bh.upload_directory(
-            tmp_path / "night", target=TARGET, observatory=CAMERA, journal=tmp_path / "j.sqlite3", min_age=0
-        )
+        second = await Uploader(
+            bh,
+            tmp_path / "night",
+            UploadOptions(target=TARGET, observatory=CAMERA),
+            JobOptions(journal=tmp_path / "j.sqlite3", min_age=0),
+        ).run()
     assert second.counts["skipped"] == done_first
     assert second.counts["uploaded"] == 8 - done_first
     assert set(stored_once(emulator, paths).values()) == {1}
@@ -302,20 +307,21 @@ async def test_rerun_after_interrupted_job_uploads_only_the_rest(
 async def test_dry_run_stores_nothing_and_journals_nothing(emulator, alice: Client, tmp_path: Path) -> None:
     """A dry run: the server checks each file, keeps nothing, and the journal stays empty."""
     night_of(tmp_path / "night", 3)
-    summary = await alice.upload_directory(
+    summary = await Uploader(
+        alice,
         tmp_path / "night",
-        target=TARGET,
-        observatory=CAMERA,
-        journal=tmp_path / "j.sqlite3",
-        min_age=0,
-        dry_run=True,
-    )
+        UploadOptions(target=TARGET, observatory=CAMERA, dry_run=True),
+        JobOptions(journal=tmp_path / "j.sqlite3", min_age=0),
+    ).run()
     assert summary.counts["dry_run"] == 3
     assert real_products(emulator) == []
     assert not (tmp_path / "j.sqlite3").exists()
-    real = await alice.upload_directory(
-        tmp_path / "night", target=TARGET, observatory=CAMERA, journal=tmp_path / "j.sqlite3", min_age=0
-    )
+    real = await Uploader(
+        alice,
+        tmp_path / "night",
+        UploadOptions(target=TARGET, observatory=CAMERA),
+        JobOptions(journal=tmp_path / "j.sqlite3", min_age=0),
+    ).run()
     assert real.counts["uploaded"] == 3
 
 
@@ -335,13 +341,12 @@ async def test_bad_inputs_each_give_their_reason(emulator, alice: Client, tmp_pa
         os.utime(night / name, (old, old))
     os.utime(good, (old, old))
     (night / "growing.fits").write_bytes(fits_bytes(9))
-    summary = await alice.upload_directory(
+    summary = await Uploader(
+        alice,
         [night, tmp_path / "missing.fits"],
-        target=TARGET,
-        observatory=CAMERA,
-        journal=tmp_path / "j.sqlite3",
-        min_age=30,
-    )
+        UploadOptions(target=TARGET, observatory=CAMERA),
+        JobOptions(journal=tmp_path / "j.sqlite3", min_age=30),
+    ).run()
     reasons = {o.path.name: o.reason for o in summary.of("skipped")}
     assert reasons["empty.fits"] == "empty file (0 bytes)"
     assert "not a FITS file" in str(reasons["log.txt"])
@@ -359,7 +364,7 @@ async def test_bad_inputs_each_give_their_reason(emulator, alice: Client, tmp_pa
     [
         ("bad token", errors.AuthenticationError),
         ("unknown target", errors.TargetNotFoundError),
-        ("camera not in favourites", errors.ValidationError),
+        ("camera not in favourites", errors.CameraNotFavouriteError),
     ],
 )
 async def test_job_wide_refusal_stops_after_one_request(  # type: ignore[no-untyped-def]
@@ -378,9 +383,8 @@ async def test_job_wide_refusal_stops_after_one_request(  # type: ignore[no-unty
         else emulator_client("alice")
     )
     async with client as bh:
-        summary = await bh.upload_directory(
-            tmp_path / "night", journal=tmp_path / "j.sqlite3", min_age=0, concurrency=4, **options
-        )
+        job = JobOptions(journal=tmp_path / "j.sqlite3", min_age=0, concurrency=4)
+        summary = await Uploader(bh, tmp_path / "night", UploadOptions(**options), job).run()
     assert isinstance(summary.stopped, error)
     assert summary.stopped.hint
     assert emulator.state.request_count("POST", "/upload/") == 1
@@ -392,14 +396,12 @@ async def test_job_wide_refusal_stops_after_one_request(  # type: ignore[no-unty
 async def test_upload_and_calibrate_streams_results(emulator, alice: Client, tmp_path: Path) -> None:
     """Ids feed the calibration poller as uploads finish; every uploaded frame gets a final result."""
     night_of(tmp_path / "night", 3)
-    async with alice.upload_and_calibrate(
+    async with upload_and_calibrate(
+        alice,
         tmp_path / "night",
-        target=TARGET,
-        observatory=CAMERA,
-        journal=tmp_path / "j.sqlite3",
-        min_age=0,
-        interval=0.05,
-        timeout=20,
+        UploadOptions(target=TARGET, observatory=CAMERA),
+        JobOptions(journal=tmp_path / "j.sqlite3", min_age=0),
+        PollOptions(interval=0.05, timeout=20),
     ) as job:
         results = [result async for result in job]
     assert job.summary is not None
@@ -409,7 +411,7 @@ async def test_upload_and_calibrate_streams_results(emulator, alice: Client, tmp
 
 KILLED_JOB = """
 import sys, anyio
-from bhtom_async import Client
+from bhtom_async import Client, JobOptions, UploadOptions
 from bhtom_async.upload import FileFinished, FileStarted, Uploader
 
 async def main():
@@ -420,8 +422,9 @@ async def main():
         if isinstance(event, FileStarted):
             print("started", event.path.name, flush=True)
     async with Client(token, base_url=base, upload_url=upload) as bh:
-        summary = await Uploader(bh, folder, target="Gaia22bpl", observatory="HarnessObs_HarnessCam",
-                                 journal=journal, min_age=0, concurrency=2, on_event=on_event).run()
+        options = UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+        job = JobOptions(journal=journal, min_age=0, concurrency=2)
+        summary = await Uploader(bh, folder, options, job, on_event=on_event).run()
     print("done", summary, flush=True)
 
 anyio.run(main)
@@ -463,9 +466,12 @@ async def test_sigkill_mid_job_then_resume_stores_each_file_once(
         states = [r.state for r in await j.rows()]
     assert "sending" in states  # killed with requests in flight
     emulator.clear_faults()
-    summary = await alice.upload_directory(
-        tmp_path / "night", target=TARGET, observatory=CAMERA, journal=journal, min_age=0
-    )
+    summary = await Uploader(
+        alice,
+        tmp_path / "night",
+        UploadOptions(target=TARGET, observatory=CAMERA),
+        JobOptions(journal=journal, min_age=0),
+    ).run()
     assert summary.counts["failed"] == summary.counts["unknown"] == 0, summary
     assert set(stored_once(emulator, paths).values()) == {1}
     assert len(real_products(emulator)) == 8

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bhtom_async import Client, errors
+from bhtom_async import Client, UploadOptions, errors
 
 from ..conftest import fits_bytes
 
@@ -26,7 +26,9 @@ async def test_upload_stores_the_file_and_returns_its_id(
     """An upload is stored once, byte for byte, under the id in the receipt."""
     frame = tmp_path / "frame_a.fits"
     frame.write_bytes(fits_bytes(1))
-    receipt = await alice.upload_file(frame, target="Gaia22bpl", observatory=CAMERA, observers=["alice"])
+    receipt = await alice.uploads.upload_file(
+        frame, UploadOptions(target="Gaia22bpl", observatory=CAMERA, observers=["alice"])
+    )
     (uploaded,) = receipt.files
     assert uploaded.local_name == "frame_a.fits"
     assert uploaded.filename.endswith("frame_a.fits")
@@ -42,7 +44,7 @@ async def test_upload_several_files_in_one_request(
 ) -> None:
     """Several paths go in one request and come back as one receipt entry each."""
     paths = make_fits_tree(3)
-    receipt = await alice.uploads.upload_file(paths, target="Gaia22bpl", observatory=CAMERA)
+    receipt = await alice.uploads.upload_file(paths, UploadOptions(target="Gaia22bpl", observatory=CAMERA))
     assert [f.local_name for f in receipt.files] == [p.name for p in paths]
     assert len(set(receipt.ids)) == 3
     assert emulator.state.request_count("POST", "/upload/") == 1
@@ -52,7 +54,9 @@ async def test_dry_run_upload_is_marked(alice: Client, emulator: Emulator, tmp_p
     """dry_run=True reaches the server as a dry run and the receipt says so."""
     frame = tmp_path / "dry.fits"
     frame.write_bytes(fits_bytes(2))
-    receipt = await alice.upload_file(frame, target="Gaia22bpl", observatory=CAMERA, dry_run=True)
+    receipt = await alice.uploads.upload_file(
+        frame, UploadOptions(target="Gaia22bpl", observatory=CAMERA, dry_run=True)
+    )
     assert receipt.dry_run is True
     assert receipt.files[0].dry_run is True
     (stored,) = emulator.state.dataproducts_by_sha256(hashlib.sha256(frame.read_bytes()).hexdigest())
@@ -61,12 +65,9 @@ async def test_dry_run_upload_is_marked(alice: Client, emulator: Emulator, tmp_p
 
 async def test_photometry_catalogue_upload(alice: Client, samples_dir: Path) -> None:
     """A SExtractor catalogue uploads as photometry with its mjd."""
-    receipt = await alice.upload_file(
+    receipt = await alice.uploads.upload_file(
         samples_dir / "instrumental.cat",
-        target="HarnessStar1",
-        observatory=CAMERA,
-        data_product_type="photometry",
-        mjd=60827.9,
+        UploadOptions(target="HarnessStar1", observatory=CAMERA, data_product_type="photometry", mjd=60827.9),
     )
     assert len(receipt.ids) == 1
 
@@ -76,7 +77,7 @@ async def test_unknown_target_is_target_not_found(alice: Client, tmp_path: Path)
     frame = tmp_path / "x.fits"
     frame.write_bytes(fits_bytes(3))
     with pytest.raises(errors.TargetNotFoundError):
-        await alice.upload_file(frame, target="NoSuchTarget", observatory=CAMERA)
+        await alice.uploads.upload_file(frame, UploadOptions(target="NoSuchTarget", observatory=CAMERA))
 
 
 async def test_camera_not_in_favourites_hints_add_favourite(alice: Client, tmp_path: Path) -> None:
@@ -84,5 +85,5 @@ async def test_camera_not_in_favourites_hints_add_favourite(alice: Client, tmp_p
     frame = tmp_path / "x.fits"
     frame.write_bytes(fits_bytes(4))
     with pytest.raises(errors.ValidationError) as caught:
-        await alice.upload_file(frame, target="Gaia22bpl", observatory="ROAD_QHY600M")
+        await alice.uploads.upload_file(frame, UploadOptions(target="Gaia22bpl", observatory="ROAD_QHY600M"))
     assert "add_favourite(oname='ROAD_QHY600M')" in (caught.value.hint or "")

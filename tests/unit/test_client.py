@@ -17,10 +17,27 @@ from ..conftest import BASE_URL, FAKE_TOKEN
 pytestmark = pytest.mark.anyio
 
 
-async def test_using_a_client_before_opening_says_how() -> None:
-    """Resources need `async with Client()` first."""
-    with pytest.raises(errors.ClientStateError, match="async with"):
-        _ = Client(FAKE_TOKEN).targets
+async def test_reading_settings_before_opening_says_how() -> None:
+    """`config` of a client not yet open names `async with`, `await bh.open()` and lazy opening."""
+    with pytest.raises(errors.ClientStateError, match="not open yet") as caught:
+        _ = Client(FAKE_TOKEN).config
+    assert "async with Client() as bh:" in str(caught.value.hint)
+    assert "await bh.open()" in str(caught.value.hint)
+
+
+async def test_first_call_opens_the_client_and_aclose_closes_it(make_client: Callable[..., Client]) -> None:
+    """Without `async with`, the first request opens the pool; `aclose()` then closes it for good."""
+    bh = make_client()
+    with respx.mock:
+        route = respx.post(BASE_URL + "/common/api/comments/").mock(
+            return_value=httpx.Response(200, json={"count": 0, "num_pages": 1, "current_page": 1, "data": []})
+        )
+        assert await bh.comments.list().to_list() == []
+    assert route.call_count == 1
+    assert "token=***" in repr(bh)
+    await bh.aclose()
+    with pytest.raises(errors.ClientStateError, match="closed"):
+        await bh.comments.list().to_list()
 
 
 async def test_closed_client_cannot_be_used_or_reopened(make_client: Callable[..., Client]) -> None:

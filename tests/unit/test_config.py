@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from bhtom_async import ClientConfig, Secret, Timeouts, errors
+from bhtom_async import Timeouts, errors
 from bhtom_async._config import (
     DEFAULT_BASE_URL,
     DEFAULT_UPLOAD_URL,
+    ClientConfig,
     config_file_path,
     read_config_file,
     resolve_config,
     write_config_file,
 )
+from bhtom_async._secret import Secret
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ DOC_TO_SERVER = {
 #: server path → (public callable as "resource.method" on a Client, or "login"; module that sends it)
 COROUTINES = {
     "api/token-auth/": ("login", None),
-    "upload/": ("upload_file", uploads),
+    "upload/": ("uploads.upload_file", uploads),
     "calibFile/": ("calibration.calibrate_file", calibration),
     "calibration/get-calibration-res/": ("calibration.results", calibration),
     "observatory/getObservatoryList/": ("observatories.list", observatories),
@@ -74,6 +74,7 @@ RESOURCES = {
     "reduced_data": reduced_data.ReducedDataAPI,
     "comments": comments.CommentsAPI,
     "users": users.UsersAPI,
+    "uploads": uploads.UploadsAPI,
 }
 
 

@@ -11,7 +11,8 @@ import httpx
 import pytest
 import respx
 
-from bhtom_async import Client, Pager, errors
+from bhtom_async import Client, errors
+from bhtom_async._paginate import Pager
 from bhtom_async.api._resource import Resource
 
 from ..conftest import BASE_URL
@@ -59,7 +60,7 @@ async def test_walks_every_page_in_order_and_never_past_num_pages(bh: Client) ->
 
     with respx.mock:
         route = respx.post(URL).mock(side_effect=answer)
-        items = await Things(bh._require_open()).list().to_list()
+        items = await Things(bh._session).list().to_list()
     assert [t.name for t in items] == ["p1a", "p1b", "p2a", "p2b", "p3a", "p3b"]
     assert sorted(requested_pages(route)) == [1, 2, 3]
     assert all(json.loads(c.request.content)["q"] == 1 for c in route.calls)
@@ -74,7 +75,7 @@ async def test_stops_when_server_serves_a_different_page(bh: Client) -> None:
 
     with respx.mock:
         respx.post(URL).mock(side_effect=answer)
-        items = await Things(bh._require_open()).list(prefetch=1).to_list()
+        items = await Things(bh._session).list(prefetch=1).to_list()
     assert [t.name for t in items] == ["p1", "p2"]
 
 
@@ -82,7 +83,7 @@ async def test_all_rows_on_page_one_means_one_request(bh: Client) -> None:
     """Views that put every row on every page (§3.3, §3.6) cost one request and no duplicates."""
     with respx.mock:
         route = respx.post(URL).mock(return_value=envelope(1, 5, ["a", "b", "c"], count=3))
-        items = await Things(bh._require_open()).list().to_list()
+        items = await Things(bh._session).list().to_list()
     assert [t.name for t in items] == ["a", "b", "c"]
     assert route.call_count == 1
 
@@ -96,7 +97,7 @@ async def test_key_drops_rows_already_yielded(bh: Client) -> None:
 
     with respx.mock:
         respx.post(URL).mock(side_effect=answer)
-        items = await Things(bh._require_open()).list(dedupe=True).to_list()
+        items = await Things(bh._session).list(dedupe=True).to_list()
     assert [t.name for t in items] == ["same", "only1", "only2"]
 
 
@@ -116,7 +117,7 @@ async def test_prefetch_bounds_concurrent_page_requests(bh: Client) -> None:
 
     with respx.mock:
         route = respx.post(URL).mock(side_effect=answer)
-        items = await Things(bh._require_open()).list(prefetch=3).to_list()
+        items = await Things(bh._session).list(prefetch=3).to_list()
     assert [t.name for t in items] == [f"p{n}" for n in range(1, 11)]
     assert peak == 3
     assert route.call_count == 10
@@ -126,7 +127,7 @@ async def test_first_page_makes_one_request(bh: Client) -> None:
     """first_page() reads only page 1 and reports the server's totals."""
     with respx.mock:
         route = respx.post(URL).mock(return_value=envelope(1, 4, ["a"], count=4))
-        page = await Things(bh._require_open()).list().first_page()
+        page = await Things(bh._session).list().first_page()
     assert (page.number, page.num_pages, page.count, len(page.items)) == (1, 4, 4, 1)
     assert route.call_count == 1
 
@@ -135,7 +136,7 @@ async def test_bare_list_is_one_page(bh: Client) -> None:
     """The users view answers a bare JSON list (§3.22): one page with every item."""
     with respx.mock:
         respx.post(URL).mock(return_value=httpx.Response(200, json=[{"name": "a"}, {"name": "b"}]))
-        items = await Things(bh._require_open()).list().to_list()
+        items = await Things(bh._session).list().to_list()
     assert [t.name for t in items] == ["a", "b"]
 
 
@@ -144,7 +145,7 @@ async def test_non_envelope_answer_is_a_decode_error(bh: Client) -> None:
     with respx.mock:
         respx.post(URL).mock(return_value=httpx.Response(200, json={"unexpected": True}))
         with pytest.raises(errors.ResponseDecodeError):
-            await Things(bh._require_open()).list().to_list()
+            await Things(bh._session).list().to_list()
 
 
 async def test_unknown_keys_are_kept_in_extra(bh: Client) -> None:
@@ -155,5 +156,5 @@ async def test_unknown_keys_are_kept_in_extra(bh: Client) -> None:
                 200, json={"count": 1, "num_pages": 1, "current_page": 1, "data": [{"name": "a", "new": 5}]}
             )
         )
-        (item,) = await Things(bh._require_open()).list().to_list()
+        (item,) = await Things(bh._session).list().to_list()
     assert item.extra == {"new": 5}

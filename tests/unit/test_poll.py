@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gc
 import json
 import math
 from collections.abc import AsyncIterator
@@ -14,8 +13,11 @@ import httpx
 import pytest
 import respx
 
-from bhtom_async import Client, ManualClock
+from bhtom_async import Client
+from bhtom_async.errors import InvalidInputError
 from bhtom_async.models import CalibrationResult, CalibrationStatus, UploadedFile
+from bhtom_async.poll import CalibrationWait, PollOptions
+from bhtom_async.testing import ManualClock
 
 from ..conftest import BASE_URL
 
@@ -89,9 +91,10 @@ class FakeServer:
         return grouped
 
 
-async def collect(iterator: AsyncIterator[CalibrationResult]) -> list[CalibrationResult]:
+async def collect(waiting: CalibrationWait) -> list[CalibrationResult]:
     with anyio.fail_after(10):
-        return [r async for r in iterator]
+        async with waiting as results:
+            return [r async for r in results]
 
 
 async def test_thousand_ids_resolve_with_at_most_five_requests_per_round(
@@ -102,7 +105,7 @@ async def test_thousand_ids_resolve_with_at_most_five_requests_per_round(
     server = FakeServer(clock, {i: 5.0 + (i % 7) * 4.0 for i in ids})
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
-        results = await collect(bh.calibration.wait(ids, timeout=600))
+        results = await collect(bh.calibration.wait(ids, PollOptions(timeout=600)))
     assert sorted(r.dataproduct_id for r in results) == ids  # type: ignore[type-var]
     assert {r.status for r in results} == {CalibrationStatus.SUCCESS}
     rounds = server.rounds()
@@ -154,7 +157,7 @@ async def test_poisoned_batch_is_bisected_and_others_resolve(bh: Client, clock: 
     server = FakeServer(clock, dict.fromkeys(ids, 0.0), poisoned=frozenset({137}))
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
-        results = await collect(bh.calibration.wait(ids, missing_grace=60, timeout=600))
+        results = await collect(bh.calibration.wait(ids, PollOptions(missing_grace=60, timeout=600)))
     by_id = {r.dataproduct_id: r for r in results}
     assert len(results) == 300
     assert all(by_id[i].status is CalibrationStatus.SUCCESS for i in ids if i != 137)
@@ -172,7 +175,7 @@ async def test_poisoned_id_stays_pending_until_deadline_if_shorter(bh: Client, c
     server = FakeServer(clock, {1: 0.0}, poisoned=frozenset({2}))
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
-        results = await collect(bh.calibration.wait([1, 2], timeout=30, missing_grace=300))
+        results = await collect(bh.calibration.wait([1, 2], PollOptions(timeout=30, missing_grace=300)))
     assert [(r.dataproduct_id, r.status) for r in results] == [
         (1, CalibrationStatus.SUCCESS),
         (2, CalibrationStatus.PENDING),
@@ -185,7 +188,7 @@ async def test_deadline_reports_pending_ones_and_ends(bh: Client, clock: ManualC
     server = FakeServer(clock, {1: 10.0})  # id 2 never finishes
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
-        results = await collect(bh.calibration.wait([1, 2], timeout=120))
+        results = await collect(bh.calibration.wait([1, 2], PollOptions(timeout=120)))
     assert [(r.dataproduct_id, r.status) for r in results] == [
         (1, CalibrationStatus.SUCCESS),
         (2, CalibrationStatus.PENDING),
@@ -199,7 +202,7 @@ async def test_backoff_grows_from_first_interval_to_cap(bh: Client, clock: Manua
     server = FakeServer(clock, {1: 100.0})
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
-        await collect(bh.calibration.wait([1], interval=2.0, max_interval=10.0))
+        await collect(bh.calibration.wait([1], PollOptions(interval=2.0, max_interval=10.0)))
     assert clock.sleeps[:6] == [2.0, 3.0, 4.5, 6.75, 10.0, 10.0]
     assert max(clock.sleeps) == 10.0
 
@@ -209,7 +212,7 @@ async def test_missing_id_pending_for_grace_then_error(bh: Client, clock: Manual
     server = FakeServer(clock, {}, missing_until={5: math.inf})
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
-        (result,) = await collect(bh.calibration.wait([5], missing_grace=50, timeout=600))
+        (result,) = await collect(bh.calibration.wait([5], PollOptions(missing_grace=50, timeout=600)))
     assert result.status is CalibrationStatus.ERROR
     assert "File with id 5 does not exist" in (result.message or "")
     assert 50 <= clock.monotonic() < 100
@@ -221,7 +224,7 @@ async def test_missing_id_that_appears_later_resolves(bh: Client, clock: ManualC
     server = FakeServer(clock, {5: 30.0}, missing_until={5: 10.0})
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
-        (result,) = await collect(bh.calibration.wait([5], missing_grace=50))
+        (result,) = await collect(bh.calibration.wait([5], PollOptions(missing_grace=50)))
     assert result.status is CalibrationStatus.SUCCESS
 
 
@@ -252,7 +255,9 @@ async def test_plots_are_fetched_and_saved(bh: Client, clock: ManualClock, tmp_p
     server = FakeServer(clock, {11: 5.0, 12: 0.0})
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
-        results = await collect(bh.calibration.wait([11, 12], plot=True, plots_dir=tmp_path / "plots"))
+        results = await collect(
+            bh.calibration.wait([11, 12], PollOptions(plot=True, plots_dir=tmp_path / "plots"))
+        )
     assert all(body.get("getPlot") is True for _, _, body in server.calls)
     for result in results:
         assert result.plot == PNG
@@ -277,11 +282,12 @@ async def test_ids_arriving_over_time_stream_results(bh: Client, clock: ManualCl
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
         with anyio.fail_after(10):
-            async for result in bh.calibration.wait(source()):
-                if not results:
-                    assert fed == [1]
-                    first_seen.set()
-                results.append(result.dataproduct_id)
+            async with bh.calibration.wait(source()) as waiting:
+                async for result in waiting:
+                    if not results:
+                        assert fed == [1]
+                        first_seen.set()
+                    results.append(result.dataproduct_id)
     assert results == [1, 2]
 
 
@@ -318,7 +324,7 @@ async def test_isolated_ids_are_rebisected_and_healed_ones_resolve(bh: Client, c
     server = FakeServer(clock, dict.fromkeys(ids, 0.0), poisoned=frozenset({3}), poisoned_until={7: 20.0})
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
-        results = await collect(bh.calibration.wait(ids, missing_grace=100, timeout=600))
+        results = await collect(bh.calibration.wait(ids, PollOptions(missing_grace=100, timeout=600)))
     by_id = {r.dataproduct_id: r for r in results}
     assert by_id[7].status is CalibrationStatus.SUCCESS
     assert by_id[3].status is CalibrationStatus.ERROR
@@ -328,8 +334,8 @@ async def test_isolated_ids_are_rebisected_and_healed_ones_resolve(bh: Client, c
     assert all(set(batch) <= {3, 7} for batch in later)
 
 
-async def test_stopping_early_stops_the_source(bh: Client, clock: ManualClock) -> None:
-    """Breaking out of the wait (even without aclosing) stops reading the async source, in this task."""
+async def test_leaving_the_block_early_stops_the_source(bh: Client, clock: ManualClock) -> None:
+    """Breaking out of the `async with` block stops reading the async source before the block ends."""
     server = FakeServer(clock, {1: 0.0, 2: 50.0})
     source_finished = anyio.Event()
 
@@ -343,13 +349,38 @@ async def test_stopping_early_stops_the_source(bh: Client, clock: ManualClock) -
 
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
-        waiting = bh.calibration.wait(source())
-        async for _ in waiting:
-            break
-        del waiting
-        gc.collect()  # the event loop's async-generator finaliser closes the wait in another task
         with anyio.fail_after(5):
-            await source_finished.wait()
+            async with bh.calibration.wait(source()) as waiting:
+                async for _ in waiting:
+                    break
+            assert source_finished.is_set()
+
+
+async def test_an_async_source_needs_the_block(bh: Client) -> None:
+    """Iterating an async source without `async with` is refused with the form to use."""
+
+    async def source() -> AsyncIterator[int]:
+        yield 1
+
+    with pytest.raises(InvalidInputError, match="arrive over time") as caught:
+        bh.calibration.wait(source()).__aiter__()
+    assert "async with bh.calibration.wait" in str(caught.value.hint)
+
+
+async def test_an_error_in_the_block_is_not_wrapped(bh: Client, clock: ManualClock) -> None:
+    """An exception raised by the caller inside the block propagates as itself, not an ExceptionGroup."""
+    server = FakeServer(clock, {1: 0.0})
+
+    async def source() -> AsyncIterator[int]:
+        yield 1
+        await anyio.sleep_forever()
+
+    with respx.mock:
+        respx.post(URL).mock(side_effect=server)
+        with anyio.fail_after(5), pytest.raises(KeyError):  # noqa: PT012 - the raise is inside the block
+            async with bh.calibration.wait(source()) as waiting:
+                async for _ in waiting:
+                    raise KeyError("mine")
 
 
 async def test_source_error_reaches_the_consumer(bh: Client, clock: ManualClock) -> None:
@@ -378,7 +409,7 @@ async def test_new_ids_reset_the_backoff(bh: Client, clock: ManualClock) -> None
 
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
-        results = await collect(bh.calibration.wait(source(), interval=2.0, max_interval=10.0))
+        results = await collect(bh.calibration.wait(source(), PollOptions(interval=2.0, max_interval=10.0)))
     assert [r.dataproduct_id for r in results] == [2, 1]
     grown = clock.sleeps.index(10.0)
     assert 2.0 in clock.sleeps[grown:]

@@ -9,8 +9,9 @@ import httpx
 import pytest
 import respx
 
-from bhtom_async import Client, Secret, errors
+from bhtom_async import Client, errors
 from bhtom_async._http import RequestSpec
+from bhtom_async._secret import Secret
 
 from ..conftest import BASE_URL, FAKE_TOKEN
 

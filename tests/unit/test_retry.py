@@ -9,9 +9,11 @@ import httpx
 import pytest
 import respx
 
-from bhtom_async import Client, ManualClock, RetrySettings, errors
+from bhtom_async import Client, errors
+from bhtom_async._config import RetrySettings
 from bhtom_async._http import RequestSpec
 from bhtom_async._retry import parse_retry_after
+from bhtom_async.testing import ManualClock
 
 from ..conftest import BASE_URL
 

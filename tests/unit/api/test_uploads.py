@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from bhtom_async import Client, errors
+from bhtom_async import Client, UploadOptions, errors
 from bhtom_async.models import UploadedFile, UploadReceipt
 
 from ...conftest import UPLOAD_URL, fits_bytes
@@ -48,16 +48,18 @@ async def test_upload_sends_multipart_fields_and_file(bh: Client, frame: Path) -
     """All fields the server reads are sent: repeated observers, dry_run as "True", the file as `files`."""
     with respx.mock:
         route = respx.post(URL).mock(return_value=httpx.Response(201, json=SUCCESS))
-        await bh.upload_file(
+        await bh.uploads.upload_file(
             frame,
-            target="Gaia22bpl",
-            observatory="HarnessObs_HarnessCam",
-            filter="GaiaSP/V",
-            mjd=60827.9,
-            observers=["alice", "bob"],
-            comment="night 1",
-            match_dist=2.0,
-            dry_run=True,
+            UploadOptions(
+                target="Gaia22bpl",
+                observatory="HarnessObs_HarnessCam",
+                filter="GaiaSP/V",
+                mjd=60827.9,
+                observers=["alice", "bob"],
+                comment="night 1",
+                match_dist=2.0,
+                dry_run=True,
+            ),
         )
     request = route.calls.last.request
     fields, files = form_of(request)
@@ -82,7 +84,9 @@ async def test_upload_omits_unset_fields_and_sends_dry_run_false(bh: Client, fra
     """Optional fields left None are not sent; dry_run is always the string "False"/"True"."""
     with respx.mock:
         route = respx.post(URL).mock(return_value=httpx.Response(201, json=SUCCESS))
-        await bh.upload_file(frame, target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+        await bh.uploads.upload_file(
+            frame, UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+        )
     fields, _ = form_of(route.calls.last.request)
     assert dict(fields) == {
         "target": "Gaia22bpl",
@@ -98,8 +102,8 @@ async def test_upload_returns_receipt_with_int_ids(bh: Client, frame: Path) -> N
         respx.post(URL).mock(
             return_value=httpx.Response(201, json=SUCCESS, headers={"content-type": "text/html"})
         )
-        receipt = await bh.upload_file(
-            frame, target="Gaia22bpl", observatory="HarnessObs_HarnessCam", dry_run=True
+        receipt = await bh.uploads.upload_file(
+            frame, UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam", dry_run=True)
         )
     assert receipt == UploadReceipt(
         files=(
@@ -126,7 +130,9 @@ async def test_upload_several_files_in_one_request(
     }
     with respx.mock:
         route = respx.post(URL).mock(return_value=httpx.Response(201, json=answer))
-        receipt = await bh.uploads.upload_file(paths, target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+        receipt = await bh.uploads.upload_file(
+            paths, UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+        )
     _, files = form_of(route.calls.last.request)
     assert [f[:2] for f in files] == [("files", "frame_0000.fits"), ("files", "frame_0001.fits")]
     assert receipt.ids == (10, 11)
@@ -138,7 +144,9 @@ async def test_upload_missing_target_raises_target_not_found(bh: Client, frame: 
     with respx.mock:
         respx.post(URL).mock(return_value=httpx.Response(400, json=body))
         with pytest.raises(errors.TargetNotFoundError) as caught:
-            await bh.upload_file(frame, target="XYZ", observatory="HarnessObs_HarnessCam")
+            await bh.uploads.upload_file(
+                frame, UploadOptions(target="XYZ", observatory="HarnessObs_HarnessCam")
+            )
     assert caught.value.target == "XYZ"
     assert caught.value.status == 400
 
@@ -149,7 +157,7 @@ async def test_upload_camera_not_in_favourites_hints_add_favourite(bh: Client, f
     with respx.mock:
         respx.post(URL).mock(return_value=httpx.Response(400, json=body))
         with pytest.raises(errors.ValidationError) as caught:
-            await bh.upload_file(frame, target="Gaia22bpl", observatory="Other_Cam")
+            await bh.uploads.upload_file(frame, UploadOptions(target="Gaia22bpl", observatory="Other_Cam"))
     assert "bh.observatories.add_favourite(oname='Other_Cam')" in (caught.value.hint or "")
 
 
@@ -158,7 +166,9 @@ async def test_upload_lost_answer_raises_outcome_unknown_without_resending(bh: C
     with respx.mock:
         route = respx.post(URL).mock(side_effect=httpx.ReadTimeout("slow"))
         with pytest.raises(errors.UploadOutcomeUnknown) as caught:
-            await bh.upload_file(frame, target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+            await bh.uploads.upload_file(
+                frame, UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+            )
     assert route.call_count == 1
     assert caught.value.filename == "frame_0000.fits"
     assert isinstance(caught.value.cause, errors.APITimeoutError)
@@ -170,7 +180,9 @@ async def test_upload_connect_error_is_retried(bh: Client, frame: Path) -> None:
         route = respx.post(URL).mock(
             side_effect=[httpx.ConnectError("refused"), httpx.Response(201, json=SUCCESS)]
         )
-        receipt = await bh.upload_file(frame, target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+        receipt = await bh.uploads.upload_file(
+            frame, UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+        )
     assert route.call_count == 2
     assert form_of(route.calls.last.request)[1][0][2] == frame.read_bytes()
     assert receipt.ids == (1454270,)
@@ -181,7 +193,9 @@ async def test_upload_200_without_success_is_a_decode_error(bh: Client, frame: P
     with respx.mock:
         respx.post(URL).mock(return_value=httpx.Response(200, json={"detail": "?"}))
         with pytest.raises(errors.ResponseDecodeError):
-            await bh.upload_file(frame, target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+            await bh.uploads.upload_file(
+                frame, UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+            )
 
 
 async def test_photometry_upload_needs_mjd(bh: Client, samples_dir: Path) -> None:
@@ -189,11 +203,9 @@ async def test_photometry_upload_needs_mjd(bh: Client, samples_dir: Path) -> Non
     with respx.mock:
         route = respx.post(URL)
         with pytest.raises(errors.InvalidInputError, match="mjd"):
-            await bh.upload_file(
+            await bh.uploads.upload_file(
                 samples_dir / "instrumental.cat",
-                target="Gaia22bpl",
-                observatory="C",
-                data_product_type="photometry",
+                UploadOptions(target="Gaia22bpl", observatory="C", data_product_type="photometry"),
             )
     assert route.call_count == 0
 
@@ -202,8 +214,9 @@ async def test_photometry_upload_takes_one_file(bh: Client, samples_dir: Path) -
     """A photometry upload with two files is refused before sending."""
     cat = samples_dir / "instrumental.cat"
     with pytest.raises(errors.InvalidInputError, match="exactly one"):
-        await bh.upload_file(
-            [cat, cat], target="T", observatory="C", data_product_type="photometry", mjd=60000.0
+        await bh.uploads.upload_file(
+            [cat, cat],
+            UploadOptions(target="T", observatory="C", data_product_type="photometry", mjd=60000.0),
         )
 
 
@@ -211,12 +224,9 @@ async def test_photometry_upload_sends_catalogue(bh: Client, samples_dir: Path) 
     """A catalogue goes as photometry with mjd (no FITS check applies)."""
     with respx.mock:
         route = respx.post(URL).mock(return_value=httpx.Response(201, json=SUCCESS))
-        await bh.upload_file(
+        await bh.uploads.upload_file(
             samples_dir / "instrumental.cat",
-            target="T",
-            observatory="C",
-            data_product_type="photometry",
-            mjd=60000.5,
+            UploadOptions(target="T", observatory="C", data_product_type="photometry", mjd=60000.5),
         )
     fields, files = form_of(route.calls.last.request)
     assert ("data_product_type", "photometry") in fields
@@ -229,17 +239,17 @@ async def test_upload_refuses_non_fits(bh: Client, tmp_path: Path) -> None:
     path = tmp_path / "x.fits"
     path.write_bytes(b"\x1f\x8b compressed")
     with pytest.raises(errors.InvalidInputError, match="not a FITS"):
-        await bh.upload_file(path, target="T", observatory="C")
+        await bh.uploads.upload_file(path, UploadOptions(target="T", observatory="C"))
 
 
 async def test_upload_refuses_missing_and_empty_files(bh: Client, tmp_path: Path) -> None:
     """Missing and empty files are refused before sending."""
     with pytest.raises(errors.InvalidInputError, match="does not exist"):
-        await bh.upload_file(tmp_path / "nope.fits", target="T", observatory="C")
+        await bh.uploads.upload_file(tmp_path / "nope.fits", UploadOptions(target="T", observatory="C"))
     empty = tmp_path / "empty.fits"
     empty.write_bytes(b"")
     with pytest.raises(errors.InvalidInputError, match="empty"):
-        await bh.upload_file(empty, target="T", observatory="C")
+        await bh.uploads.upload_file(empty, UploadOptions(target="T", observatory="C"))
 
 
 async def test_prepare_and_send_report_sha256(bh: Client, tmp_path: Path) -> None:
@@ -248,7 +258,7 @@ async def test_prepare_and_send_report_sha256(bh: Client, tmp_path: Path) -> Non
 
     path = tmp_path / "a.fits"
     path.write_bytes(fits_bytes(7))
-    prepared = await bh.uploads.prepare(path, target="T", observatory="C")
+    prepared = await bh.uploads.prepare(path, UploadOptions(target="T", observatory="C"))
     with respx.mock:
         respx.post(URL).mock(return_value=httpx.Response(201, json=SUCCESS))
         await bh.uploads.send(prepared)
@@ -261,7 +271,9 @@ async def test_upload_gateway_timeout_is_outcome_unknown(bh: Client, frame: Path
     with respx.mock:
         route = respx.post(URL).mock(return_value=httpx.Response(504, text="<h1>Gateway Timeout</h1>"))
         with pytest.raises(errors.UploadOutcomeUnknown):
-            await bh.upload_file(frame, target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+            await bh.uploads.upload_file(
+                frame, UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+            )
     assert route.call_count == 1
 
 
@@ -277,7 +289,7 @@ async def test_receipt_maps_prefixed_names_to_local_files(
     }
     with respx.mock:
         respx.post(URL).mock(return_value=httpx.Response(201, json=answer))
-        receipt = await bh.upload_file(paths, target="T", observatory="C")
+        receipt = await bh.uploads.upload_file(paths, UploadOptions(target="T", observatory="C"))
     assert [(f.filename, f.local_name) for f in receipt.files] == [
         ("400_frame_0000.fits", "frame_0000.fits"),
         ("401_frame_0001.fits", "frame_0001.fits"),

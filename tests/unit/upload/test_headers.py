@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bhtom_async.upload import FileSettings
+from bhtom_async import UploadOptions
 from bhtom_async.upload.headers import read_header, settings_from_header
 
 from ...conftest import fits_bytes
@@ -47,14 +47,17 @@ def test_read_header_refuses_non_fits(tmp_path: Path) -> None:
 def test_settings_from_header_maps_target_and_filter(tmp_path: Path) -> None:
     """OBJECT and FILTER become the file's target and GaiaSP filter; mappings translate names."""
     path = frame(tmp_path)
-    assert settings_from_header()(path) == FileSettings(target="Gaia22bpl", filter="GaiaSP/V")
+    defaults = UploadOptions(target="Placeholder", observatory="Obs_Cam", comment="night 1")
+    assert settings_from_header()(path, defaults) == defaults.replace(target="Gaia22bpl", filter="GaiaSP/V")
     mapped = settings_from_header(targets={"Gaia22bpl": "Gaia22bpl_alias"}, filters={"V": "GaiaSP/any"})
-    assert mapped(path) == FileSettings(target="Gaia22bpl_alias", filter="GaiaSP/any")
+    assert mapped(path, defaults) == defaults.replace(target="Gaia22bpl_alias", filter="GaiaSP/any")
 
 
 def test_unknown_filter_keeps_the_job_filter(tmp_path: Path) -> None:
-    """A filter name BHTOM does not know leaves the job's filter (None in the override)."""
+    """A filter name BHTOM does not know leaves the job's filter."""
     path = frame(tmp_path, filt="Halpha")
-    settings = settings_from_header()(path)
+    defaults = UploadOptions(target="Placeholder", observatory="Obs_Cam", filter="GaiaSP/any")
+    settings = settings_from_header()(path, defaults)
     assert settings is not None
-    assert settings.filter is None
+    assert settings.target == "Gaia22bpl"
+    assert settings.filter == "GaiaSP/any"

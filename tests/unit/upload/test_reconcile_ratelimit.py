@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import attrs
 import pytest
 
-from bhtom_async import ManualClock
 from bhtom_async.errors import ServerError
+from bhtom_async.testing import ManualClock
 from bhtom_async.upload.ratelimit import TokenBucket
 from bhtom_async.upload.reconcile import ProductLike, matching_ids, reconcile
 

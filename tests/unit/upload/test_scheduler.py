@@ -6,21 +6,24 @@ import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
+import attrs
 import httpx
 import pytest
 import respx
 
-from bhtom_async import Client, ManualClock, errors
+from bhtom_async import Client, JobOptions, UploadOptions, errors
+from bhtom_async.testing import ManualClock
 from bhtom_async.upload import (
     BytesSent,
     FileFinished,
-    FileSettings,
     FileSkipped,
     FileStarted,
     JobFinished,
     Journal,
+    SkipFile,
     Uploader,
     UploadEvent,
 )
@@ -108,10 +111,18 @@ def frames(tmp_path: Path) -> Callable[[int], list[Path]]:
     return make
 
 
-def uploader(bh: Client, paths: list[Path] | Path, journal: Path, **options: object) -> Uploader:
-    defaults: dict[str, object] = {"target": TARGET, "observatory": CAMERA, "journal": journal, "min_age": 0}
-    defaults.update(options)
-    return Uploader(bh, paths, **defaults)  # type: ignore[arg-type]
+UPLOAD_FIELDS = {f.name for f in attrs.fields(UploadOptions)}
+JOB_FIELDS = {f.name for f in attrs.fields(JobOptions)}
+
+
+def uploader(bh: Client, paths: list[Path] | Path, journal: Path, **settings: Any) -> Uploader:
+    """An Uploader for TARGET/CAMERA with `journal` and no settle time; `settings` may set any option."""
+    upload = {"target": TARGET, "observatory": CAMERA} | {
+        k: v for k, v in settings.items() if k in UPLOAD_FIELDS
+    }
+    job = {"journal": journal, "min_age": 0} | {k: v for k, v in settings.items() if k in JOB_FIELDS}
+    rest = {k: v for k, v in settings.items() if k not in UPLOAD_FIELDS | JOB_FIELDS}
+    return Uploader(bh, paths, UploadOptions(**upload), JobOptions(**job), **rest)
 
 
 async def test_uploads_every_frame_once_and_journals_ids(
@@ -292,20 +303,21 @@ async def test_per_file_settings_from_mapping_and_callback(
 ) -> None:  # type: ignore[no-untyped-def]
     """Each file's target and filter come from the mapping or the callback (sync or async)."""
     paths = frames(3)
-    mapping = {paths[0].name: FileSettings(filter="GaiaSP/V"), str(paths[1]): FileSettings(skip="bias frame")}
+    job = UploadOptions(target=TARGET, observatory=CAMERA)
+    mapping = {paths[0].name: job.replace(filter="GaiaSP/V"), str(paths[1]): SkipFile("bias frame")}
     summary = await uploader(bh, paths, tmp_path / "a.sqlite3", settings=mapping).run()
     sent = [dict(form_of(call.request)[0]) for call in routes[0].calls]
     assert {f.get("filter") for f in sent} == {"GaiaSP/V", None}
     assert [o.reason for o in summary.of("skipped")] == ["bias frame"]
 
-    async def by_header(path: Path) -> FileSettings:
-        return FileSettings(target="OtherTarget")
+    async def by_header(path: Path, defaults: UploadOptions) -> UploadOptions:
+        return defaults.replace(target="OtherTarget")
 
     await uploader(bh, paths[:1], tmp_path / "b.sqlite3", settings=by_header).run()
     assert dict(form_of(routes[0].calls[-1].request)[0])["target"] == "OtherTarget"
 
-    def sync_cb(path: Path) -> FileSettings:
-        return FileSettings(filter="GaiaSP/R")
+    def sync_cb(path: Path, defaults: UploadOptions) -> UploadOptions:
+        return defaults.replace(filter="GaiaSP/R")
 
     await uploader(bh, paths[:1], tmp_path / "c.sqlite3", settings=sync_cb).run()
     assert dict(form_of(routes[0].calls[-1].request)[0])["filter"] == "GaiaSP/R"
@@ -391,7 +403,7 @@ async def test_probe_passes_on_when_the_first_file_is_not_sent(
 
     skipped_first = threading.Event()
 
-    def vanish_first(path: Path) -> None:
+    def vanish_first(path: Path, defaults: UploadOptions) -> None:
         # Runs in a worker thread: the others wait until the first file has been skipped.
         if path == paths[0]:
             path.unlink()

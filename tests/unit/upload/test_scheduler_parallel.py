@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from bhtom_async import Client
+from bhtom_async import Client, JobOptions, UploadOptions
 from bhtom_async.upload import Uploader
 
 from ...conftest import UPLOAD_URL
@@ -42,11 +42,8 @@ async def test_uploads_reach_the_concurrency_limit_after_the_probe(
         summary = await Uploader(
             bh,
             paths[0].parent,
-            target="Gaia22bpl",
-            observatory="HarnessObs_HarnessCam",
-            journal=tmp_path / "j.sqlite3",
-            concurrency=concurrency,
-            min_age=0,
+            UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
+            JobOptions(journal=tmp_path / "j.sqlite3", concurrency=concurrency, min_age=0),
         ).run()
     assert summary.counts["uploaded"] == len(paths)
     assert peak == concurrency
