@@ -43,7 +43,7 @@ from .models.calibration import CalibrationResult, CalibrationStatus
 from .models.calibration_page import ResultItem
 from .models.uploads import UploadedFile
 
-__all__ = ["MAX_FAILED_ROUNDS", "PAGE_SIZE", "CalibrationWait", "FetchResults", "IdSource", "PollOptions"]
+__all__ = ["CalibrationWait", "FetchResults", "IdSource", "MAX_FAILED_ROUNDS", "PAGE_SIZE", "PollOptions"]
 
 #: The server's page size for calibration results, and so the most ids one round asks at once.
 PAGE_SIZE = 200
