@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,11 @@ from bhtom_async import Client, ManualClock
 FAKE_TOKEN = "f00dfacef00dfacef00dfacef00dfacef00dface"
 BASE_URL = "https://bh-tom2.example.test"
 UPLOAD_URL = "https://uploadsvc2.example.test"
+
+#: Recorded facts the tests read; provenance in `tests/data/README.md`.
+DATA_DIR = Path(__file__).resolve().parent / "data"
+CAPTURES_DIR = DATA_DIR / "captures"
+SAMPLES_DIR = DATA_DIR / "samples"
 
 
 @pytest.fixture
@@ -73,16 +80,15 @@ async def bh(make_client: Callable[..., Client]) -> AsyncIterator[Client]:
 
 @pytest.fixture
 def samples_dir() -> Path:
-    """The shared sample files (`../shared/samples`)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "samples"
-        if candidate.is_dir():
-            return candidate
-        candidate = parent.parent / "shared" / "samples"
-        if candidate.is_dir():
-            return candidate
-    pytest.fail("shared/samples not found beside the checkout")
+    """The sample files in BHTOM's formats (`tests/data/samples`)."""
+    return SAMPLES_DIR
+
+
+def capture(number: str) -> dict[str, Any]:
+    """One recorded real-server exchange by its two-digit number (`tests/data/captures`)."""
+    (path,) = CAPTURES_DIR.glob(f"{number}_*.json")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Data flows one way (style guide §2): a walk over the imports enforces the layering."""
+"""Data flows one way: a walk over the imports enforces the layering."""
 
 from __future__ import annotations
 

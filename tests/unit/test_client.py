@@ -73,7 +73,7 @@ async def test_user_supplied_http_client_is_left_open(make_client: Callable[...,
 
 
 async def test_login_posts_credentials_without_auth_or_csrf_headers() -> None:
-    """login() sends JSON credentials with no Authorization and no X-CSRFToken header (§3.1)."""
+    """login() sends JSON credentials with no Authorization and no X-CSRFToken header."""
     with respx.mock:
         route = respx.post(BASE_URL + "/api/token-auth/").respond(200, json={"token": "abc123"})
         token = await bhtom_async.login("alice", "pw", base_url=BASE_URL)

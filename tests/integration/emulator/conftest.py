@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import struct
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,10 +13,10 @@ import pytest
 
 from bhtom_async.emulator import Emulator
 
-REPO = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("BHTOM_SHARED_DIR", REPO.parent / "shared"))
-CAPTURES = SHARED / "real-server-captures"
-SAMPLES = SHARED / "samples"
+from ...conftest import CAPTURES_DIR, SAMPLES_DIR
+
+CAPTURES = CAPTURES_DIR
+SAMPLES = SAMPLES_DIR
 DELAYS = (0.05, 0.05)
 
 
@@ -96,10 +94,8 @@ def fits_frame(cards: dict[str, Any] | None = None, data: bytes | None = None) -
 
 
 def capture(name: str) -> dict[str, Any]:
-    """One recorded real-server answer."""
+    """One recorded real-server exchange by file stem, e.g. ``"09_getTargetList_page_99"``."""
     path = CAPTURES / f"{name}.json"
-    if not path.exists():
-        pytest.fail(f"capture {name} not found at {CAPTURES} (set BHTOM_SHARED_DIR)")
     loaded: dict[str, Any] = json.loads(path.read_text())
     return loaded
 
