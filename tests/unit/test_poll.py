@@ -344,12 +344,18 @@ async def test_stopping_early_stops_the_source(bh: Client, clock: ManualClock) -
     with respx.mock:
         respx.post(URL).mock(side_effect=server)
         waiting = bh.calibration.wait(source())
-        async for _ in waiting:
+        seen = []
+        async for result in waiting:
+            seen.append(result.dataproduct_id)
             break
+        polls = len(server.calls)
         del waiting
         gc.collect()  # the event loop's async-generator finaliser closes the wait in another task
-        with anyio.fail_after(5):
+        with anyio.move_on_after(5):
             await source_finished.wait()
+    assert seen == [1]
+    assert source_finished.is_set(), "the source was never closed"
+    assert len(server.calls) == polls, "the wait kept polling after the consumer left"
 
 
 async def test_source_error_reaches_the_consumer(bh: Client, clock: ManualClock) -> None:

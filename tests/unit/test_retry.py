@@ -35,13 +35,25 @@ async def test_idempotent_call_retries_retryable_statuses(bh: Client, status: in
     assert route.call_count == 2
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 500])
-async def test_non_retryable_statuses_fail_at_once(bh: Client, status: int) -> None:
-    """400, 401, 404 and a plain 500 are not retried."""
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (400, errors.ValidationError),
+        (401, errors.AuthenticationError),
+        (404, errors.NotFoundError),
+        (500, errors.ServerError),
+    ],
+)
+async def test_non_retryable_statuses_fail_at_once(
+    bh: Client, status: int, error: type[errors.APIError]
+) -> None:
+    """400, 401, 404 and a plain 500 are not retried; each raises its own error class."""
     with respx.mock:
         route = respx.post(URL).mock(return_value=httpx.Response(status, json={"detail": "no"}))
-        with pytest.raises(errors.APIError):
+        with pytest.raises(errors.APIError) as caught:
             await bh._require_open().send(READ)
+    assert type(caught.value) is error
+    assert caught.value.status == status
     assert route.call_count == 1
 
 
@@ -49,8 +61,9 @@ async def test_retries_stop_after_max_retries(bh: Client, clock: ManualClock) ->
     """Three retries by default: four attempts, then the last error passes through."""
     with respx.mock:
         route = respx.post(URL).mock(return_value=httpx.Response(503))
-        with pytest.raises(errors.ServerError):
+        with pytest.raises(errors.ServerError) as caught:
             await bh._require_open().send(READ)
+    assert caught.value.status == 503
     assert route.call_count == 4
     assert len(clock.sleeps) == 3
 
