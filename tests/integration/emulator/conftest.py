@@ -25,11 +25,52 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+class EmulatorClock:
+    """The emulator's clock in these tests: the wall clock, or frozen and moved forward by hand."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._frozen: float | None = None
+
+    def __call__(self) -> float:
+        frozen = self._frozen
+        return time.time() + self._offset if frozen is None else frozen
+
+    def freeze(self) -> None:
+        """Stop time where it is; only `advance` moves it on."""
+        self._frozen = self()
+
+    def advance(self, seconds: float) -> None:
+        """Move frozen time forward (the server sees the jump at its next request)."""
+        assert self._frozen is not None, "freeze() first"
+        self._frozen += seconds
+
+    def thaw(self) -> None:
+        """Back to flowing time, never earlier than the frozen moment (timestamps stay ordered)."""
+        if self._frozen is not None:
+            self._offset = max(self._offset, self._frozen - time.time())
+            self._frozen = None
+
+
 @pytest.fixture(scope="session")
-def emu_server() -> Iterator[Emulator]:
+def emu_clock() -> EmulatorClock:
+    """The clock the session emulator reads."""
+    return EmulatorClock()
+
+
+@pytest.fixture(scope="session")
+def emu_server(emu_clock: EmulatorClock) -> Iterator[Emulator]:
     """One emulator for the whole module set, reset before each test."""
-    with Emulator(seed=0, calibration_delays=DELAYS) as emu:
+    with Emulator(seed=0, calibration_delays=DELAYS, clock=emu_clock) as emu:
         yield emu
+
+
+@pytest.fixture
+def frozen(emu: Emulator, emu_clock: EmulatorClock) -> Iterator[EmulatorClock]:
+    """The emulator's time stands still for this test; `frozen.advance(s)` replaces sleeping."""
+    emu_clock.freeze()
+    yield emu_clock
+    emu_clock.thaw()
 
 
 @pytest.fixture

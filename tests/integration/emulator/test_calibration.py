@@ -12,7 +12,7 @@ import pytest
 
 from bhtom_async.emulator import Emulator
 
-from .conftest import fits_frame, upload
+from .conftest import EmulatorClock, fits_frame, upload
 
 Client = Callable[..., httpx.Client]
 RES = "/calibration/get-calibration-res/"
@@ -37,21 +37,16 @@ def _final(c: httpx.Client, ident: int) -> dict[str, Any]:
         time.sleep(0.02)
 
 
-def test_lifecycle_c_p_s(client: Client, emu: Emulator) -> None:
+def test_lifecycle_c_p_s(client: Client, emu: Emulator, frozen: EmulatorClock) -> None:
     """A stored product moves C -> P -> S after the configured delays."""
     emu.calibration.delays = (0.25, 0.25)
     ident = _upload(client)
     c = client()
-    seen = []
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        status = _result(c, ident)["status"]
-        if not seen or seen[-1] != status:
-            seen.append(status)
-        if status == "S":
-            break
-        time.sleep(0.03)
-    assert seen == ["C", "P", "S"]
+    seen = [_result(c, ident)["status"]]
+    for step in (0.2, 0.1, 0.1, 0.15):  # 0.2 s: still C; 0.3: P; 0.4: P; 0.55: S
+        frozen.advance(step)
+        seen.append(_result(c, ident)["status"])
+    assert seen == ["C", "C", "P", "P", "S"]
 
 
 def test_result_record_shape_and_values(client: Client) -> None:
@@ -197,7 +192,9 @@ def test_get_plot_returns_a_png(client: Client) -> None:
     assert base64.b64decode(item["plot"][len(prefix) :]).startswith(b"\x89PNG\r\n\x1a\n")
 
 
-def test_dry_run_and_unregistered_ids_do_not_exist(client: Client, emu: Emulator) -> None:
+def test_dry_run_and_unregistered_ids_do_not_exist(
+    client: Client, emu: Emulator, frozen: EmulatorClock
+) -> None:
     """Dry-run ids never resolve; ids wait for their calibration row."""
     dry = _upload(client, dry_run="True")
     c = client()
@@ -205,11 +202,13 @@ def test_dry_run_and_unregistered_ids_do_not_exist(client: Client, emu: Emulator
     emu.calibration.registration_delay = 0.3
     late = _upload(client)
     assert _result(c, late) == {"Error": f"File with id {late} does not exist"}
-    time.sleep(0.35)
+    frozen.advance(0.25)
+    assert _result(c, late) == {"Error": f"File with id {late} does not exist"}
+    frozen.advance(0.1)
     assert _result(c, late)["dataproduct"] == late
 
 
-def test_ccdphot_window_fails_the_whole_batch(client: Client, emu: Emulator) -> None:
+def test_ccdphot_window_fails_the_whole_batch(client: Client, emu: Emulator, frozen: EmulatorClock) -> None:
     """A fits_file with a calibration row but no CCDPhotJob yet -> whole-batch 400."""
     emu.calibration.ccdphot_delay = 0.4
     ident = _upload(client)
@@ -220,21 +219,27 @@ def test_ccdphot_window_fails_the_whole_batch(client: Client, emu: Emulator) -> 
         {"Error": "Something went wrong: CCDPhotJob matching query does not exist."},
     )
     assert c.post(RES, json={"calibid": [1]}).status_code == 200  # bisected: the rest works
-    time.sleep(0.45)
+    frozen.advance(0.45)
     assert c.post(RES, json={"calibid": [1, ident]}).status_code == 200
 
 
-def test_restart_calibration(client: Client, emu: Emulator) -> None:
+def test_restart_calibration(client: Client, emu: Emulator, frozen: EmulatorClock) -> None:
     """Staff restart puts a product back through C -> P -> S with one more try."""
     ident = _upload(client)
     c = client()
-    before = _final(c, ident)
+    frozen.advance(0.2)  # past the default 0.05 + 0.05 s
+    before = _result(c, ident)
+    assert before["status"] == "S"
     emu.calibration.delays = (0.2, 0.2)
     r = client("admin").post("/calibration/restart-calib-by-dataproduct/", json={"data_product_id": ident})
     assert r.status_code == 200
     assert r.json()["Success"]["count"] == 1
     assert _result(c, ident)["status"] == "C"
-    after = _final(c, ident)
+    frozen.advance(0.3)
+    assert _result(c, ident)["status"] == "P"
+    frozen.advance(0.2)
+    after = _result(c, ident)
+    assert after["status"] == "S"
     assert after["number_tries"] == before["number_tries"] + 1
     assert after["mag"] == before["mag"]
     datums = c.post("/common/api/reducedDatum/", json={"target_name": "Gaia22bpl"}).json()["data"]

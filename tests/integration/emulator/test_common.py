@@ -11,7 +11,7 @@ import pytest
 from bhtom_async.emulator import Emulator
 from bhtom_async.emulator.records import DataProduct
 
-from .conftest import fits_frame, upload
+from .conftest import EmulatorClock, fits_frame, upload
 
 Client = Callable[..., httpx.Client]
 
@@ -236,14 +236,17 @@ def test_download_photometry_file(client: Client) -> None:
     assert (r.status_code, r.json()) == (404, "DataProduct not found")
 
 
-def test_download_photometry_file_of_a_calibrated_frame(client: Client, emu: Emulator) -> None:
+def test_download_photometry_file_of_a_calibrated_frame(
+    client: Client, emu: Emulator, frozen: EmulatorClock
+) -> None:
     """A FITS product has no catalogue until calibrated; then a SExtractor .dat file."""
     emu.calibration.delays = (0.3, 0.1)
     ident = _upload_frame(client)
     c = client()
     r = c.post("/common/api/downloadPhotometryFile/", json={"id": ident})
     assert (r.status_code, r.json()) == (404, "File not found")
-    _wait_status(c, ident)
+    frozen.advance(0.5)
+    assert c.post("/common/api/data/", json={"id": ident}).json()["data"][0]["status"] == "S"
     r = c.post("/common/api/downloadPhotometryFile/", json={"id": ident})
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/octet-stream"
