@@ -147,6 +147,21 @@ async def test_non_envelope_answer_is_a_decode_error(bh: Client) -> None:
             await Things(bh._require_open()).list().to_list()
 
 
+async def test_a_row_that_cannot_be_read_raises_instead_of_vanishing(bh: Client) -> None:
+    """One unreadable row among good ones raises ResponseDecodeError naming the call and the row."""
+    rows = [{"name": "a"}, "garbage", {"name": "c"}]
+    with respx.mock:
+        respx.post(URL).mock(
+            return_value=httpx.Response(
+                200, json={"count": 3, "num_pages": 1, "current_page": 1, "data": rows}
+            )
+        )
+        with pytest.raises(errors.ResponseDecodeError) as caught:
+            await Things(bh._require_open()).list().to_list()
+    assert (caught.value.method, caught.value.path) == ("POST", "/things/list/")
+    assert "garbage" in str(caught.value.snippet)
+
+
 async def test_unknown_keys_are_kept_in_extra(bh: Client) -> None:
     """Keys a model does not know go to `extra` instead of being dropped."""
     with respx.mock:

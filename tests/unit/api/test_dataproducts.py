@@ -53,6 +53,19 @@ async def test_list_sends_filters_and_parses_recorded_item(bh: Client) -> None:
     ) == (15.2, 120, "")
 
 
+async def test_list_row_without_an_id_is_an_error_not_an_absent_product(bh: Client) -> None:
+    """A stored product the client cannot read fails the listing; dropping it would read as "absent"."""
+    good = capture("40")["json"]["data"][0]
+    broken = {**good, "id": None}
+    answer = {"count": 2, "num_pages": 1, "current_page": 1, "data": [good, broken]}
+    with respx.mock:
+        respx.post(BASE_URL + "/common/api/data/").mock(return_value=httpx.Response(200, json=answer))
+        with pytest.raises(errors.ResponseDecodeError) as caught:
+            await bh.dataproducts.list(target_name="HarnessStar1").to_list()
+    assert caught.value.path == "/common/api/data/"
+    assert "DataProduct" in str(caught.value)
+
+
 async def test_list_empty_strings_read_as_none(bh: Client) -> None:
     """The server's `x or ""` values (0.0 and null) read as None in the calibration summary."""
     item = {
