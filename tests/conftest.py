@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +17,11 @@ from bhtom_async.testing import ManualClock
 FAKE_TOKEN = "f00dfacef00dfacef00dfacef00dfacef00dface"
 BASE_URL = "https://bh-tom2.example.test"
 UPLOAD_URL = "https://uploadsvc2.example.test"
+
+#: Recorded facts the tests read; provenance in `tests/data/README.md`.
+DATA_DIR = Path(__file__).resolve().parent / "data"
+CAPTURES_DIR = DATA_DIR / "captures"
+SAMPLES_DIR = DATA_DIR / "samples"
 
 
 @pytest.fixture
@@ -40,6 +48,23 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyt
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
     monkeypatch.setenv("NO_PROXY", "*")
+
+
+@pytest.fixture(autouse=True)
+def _restored_library_logger() -> Iterator[None]:
+    """A test that turns on BHTOM_LOG leaves no stderr handler or level behind for the next one.
+
+    `Client` installs its stderr handler on the `bhtom_async` logger once per process and never
+    removes it, so without this a later test's stderr would carry debug lines.
+    """
+    logger = logging.getLogger("bhtom_async")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    for handler in logger.handlers:
+        if handler not in handlers:
+            logger.removeHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = propagate
 
 
 @pytest.fixture
@@ -74,16 +99,15 @@ async def bh(make_client: Callable[..., Client]) -> AsyncIterator[Client]:
 
 @pytest.fixture
 def samples_dir() -> Path:
-    """The shared sample files (`../shared/samples`)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "samples"
-        if candidate.is_dir():
-            return candidate
-        candidate = parent.parent / "shared" / "samples"
-        if candidate.is_dir():
-            return candidate
-    pytest.fail("shared/samples not found beside the checkout")
+    """The sample files in BHTOM's formats (`tests/data/samples`)."""
+    return SAMPLES_DIR
+
+
+def capture(number: str) -> dict[str, Any]:
+    """One recorded real-server exchange by its two-digit number (`tests/data/captures`)."""
+    (path,) = CAPTURES_DIR.glob(f"{number}_*.json")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -68,6 +68,8 @@ class Emulator:
         ccdphot_delay: seconds a new ``fits_file`` has a calibration row but no CCDPhotJob
             (get-calibration-res then fails the whole batch with 400); 0 turns it off.
         access_log: let uvicorn log each request.
+        clock: seconds since the epoch for the calibration timeline and timestamps (default: the
+            wall clock); tests pass one they can move forward instead of sleeping.
     """
 
     def __init__(
@@ -82,8 +84,10 @@ class Emulator:
         registration_delay: float = 0.0,
         ccdphot_delay: float = 0.0,
         access_log: bool = False,
+        clock: Callable[[], float] = wall_clock,
     ) -> None:
         self.seed = seed
+        self._clock = clock
         delays = (float(calibration_delays[0]), float(calibration_delays[1]))
         self.settings = CalibrationSettings(delays, registration_delay, ccdphot_delay)
         rules = parse_fault_spec(faults) if isinstance(faults, str) else list(faults)
@@ -105,7 +109,7 @@ class Emulator:
     @property
     def state(self) -> StateView:
         """Read-only accessors: stored data products, request counts, snapshot."""
-        return StateView(self._require_state(), wall_clock)
+        return StateView(self._require_state(), self._clock)
 
     @property
     def tokens(self) -> dict[str, str]:
@@ -173,7 +177,7 @@ class Emulator:
 
     def _server(self, host: str) -> uvicorn.Server:
         assert self._state is not None
-        app = build_app(host, self._state, self.settings, self.injector, wall_clock)
+        app = build_app(host, self._state, self.settings, self.injector, self._clock)
         config = uvicorn.Config(
             app,
             http=ExposingH11Protocol,

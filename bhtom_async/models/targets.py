@@ -16,9 +16,9 @@ from ._converter import converter
 
 __all__ = [
     "DOWNLOAD_TYPES",
-    "TARGET_CLASSIFICATIONS",
     "LightCurve",
     "LightCurvePoint",
+    "TARGET_CLASSIFICATIONS",
     "Target",
     "TargetAlias",
     "TargetDownload",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bhtom_async import Client, UploadOptions, errors
-from bhtom_async.models import CalibrationStatus, FileCalibration
+from bhtom_async.models import CalibrationStatus
 from bhtom_async.poll import PollOptions
 
 from ..conftest import fits_bytes
@@ -58,11 +58,12 @@ async def test_results_of_an_upload_reach_success(alice: Client, tmp_path: Path)
 
 
 async def test_restarts_as_admin(admin: Client) -> None:
-    """Each restart succeeds for an admin and returns the calibration service's answer."""
+    """Each restart selects the seeded calibration (id 1) and returns the calibration service's answer."""
     by_id = await admin.calibration.restart_by_id(id_from=1, id_to=1)
     by_target = await admin.calibration.restart_by_target(target_name="HarnessStar1")
     by_product = await admin.calibration.restart_by_dataproduct(1)
-    assert all(r.cpcs is not None for r in (by_id, by_target, by_product))
+    restarted = {"status": "restarted", "count": 1, "calibration_ids": [1]}
+    assert [r.cpcs for r in (by_id, by_target, by_product)] == [restarted] * 3
 
 
 async def test_restart_as_user_is_permission_denied(alice: Client) -> None:
@@ -72,6 +73,14 @@ async def test_restart_as_user_is_permission_denied(alice: Client) -> None:
 
 
 async def test_calibrate_file(alice: Client, samples_dir: Path) -> None:
-    """calibFile accepts a catalogue and answers a calibration-like object."""
-    result = await alice.calibration.calibrate_file(samples_dir / "instrumental.cat", ra=318.737, dec=-55.872)
-    assert isinstance(result, FileCalibration)
+    """calibFile calibrates a catalogue at once: status S, a magnitude, and every row counted."""
+    catalogue = samples_dir / "instrumental.cat"
+    rows = sum(1 for line in catalogue.read_text().splitlines() if line.strip() and not line.startswith("#"))
+    result = await alice.calibration.calibrate_file(catalogue, ra=318.737, dec=-55.872)
+    assert result.status == "S"
+    assert result.mag is not None
+    assert result.mag_error is not None
+    assert result.mag_error > 0
+    assert result.zeropoint is not None
+    assert result.npoints == rows == 3
+    assert result.survey == "GaiaSP"

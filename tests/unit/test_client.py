@@ -90,7 +90,7 @@ async def test_user_supplied_http_client_is_left_open(make_client: Callable[...,
 
 
 async def test_login_posts_credentials_without_auth_or_csrf_headers() -> None:
-    """login() sends JSON credentials with no Authorization and no X-CSRFToken header (§3.1)."""
+    """login() sends JSON credentials with no Authorization and no X-CSRFToken header."""
     with respx.mock:
         route = respx.post(BASE_URL + "/api/token-auth/").respond(200, json={"token": "abc123"})
         token = await bhtom_async.login("alice", "pw", base_url=BASE_URL)
@@ -143,21 +143,12 @@ async def test_bhtom_log_debug_prints_request_lines(
     make_client: Callable[..., Client], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """BHTOM_LOG=debug writes method, path, status, elapsed and attempt to stderr (never headers)."""
-    import logging
-
     monkeypatch.setenv("BHTOM_LOG", "debug")
-    logger = logging.getLogger("bhtom_async")
-    before = list(logger.handlers)
-    try:
-        with respx.mock:
-            respx.post(BASE_URL + "/x/").respond(200, json={})
-            async with make_client() as bh:
-                await bh._require_open().send(bhtom_async._http.RequestSpec("POST", "/x/"))
-        err = capsys.readouterr().err
-        assert "POST /x/ → 200 in" in err
-        assert "(attempt 1)" in err
-        assert FAKE_TOKEN not in err
-    finally:
-        for handler in logger.handlers[len(before) :]:
-            logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
+    with respx.mock:
+        respx.post(BASE_URL + "/x/").respond(200, json={})
+        async with make_client() as bh:
+            await bh._require_open().send(bhtom_async._http.RequestSpec("POST", "/x/"))
+    err = capsys.readouterr().err
+    assert "POST /x/ → 200 in" in err
+    assert "(attempt 1)" in err
+    assert FAKE_TOKEN not in err

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import re
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +19,9 @@ from bhtom_async.api import (
     users,
 )
 
-#: Where the documentation's path is not what the server serves (the server wins, §5).
+from ..conftest import DATA_DIR
+
+#: Where the documentation's path is not what the server serves (the server's spelling wins).
 DOC_TO_SERVER = {
     "targets/cleanTargetDetailsCache/": "targets/cleanTargetDetailCache/",
     "upload/": "upload/",
@@ -79,21 +79,10 @@ RESOURCES = {
 
 
 def documented_paths() -> list[str]:
-    """The `**URL**` of every endpoint section that is not commented out, normalised."""
-    doc = next(
-        parent / "shared" / "bhtom2-api-documentation.md"
-        for parent in [
-            *Path(__file__).resolve().parents,
-            *(p.parent for p in Path(__file__).resolve().parents),
-        ]
-        if (parent / "shared" / "bhtom2-api-documentation.md").exists()
-    )
-    text = re.sub(r"<!--.*?-->", "", doc.read_text(encoding="utf-8"), flags=re.DOTALL)
-    paths = []
-    for raw in re.findall(r"\*\*URL\*\*:\s*`([^`]+)`", text):
-        path = raw.split("?")[0].strip().strip("/") + "/"
-        paths.append(DOC_TO_SERVER.get(path, path))
-    return paths
+    """The documented endpoint paths (`tests/data/documented_endpoints.txt`), as the server spells them."""
+    lines = (DATA_DIR / "documented_endpoints.txt").read_text(encoding="utf-8").splitlines()
+    paths = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return [DOC_TO_SERVER.get(path, path) for path in paths]
 
 
 def test_the_documentation_lists_endpoints() -> None:

@@ -11,14 +11,32 @@ import ast
 import builtins
 import importlib
 import inspect
+import pkgutil
 import types
 from pathlib import Path
 
 import pytest
 
 import bhtom_async
+import bhtom_async.models
 
-#: Public modules whose `__all__` is their contract.
+#: Dunder names that are part of the public API although they start with "_".
+PUBLIC_DUNDERS = {"__version__"}
+
+#: The modules whose `__all__` is the public contract (the uploader's internals are not listed).
+PUBLIC_MODULES = [
+    "bhtom_async",
+    "bhtom_async.errors",
+    "bhtom_async.models",
+    "bhtom_async.upload",
+    *(
+        info.name
+        for info in pkgutil.iter_modules(bhtom_async.models.__path__, "bhtom_async.models.")
+        if not info.name.rpartition(".")[2].startswith("_")
+    ),
+]
+
+#: Public modules whose `__all__` is their contract (the uploader's internals are not listed).
 PUBLIC_MODULES = [
     "bhtom_async",
     "bhtom_async.errors",
@@ -26,6 +44,11 @@ PUBLIC_MODULES = [
     "bhtom_async.poll",
     "bhtom_async.testing",
     "bhtom_async.upload",
+    *(
+        info.name
+        for info in pkgutil.iter_modules(bhtom_async.models.__path__, "bhtom_async.models.")
+        if not info.name.rpartition(".")[2].startswith("_")
+    ),
 ]
 
 

@@ -67,7 +67,7 @@ async def test_walks_every_page_in_order_and_never_past_num_pages(bh: Client) ->
 
 
 async def test_stops_when_server_serves_a_different_page(bh: Client) -> None:
-    """Out-of-range pages come back as the last page (§1); the walker stops instead of repeating it."""
+    """Out-of-range pages come back as the last page; the walker stops instead of repeating it."""
 
     def answer(request: httpx.Request) -> httpx.Response:
         page = json.loads(request.content)["page"]
@@ -80,7 +80,7 @@ async def test_stops_when_server_serves_a_different_page(bh: Client) -> None:
 
 
 async def test_all_rows_on_page_one_means_one_request(bh: Client) -> None:
-    """Views that put every row on every page (§3.3, §3.6) cost one request and no duplicates."""
+    """Views that put every row on every page cost one request and no duplicates."""
     with respx.mock:
         route = respx.post(URL).mock(return_value=envelope(1, 5, ["a", "b", "c"], count=3))
         items = await Things(bh._session).list().to_list()
@@ -133,7 +133,7 @@ async def test_first_page_makes_one_request(bh: Client) -> None:
 
 
 async def test_bare_list_is_one_page(bh: Client) -> None:
-    """The users view answers a bare JSON list (§3.22): one page with every item."""
+    """The users view answers a bare JSON list: one page with every item."""
     with respx.mock:
         respx.post(URL).mock(return_value=httpx.Response(200, json=[{"name": "a"}, {"name": "b"}]))
         items = await Things(bh._session).list().to_list()
@@ -146,6 +146,21 @@ async def test_non_envelope_answer_is_a_decode_error(bh: Client) -> None:
         respx.post(URL).mock(return_value=httpx.Response(200, json={"unexpected": True}))
         with pytest.raises(errors.ResponseDecodeError):
             await Things(bh._session).list().to_list()
+
+
+async def test_a_row_that_cannot_be_read_raises_instead_of_vanishing(bh: Client) -> None:
+    """One unreadable row among good ones raises ResponseDecodeError naming the call and the row."""
+    rows = [{"name": "a"}, "garbage", {"name": "c"}]
+    with respx.mock:
+        respx.post(URL).mock(
+            return_value=httpx.Response(
+                200, json={"count": 3, "num_pages": 1, "current_page": 1, "data": rows}
+            )
+        )
+        with pytest.raises(errors.ResponseDecodeError) as caught:
+            await Things(bh._session).list().to_list()
+    assert (caught.value.method, caught.value.path) == ("POST", "/things/list/")
+    assert "garbage" in str(caught.value.snippet)
 
 
 async def test_unknown_keys_are_kept_in_extra(bh: Client) -> None:

@@ -353,7 +353,10 @@ async def test_leaving_the_block_early_stops_the_source(bh: Client, clock: Manua
             async with bh.calibration.wait(source()) as waiting:
                 async for _ in waiting:
                     break
-            assert source_finished.is_set()
+            assert source_finished.is_set(), "the source was not closed when the block ended"
+            polls = len(server.calls)
+            await anyio.sleep(0.05)
+    assert len(server.calls) == polls, "the wait kept polling after the block ended"
 
 
 async def test_an_async_source_needs_the_block(bh: Client) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 from collections.abc import Callable
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -37,13 +38,25 @@ async def test_idempotent_call_retries_retryable_statuses(bh: Client, status: in
     assert route.call_count == 2
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 500])
-async def test_non_retryable_statuses_fail_at_once(bh: Client, status: int) -> None:
-    """400, 401, 404 and a plain 500 are not retried."""
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (400, errors.ValidationError),
+        (401, errors.AuthenticationError),
+        (404, errors.NotFoundError),
+        (500, errors.ServerError),
+    ],
+)
+async def test_non_retryable_statuses_fail_at_once(
+    bh: Client, status: int, error: type[errors.APIError]
+) -> None:
+    """400, 401, 404 and a plain 500 are not retried; each raises its own error class."""
     with respx.mock:
         route = respx.post(URL).mock(return_value=httpx.Response(status, json={"detail": "no"}))
-        with pytest.raises(errors.APIError):
+        with pytest.raises(errors.APIError) as caught:
             await bh._require_open().send(READ)
+    assert type(caught.value) is error
+    assert caught.value.status == status
     assert route.call_count == 1
 
 
@@ -51,8 +64,9 @@ async def test_retries_stop_after_max_retries(bh: Client, clock: ManualClock) ->
     """Three retries by default: four attempts, then the last error passes through."""
     with respx.mock:
         route = respx.post(URL).mock(return_value=httpx.Response(503))
-        with pytest.raises(errors.ServerError):
+        with pytest.raises(errors.ServerError) as caught:
             await bh._require_open().send(READ)
+    assert caught.value.status == 503
     assert route.call_count == 4
     assert len(clock.sleeps) == 3
 
@@ -172,3 +186,35 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after(email.utils.formatdate(1_000_060, usegmt=True), now_wall=1_000_000) == 60.0
     assert parse_retry_after("soon", now_wall=0) is None
     assert parse_retry_after(None, now_wall=0) is None
+
+
+async def test_a_later_shorter_retry_after_does_not_shorten_a_pause(bh: Client, clock: ManualClock) -> None:
+    """A 429 saying 5 s, answered while a 30 s pause is in force, leaves the 30 s pause standing."""
+    refused_first = anyio.Event()
+    second_arrived = anyio.Event()
+    transport = bh._require_open()
+    once = RetrySettings(max_retries=0)
+
+    async def late_short_refusal(request: httpx.Request) -> httpx.Response:
+        second_arrived.set()
+        await refused_first.wait()
+        clock.advance(10)  # answered 10 s into the 30 s pause
+        return httpx.Response(429, headers={"Retry-After": "5"})
+
+    async def second_request() -> None:
+        with pytest.raises(errors.RateLimitError):
+            await transport.send(RequestSpec("POST", "/common/api/comments/", json={}), retry=once)
+
+    with respx.mock:
+        respx.post(URL).mock(return_value=httpx.Response(429, headers={"Retry-After": "30"}))
+        respx.post(BASE_URL + "/common/api/comments/").mock(side_effect=late_short_refusal)
+        respx.post(BASE_URL + "/common/api/users/").mock(return_value=ok())
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(second_request)
+            await second_arrived.wait()  # in flight before any pause began
+            with pytest.raises(errors.RateLimitError):
+                await transport.send(READ, retry=once)
+            refused_first.set()
+        await transport.send(RequestSpec("POST", "/common/api/users/", json={}))
+    assert clock.monotonic() == pytest.approx(30.0)  # held until the first pause's end, not 10 + 5
+    assert clock.sleeps == [pytest.approx(20.0)]

@@ -19,7 +19,7 @@ def make(status: int, content: bytes = b"", **headers: str) -> errors.APIError:
 
 
 def test_redirect_to_login_is_permission_denied() -> None:
-    """The server's 302 to /accounts/login/ (its form of 403) means admin rights are needed (§1)."""
+    """The server's 302 to /accounts/login/ (its form of 403) means admin rights are needed."""
     error = make(302, location="/accounts/login/?next=/common/api/users/")
     assert isinstance(error, errors.PermissionDeniedError)
     assert "admin" in str(error)
@@ -41,14 +41,14 @@ def test_401_hints_at_token() -> None:
 
 
 def test_401_inactive_user_hints_at_approval() -> None:
-    """An inactive (unapproved) account gets a different hint than a bad token (§3.1)."""
+    """An inactive (unapproved) account gets a different hint than a bad token."""
     error = make(401, b'{"detail":"User inactive or deleted."}')
     assert error.hint is not None
     assert "approval" in error.hint
 
 
 def test_404_field_dict_is_validation_error() -> None:
-    """The server answers validation failures with 404 and a field dict (§3.10, capture 12)."""
+    """The server answers validation failures with 404 and a field dict (capture 12)."""
     error = make(404, b'{"name": ["target with this Name already exists."]}')
     assert isinstance(error, errors.ValidationError)
     assert error.field_errors["name"] == ("target with this Name already exists.",)

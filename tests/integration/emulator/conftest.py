@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import struct
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,10 +13,10 @@ import pytest
 
 from bhtom_async.emulator import Emulator
 
-REPO = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("BHTOM_SHARED_DIR", REPO.parent / "shared"))
-CAPTURES = SHARED / "real-server-captures"
-SAMPLES = SHARED / "samples"
+from ...conftest import CAPTURES_DIR, SAMPLES_DIR
+
+CAPTURES = CAPTURES_DIR
+SAMPLES = SAMPLES_DIR
 DELAYS = (0.05, 0.05)
 
 
@@ -27,11 +25,52 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+class EmulatorClock:
+    """The emulator's clock in these tests: the wall clock, or frozen and moved forward by hand."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._frozen: float | None = None
+
+    def __call__(self) -> float:
+        frozen = self._frozen
+        return time.time() + self._offset if frozen is None else frozen
+
+    def freeze(self) -> None:
+        """Stop time where it is; only `advance` moves it on."""
+        self._frozen = self()
+
+    def advance(self, seconds: float) -> None:
+        """Move frozen time forward (the server sees the jump at its next request)."""
+        assert self._frozen is not None, "freeze() first"
+        self._frozen += seconds
+
+    def thaw(self) -> None:
+        """Back to flowing time, never earlier than the frozen moment (timestamps stay ordered)."""
+        if self._frozen is not None:
+            self._offset = max(self._offset, self._frozen - time.time())
+            self._frozen = None
+
+
 @pytest.fixture(scope="session")
-def emu_server() -> Iterator[Emulator]:
+def emu_clock() -> EmulatorClock:
+    """The clock the session emulator reads."""
+    return EmulatorClock()
+
+
+@pytest.fixture(scope="session")
+def emu_server(emu_clock: EmulatorClock) -> Iterator[Emulator]:
     """One emulator for the whole module set, reset before each test."""
-    with Emulator(seed=0, calibration_delays=DELAYS) as emu:
+    with Emulator(seed=0, calibration_delays=DELAYS, clock=emu_clock) as emu:
         yield emu
+
+
+@pytest.fixture
+def frozen(emu: Emulator, emu_clock: EmulatorClock) -> Iterator[EmulatorClock]:
+    """The emulator's time stands still for this test; `frozen.advance(s)` replaces sleeping."""
+    emu_clock.freeze()
+    yield emu_clock
+    emu_clock.thaw()
 
 
 @pytest.fixture
@@ -96,10 +135,8 @@ def fits_frame(cards: dict[str, Any] | None = None, data: bytes | None = None) -
 
 
 def capture(name: str) -> dict[str, Any]:
-    """One recorded real-server answer."""
+    """One recorded real-server exchange by file stem, e.g. ``"09_getTargetList_page_99"``."""
     path = CAPTURES / f"{name}.json"
-    if not path.exists():
-        pytest.fail(f"capture {name} not found at {CAPTURES} (set BHTOM_SHARED_DIR)")
     loaded: dict[str, Any] = json.loads(path.read_text())
     return loaded
 

@@ -1,4 +1,4 @@
-"""Calibration results and the simulated calibration (behaviour doc §3.2, §4.3)."""
+"""Calibration results and the simulated calibration."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from bhtom_async.emulator import Emulator
 
-from .conftest import fits_frame, upload
+from .conftest import EmulatorClock, fits_frame, upload
 
 Client = Callable[..., httpx.Client]
 RES = "/calibration/get-calibration-res/"
@@ -37,25 +37,20 @@ def _final(c: httpx.Client, ident: int) -> dict[str, Any]:
         time.sleep(0.02)
 
 
-def test_lifecycle_c_p_s(client: Client, emu: Emulator) -> None:
-    """§4.3: a stored product moves C -> P -> S after the configured delays."""
+def test_lifecycle_c_p_s(client: Client, emu: Emulator, frozen: EmulatorClock) -> None:
+    """A stored product moves C -> P -> S after the configured delays."""
     emu.calibration.delays = (0.25, 0.25)
     ident = _upload(client)
     c = client()
-    seen = []
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        status = _result(c, ident)["status"]
-        if not seen or seen[-1] != status:
-            seen.append(status)
-        if status == "S":
-            break
-        time.sleep(0.03)
-    assert seen == ["C", "P", "S"]
+    seen = [_result(c, ident)["status"]]
+    for step in (0.2, 0.1, 0.1, 0.15):  # 0.2 s: still C; 0.3: P; 0.4: P; 0.55: S
+        frozen.advance(step)
+        seen.append(_result(c, ident)["status"])
+    assert seen == ["C", "C", "P", "P", "S"]
 
 
 def test_result_record_shape_and_values(client: Client) -> None:
-    """§3.2: Django fields keyed by dataproduct (no id), link, plot, ccdphot_results for FITS."""
+    """Django fields keyed by dataproduct (no id), link, plot, ccdphot_results for FITS."""
     ident = _upload(client, filter="GaiaSP/R")
     item = _final(client(), ident)
     assert "id" not in item
@@ -72,7 +67,7 @@ def test_result_record_shape_and_values(client: Client) -> None:
 
 
 def test_magnitudes_are_deterministic(client: Client) -> None:
-    """§4.3 (emulator rule): the magnitude is a function of the file content."""
+    """Emulator rule: the magnitude is a function of the file content."""
     frame = fits_frame()
     other = fits_frame(data=bytes(range(128)))
     first, second, third = (_upload(client, content) for content in (frame, frame, other))
@@ -92,7 +87,7 @@ def test_magnitudes_are_deterministic(client: Client) -> None:
 def test_time_and_filter_come_from_header_or_upload(
     client: Client, cards: dict[str, Any], fields: dict[str, str], mjd: float, band: str
 ) -> None:
-    """§4.3: mjd from MJD-OBS/DATE-OBS or the upload's mjd; band from filter or FILTER card."""
+    """mjd from MJD-OBS/DATE-OBS or the upload's mjd; band from filter or FILTER card."""
     ident = _upload(client, fits_frame(cards), **fields)
     item = _final(client(), ident)
     assert (item["status"], item["mjd"], item["best_filter"]) == ("S", mjd, band)
@@ -106,7 +101,7 @@ def test_time_and_filter_come_from_header_or_upload(
     ],
 )
 def test_unusable_frames_end_in_e(client: Client, content: bytes, message: str) -> None:
-    """§4.3: frames the pipeline cannot use end in E with a status message."""
+    """Frames the pipeline cannot use end in E with a status message."""
     item = _final(client(), _upload(client, content))
     assert item["status"] == "E"
     assert message in item["status_message"]
@@ -114,7 +109,7 @@ def test_unusable_frames_end_in_e(client: Client, content: bytes, message: str) 
 
 
 def test_success_is_visible_everywhere(client: Client) -> None:
-    """§4.3: a calibrated frame shows in data list, reduced datums and the photometry CSV."""
+    """A calibrated frame shows in data list, reduced datums and the photometry CSV."""
     ident = _upload(client)
     c = client()
     mag = _final(c, ident)["mag"]
@@ -131,7 +126,7 @@ def test_success_is_visible_everywhere(client: Client) -> None:
 
 
 def test_calibid_forms(client: Client) -> None:
-    """§3.2: numeric strings work; a string is iterated per character; scalars fail the batch."""
+    """Numeric strings work; a string is iterated per character; scalars fail the batch."""
     c = client()
     rows = c.post(RES, json={"calibid": ["1"]}).json()["data"]
     assert rows[0]["dataproduct"] == 1
@@ -149,7 +144,7 @@ def test_calibid_forms(client: Client) -> None:
 
 
 def test_ids_then_names_no_dedupe(client: Client) -> None:
-    """§3.2: calibid records first, then filename records, duplicates kept."""
+    """calibid records first, then filename records, duplicates kept."""
     ident = _upload(client, name="special_frame.fits")
     rows = (
         client()
@@ -167,7 +162,7 @@ def test_ids_then_names_no_dedupe(client: Client) -> None:
 
 
 def test_ambiguous_filename_fails_the_batch(client: Client) -> None:
-    """§3.2: a filename substring matching two products -> whole-request 400."""
+    """A filename substring matching two products -> whole-request 400."""
     _upload(client, name="a_frame.fits")
     _upload(client, name="b_frame.fits")
     r = client().post(RES, json={"filename": ["_frame"]})
@@ -178,7 +173,7 @@ def test_ambiguous_filename_fails_the_batch(client: Client) -> None:
 
 
 def test_other_users_data_and_superuser(client: Client) -> None:
-    """§3.2: someone else's product -> 'It's not your data'; the superuser sees everything."""
+    """Someone else's product -> 'It's not your data'; the superuser sees everything."""
     ident = _upload(client)
     assert client("bob").post(RES, json={"calibid": [ident]}).json()["data"] == [
         {"calib-res": "It's not your data", "plot": None}
@@ -187,7 +182,7 @@ def test_other_users_data_and_superuser(client: Client) -> None:
 
 
 def test_get_plot_returns_a_png(client: Client) -> None:
-    """§3.2: getPlot adds a data:image/png;base64 plot for calibrated frames."""
+    """getPlot adds a data:image/png;base64 plot for calibrated frames."""
     ident = _upload(client)
     c = client()
     _final(c, ident)
@@ -197,20 +192,24 @@ def test_get_plot_returns_a_png(client: Client) -> None:
     assert base64.b64decode(item["plot"][len(prefix) :]).startswith(b"\x89PNG\r\n\x1a\n")
 
 
-def test_dry_run_and_unregistered_ids_do_not_exist(client: Client, emu: Emulator) -> None:
-    """§3.2/§4.2: dry-run ids never resolve; ids wait for their calibration row."""
+def test_dry_run_and_unregistered_ids_do_not_exist(
+    client: Client, emu: Emulator, frozen: EmulatorClock
+) -> None:
+    """Dry-run ids never resolve; ids wait for their calibration row."""
     dry = _upload(client, dry_run="True")
     c = client()
     assert _result(c, dry) == {"Error": f"File with id {dry} does not exist"}
     emu.calibration.registration_delay = 0.3
     late = _upload(client)
     assert _result(c, late) == {"Error": f"File with id {late} does not exist"}
-    time.sleep(0.35)
+    frozen.advance(0.25)
+    assert _result(c, late) == {"Error": f"File with id {late} does not exist"}
+    frozen.advance(0.1)
     assert _result(c, late)["dataproduct"] == late
 
 
-def test_ccdphot_window_fails_the_whole_batch(client: Client, emu: Emulator) -> None:
-    """§3.2: a fits_file with a calibration row but no CCDPhotJob yet -> whole-batch 400."""
+def test_ccdphot_window_fails_the_whole_batch(client: Client, emu: Emulator, frozen: EmulatorClock) -> None:
+    """A fits_file with a calibration row but no CCDPhotJob yet -> whole-batch 400."""
     emu.calibration.ccdphot_delay = 0.4
     ident = _upload(client)
     c = client()
@@ -220,21 +219,27 @@ def test_ccdphot_window_fails_the_whole_batch(client: Client, emu: Emulator) -> 
         {"Error": "Something went wrong: CCDPhotJob matching query does not exist."},
     )
     assert c.post(RES, json={"calibid": [1]}).status_code == 200  # bisected: the rest works
-    time.sleep(0.45)
+    frozen.advance(0.45)
     assert c.post(RES, json={"calibid": [1, ident]}).status_code == 200
 
 
-def test_restart_calibration(client: Client, emu: Emulator) -> None:
-    """§3.21: staff restart puts a product back through C -> P -> S with one more try."""
+def test_restart_calibration(client: Client, emu: Emulator, frozen: EmulatorClock) -> None:
+    """Staff restart puts a product back through C -> P -> S with one more try."""
     ident = _upload(client)
     c = client()
-    before = _final(c, ident)
+    frozen.advance(0.2)  # past the default 0.05 + 0.05 s
+    before = _result(c, ident)
+    assert before["status"] == "S"
     emu.calibration.delays = (0.2, 0.2)
     r = client("admin").post("/calibration/restart-calib-by-dataproduct/", json={"data_product_id": ident})
     assert r.status_code == 200
     assert r.json()["Success"]["count"] == 1
     assert _result(c, ident)["status"] == "C"
-    after = _final(c, ident)
+    frozen.advance(0.3)
+    assert _result(c, ident)["status"] == "P"
+    frozen.advance(0.2)
+    after = _result(c, ident)
+    assert after["status"] == "S"
     assert after["number_tries"] == before["number_tries"] + 1
     assert after["mag"] == before["mag"]
     datums = c.post("/common/api/reducedDatum/", json={"target_name": "Gaia22bpl"}).json()["data"]
@@ -242,7 +247,7 @@ def test_restart_calibration(client: Client, emu: Emulator) -> None:
 
 
 def test_catalogs(client: Client) -> None:
-    """§3.21 (not in the docs): GET get-catalogs answers an envelope of filters."""
+    """Not in the API documentation: GET get-catalogs answers an envelope of filters."""
     body = client().get("/calibration/get-catalogs/").json()
     assert body["count"] == len(body["data"]) == 3
 
@@ -256,7 +261,7 @@ def test_catalogs(client: Client) -> None:
     ],
 )
 def test_restart_scopes(client: Client, path: str, body: dict[str, Any], count: int) -> None:
-    """§3.21: staff restarts select calibrations by id range or by target."""
+    """Staff restarts select calibrations by id range or by target."""
     r = client("admin").post(path, json=body)
     assert r.status_code == 200
     assert r.json()["Success"]["count"] == count

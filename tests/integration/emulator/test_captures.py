@@ -112,7 +112,7 @@ def _same_row(served: dict[str, Any] | None, recorded: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_capture_replay(emu: Emulator, name: str) -> None:
-    """Every captured request gets the captured status, headers and body shape (§1-§3)."""
+    """Every captured request gets the captured status, headers and body shape."""
     recorded = capture(name)
     if name in SETUP:
         assert _send(emu, SETUP[name]).status_code < 400

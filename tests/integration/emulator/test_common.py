@@ -1,4 +1,4 @@
-"""``/common/api`` views (behaviour doc §3.17-§3.24)."""
+"""``/common/api`` views."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from bhtom_async.emulator import Emulator
 from bhtom_async.emulator.records import DataProduct
 
-from .conftest import fits_frame, upload
+from .conftest import EmulatorClock, fits_frame, upload
 
 Client = Callable[..., httpx.Client]
 
@@ -32,7 +32,7 @@ def _upload_frame(client: Client, name: str = "frame.fits", **fields: object) ->
 
 
 def test_comment_filters(client: Client) -> None:
-    """§3.17: target exact (404 lower-case error), targetid string, text icontains, dates."""
+    """Target exact (404 lower-case error), targetid string, text icontains, dates."""
     c = client()
     r = c.post("/common/api/comments/", json={"target": "Nope"})
     assert (r.status_code, r.json()) == (404, {"error": "Target not found"})
@@ -46,7 +46,7 @@ def test_comment_filters(client: Client) -> None:
 
 
 def test_data_list_filters(client: Client) -> None:
-    """§3.18: every user's products, newest first; target_name icontains, oname, type, status."""
+    """Every user's products, newest first; target_name icontains, oname, type, status."""
     first = _upload_frame(client, "one.fits")
     second = _upload_frame(client, "two.fits", observatory="HarnessObs_HarnessCam")
     c = client("bob")
@@ -80,13 +80,13 @@ def test_data_list_filters(client: Client) -> None:
 
 @pytest.mark.parametrize("key", ["mag_min", "mag_max", "filter"])
 def test_data_list_broken_filters_are_500(client: Client, key: str) -> None:
-    """§3.18: mag_min/mag_max (lookup typos) and filter (no such field) -> HTML 500."""
+    """mag_min/mag_max (lookup typos) and filter (no such field) -> HTML 500."""
     r = client().post("/common/api/data/", json={key: "15"})
     assert (r.status_code, r.headers["content-type"]) == (500, "text/html")
 
 
 def test_data_list_page_sizes(client: Client, emu: Emulator) -> None:
-    """§3.18: 500 per page, 1000 for staff."""
+    """500 per page, 1000 for staff."""
     state = emu._require_state()
     for index in range(600):
         state.put(
@@ -111,7 +111,7 @@ def test_data_list_page_sizes(client: Client, emu: Emulator) -> None:
 
 
 def test_calibration_data_without_row_has_blanks_and_no_mag_error(client: Client, emu: Emulator) -> None:
-    """§3.18: no calibration row yet -> every key "" and mag_error absent (the x or "" quirk)."""
+    """No calibration row yet -> every key "" and mag_error absent (the x or "" quirk)."""
     emu.calibration.registration_delay = 30
     ident = _upload_frame(client)
     item = client().post("/common/api/data/", json={"id": ident}).json()["data"][0]
@@ -121,7 +121,7 @@ def test_calibration_data_without_row_has_blanks_and_no_mag_error(client: Client
 
 
 def test_reduced_datum_list(client: Client) -> None:
-    """§3.20: one of target_id/target_name; unknown name 404; unknown id empty; bad page 400."""
+    """One of target_id/target_name; unknown name 404; unknown id empty; bad page 400."""
     c = client()
     body = c.post("/common/api/reducedDatum/", json={"target_name": "Gaia22bpl"}).json()
     assert body["count"] == len(body["data"]) >= 30
@@ -136,7 +136,7 @@ def test_reduced_datum_list(client: Client) -> None:
 
 
 def test_delete_and_deactivate_reduced_datum(client: Client) -> None:
-    """§3.20: staff; 0 counts as missing; delete 404 on no match; deactivate 500 on no match."""
+    """Staff; 0 counts as missing; delete 404 on no match; deactivate 500 on no match."""
     admin = client("admin")
     point = {
         "target_name": "HarnessStar1",
@@ -166,7 +166,7 @@ def test_delete_and_deactivate_reduced_datum(client: Client) -> None:
 
 
 def test_delete_data_product(client: Client) -> None:
-    """§3.19: staff only; missing id 400; unknown id is a 500 JSON; cascades to datums."""
+    """Staff only; missing id 400; unknown id is a 500 JSON; cascades to datums."""
     admin = client("admin")
     r = admin.request("DELETE", "/common/api/deleteDataProduct/", json={})
     assert (r.status_code, r.json()) == (400, {"Error": "Missing required parameter 'id'."})
@@ -181,7 +181,7 @@ def test_delete_data_product(client: Client) -> None:
 
 
 def test_users_list_leaks_password_hashes(client: Client) -> None:
-    """§3.22: staff get a bare list of User.__all__, password hashes included (a real leak)."""
+    """Staff get a bare list of User.__all__, password hashes included (a real leak)."""
     rows = client("admin").post("/common/api/users/", json={}).json()
     assert isinstance(rows, list)
     assert [u["username"] for u in rows] == ["AnonymousUser", "admin", "alice", "bob", "carol"]
@@ -209,7 +209,7 @@ def test_users_list_leaks_password_hashes(client: Client) -> None:
 
 
 def test_change_observers(client: Client) -> None:
-    """§3.23: no owner check; stores user ids; unknown names 400; unknown product 404."""
+    """No owner check; stores user ids; unknown names 400; unknown product 404."""
     c = client("bob")
     r = c.post("/common/api/changeObservers/", json={"id": 1, "observers": "alice, bob"})
     assert r.status_code == 200
@@ -223,7 +223,7 @@ def test_change_observers(client: Client) -> None:
 
 
 def test_download_photometry_file(client: Client) -> None:
-    """§3.24: any product's file as an attachment; errors are bare strings."""
+    """Any product's file as an attachment; errors are bare strings."""
     c = client("bob")
     r = c.post("/common/api/downloadPhotometryFile/", json={"id": 1})
     assert r.status_code == 200
@@ -236,14 +236,17 @@ def test_download_photometry_file(client: Client) -> None:
     assert (r.status_code, r.json()) == (404, "DataProduct not found")
 
 
-def test_download_photometry_file_of_a_calibrated_frame(client: Client, emu: Emulator) -> None:
-    """§3.24: a FITS product has no catalogue until calibrated; then a SExtractor .dat file."""
+def test_download_photometry_file_of_a_calibrated_frame(
+    client: Client, emu: Emulator, frozen: EmulatorClock
+) -> None:
+    """A FITS product has no catalogue until calibrated; then a SExtractor .dat file."""
     emu.calibration.delays = (0.3, 0.1)
     ident = _upload_frame(client)
     c = client()
     r = c.post("/common/api/downloadPhotometryFile/", json={"id": ident})
     assert (r.status_code, r.json()) == (404, "File not found")
-    _wait_status(c, ident)
+    frozen.advance(0.5)
+    assert c.post("/common/api/data/", json={"id": ident}).json()["data"][0]["status"] == "S"
     r = c.post("/common/api/downloadPhotometryFile/", json={"id": ident})
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/octet-stream"
@@ -251,7 +254,7 @@ def test_download_photometry_file_of_a_calibrated_frame(client: Client, emu: Emu
 
 
 def test_calibration_data_zero_becomes_blank(client: Client, emu: Emulator) -> None:
-    """§3.18: the serializer's `x or ""` turns a 0.0 value into "" (and keeps the key)."""
+    """The serializer's `x or ""` turns a 0.0 value into "" (and keeps the key)."""
     state = emu._require_state()
     cal = state.calibration_of(1)
     assert cal is not None

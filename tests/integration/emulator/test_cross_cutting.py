@@ -1,4 +1,4 @@
-"""Cross-cutting behaviour of the main host (behaviour doc §1) and token auth (§3.1)."""
+"""Cross-cutting behaviour of the main host and token auth."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ Client = Callable[..., httpx.Client]
 
 
 def test_no_token_is_401_with_www_authenticate(client: Client) -> None:
-    """§1: no Authorization header -> 401 'not provided' + WWW-Authenticate: Token."""
+    """No Authorization header -> 401 'not provided' + WWW-Authenticate: Token."""
     r = client(None).post("/targets/getTargetList/", json={})
     assert r.status_code == 401
     assert r.json() == {"detail": "Authentication credentials were not provided."}
@@ -21,7 +21,7 @@ def test_no_token_is_401_with_www_authenticate(client: Client) -> None:
 
 
 def test_inactive_user_gets_token_then_401(client: Client, emu: Emulator) -> None:
-    """§3.1: AllowAllUsersModelBackend gives carol (inactive) a token; every call is then 401."""
+    """AllowAllUsersModelBackend gives carol (inactive) a token; every call is then 401."""
     r = client(None).post("/api/token-auth/", json={"username": "carol", "password": emu.passwords["carol"]})
     assert r.status_code == 200
     token = r.json()["token"]
@@ -32,7 +32,7 @@ def test_inactive_user_gets_token_then_401(client: Client, emu: Emulator) -> Non
 
 
 def test_token_auth_is_stable_and_accepts_form(client: Client, emu: Emulator) -> None:
-    """§3.1: get_or_create returns the same token each time; form bodies work too."""
+    """get_or_create returns the same token each time; form bodies work too."""
     c = client(None)
     first = c.post("/api/token-auth/", json={"username": "bob", "password": "bob-pass-123"})
     second = c.post("/api/token-auth/", data={"username": "bob", "password": "bob-pass-123"})
@@ -51,13 +51,13 @@ def test_token_auth_is_stable_and_accepts_form(client: Client, emu: Emulator) ->
     ],
 )
 def test_token_auth_errors(client: Client, body: dict[str, str], expected: object) -> None:
-    """§3.1: missing, wrong and blank credentials answer 400 with DRF's messages."""
+    """Missing, wrong and blank credentials answer 400 with DRF's messages."""
     r = client(None).post("/api/token-auth/", json=body)
     assert (r.status_code, r.json()) == (400, expected)
 
 
 def test_token_auth_with_stale_header_is_401(client: Client, emu: Emulator) -> None:
-    """§3.1: a bad Authorization header beats correct credentials: 401 Invalid token."""
+    """A bad Authorization header beats correct credentials: 401 Invalid token."""
     r = client(None).post(
         "/api/token-auth/",
         json={"username": "alice", "password": emu.passwords["alice"]},
@@ -67,7 +67,7 @@ def test_token_auth_with_stale_header_is_401(client: Client, emu: Emulator) -> N
 
 
 def test_token_auth_get_is_405(client: Client) -> None:
-    """§3.1: GET on token-auth -> 405 with DRF's detail and Allow header."""
+    """GET on token-auth -> 405 with DRF's detail and Allow header."""
     r = client(None).get("/api/token-auth/")
     assert r.status_code == 405
     assert r.json() == {"detail": 'Method "GET" not allowed.'}
@@ -87,7 +87,7 @@ def test_token_auth_get_is_405(client: Client) -> None:
     ],
 )
 def test_admin_only_views_redirect_normal_users_to_login(client: Client, method: str, path: str) -> None:
-    """§1 '403 becomes 302': non-staff get 302 to /accounts/login/?next=<path>, empty body."""
+    """A 403 becomes a 302: non-staff get 302 to /accounts/login/?next=<path>, empty body."""
     r = client("alice").request(method, path, json={})
     assert r.status_code == 302
     assert r.headers["location"] == f"/accounts/login/?next={path}"
@@ -95,14 +95,14 @@ def test_admin_only_views_redirect_normal_users_to_login(client: Client, method:
 
 
 def test_following_the_login_redirect_gives_html_200(client: Client) -> None:
-    """§1: a client that follows the 302 ends on an HTML login page with status 200."""
+    """A client that follows the 302 ends on an HTML login page with status 200."""
     r = client("alice", follow_redirects=True).post("/common/api/users/", json={})
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
 
 
 def test_malformed_json_is_400(client: Client) -> None:
-    """§1: malformed JSON -> 400 {"detail": "JSON parse error - ..."}."""
+    """Malformed JSON -> 400 {"detail": "JSON parse error - ..."}."""
     r = client().post(
         "/targets/getTargetList/", content=b"{nope", headers={"Content-Type": "application/json"}
     )
@@ -111,7 +111,7 @@ def test_malformed_json_is_400(client: Client) -> None:
 
 
 def test_form_values_collapse_to_the_last_one(client: Client) -> None:
-    """§1: with form bodies request.data.get() returns the last value of a repeated field."""
+    """With form bodies request.data.get() returns the last value of a repeated field."""
     r = client().post(
         "/targets/getTargetList/",
         content=b"name=Nope&name=HarnessStar1",
@@ -121,7 +121,7 @@ def test_form_values_collapse_to_the_last_one(client: Client) -> None:
 
 
 def test_unknown_path_is_django_html_404(client: Client) -> None:
-    """§1: unknown path -> Django's HTML 404 page."""
+    """Unknown path -> Django's HTML 404 page."""
     r = client().post("/nothing/here/", json={})
     assert r.status_code == 404
     assert r.headers["content-type"] == "text/html; charset=utf-8"
@@ -129,27 +129,27 @@ def test_unknown_path_is_django_html_404(client: Client) -> None:
 
 
 def test_slashless_post_is_301(client: Client) -> None:
-    """§1: APPEND_SLASH: a slashless POST to an existing route answers 301 to the slash form."""
+    """APPEND_SLASH: a slashless POST to an existing route answers 301 to the slash form."""
     r = client().post("/observatory/getObservatoryList", json={})
     assert r.status_code == 301
     assert r.headers["location"] == "/observatory/getObservatoryList/"
 
 
 def test_slashless_target_path_hits_the_html_detail_route(client: Client) -> None:
-    """§1: slashless /targets/<x> resolves to the HTML target-detail view (login redirect)."""
+    """Slashless /targets/<x> resolves to the HTML target-detail view (login redirect)."""
     r = client().post("/targets/getTargetList", json={})
     assert r.status_code == 302
     assert r.headers["location"].startswith("/accounts/login/")
 
 
 def test_wrong_method_is_405_after_auth(client: Client) -> None:
-    """§1 + capture 10: authenticated wrong method -> 405; unauthenticated -> 401 first."""
+    """Capture 10: authenticated wrong method -> 405; unauthenticated -> 401 first."""
     assert client().get("/common/api/data/").status_code == 405
     assert client(None).get("/common/api/data/").status_code == 401
 
 
 def test_correlation_id_is_echoed_or_created(client: Client) -> None:
-    """§1: every answer carries Correlation-ID, echoing a valid incoming one."""
+    """Every answer carries Correlation-ID, echoing a valid incoming one."""
     mine = "0123456789abcdef0123456789abcdef"
     echoed = client().post("/targets/getTargetList/", json={}, headers={"Correlation-ID": mine})
     assert echoed.headers["correlation-id"] == mine
@@ -158,14 +158,14 @@ def test_correlation_id_is_echoed_or_created(client: Client) -> None:
 
 
 def test_bare_string_body_is_json(client: Client) -> None:
-    """§1: Response("msg") is a JSON string literal served as application/json."""
+    """Response("msg") is a JSON string literal served as application/json."""
     r = client().post("/observatory/addFavouriteObservatory/", json={})
     assert r.headers["content-type"] == "application/json"
     assert r.text == '"Either (Observatory and Camera) or ONAME is required"'
 
 
 def test_non_object_json_body_is_a_500(client: Client) -> None:
-    """§1: a JSON list as body makes request.data.get() fail: HTML 500."""
+    """A JSON list as body makes request.data.get() fail: HTML 500."""
     r = client().post("/targets/getTargetList/", json=[1, 2])
     assert r.status_code == 500
     assert "<h1>Server Error (500)</h1>" in r.text
@@ -180,7 +180,7 @@ def _make_targets(c: httpx.Client, count: int) -> None:
 
 
 def test_pagination_out_of_range_answers_the_last_page(client: Client) -> None:
-    """§1: page 0, negative or > num_pages -> last page; non-numeric or 2.5 -> page 1."""
+    """Page 0, negative or > num_pages -> last page; non-numeric or 2.5 -> page 1."""
     c = client()
     _make_targets(c, 200)  # 203 targets -> 2 pages of 200
     pages = {}
@@ -202,6 +202,6 @@ def test_pagination_out_of_range_answers_the_last_page(client: Client) -> None:
 
 
 def test_empty_result_envelope(client: Client) -> None:
-    """§1: an empty result is count 0, num_pages 1, current_page 1, data []."""
+    """An empty result is count 0, num_pages 1, current_page 1, data []."""
     r = client().post("/targets/getTargetList/", json={"name": "NoSuch", "page": 5})
     assert r.json() == {"count": 0, "num_pages": 1, "current_page": 1, "data": []}

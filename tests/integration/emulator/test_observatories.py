@@ -1,4 +1,4 @@
-"""Observatory views (behaviour doc §3.3-§3.8)."""
+"""Observatory views."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _many_observatories(emu: Emulator, count: int) -> None:
 
 
 def test_observatory_list_returns_every_row_on_every_page(client: Client, emu: Emulator) -> None:
-    """§3.3 bug: count/num_pages/current_page are right but data holds the whole queryset."""
+    """Server bug: count/num_pages/current_page are right but data holds the whole queryset."""
     _many_observatories(emu, 250)
     for page, current in ((1, 1), (2, 2), (7, 2)):
         body = client().post("/observatory/getObservatoryList/", json={"page": page}).json()
@@ -39,7 +39,7 @@ def test_observatory_list_returns_every_row_on_every_page(client: Client, emu: E
 
 
 def test_favourites_return_every_row_of_every_user(client: Client, emu: Emulator) -> None:
-    """§3.6: not scoped to the caller, and data holds every row on every page."""
+    """Not scoped to the caller, and data holds every row on every page."""
     _many_observatories(emu, 250)
     body = client("bob").post("/observatory/getFavouriteObservatory/", json={"page": 2}).json()
     assert (body["count"], body["num_pages"], body["current_page"]) == (253, 2, 2)
@@ -48,7 +48,7 @@ def test_favourites_return_every_row_of_every_user(client: Client, emu: Emulator
 
 
 def test_observatory_list_items(client: Client) -> None:
-    """§3.3: DRF items with nested cameras; prefix is the ONAME; active_flg ignored as a filter."""
+    """DRF items with nested cameras; prefix is the ONAME; active_flg ignored as a filter."""
     body = client().post("/observatory/getObservatoryList/", json={"active_flg": False}).json()
     by_name = {o["name"]: o for o in body["data"]}
     assert list(by_name) == ["ROAD", "CalibObs", "HarnessObs"]  # ordered by created
@@ -59,7 +59,7 @@ def test_observatory_list_items(client: Client) -> None:
 
 
 def test_favourite_filters(client: Client) -> None:
-    """§3.6: user needs the numeric id (a username is a 400 bare string); camera is camera_name."""
+    """User needs the numeric id (a username is a 400 bare string); camera is camera_name."""
     c = client()
     rows = c.post("/observatory/getFavouriteObservatory/", json={"user": 4}).json()["data"]
     assert [(r["user"], r["camera"]) for r in rows] == [(4, 1)]
@@ -82,13 +82,13 @@ def test_favourite_filters(client: Client) -> None:
     ],
 )
 def test_add_favourite_errors_are_404_strings(client: Client, body: dict[str, str], expected: str) -> None:
-    """§3.7: every refusal is a 404 with a bare JSON string."""
+    """Every refusal is a 404 with a bare JSON string."""
     r = client().post("/observatory/addFavouriteObservatory/", json=body)
     assert (r.status_code, r.json()) == (404, expected)
 
 
 def test_add_favourite_then_duplicate(client: Client) -> None:
-    """§3.7: 201 Created, then the same call answers 404 'already exists' (not idempotent)."""
+    """201 Created, then the same call answers 404 'already exists' (not idempotent)."""
     c = client("bob")
     r = c.post("/observatory/addFavouriteObservatory/", json={"oname": "ROAD_QHY600M", "comment": "ignored"})
     assert (r.status_code, r.json()) == (201, {"Status": "Created"})
@@ -97,7 +97,7 @@ def test_add_favourite_then_duplicate(client: Client) -> None:
 
 
 def test_delete_favourite_is_staff_only_and_own_row(client: Client) -> None:
-    """§3.8: non-staff 404 'Only admin have access'; admin deletes own row; unknown -> 500."""
+    """Non-staff 404 'Only admin have access'; admin deletes own row; unknown -> 500."""
     body = {"observatory": "HarnessObs", "camera": "HarnessCam"}
     r = client("alice").request("DELETE", "/observatory/deleteFavouriteObservatory/", json=body)
     assert (r.status_code, r.json()) == (404, "Only admin have access")
@@ -112,7 +112,7 @@ def test_delete_favourite_is_staff_only_and_own_row(client: Client) -> None:
 
 
 def test_create_observatory(client: Client) -> None:
-    """§3.4: 404 string without camera, 404 dict for nulls/duplicates, 500 for a valid request."""
+    """404 string without camera, 404 dict for nulls/duplicates, 500 for a valid request."""
     c = client()
     r = c.post("/observatory/createObservatory/", json={"name": "New", "lon": 1, "lat": 2})
     assert (r.status_code, r.json()) == (404, "camera name can not be None")
@@ -140,7 +140,7 @@ def test_create_observatory(client: Client) -> None:
 
 
 def test_update_observatory_is_patch_for_the_owner(client: Client) -> None:
-    """§3.5: POST -> 405; owner PATCH -> 201; camera fields -> 404; other users -> 500."""
+    """POST -> 405; owner PATCH -> 201; camera fields -> 404; other users -> 500."""
     c = client("alice")
     r = c.post("/observatory/updateObservatory/", json={"name": "HarnessObs"})
     assert (r.status_code, r.json()) == (405, {"detail": 'Method "POST" not allowed.'})

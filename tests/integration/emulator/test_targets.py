@@ -1,4 +1,4 @@
-"""Target views (behaviour doc §3.9-§3.16)."""
+"""Target views."""
 
 from __future__ import annotations
 
@@ -39,14 +39,14 @@ def names(response: httpx.Response) -> list[str]:
     ],
 )
 def test_target_list_filters(client: Client, body: dict[str, object], expected: list[str]) -> None:
-    """§3.12: exact name, numeric ranges, bool words, group, cone in degrees; bad cones ignored."""
+    """Exact name, numeric ranges, bool words, group, cone in degrees; bad cones ignored."""
     r = client().post("/targets/getTargetList/", json=body)
     assert r.status_code == 200
     assert names(r) == expected
 
 
 def test_target_list_items_have_alias_and_group_pairs(client: Client) -> None:
-    """§3.12: no id; aliases are [source, name] pairs and groups [name, id] pairs."""
+    """No id; aliases are [source, name] pairs and groups [name, id] pairs."""
     item = client().post("/targets/getTargetList/", json={"name": "Gaia22bpl"}).json()["data"][0]
     assert "id" not in item
     assert item["aliases"] == [["GAIA_ALERTS", "Gaia22bpl"]]
@@ -63,13 +63,13 @@ def test_target_list_items_have_alias_and_group_pairs(client: Client) -> None:
     ],
 )
 def test_target_list_bad_values(client: Client, body: dict[str, object], status: int, expected: str) -> None:
-    """§3.12: float/bool ValueError -> 400 bare string."""
+    """Float/bool ValueError -> 400 bare string."""
     r = client().post("/targets/getTargetList/", json=body)
     assert (r.status_code, r.json()) == (status, expected)
 
 
 def test_target_list_list_value_is_500(client: Client) -> None:
-    """§3.12: a non-scalar filter value raises TypeError -> HTML 500."""
+    """A non-scalar filter value raises TypeError -> HTML 500."""
     r = client().post("/targets/getTargetList/", json={"raMin": [1, 2]})
     assert r.status_code == 500
     assert HTML_500 in r.text
@@ -93,19 +93,19 @@ def test_target_list_list_value_is_500(client: Client) -> None:
     ],
 )
 def test_create_target_validation_is_404(client: Client, body: dict[str, object], expected: object) -> None:
-    """§3.10: validation failures answer 404 with the serializer's errors."""
+    """Validation failures answer 404 with the serializer's errors."""
     r = client().post("/targets/createTarget/", json=body)
     assert (r.status_code, r.json()) == (404, expected)
 
 
 def test_create_target_near_existing_is_400_bare_list(client: Client) -> None:
-    """§3.10: a target within 3 arcsec is refused in create(): 400 with a bare list."""
+    """A target within 3 arcsec is refused in create(): 400 with a bare list."""
     r = client().post("/targets/createTarget/", json={"name": "Twin", "ra": 276.1201, "dec": -12.34})
     assert (r.status_code, r.json()) == (400, ["Source found already at these coordinates (rad 3 arcsec)"])
 
 
 def test_create_target_defaults_and_auto_comment(client: Client) -> None:
-    """§3.10: 201 without id, create defaults, and the hook's 'Target created by' comment."""
+    """201 without id, create defaults, and the hook's 'Target created by' comment."""
     c = client()
     r = c.post("/targets/createTarget/", json={"name": "NewOne", "ra": 12.5, "dec": 3.25})
     assert r.status_code == 201
@@ -123,7 +123,7 @@ def test_create_target_defaults_and_auto_comment(client: Client) -> None:
 
 
 def test_update_target(client: Client) -> None:
-    """§3.11: PATCH any target -> 201 Status updated; bad epoch 404; unknown 500; slashless 301."""
+    """PATCH any target -> 201 Status updated; bad epoch 404; unknown 500; slashless 301."""
     c = client("bob")
     r = c.patch("/targets/updateTarget/HarnessStar1/", json={"importance": 7, "cadence": 3})
     assert (r.status_code, r.json()) == (201, {"Status": "updated"})
@@ -137,7 +137,7 @@ def test_update_target(client: Client) -> None:
 
 
 def test_delete_target_anyone_and_unknown_is_500(client: Client) -> None:
-    """§3.13: any user deletes any target (200, lower-case key); unknown name -> HTML 500."""
+    """Any user deletes any target (200, lower-case key); unknown name -> HTML 500."""
     c = client("bob")
     r = c.request("DELETE", "/targets/deleteTarget/", json={"name": "HarnessStar2"})
     assert (r.status_code, r.json()) == (200, {"status": "deleted"})
@@ -148,7 +148,7 @@ def test_delete_target_anyone_and_unknown_is_500(client: Client) -> None:
 
 
 def test_dangling_comment_breaks_comment_list(client: Client) -> None:
-    """§3.17: comments outlive their target; listing them then fails with a 500."""
+    """Comments outlive their target; listing them then fails with a 500."""
     c = client()
     c.request("DELETE", "/targets/deleteTarget/", json={"name": "HarnessStar2"})
     assert c.post("/common/api/comments/", json={}).status_code == 500
@@ -156,7 +156,7 @@ def test_dangling_comment_breaks_comment_list(client: Client) -> None:
 
 
 def test_get_plots(client: Client) -> None:
-    """§3.14: figure per name, "None" string without data, "Error " keys, per-char strings."""
+    """Figure per name, "None" string without data, "Error " keys, per-char strings."""
     c = client()
     r = c.post("/targets/get-plots/", json={"targetNames": ["Gaia22bpl", "HarnessStar2"]})
     assert r.status_code == 200
@@ -171,7 +171,7 @@ def test_get_plots(client: Client) -> None:
 
 
 def test_cache_cleaners(client: Client) -> None:
-    """§3.15: superuser -> "OK"; others -> 500 "ERROR"; the doc's spelling hits the HTML route."""
+    """Superuser -> "OK"; others -> 500 "ERROR"; the doc's spelling hits the HTML route."""
     for path in ("/targets/cleanTargetListCache/", "/targets/cleanTargetDetailCache/"):
         r = client("alice").post(path)
         assert (r.status_code, r.json()) == (500, "ERROR")
@@ -187,7 +187,7 @@ def _rows(response: httpx.Response) -> list[list[str]]:
 
 
 def test_download_photometry_light_curve(client: Client) -> None:
-    """§3.9: ';' CSV sorted by MJD, all sources, negative error = limit, attachment name."""
+    """';' CSV sorted by MJD, all sources, negative error = limit, attachment name."""
     r = client().post("/targets/download-photometry/", json={"name": "Gaia22bpl"})
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/csv"
@@ -202,7 +202,7 @@ def test_download_photometry_light_curve(client: Client) -> None:
 
 
 def test_download_radio(client: Client) -> None:
-    """§3.9: the radio download holds the MILLIJANSKY points under an mJy header."""
+    """The radio download holds the MILLIJANSKY points under an mJy header."""
     r = client().post("/targets/download-radio/", json={"name": "Gaia22bpl"})
     rows = _rows(r)
     assert rows[0] == ["MJD", "mJy", "Error", "Facility", "Filter", "Observer"]
@@ -212,7 +212,7 @@ def test_download_radio(client: Client) -> None:
 
 
 def test_download_errors(client: Client) -> None:
-    """§3.9: missing name -> 400 Error; unknown target -> HTML 500 (get() outside the try)."""
+    """Missing name -> 400 Error; unknown target -> HTML 500 (get() outside the try)."""
     c = client()
     assert c.post("/targets/download-radio/", json={}).json() == {"Error": "Something went wrong"}
     assert c.post("/targets/download-high-energy/", json={}).json() == {
@@ -223,7 +223,7 @@ def test_download_errors(client: Client) -> None:
 
 
 def test_downloads_are_recorded_for_admins(client: Client) -> None:
-    """§3.16: each download adds a DownloadedTarget row; the list is superuser-only (404)."""
+    """Each download adds a DownloadedTarget row; the list is superuser-only (404)."""
     client("alice").post("/targets/download-photometry/", json={"name": "Gaia22bpl"})
     client("bob").post("/targets/download-radio/", json={"name": "Gaia22bpl"})
     r = client("alice").post("/targets/get-downloaded-target-list/", json={})
@@ -239,7 +239,7 @@ def test_downloads_are_recorded_for_admins(client: Client) -> None:
 
 
 def test_target_groups_and_members(client: Client) -> None:
-    """§3.16: every group listed; targets-from-group echoes 'group' and checks its inputs."""
+    """Every group listed; targets-from-group echoes 'group' and checks its inputs."""
     c = client()
     assert c.post("/targets/target-groups/", json={}).json()["data"][0]["name"] == "Microlensing"
     r = c.post("/targets/targets-from-group/", json={"name": "Microlensing"})

@@ -1,4 +1,4 @@
-"""Upload service and main-host proxy (behaviour doc §4)."""
+"""Upload service and main-host proxy."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ Client = Callable[..., httpx.Client]
 
 
 def test_success_shape(client: Client, emu: Emulator) -> None:
-    """§4.2: 201 {"Success": [...]}, "file name:" key, string id, numeric prefix, stored once."""
+    """201 {"Success": [...]}, "file name:" key, string id, numeric prefix, stored once."""
     frame = fits_frame()
     r = upload(client(upload=True), [("night1.fits", frame)])
     assert r.status_code == 201
@@ -44,7 +44,7 @@ def test_success_shape(client: Client, emu: Emulator) -> None:
 
 
 def test_several_files_and_file_n_parts(client: Client) -> None:
-    """§4.1: file parts named 'files' (repeated) or 'file_0..file_N'; one entry per file."""
+    """File parts named 'files' (repeated) or 'file_0..file_N'; one entry per file."""
     c = client(upload=True)
     r = c.post(
         "/upload/",
@@ -92,7 +92,7 @@ def test_preconditions(
     files: list[tuple[str, bytes]] | None,
     expected: Any,
 ) -> None:
-    """§4.2: target exists, camera active and favourited, photometry rules, FITS magic."""
+    """Target exists, camera active and favourited, photometry rules, FITS magic."""
     r = upload(client(upload=True), files or [("f.fits", fits_frame())], **fields)
     assert r.status_code == 400
     if isinstance(expected, str):
@@ -103,7 +103,7 @@ def test_preconditions(
 
 
 def test_token_checks(client: Client) -> None:
-    """§4.1: bad token -> 401 Invalid token; no token -> 401 not provided."""
+    """Bad token -> 401 Invalid token; no token -> 401 not provided."""
     r = upload(
         client(None, upload=True, headers={"Authorization": "Token " + "a" * 40}), [("f.fits", fits_frame())]
     )
@@ -114,7 +114,7 @@ def test_token_checks(client: Client) -> None:
 
 @pytest.mark.parametrize("flag", ["True", "true", "1"])
 def test_dry_run_stores_nothing(client: Client, emu: Emulator, flag: str) -> None:
-    """§4.2: a dry run answers like a real upload but nothing becomes visible."""
+    """A dry run answers like a real upload but nothing becomes visible."""
     r = upload(client(upload=True), [("dry.fits", fits_frame())], dry_run=flag)
     assert r.status_code == 201
     ident = int(r.json()["Success"][0]["id"])
@@ -125,7 +125,7 @@ def test_dry_run_stores_nothing(client: Client, emu: Emulator, flag: str) -> Non
 
 
 def test_observers_forms(client: Client) -> None:
-    """§4.1: observers as a repeated field, a JSON list string or a comma string."""
+    """Observers as a repeated field, a JSON list string or a comma string."""
     c = client(upload=True)
     frame = [("f.fits", fits_frame())]
     ids = []
@@ -139,7 +139,7 @@ def test_observers_forms(client: Client) -> None:
 
 
 def test_proxy_forwards_only_files_parts(client: Client) -> None:
-    """§4.1: the main-host proxy answers text/html, drops file_N parts, collapses fields."""
+    """The main-host proxy answers text/html, drops file_N parts, collapses fields."""
     c = client()
     data = {"target": "Gaia22bpl", "observatory": "HarnessObs_HarnessCam", "observers": ["ghost", "bob"]}
     r = c.post("/dataproducts/upload/", data=data, files=[("files", ("p.fits", fits_frame()))])
@@ -159,12 +159,8 @@ def test_proxy_forwards_only_files_parts(client: Client) -> None:
 
 
 def test_photometry_csv_upload_becomes_points(client: Client) -> None:
-    """§4.1: photometry_csv with free-text observatory; rows (limits too) become datums."""
-    content = (
-        (SAMPLES / "photometry_upload.csv").read_bytes()
-        if SAMPLES.exists()
-        else (b"time,filter,magnitude,error\n60827.96811,V,15.412,0.012\n60828.01234,V,17.9,-1\n")
-    )
+    """photometry_csv with free-text observatory; rows (limits too) become datums."""
+    content = (SAMPLES / "photometry_upload.csv").read_bytes()
     r = upload(
         client(upload=True),
         [("lc.csv", content)],
@@ -183,16 +179,12 @@ def test_photometry_csv_upload_becomes_points(client: Client) -> None:
     assert len(datums) == content.count(b"\n") - 1
     assert any(d["error"] < 0 for d in datums)
     csv_text = c.post("/targets/download-photometry/", json={"name": "Gaia22bpl"}).text
-    assert '"Obs; with semicolon"' in csv_text  # fields holding ';' are quoted (§3.9)
+    assert '"Obs; with semicolon"' in csv_text  # fields holding ';' are quoted
 
 
 def test_photometry_catalogue_upload(client: Client) -> None:
-    """§4.1: a SExtractor catalogue with mjd is calibrated at that mjd."""
-    content = (
-        (SAMPLES / "instrumental.cat").read_bytes()
-        if SAMPLES.exists()
-        else (b"# 1 NUMBER\n 1 318.7 -55.8 31.3 30.9 -11.2 0.002\n")
-    )
+    """A SExtractor catalogue with mjd is calibrated at that mjd."""
+    content = (SAMPLES / "instrumental.cat").read_bytes()
     r = upload(client(upload=True), [("inst.cat", content)], data_product_type="photometry", mjd="60827.5")
     assert r.status_code == 201
     ident = int(r.json()["Success"][0]["id"])
@@ -205,12 +197,8 @@ def test_photometry_catalogue_upload(client: Client) -> None:
 
 
 def test_calib_file(client: Client) -> None:
-    """§4.4 (unverified endpoint): multipart photometry_file -> a calibration-like object."""
-    content = (
-        (SAMPLES / "instrumental.cat").read_bytes()
-        if SAMPLES.exists()
-        else (b" 1 318.7 -55.8 31.3 30.9 -11.2 0.002\n")
-    )
+    """Never verified against the real service: multipart photometry_file -> a calibration-like object."""
+    content = (SAMPLES / "instrumental.cat").read_bytes()
     c = client(upload=True)
     r = c.post(
         "/calibFile/",
@@ -233,7 +221,7 @@ def test_calib_file(client: Client) -> None:
 
 
 def test_upload_host_paths(client: Client) -> None:
-    """§4: the upload host serves /upload/ and /calibFile/ only; slashless POST -> 301."""
+    """The upload host serves /upload/ and /calibFile/ only; slashless POST -> 301."""
     c = client(upload=True)
     assert c.post("/upload", data={}).status_code == 301
     assert c.post("/targets/getTargetList/", json={}).status_code == 404

@@ -15,18 +15,11 @@ import respx
 from bhtom_async import Client, errors
 from bhtom_async.models import CalibrationResult, CalibrationStatus, FileCalibration, RestartResult
 
-from ...conftest import BASE_URL, UPLOAD_URL
+from ...conftest import BASE_URL, UPLOAD_URL, capture
 
 pytestmark = pytest.mark.anyio
 URL = BASE_URL + "/calibration/get-calibration-res/"
 PNG = b"\x89PNG\r\n\x1a\nfake"
-
-
-def capture(samples_dir: Path, number: str) -> dict[str, object]:
-    """A recorded real-server answer (`shared/real-server-captures`)."""
-    (path,) = (samples_dir.parent / "real-server-captures").glob(f"{number}_*.json")
-    data: dict[str, object] = json.loads(path.read_text())
-    return data
 
 
 def body(call: respx.models.Call) -> object:
@@ -55,9 +48,9 @@ def page(
     )
 
 
-async def test_results_sends_calibid_list_and_parses_record(bh: Client, samples_dir: Path) -> None:
+async def test_results_sends_calibid_list_and_parses_record(bh: Client) -> None:
     """ids go as the `calibid` list; the recorded record becomes a typed CalibrationResult."""
-    recorded = capture(samples_dir, "33")
+    recorded = capture("33")
     with respx.mock:
         route = respx.post(URL).mock(return_value=httpx.Response(200, json=recorded["json"]))
         results = [r async for r in bh.calibration.results([1])]
@@ -71,9 +64,9 @@ async def test_results_sends_calibid_list_and_parses_record(bh: Client, samples_
     assert result.record.zeropoint == 25.1
 
 
-async def test_results_missing_id_is_pending_with_message(bh: Client, samples_dir: Path) -> None:
+async def test_results_missing_id_is_pending_with_message(bh: Client) -> None:
     """A "File with id N does not exist" item is reported as PENDING for that id."""
-    recorded = capture(samples_dir, "34")
+    recorded = capture("34")
     with respx.mock:
         respx.post(URL).mock(return_value=httpx.Response(200, json=recorded["json"]))
         results = [r async for r in bh.calibration.results([1, 999999])]
@@ -84,9 +77,9 @@ async def test_results_missing_id_is_pending_with_message(bh: Client, samples_di
     assert results[1].message == "File with id 999999 does not exist"
 
 
-async def test_results_by_filename_sends_filename_list(bh: Client, samples_dir: Path) -> None:
+async def test_results_by_filename_sends_filename_list(bh: Client) -> None:
     """File names go as the `filename` list (not the official script's `files`) and are kept on the result."""
-    recorded = capture(samples_dir, "35")
+    recorded = capture("35")
     with respx.mock:
         route = respx.post(URL).mock(return_value=httpx.Response(200, json=recorded["json"]))
         (result,) = [r async for r in bh.calibration.results(filenames=["harness_phot_1"])]
@@ -150,9 +143,9 @@ async def test_results_needs_ids_or_filenames(bh: Client) -> None:
         [r async for r in bh.calibration.results()]
 
 
-async def test_results_whole_batch_400_raises_validation_error(bh: Client, samples_dir: Path) -> None:
+async def test_results_whole_batch_400_raises_validation_error(bh: Client) -> None:
     """The server's whole-request 400 surfaces as ValidationError with its message."""
-    recorded = capture(samples_dir, "37")
+    recorded = capture("37")
     with respx.mock:
         respx.post(URL).mock(return_value=httpx.Response(400, json=recorded["json"]))
         with pytest.raises(errors.ValidationError, match="not iterable"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,29 +12,22 @@ import respx
 from bhtom_async import Client, errors
 from bhtom_async.models import Comment
 
-from ...conftest import BASE_URL
+from ...conftest import BASE_URL, capture
 
 pytestmark = pytest.mark.anyio
 PATH = BASE_URL + "/common/api/comments/"
 
 
-def capture(samples_dir: Path, number: str) -> dict[str, object]:
-    """A recorded real-server exchange (`shared/real-server-captures/<number>_*.json`)."""
-    (path,) = (samples_dir.parent / "real-server-captures").glob(f"{number}_*.json")
-    data: dict[str, object] = json.loads(path.read_text())
-    return data
-
-
-def replay(samples_dir: Path, number: str) -> httpx.Response:
+def replay(number: str) -> httpx.Response:
     """The recorded JSON answer as an httpx response."""
-    recorded = capture(samples_dir, number)
+    recorded = capture(number)
     return httpx.Response(int(recorded["status"]), json=recorded["json"])  # type: ignore[call-overload]
 
 
-async def test_list_by_target_parses_recorded_comment(bh: Client, samples_dir: Path) -> None:
+async def test_list_by_target_parses_recorded_comment(bh: Client) -> None:
     """list(target=...) posts {target, page}; the string target_id becomes an int."""
     with respx.mock:
-        route = respx.post(PATH).mock(return_value=replay(samples_dir, "46"))
+        route = respx.post(PATH).mock(return_value=replay("46"))
         comments = await bh.comments.list(target="HarnessStar1").to_list()
     assert json.loads(route.calls.last.request.content) == {"target": "HarnessStar1", "page": 1}
     assert comments == [
@@ -51,10 +43,10 @@ async def test_list_by_target_parses_recorded_comment(bh: Client, samples_dir: P
     ]
 
 
-async def test_list_maps_every_filter(bh: Client, samples_dir: Path) -> None:
+async def test_list_maps_every_filter(bh: Client) -> None:
     """target_id goes out as `targetid`; dates as YYYY-MM-DD (a datetime loses its time)."""
     with respx.mock:
-        route = respx.post(PATH).mock(return_value=replay(samples_dir, "47"))
+        route = respx.post(PATH).mock(return_value=replay("47"))
         comments = await bh.comments.list(
             target_id=2,
             user="alice",
@@ -73,10 +65,10 @@ async def test_list_maps_every_filter(bh: Client, samples_dir: Path) -> None:
     assert [c.id for c in comments] == [1, 2]
 
 
-async def test_list_unknown_target_is_target_not_found(bh: Client, samples_dir: Path) -> None:
+async def test_list_unknown_target_is_target_not_found(bh: Client) -> None:
     """The recorded 404 {"error": "Target not found"} becomes TargetNotFoundError naming the target."""
     with respx.mock:
-        respx.post(PATH).mock(return_value=replay(samples_dir, "48"))
+        respx.post(PATH).mock(return_value=replay("48"))
         with pytest.raises(errors.TargetNotFoundError) as info:
             await bh.comments.list(target="NoSuchTarget").to_list()
     assert info.value.target == "NoSuchTarget"
@@ -91,9 +83,9 @@ async def test_list_bad_date_string_is_refused_locally(bh: Client) -> None:
     assert not route.called
 
 
-async def test_list_server_date_refusal_is_a_validation_error(bh: Client, samples_dir: Path) -> None:
+async def test_list_server_date_refusal_is_a_validation_error(bh: Client) -> None:
     """Should the server still refuse a date, its recorded 400 surfaces as ValidationError."""
     with respx.mock:
-        respx.post(PATH).mock(return_value=replay(samples_dir, "49"))
+        respx.post(PATH).mock(return_value=replay("49"))
         with pytest.raises(errors.ValidationError, match="Invalid date format"):
             await bh.comments.list(created_start="2024-01-01").to_list()

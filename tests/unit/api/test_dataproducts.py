@@ -13,21 +13,14 @@ import respx
 from bhtom_async import Client, errors
 from bhtom_async.models import DataProduct
 
-from ...conftest import BASE_URL
+from ...conftest import BASE_URL, capture
 
 pytestmark = pytest.mark.anyio
 
 
-def capture(samples_dir: Path, number: str) -> dict[str, object]:
-    """A recorded real-server answer (`shared/real-server-captures`)."""
-    (path,) = (samples_dir.parent / "real-server-captures").glob(f"{number}_*.json")
-    data: dict[str, object] = json.loads(path.read_text())
-    return data
-
-
-async def test_list_sends_filters_and_parses_recorded_item(bh: Client, samples_dir: Path) -> None:
+async def test_list_sends_filters_and_parses_recorded_item(bh: Client) -> None:
     """Filters go in the JSON body with the page; the recorded DRF item becomes a DataProduct."""
-    recorded = capture(samples_dir, "40")
+    recorded = capture("40")
     with respx.mock:
         route = respx.post(BASE_URL + "/common/api/data/").mock(
             return_value=httpx.Response(200, json=recorded["json"])
@@ -58,6 +51,19 @@ async def test_list_sends_filters_and_parses_recorded_item(bh: Client, samples_d
         dp.calibration_data.npoints,
         dp.calibration_data.calib_survey_filter,
     ) == (15.2, 120, "")
+
+
+async def test_list_row_without_an_id_is_an_error_not_an_absent_product(bh: Client) -> None:
+    """A stored product the client cannot read fails the listing; dropping it would read as "absent"."""
+    good = capture("40")["json"]["data"][0]
+    broken = {**good, "id": None}
+    answer = {"count": 2, "num_pages": 1, "current_page": 1, "data": [good, broken]}
+    with respx.mock:
+        respx.post(BASE_URL + "/common/api/data/").mock(return_value=httpx.Response(200, json=answer))
+        with pytest.raises(errors.ResponseDecodeError) as caught:
+            await bh.dataproducts.list(target_name="HarnessStar1").to_list()
+    assert caught.value.path == "/common/api/data/"
+    assert "DataProduct" in str(caught.value)
 
 
 async def test_list_empty_strings_read_as_none(bh: Client) -> None:
@@ -111,9 +117,9 @@ async def test_delete_non_admin_is_permission_denied(bh: Client) -> None:
             await bh.dataproducts.delete(5)
 
 
-async def test_change_observers_sends_list_and_returns_product(bh: Client, samples_dir: Path) -> None:
+async def test_change_observers_sends_list_and_returns_product(bh: Client) -> None:
     """change_observers posts id and the observers list and returns the updated product."""
-    item = capture(samples_dir, "40")["json"]["data"][0]  # type: ignore[index]
+    item = capture("40")["json"]["data"][0]  # type: ignore[index]
     with respx.mock:
         route = respx.post(BASE_URL + "/common/api/changeObservers/").mock(
             return_value=httpx.Response(200, json={**item, "observers": [3, 4]})
@@ -162,9 +168,9 @@ async def test_photometry_file_parses_sextractor_rows_and_saves(
     assert saved.read_bytes() == content
 
 
-async def test_photometry_file_reads_recorded_csv(bh: Client, samples_dir: Path) -> None:
+async def test_photometry_file_reads_recorded_csv(bh: Client) -> None:
     """The recorded CSV download (capture 50) is read by its header row."""
-    recorded = capture(samples_dir, "50")
+    recorded = capture("50")
     with respx.mock:
         respx.post(BASE_URL + "/common/api/downloadPhotometryFile/").mock(
             return_value=httpx.Response(

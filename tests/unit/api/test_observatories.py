@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,23 +13,16 @@ import respx
 from bhtom_async import Client, errors
 from bhtom_async.models import Camera, FavouriteObservatory, Observatory
 
-from ...conftest import BASE_URL
+from ...conftest import BASE_URL, capture
 
 pytestmark = pytest.mark.anyio
 
 HTML_500 = "<!doctype html><title>Server Error (500)</title><h1>Server Error (500)</h1>"
 
 
-def capture(samples_dir: Path, number: str) -> dict[str, object]:
-    """A recorded real-server exchange (`shared/real-server-captures/<number>_*.json`)."""
-    (path,) = (samples_dir.parent / "real-server-captures").glob(f"{number}_*.json")
-    data: dict[str, object] = json.loads(path.read_text())
-    return data
-
-
-def replay(samples_dir: Path, number: str) -> httpx.Response:
+def replay(number: str) -> httpx.Response:
     """The recorded answer as an httpx response."""
-    recorded = capture(samples_dir, number)
+    recorded = capture(number)
     status = int(recorded["status"])  # type: ignore[call-overload]
     if recorded["json"] is not None:
         return httpx.Response(status, json=recorded["json"])
@@ -42,12 +34,10 @@ def sent(route: respx.Route) -> object:
     return json.loads(route.calls.last.request.content)
 
 
-async def test_list_sends_filters_and_parses_recorded_observatory(bh: Client, samples_dir: Path) -> None:
+async def test_list_sends_filters_and_parses_recorded_observatory(bh: Client) -> None:
     """list() posts its filters to getObservatoryList/ and reads the observatory with typed cameras."""
     with respx.mock:
-        route = respx.post(BASE_URL + "/observatory/getObservatoryList/").mock(
-            return_value=replay(samples_dir, "21")
-        )
+        route = respx.post(BASE_URL + "/observatory/getObservatoryList/").mock(return_value=replay("21"))
         observatories = await bh.observatories.list(
             name="HarnessObs",
             lon=21.0,
@@ -83,9 +73,9 @@ async def test_list_sends_filters_and_parses_recorded_observatory(bh: Client, sa
     assert obs.onames == ("HarnessObs_HarnessCam",)
 
 
-async def test_list_asks_one_page_when_every_row_is_on_every_page(bh: Client, samples_dir: Path) -> None:
+async def test_list_asks_one_page_when_every_row_is_on_every_page(bh: Client) -> None:
     """The server repeats all rows on each page; page 1 holding `count` rows ends the walk."""
-    env = capture(samples_dir, "20")["json"]
+    env = capture("20")["json"]
     with respx.mock:
         route = respx.post(BASE_URL + "/observatory/getObservatoryList/").mock(
             return_value=httpx.Response(200, json={**env, "num_pages": 3})  # type: ignore[dict-item]
@@ -127,12 +117,10 @@ async def test_create_sends_fields_with_calibration_flag(bh: Client) -> None:
     }
 
 
-async def test_create_server_crash_explains_api_creation_is_broken(bh: Client, samples_dir: Path) -> None:
+async def test_create_server_crash_explains_api_creation_is_broken(bh: Client) -> None:
     """The recorded 500 for a valid request is a ServerError whose hint points to the web UI (sent once)."""
     with respx.mock:
-        route = respx.post(BASE_URL + "/observatory/createObservatory/").mock(
-            return_value=replay(samples_dir, "23")
-        )
+        route = respx.post(BASE_URL + "/observatory/createObservatory/").mock(return_value=replay("23"))
         with pytest.raises(errors.ServerError) as info:
             await bh.observatories.create("HarnessObs2", lon=10.0, lat=45.0, camera_name="Cam2")
     assert info.value.hint is not None
@@ -140,10 +128,10 @@ async def test_create_server_crash_explains_api_creation_is_broken(bh: Client, s
     assert route.call_count == 1
 
 
-async def test_create_validation_404_is_a_validation_error(bh: Client, samples_dir: Path) -> None:
+async def test_create_validation_404_is_a_validation_error(bh: Client) -> None:
     """The recorded 404 field dict becomes ValidationError."""
     with respx.mock:
-        respx.post(BASE_URL + "/observatory/createObservatory/").mock(return_value=replay(samples_dir, "22"))
+        respx.post(BASE_URL + "/observatory/createObservatory/").mock(return_value=replay("22"))
         with pytest.raises(errors.ValidationError) as info:
             await bh.observatories.create("HarnessObs2", lon=10.0, lat=45.0, camera_name="Cam2")
     assert "calibration_flg" in info.value.field_errors
@@ -178,12 +166,10 @@ async def test_update_crash_hint_names_the_observatory(bh: Client) -> None:
     assert route.call_count == 1
 
 
-async def test_favourites_sends_filters_and_parses_recorded_rows(bh: Client, samples_dir: Path) -> None:
+async def test_favourites_sends_filters_and_parses_recorded_rows(bh: Client) -> None:
     """favourites() maps `active` to active_flg and reads the recorded rows (no id)."""
     with respx.mock:
-        route = respx.post(BASE_URL + "/observatory/getFavouriteObservatory/").mock(
-            return_value=replay(samples_dir, "32")
-        )
+        route = respx.post(BASE_URL + "/observatory/getFavouriteObservatory/").mock(return_value=replay("32"))
         rows = await bh.observatories.favourites(user=2, active=True, camera="HarnessCam").to_list()
     assert sent(route) == {"user": 2, "active_flg": True, "camera": "HarnessCam", "page": 1}
     assert rows == [
@@ -201,12 +187,10 @@ async def test_favourites_sends_filters_and_parses_recorded_rows(bh: Client, sam
     ]
 
 
-async def test_favourites_all_users_rows_are_kept_apart(bh: Client, samples_dir: Path) -> None:
+async def test_favourites_all_users_rows_are_kept_apart(bh: Client) -> None:
     """Two users' favourites of the same camera are two rows (keyed by user and camera)."""
     with respx.mock:
-        respx.post(BASE_URL + "/observatory/getFavouriteObservatory/").mock(
-            return_value=replay(samples_dir, "31")
-        )
+        respx.post(BASE_URL + "/observatory/getFavouriteObservatory/").mock(return_value=replay("31"))
         rows = await bh.observatories.favourites().to_list()
     assert [(r.user, r.camera) for r in rows] == [(3, 1), (2, 1)]
 
@@ -217,24 +201,20 @@ async def test_favourites_user_must_be_numeric(bh: Client) -> None:
         bh.observatories.favourites(user="JohnDoe")  # type: ignore[arg-type]
 
 
-async def test_add_favourite_by_oname_is_created(bh: Client, samples_dir: Path) -> None:
+async def test_add_favourite_by_oname_is_created(bh: Client) -> None:
     """add_favourite(oname=...) posts {oname} once and reports a new favourite."""
     with respx.mock:
-        route = respx.post(BASE_URL + "/observatory/addFavouriteObservatory/").mock(
-            return_value=replay(samples_dir, "26")
-        )
+        route = respx.post(BASE_URL + "/observatory/addFavouriteObservatory/").mock(return_value=replay("26"))
         result = await bh.observatories.add_favourite(oname="HarnessObs_HarnessCam")
     assert sent(route) == {"oname": "HarnessObs_HarnessCam"}
     assert (result.created, result.already_present) == (True, False)
     assert route.call_count == 1
 
 
-async def test_add_favourite_already_present_counts_as_success(bh: Client, samples_dir: Path) -> None:
+async def test_add_favourite_already_present_counts_as_success(bh: Client) -> None:
     """The recorded 404 "already exists in yours favourite list" is a success with already_present."""
     with respx.mock:
-        route = respx.post(BASE_URL + "/observatory/addFavouriteObservatory/").mock(
-            return_value=replay(samples_dir, "28")
-        )
+        route = respx.post(BASE_URL + "/observatory/addFavouriteObservatory/").mock(return_value=replay("28"))
         result = await bh.observatories.add_favourite(
             observatory="HarnessObs", camera="HarnessCam", comment="c"
         )
@@ -242,12 +222,10 @@ async def test_add_favourite_already_present_counts_as_success(bh: Client, sampl
     assert result.already_present is True
 
 
-async def test_add_favourite_unknown_camera_is_not_found(bh: Client, samples_dir: Path) -> None:
+async def test_add_favourite_unknown_camera_is_not_found(bh: Client) -> None:
     """The recorded 404 for an unknown ONAME stays NotFoundError."""
     with respx.mock:
-        respx.post(BASE_URL + "/observatory/addFavouriteObservatory/").mock(
-            return_value=replay(samples_dir, "29")
-        )
+        respx.post(BASE_URL + "/observatory/addFavouriteObservatory/").mock(return_value=replay("29"))
         with pytest.raises(errors.NotFoundError, match="Camera with this name"):
             await bh.observatories.add_favourite(oname="No_Such")
 
@@ -326,11 +304,11 @@ async def test_mutating_calls_are_not_retried(bh: Client, method: str, path: str
     assert route.call_count == 1
 
 
-async def test_list_is_retried_as_a_read(bh: Client, samples_dir: Path) -> None:
+async def test_list_is_retried_as_a_read(bh: Client) -> None:
     """The observatory list is a read: a 503 is retried."""
     with respx.mock:
         route = respx.post(BASE_URL + "/observatory/getObservatoryList/").mock(
-            side_effect=[httpx.Response(503), replay(samples_dir, "20")]
+            side_effect=[httpx.Response(503), replay("20")]
         )
         assert len(await bh.observatories.list().to_list()) == 1
     assert route.call_count == 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
@@ -11,22 +10,15 @@ import respx
 
 from bhtom_async import Client, errors
 
-from ...conftest import BASE_URL
+from ...conftest import BASE_URL, capture
 
 pytestmark = pytest.mark.anyio
 POINT = {"mjd": 60000.1, "mag": 15.2, "magerr": 0.02, "filter": "GaiaSP/V", "observer": "alice"}
 
 
-def capture(samples_dir: Path, number: str) -> dict[str, object]:
-    """A recorded real-server answer (`shared/real-server-captures`)."""
-    (path,) = (samples_dir.parent / "real-server-captures").glob(f"{number}_*.json")
-    data: dict[str, object] = json.loads(path.read_text())
-    return data
-
-
-async def test_list_by_name_parses_recorded_points(bh: Client, samples_dir: Path) -> None:
+async def test_list_by_name_parses_recorded_points(bh: Client) -> None:
     """target_name goes in the body; the recorded items become ReducedDatum points."""
-    recorded = capture(samples_dir, "41")
+    recorded = capture("41")
     with respx.mock:
         route = respx.post(BASE_URL + "/common/api/reducedDatum/").mock(
             return_value=httpx.Response(200, json=recorded["json"])
@@ -50,9 +42,9 @@ async def test_list_needs_exactly_one_target_key(bh: Client) -> None:
         bh.reduced_data.list()
 
 
-async def test_list_unknown_target_is_not_found(bh: Client, samples_dir: Path) -> None:
+async def test_list_unknown_target_is_not_found(bh: Client) -> None:
     """The recorded 404 {"error": "Target does not exist."} becomes NotFoundError."""
-    recorded = capture(samples_dir, "44")
+    recorded = capture("44")
     with respx.mock:
         respx.post(BASE_URL + "/common/api/reducedDatum/").mock(
             return_value=httpx.Response(404, json=recorded["json"])

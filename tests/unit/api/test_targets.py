@@ -21,7 +21,7 @@ from bhtom_async.models import (
     TargetGroupRef,
 )
 
-from ...conftest import BASE_URL
+from ...conftest import BASE_URL, capture
 
 pytestmark = pytest.mark.anyio
 
@@ -32,16 +32,9 @@ HTML_500 = (
 EMPTY = {"count": 0, "num_pages": 1, "current_page": 1, "data": []}
 
 
-def capture(samples_dir: Path, number: str) -> dict[str, object]:
-    """A recorded real-server exchange (`shared/real-server-captures/<number>_*.json`)."""
-    (path,) = (samples_dir.parent / "real-server-captures").glob(f"{number}_*.json")
-    data: dict[str, object] = json.loads(path.read_text())
-    return data
-
-
-def replay(samples_dir: Path, number: str) -> httpx.Response:
+def replay(number: str) -> httpx.Response:
     """The recorded answer as an httpx response (JSON or text, with its content type)."""
-    recorded = capture(samples_dir, number)
+    recorded = capture(number)
     headers = {k: v for k, v in dict(recorded["response_headers"]).items() if k != "Allow"}  # type: ignore[call-overload]
     if recorded["json"] is not None:
         return httpx.Response(int(recorded["status"]), json=recorded["json"], headers=headers)  # type: ignore[call-overload]
@@ -60,12 +53,10 @@ def html_500() -> httpx.Response:
 # --- list -------------------------------------------------------------------------------------
 
 
-async def test_list_by_name_sends_exact_body_and_parses_recorded_target(
-    bh: Client, samples_dir: Path
-) -> None:
+async def test_list_by_name_sends_exact_body_and_parses_recorded_target(bh: Client) -> None:
     """list(name=...) posts {name, page} to getTargetList/ and reads the recorded Django fields item."""
     with respx.mock:
-        route = respx.post(BASE_URL + "/targets/getTargetList/").mock(return_value=replay(samples_dir, "07"))
+        route = respx.post(BASE_URL + "/targets/getTargetList/").mock(return_value=replay("07"))
         targets = await bh.targets.list(name="HarnessStar1").to_list()
     assert route.calls.last.request.method == "POST"
     assert sent(route) == {"name": "HarnessStar1", "page": 1}
@@ -214,18 +205,18 @@ async def test_list_walks_pages_and_drops_repeated_names(bh: Client) -> None:
     assert names == ["A", "B", "C"]
 
 
-async def test_list_bad_filter_value_is_a_validation_error(bh: Client, samples_dir: Path) -> None:
+async def test_list_bad_filter_value_is_a_validation_error(bh: Client) -> None:
     """The server's 400 bare string for an unreadable number surfaces as ValidationError."""
     with respx.mock:
-        respx.post(BASE_URL + "/targets/getTargetList/").mock(return_value=replay(samples_dir, "08"))
+        respx.post(BASE_URL + "/targets/getTargetList/").mock(return_value=replay("08"))
         with pytest.raises(errors.ValidationError, match="could not convert"):
             await bh.targets.list(importance_min=1).to_list()
 
 
-async def test_list_without_valid_token_is_an_authentication_error(bh: Client, samples_dir: Path) -> None:
+async def test_list_without_valid_token_is_an_authentication_error(bh: Client) -> None:
     """The recorded 401 answer becomes AuthenticationError."""
     with respx.mock:
-        respx.post(BASE_URL + "/targets/getTargetList/").mock(return_value=replay(samples_dir, "04"))
+        respx.post(BASE_URL + "/targets/getTargetList/").mock(return_value=replay("04"))
         with pytest.raises(errors.AuthenticationError):
             await bh.targets.list().to_list()
 
@@ -233,12 +224,10 @@ async def test_list_without_valid_token_is_an_authentication_error(bh: Client, s
 # --- create / update / delete ---------------------------------------------------------------
 
 
-async def test_create_sends_fields_without_type_and_parses_recorded_answer(
-    bh: Client, samples_dir: Path
-) -> None:
+async def test_create_sends_fields_without_type_and_parses_recorded_answer(bh: Client) -> None:
     """create() posts the recorded body to createTarget/ (never `type`) and returns the stored Target."""
     with respx.mock:
-        route = respx.post(BASE_URL + "/targets/createTarget/").mock(return_value=replay(samples_dir, "11"))
+        route = respx.post(BASE_URL + "/targets/createTarget/").mock(return_value=replay("11"))
         target = await bh.targets.create(
             "HarnessStar2",
             10.5,
@@ -250,7 +239,7 @@ async def test_create_sends_fields_without_type_and_parses_recorded_answer(
             has_optical=True,
             type="SIDEREAL",
         )
-    assert sent(route) == capture(samples_dir, "11")["request"]["body"]  # type: ignore[index]
+    assert sent(route) == capture("11")["request"]["body"]  # type: ignore[index]
     assert "type" not in sent(route)  # type: ignore[operator]
     assert (target.name, target.ra, target.dec, target.classification, target.has_optical) == (
         "HarnessStar2",
@@ -270,10 +259,10 @@ async def test_create_is_not_retried_after_a_server_error(bh: Client) -> None:
     assert route.call_count == 1
 
 
-async def test_create_sends_discovery_date_as_iso(bh: Client, samples_dir: Path) -> None:
+async def test_create_sends_discovery_date_as_iso(bh: Client) -> None:
     """A datetime discovery_date goes out as ISO 8601."""
     with respx.mock:
-        route = respx.post(BASE_URL + "/targets/createTarget/").mock(return_value=replay(samples_dir, "11"))
+        route = respx.post(BASE_URL + "/targets/createTarget/").mock(return_value=replay("11"))
         await bh.targets.create(
             "HarnessStar2", 10.5, -20.25, discovery_date=dt.datetime(2023, 9, 28, 10, tzinfo=dt.timezone.utc)
         )
@@ -285,10 +274,10 @@ async def test_create_sends_discovery_date_as_iso(bh: Client, samples_dir: Path)
     }
 
 
-async def test_create_duplicate_name_is_a_validation_error_with_fields(bh: Client, samples_dir: Path) -> None:
+async def test_create_duplicate_name_is_a_validation_error_with_fields(bh: Client) -> None:
     """The recorded 404 field dict for a taken name becomes ValidationError with field_errors."""
     with respx.mock:
-        respx.post(BASE_URL + "/targets/createTarget/").mock(return_value=replay(samples_dir, "12"))
+        respx.post(BASE_URL + "/targets/createTarget/").mock(return_value=replay("12"))
         with pytest.raises(errors.ValidationError) as info:
             await bh.targets.create("HarnessStar2", 10.5, -20.25)
     assert info.value.field_errors == {"name": ("target with this Name already exists.",)}
@@ -361,11 +350,11 @@ async def test_update_unknown_target_500_becomes_target_not_found(bh: Client) ->
     assert sent(check) == {"name": "Nope", "page": 1}
 
 
-async def test_update_500_for_an_existing_target_stays_a_server_error(bh: Client, samples_dir: Path) -> None:
+async def test_update_500_for_an_existing_target_stays_a_server_error(bh: Client) -> None:
     """When the target exists, a 500 is a genuine server crash and is not misreported as not-found."""
     with respx.mock:
         respx.patch(BASE_URL + "/targets/updateTarget/HarnessStar1/").mock(return_value=html_500())
-        respx.post(BASE_URL + "/targets/getTargetList/").mock(return_value=replay(samples_dir, "07"))
+        respx.post(BASE_URL + "/targets/getTargetList/").mock(return_value=replay("07"))
         with pytest.raises(errors.ServerError) as info:
             await bh.targets.update("HarnessStar1", importance=1)
     assert not isinstance(info.value, errors.NotFoundError)
@@ -395,15 +384,11 @@ async def test_delete_unknown_target_is_target_not_found_and_not_retried(bh: Cli
 # --- light curves ---------------------------------------------------------------------------
 
 
-async def test_photometry_parses_recorded_csv_and_keeps_raw(
-    bh: Client, samples_dir: Path, tmp_path: Path
-) -> None:
+async def test_photometry_parses_recorded_csv_and_keeps_raw(bh: Client, tmp_path: Path) -> None:
     """photometry() posts {name}, parses the recorded CSV, and save() writes the original bytes."""
-    recorded = capture(samples_dir, "16")
+    recorded = capture("16")
     with respx.mock:
-        route = respx.post(BASE_URL + "/targets/download-photometry/").mock(
-            return_value=replay(samples_dir, "16")
-        )
+        route = respx.post(BASE_URL + "/targets/download-photometry/").mock(return_value=replay("16"))
         curve = await bh.targets.photometry("HarnessStar1")
     assert sent(route) == {"name": "HarnessStar1"}
     assert isinstance(curve, LightCurve)
@@ -424,20 +409,20 @@ async def test_photometry_parses_recorded_csv_and_keeps_raw(
     assert saved.read_text() == recorded["text"]
 
 
-async def test_photometry_header_only_is_an_empty_curve(bh: Client, samples_dir: Path) -> None:
+async def test_photometry_header_only_is_an_empty_curve(bh: Client) -> None:
     """A target without data answers the header only: an empty light curve, not an error."""
     with respx.mock:
-        respx.post(BASE_URL + "/targets/download-photometry/").mock(return_value=replay(samples_dir, "17"))
+        respx.post(BASE_URL + "/targets/download-photometry/").mock(return_value=replay("17"))
         curve = await bh.targets.photometry("HarnessStar2")
     assert curve.points == ()
     assert curve.columns == ("MJD", "Magnitude", "Error", "Facility", "Filter", "Observer")
 
 
-async def test_photometry_unknown_target_is_target_not_found(bh: Client, samples_dir: Path) -> None:
+async def test_photometry_unknown_target_is_target_not_found(bh: Client) -> None:
     """The recorded HTML 500 for an unknown name plus an empty list check give TargetNotFoundError."""
     with respx.mock:
-        respx.post(BASE_URL + "/targets/download-photometry/").mock(return_value=replay(samples_dir, "18"))
-        respx.post(BASE_URL + "/targets/getTargetList/").mock(return_value=replay(samples_dir, "24"))
+        respx.post(BASE_URL + "/targets/download-photometry/").mock(return_value=replay("18"))
+        respx.post(BASE_URL + "/targets/getTargetList/").mock(return_value=replay("24"))
         with pytest.raises(errors.TargetNotFoundError, match="NoSuchTarget"):
             await bh.targets.photometry("NoSuchTarget")
 
@@ -712,11 +697,11 @@ async def test_mutating_calls_are_not_retried(bh: Client, method: str, path: str
     assert route.call_count == 1
 
 
-async def test_light_curve_reads_are_retried(bh: Client, samples_dir: Path) -> None:
+async def test_light_curve_reads_are_retried(bh: Client) -> None:
     """photometry() is a read: a 503 is retried and the next answer is used."""
     with respx.mock:
         route = respx.post(BASE_URL + "/targets/download-photometry/").mock(
-            side_effect=[httpx.Response(503), replay(samples_dir, "16")]
+            side_effect=[httpx.Response(503), replay("16")]
         )
         curve = await bh.targets.photometry("HarnessStar1")
     assert route.call_count == 2

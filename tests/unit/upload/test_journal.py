@@ -58,6 +58,17 @@ async def test_journal_uses_wal(tmp_path: Path) -> None:
     db.close()
 
 
+async def test_journal_commits_are_synced_to_disk(tmp_path: Path) -> None:
+    """The journal's connection runs with synchronous=FULL, so a committed row survives a power cut.
+
+    In WAL mode NORMAL may lose the last commits on power loss, and the journal is what stops a
+    frame being stored twice. The setting is per connection, so it is read back through the journal's.
+    """
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        (level,) = journal._conn().execute("PRAGMA synchronous").fetchone()
+    assert level == 2  # FULL (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA)
+
+
 async def test_read_only_journal_creates_nothing(tmp_path: Path) -> None:
     """A dry run's journal does not create the file."""
     async with Journal(tmp_path / "dry.sqlite3", read_only=True) as journal:
