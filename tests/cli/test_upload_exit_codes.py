@@ -11,8 +11,8 @@ import pytest
 from click.testing import Result
 
 from bhtom_async import Client
-from bhtom_async.testing import ManualClock
 from bhtom_async.cli import upload as cli_upload
+from bhtom_async.testing import ManualClock
 
 from ..conftest import fits_bytes
 from .conftest import parse_json
