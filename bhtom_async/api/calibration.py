@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
@@ -14,6 +15,7 @@ import attrs
 from .._multipart import FilePart, MultipartBody
 from .._paginate import parse_envelope
 from ..errors import InvalidInputError, ResponseDecodeError
+from ..models._converter import DecodeReport
 from ..models.calibration import (
     CalibrationRecord,
     CalibrationResult,
@@ -31,6 +33,7 @@ CALIB_FILE_PATH = "/calibFile/"
 #: The server's page size for calibration results (and so the poller's batch size).
 PAGE_SIZE = 200
 _MISSING = re.compile(r"File with (id|name) (.+?) does not exist", re.IGNORECASE)
+logger = logging.getLogger("bhtom_async")
 
 
 @attrs.frozen
@@ -81,13 +84,19 @@ class CalibrationAPI(Resource):
         if not id_list and not name_list:
             raise InvalidInputError("give at least one data-product id or file name")
         page = 1
-        while True:
-            outcomes, num_pages = await self.fetch_page(id_list, name_list, plot=plot, page=page)
-            for outcome in outcomes:
-                yield _outcome_result(outcome)
-            if page >= num_pages:
-                return
-            page += 1
+        report = DecodeReport()
+        try:
+            while True:
+                outcomes, num_pages = await self.fetch_page(
+                    id_list, name_list, plot=plot, page=page, report=report
+                )
+                for outcome in outcomes:
+                    yield _outcome_result(outcome)
+                if page >= num_pages:
+                    return
+                page += 1
+        finally:
+            _warn(report)
 
     async def fetch_page(
         self,
@@ -96,8 +105,13 @@ class CalibrationAPI(Resource):
         *,
         plot: bool = False,
         page: int = 1,
+        report: DecodeReport | None = None,
     ) -> tuple[list[ItemOutcome], int]:
-        """One page of results as per-key outcomes, and the number of pages (used by `wait`)."""
+        """One page of results as per-key outcomes, and the number of pages (used by `wait`).
+
+        Values the converter could not read are counted in `report`; without one, this page is
+        the call and logs its own warning.
+        """
         body: dict[str, object] = {}
         if ids:
             body["calibid"] = list(ids)
@@ -111,16 +125,29 @@ class CalibrationAPI(Resource):
         keys: list[int | str] = [*ids, *filenames]
         offset = (envelope.number - 1) * PAGE_SIZE
         outcomes = []
+        own = report is None
+        report = DecodeReport() if report is None else report
         for index, raw in enumerate(envelope.data):
             position = offset + index
             key = keys[position] if position < len(keys) else position
-            outcomes.append(self._outcome(raw, key, filename=key if isinstance(key, str) else None))
+            outcomes.append(
+                self._outcome(raw, key, filename=key if isinstance(key, str) else None, report=report)
+            )
+        if own:
+            _warn(report)
         return outcomes, envelope.num_pages
 
-    def _outcome(self, raw: object, key: int | str, *, filename: str | None) -> ItemOutcome:
+    def _outcome(
+        self, raw: object, key: int | str, *, filename: str | None, report: DecodeReport
+    ) -> ItemOutcome:
         if isinstance(raw, Mapping) and "dataproduct" in raw:
-            record = self._convert(raw, CalibrationRecord, "POST", RESULTS_PATH)
-            return ItemOutcome(record.dataproduct, CalibrationResult.from_record(record, filename=filename))
+            record = self._convert(raw, CalibrationRecord, "POST", RESULTS_PATH, report=report)
+            result = CalibrationResult.from_record(record, filename=filename)
+            if record.dataproduct is None:
+                # The record's id is unreadable: the answer's position says which id it is.
+                result = attrs.evolve(result, dataproduct_id=key if isinstance(key, int) else None)
+                return ItemOutcome(key, result)
+            return ItemOutcome(record.dataproduct, result)
         if isinstance(raw, Mapping):
             error = raw.get("Error") or raw.get("error")
             if isinstance(error, str):
@@ -340,6 +367,12 @@ class CalibrationAPI(Resource):
         body = MultipartBody(fields, [FilePart(field="photometry_file", path=file, size=size)])
         response = await self._call_raw("POST", CALIB_FILE_PATH, host="upload", stream=body)
         return self._convert(response.json(), FileCalibration, "POST", CALIB_FILE_PATH)
+
+
+def _warn(report: DecodeReport) -> None:
+    message = report.message(f"POST {RESULTS_PATH}")
+    if message is not None:
+        logger.warning("%s", message)
 
 
 def _ids(ids: Iterable[int]) -> list[int]:

@@ -282,6 +282,12 @@ class CalibrationPoller:
         last = f"; last status {t.last.status.name}" if t.last is not None else ""
         why = t.broken or ("no calibration record yet" if t.missing_since is not None else "")
         note = f"not final {self._timeout:g} s after it was queued{last}" + (f" ({why})" if why else "")
+        if t.last is not None and t.last.status is CalibrationStatus.UNKNOWN:
+            # Not a plain timeout: the server reported a state this version cannot interpret.
+            letter = t.last.status_letter
+            since = f"{self._timeout:g} s after it was queued"
+            note = f"status {letter!r} unknown to this version (still so {since})"
+            return attrs.evolve(t.last, message=note)
         if t.last is not None:
             return attrs.evolve(t.last, status=CalibrationStatus.PENDING, message=note)
         return self._base(t, CalibrationStatus.PENDING, message=note)

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import anyio.to_thread
@@ -40,6 +41,7 @@ class DataProductCalibration:
     outlier_fraction: float | None = attrs.field(default=None, metadata=wire("outlier fraction"))
     match_radius: float | None = attrs.field(default=None, metadata=wire("matching radius[arcsec]"))
     extra: dict[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 @attrs.frozen
@@ -51,7 +53,7 @@ class DataProduct:
     `change_observers`, which is how the server stores them.
     """
 
-    id: int
+    id: int | None
     target_name: str | None = None
     target: int | None = None
     user: str | None = None
@@ -74,11 +76,12 @@ class DataProduct:
     data_product_type: str | None = None
     featured: bool | None = None
     thumbnail: str | None = None
-    dry_run: bool = attrs.field(default=False, metadata=wire("dryRun"))
+    dry_run: bool | None = attrs.field(default=False, metadata=wire("dryRun"))
     comment: str | None = None
     observation_record: int | None = None
     group: tuple[int, ...] = ()
     extra: dict[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
     @property
     def filename(self) -> str | None:

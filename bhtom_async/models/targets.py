@@ -111,7 +111,7 @@ class Target:
     photometry yet". Keys not listed here (orbital elements, plot paths, new keys) are in `extra`.
     """
 
-    name: str
+    name: str | None
     ra: float | None = None
     dec: float | None = None
     epoch: float | None = None
@@ -136,18 +136,19 @@ class Target:
     distance_err: float | None = None
     constellation: str | None = None
     phot_class: str | None = None
-    has_optical: bool = False
-    has_infrared: bool = False
-    has_radio: bool = False
-    has_xray: bool = False
-    has_gamma: bool = False
-    has_polarimetry: bool = False
+    has_optical: bool | None = False
+    has_infrared: bool | None = False
+    has_radio: bool | None = False
+    has_xray: bool | None = False
+    has_gamma: bool | None = False
+    has_polarimetry: bool | None = False
     created: dt.datetime | None = None
     modified: dt.datetime | None = None
     creation_date: dt.datetime | None = None
     aliases: tuple[TargetAlias, ...] = ()
     groups: tuple[TargetGroupRef, ...] = ()
     extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
     @property
     def has_photometry(self) -> bool:
@@ -159,10 +160,11 @@ class Target:
 class TargetGroup:
     """A target group (`target-groups/`). The server lists every user's groups."""
 
-    id: int
-    name: str
+    id: int | None
+    name: str | None
     created: dt.datetime | None = None
     extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 @attrs.frozen
@@ -173,7 +175,7 @@ class TargetDownload:
     `DOWNLOAD_TYPES` (``P``, ``R``, ``H``).
     """
 
-    id: int
+    id: int | None
     user: str | None = None
     user_name: str | None = None
     target: int | None = None
@@ -183,6 +185,7 @@ class TargetDownload:
     created: dt.datetime | None = None
     modified: dt.datetime | None = None
     extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 @attrs.frozen
