@@ -14,6 +14,7 @@ import anyio.to_thread
 import attrs
 
 from ._converter import wire
+from ._files import safe_filename
 
 __all__ = ["DataProduct", "DataProductCalibration", "PhotometryFile", "PhotometryRow"]
 
@@ -137,10 +138,10 @@ class PhotometryFile:
         return self.content.decode("utf-8", errors="replace")
 
     async def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the original bytes to `path` (a directory gets `filename` inside it)."""
+        """Write the original bytes to `path` (a directory gets `filename`, as a plain base name)."""
         target = Path(path)
         if await anyio.Path(target).is_dir():
-            target = target / self.filename
+            target = target / safe_filename(self.filename, "photometry.dat")
         await anyio.Path(target).write_bytes(self.content)
         return target
 

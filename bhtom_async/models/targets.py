@@ -13,6 +13,7 @@ import anyio
 import attrs
 
 from ._converter import converter
+from ._files import safe_filename
 
 __all__ = [
     "DOWNLOAD_TYPES",
@@ -255,9 +256,16 @@ class LightCurve:
         return len(self.points)
 
     async def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the original CSV to `path` (a directory gets the server's file name inside it)."""
+        """Write the original CSV to `path` (a directory gets the server's file name inside it).
+
+        The name used inside a directory is always a plain base name: a server-supplied name
+        cannot choose another directory.
+        """
         destination = Path(path)
         if await anyio.Path(destination).is_dir():
-            destination = destination / (self.filename or f"target_{self.target}_{self.kind}.csv")
+            fallback = safe_filename(
+                f"target_{self.target}_{self.kind}.csv".replace("/", "_"), "light_curve.csv"
+            )
+            destination = destination / safe_filename(self.filename, fallback)
         await anyio.Path(destination).write_text(self.raw, encoding="utf-8", newline="")
         return destination
