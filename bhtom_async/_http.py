@@ -198,6 +198,7 @@ class Transport:
         self, spec: RequestSpec, timeout: Timeouts | None, body: AsyncGenerator[bytes, None] | None
     ) -> httpx.Request:
         base = self.config.base_url if spec.host == "main" else self.config.upload_url
+        url = base + _escape_dot_segments(spec.path)
         upload = spec.host == "upload" or spec.body is not None
         chosen = timeout or (self.config.upload_timeout if upload else self.config.timeout)
         headers = {"Accept": "application/json", "User-Agent": f"bhtom_async/{__version__}"}
@@ -216,7 +217,7 @@ class Transport:
         elif spec.form is not None:
             return self._client.build_request(
                 spec.method,
-                base + spec.path,
+                url,
                 data=dict(spec.form),
                 headers=headers,
                 timeout=_httpx_timeout(chosen),
@@ -225,7 +226,7 @@ class Transport:
             headers["Content-Type"] = "application/json"
             content = json.dumps({} if spec.json is None else spec.json).encode()
         return self._client.build_request(
-            spec.method, base + spec.path, content=content, headers=headers, timeout=_httpx_timeout(chosen)
+            spec.method, url, content=content, headers=headers, timeout=_httpx_timeout(chosen)
         )
 
     def _error(self, response: HttpResponse) -> APIError:
@@ -284,6 +285,12 @@ class Transport:
                 error.message = error.message.replace(token.reveal(), "***")  # type: ignore[attr-defined]
             error.args = (str(error.args[0]).replace(token.reveal(), "***"),) if error.args else ()
         return error
+
+
+def _escape_dot_segments(path: str) -> str:
+    """``.`` and ``..`` path segments as ``%2E``: URL parsing would remove them, and on BHTOM
+    they are values (a target named ``..``), never directions."""
+    return "/".join("%2E" * len(part) if part in (".", "..") else part for part in path.split("/"))
 
 
 def _httpx_timeout(t: Timeouts) -> httpx.Timeout:

@@ -126,18 +126,29 @@ class NotFoundError(APIError):
 
 
 class TargetNotFoundError(NotFoundError):
-    """No target has this exact name. Names are exact and aliases do not match."""
+    """No target has this exact name. Names are exact and aliases do not match.
 
-    def __init__(self, target: str, *, method: str, path: str, status: int = 404) -> None:
+    `suggestion` is an existing target whose name differs only in case, when one was found.
+    The message leads with what happened; the call and its status (often the server's 500) are
+    a detail at the end.
+    """
+
+    def __init__(
+        self, target: str, *, method: str, path: str, status: int = 404, suggestion: str | None = None
+    ) -> None:
         self.target = target
+        self.suggestion = suggestion
+        guess = f"; did you mean {suggestion!r}?" if suggestion else ""
         super().__init__(
-            f"no target named {target!r}",
+            f"no target named {target!r}: names are exact and case-sensitive{guess}",
             status=status,
             method=method,
             path=path,
-            hint="names are exact and case-sensitive; find it with `bhtom targets list --name` "
-            "or create it with `bh.targets.create(...)`",
+            hint="find it with `bhtom targets list --name` or create it with `bh.targets.create(...)`",
         )
+
+    def __str__(self) -> str:
+        return _sentence(f"{self.message} ({self.method} {self.path} answered {self.status})", self.hint)
 
 
 class ValidationError(APIError):
