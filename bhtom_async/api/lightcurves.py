@@ -22,7 +22,7 @@ from ..models.targets import LightCurve, LightCurvePoint
 __all__ = ["LightCurveFormatError", "filename_from_disposition", "parse_light_curve"]
 
 #: Field labels in the warning for cells that could not be read.
-NO_MJD = "MJD (rows left out of points)"
+NO_MJD = "MJD [rows left out of points]"
 
 
 class LightCurveFormatError(ValueError):

@@ -68,6 +68,9 @@ class Emulator:
         ccdphot_delay: seconds a new ``fits_file`` has a calibration row but no CCDPhotJob
             (get-calibration-res then fails the whole batch with 400); 0 turns it off.
         access_log: let uvicorn log each request.
+        seed_dirty: also seed rows like the real database holds (NULL flags and arrays,
+            observers as objects or strings, an empty status letter, NaN photometry, names
+            with ``;``, ``.``, ``..`` and non-ASCII letters); `reset` keeps them.
     """
 
     def __init__(
@@ -82,8 +85,10 @@ class Emulator:
         registration_delay: float = 0.0,
         ccdphot_delay: float = 0.0,
         access_log: bool = False,
+        seed_dirty: bool = False,
     ) -> None:
         self.seed = seed
+        self.dirty = seed_dirty
         delays = (float(calibration_delays[0]), float(calibration_delays[1]))
         self.settings = CalibrationSettings(delays, registration_delay, ccdphot_delay)
         rules = parse_fault_spec(faults) if isinstance(faults, str) else list(faults)
@@ -136,6 +141,20 @@ class Emulator:
         self.injector.clear()
         self._require_state().reset()
 
+    def seed_dirty(self) -> None:
+        """Add the dirty rows now (what ``seed_dirty=True`` seeds; see docs/emulator.md)."""
+        self._require_state().seed_dirty()
+
+    def put_row(self, kind: str, **fields: object) -> int:
+        """Insert a row of `kind` (``target``, ``datum``, ...) as given, or change row ``id=``.
+
+        Nothing is validated, as for a write straight to the database; returns the row's id.
+        Example: ``emu.put_row("target", name="Odd", ra=1.0, dec=2.0, has_optical=None)``.
+        """
+        record = self._require_state().put_row(kind, dict(fields), wall_clock())
+        ident: int = record.id
+        return ident
+
     def _require_state(self) -> State:
         if self._state is None:
             raise RuntimeError("the emulator is not running; use 'with Emulator() as emu:'")
@@ -152,7 +171,9 @@ class Emulator:
         else:
             self._tmp = tempfile.mkdtemp(prefix="bhtom-emulator-")
             files_dir = Path(self._tmp) / "data"
-        self._state = State(seed=self.seed, files_dir=files_dir, store=self._store, settings=self.settings)
+        self._state = State(
+            seed=self.seed, files_dir=files_dir, store=self._store, settings=self.settings, dirty=self.dirty
+        )
         try:
             self._sockets = [_bind(self._ports[0]), _bind(self._ports[1])]
         except OSError:
@@ -290,6 +311,7 @@ def serve_forever(
     seed: int = 0,
     calibration_delays: tuple[float, float] = (5.0, 10.0),
     announce: Any = print,
+    seed_dirty: bool = False,
 ) -> None:
     """Run the emulator in the foreground until Ctrl-C (what ``bhtom emulator`` calls).
 
@@ -301,6 +323,7 @@ def serve_forever(
         seed: token and fault seed.
         calibration_delays: seconds in C, then in P, for each new data product.
         announce: where the start-up summary goes (``print`` by default).
+        seed_dirty: also seed rows like the real database holds (see `Emulator`).
     """
     emulator = Emulator(
         seed=seed,
@@ -309,6 +332,7 @@ def serve_forever(
         port=port,
         upload_port=upload_port,
         calibration_delays=calibration_delays,
+        seed_dirty=seed_dirty,
     )
     emulator.start()
     try:
