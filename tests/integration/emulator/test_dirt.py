@@ -108,3 +108,12 @@ def test_state_api_stores_any_row_over_http(emu: Emulator) -> None:
     names = emu.state.target_names()
     assert "Odd" in names
     assert "Null;Flags" in names
+
+
+def test_nan_in_a_reduced_datum_list_is_the_html_500(
+    emu: Emulator, client: Callable[..., httpx.Client]
+) -> None:
+    """DRF refuses NaN in JSON, so a target with a NaN point cannot list its reduced datums."""
+    emu.seed_dirty()
+    answer = client().post("/common/api/reducedDatum/", json={"target_name": "NaN;Phot"})
+    assert (answer.status_code, answer.headers["content-type"]) == (500, "text/html")

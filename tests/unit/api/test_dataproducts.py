@@ -193,3 +193,24 @@ async def test_photometry_file_not_found(bh: Client) -> None:
         )
         with pytest.raises(errors.NotFoundError, match="File not found"):
             await bh.dataproducts.photometry_file(1)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ('attachment; filename="416_a;b.dat"', "416_a;b.dat"),
+        ("attachment; filename*=utf-8''416_%C5%82%C3%B3d%C5%BA.dat", "416_łódź.dat"),
+        ('attachment; filename="../../416_x.dat"', "416_x.dat"),
+        ('attachment; filename=".."', "416.dat"),
+    ],
+)
+async def test_photometry_file_name_is_parsed_and_made_safe(bh: Client, header: str, expected: str) -> None:
+    """A quoted `;`, an RFC 5987 name and path parts: the file name is decoded and a plain base name."""
+    with respx.mock:
+        respx.post(BASE_URL + "/common/api/downloadPhotometryFile/").mock(
+            return_value=httpx.Response(
+                200, content=b"# 1 NUMBER\n1\n", headers={"content-disposition": header}
+            )
+        )
+        phot = await bh.dataproducts.photometry_file(416)
+    assert phot.filename == expected
