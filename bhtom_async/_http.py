@@ -198,6 +198,7 @@ class Transport:
         self, spec: RequestSpec, timeout: Timeouts | None, body: AsyncGenerator[bytes, None] | None
     ) -> httpx.Request:
         base = self.config.base_url if spec.host == "main" else self.config.upload_url
+        url = base + _escape_dot_segments(spec.path)
         upload = spec.host == "upload" or spec.body is not None
         chosen = timeout or (self.config.upload_timeout if upload else self.config.timeout)
         headers = {"Accept": "application/json", "User-Agent": f"bhtom_async/{__version__}"}
@@ -217,7 +218,7 @@ class Transport:
         elif spec.form is not None:
             return self._client.build_request(
                 spec.method,
-                base + spec.path,
+                url,
                 data=dict(spec.form),
                 headers=headers,
                 timeout=_httpx_timeout(chosen),
@@ -226,7 +227,7 @@ class Transport:
             headers["Content-Type"] = "application/json"
             content = json.dumps({} if spec.json is None else spec.json).encode()
         return self._client.build_request(
-            spec.method, base + spec.path, content=content, headers=headers, timeout=_httpx_timeout(chosen)
+            spec.method, url, content=content, headers=headers, timeout=_httpx_timeout(chosen)
         )
 
     def _error(self, response: HttpResponse) -> APIError:
@@ -290,6 +291,12 @@ class Transport:
                 setattr(error, name, value.replace(secret, "***"))
         error.args = tuple(a.replace(secret, "***") if isinstance(a, str) else a for a in error.args)
         return error
+
+
+def _escape_dot_segments(path: str) -> str:
+    """``.`` and ``..`` path segments as ``%2E``: URL parsing would remove them, and on BHTOM
+    they are values (a target named ``..``), never directions."""
+    return "/".join("%2E" * len(part) if part in (".", "..") else part for part in path.split("/"))
 
 
 def _httpx_timeout(t: Timeouts) -> httpx.Timeout:

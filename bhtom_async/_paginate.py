@@ -3,11 +3,16 @@
 The server's lists answer ``{"count", "num_pages", "current_page", "data"}``. It answers a page
 past the end with the *last* page, and two views put every row on every page (§1, §3.3, §3.6), so
 the walker reads `num_pages` from page 1, never asks past it, stops early when page 1 already
-holds all `count` rows, and drops rows it has already yielded when a key function is given.
+holds all `count` rows, and drops rows it has already yielded when a key function is given (a
+row whose key is None, an identity the converter could not read, is never dropped).
+
+Rows are converted by the tolerant converter; what it could not read as typed is summed over
+every page of one walk and logged as one warning at its end, never one line per row.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from typing import Generic, TypeVar
 
@@ -15,11 +20,13 @@ import anyio
 import attrs
 
 from .errors import ResponseDecodeError
+from .models._converter import DecodeReport
 
 __all__ = ["Page", "Pager", "parse_envelope"]
 
 T = TypeVar("T")
 DEFAULT_PREFETCH = 4
+logger = logging.getLogger("bhtom_async")
 
 
 @attrs.frozen
@@ -82,27 +89,34 @@ class Pager(Generic[T]):
 
     Also: `await pager.first_page()`, ``async for page in pager.pages()``, `await pager.to_list()`.
     Pages after the first are fetched `prefetch` at a time, concurrently, and yielded in order.
+    `convert(raw, report)` turns one row into an item and counts what it could not read in
+    `report`; each walk (each of the calls above) logs one warning naming `call` when it did.
     """
 
     def __init__(
         self,
         fetch: FetchPage,
-        convert: Callable[[object], T],
+        convert: Callable[[object, DecodeReport], T],
         *,
         key: Callable[[T], Hashable] | None = None,
         prefetch: int = DEFAULT_PREFETCH,
+        call: str = "list",
     ) -> None:
         self._fetch = fetch
         self._convert = convert
         self._key = key
         self._prefetch = max(1, prefetch)
+        self._call = call
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
 
     async def first_page(self) -> Page[T]:
         """Only page 1 (one request)."""
-        return self._page(await self._fetch(1))
+        report = DecodeReport()
+        page = self._page(await self._fetch(1), report)
+        self._warn(report)
+        return page
 
     async def to_list(self) -> list[T]:
         """Every item of every page."""
@@ -110,8 +124,16 @@ class Pager(Generic[T]):
 
     async def pages(self) -> AsyncIterator[Page[T]]:
         """Each page in order; never requests a page number above the server's `num_pages`."""
+        report = DecodeReport()
+        try:
+            async for page in self._walk(report):
+                yield page
+        finally:
+            self._warn(report)
+
+    async def _walk(self, report: DecodeReport) -> AsyncIterator[Page[T]]:
         first = await self._fetch(1)
-        yield self._page(first)
+        yield self._page(first, report)
         if first.num_pages <= 1 or len(first.data) >= first.count:
             return
         for start in range(2, first.num_pages + 1, self._prefetch):
@@ -128,7 +150,7 @@ class Pager(Generic[T]):
                 envelope = fetched[number]
                 if envelope.number != number:
                     return  # the server served another page: the list shrank while we walked it
-                yield self._page(envelope)
+                yield self._page(envelope, report)
 
     async def _items(self) -> AsyncIterator[T]:
         seen: set[Hashable] = set()
@@ -136,16 +158,22 @@ class Pager(Generic[T]):
             for item in page.items:
                 if self._key is not None:
                     marker = self._key(item)
-                    if marker in seen:
-                        continue
-                    seen.add(marker)
+                    if marker is not None:
+                        if marker in seen:
+                            continue
+                        seen.add(marker)
                 yield item
 
-    def _page(self, envelope: Envelope) -> Page[T]:
+    def _page(self, envelope: Envelope, report: DecodeReport) -> Page[T]:
         return Page(
             number=envelope.number,
             num_pages=envelope.num_pages,
             count=envelope.count,
-            items=tuple(self._convert(raw) for raw in envelope.data),
+            items=tuple(self._convert(raw, report) for raw in envelope.data),
             extra=envelope.extra,
         )
+
+    def _warn(self, report: DecodeReport) -> None:
+        message = report.message(self._call)
+        if message is not None:
+            logger.warning("%s", message)

@@ -157,19 +157,30 @@ class NotFoundError(APIError):
 
 
 class TargetNotFoundError(NotFoundError):
-    """No target has this exact name. Names are exact and aliases do not match."""
+    """No target has this exact name. Names are exact and aliases do not match.
 
-    def __init__(self, target: str, *, method: str, path: str, status: int = 404) -> None:
+    `suggestion` is an existing target whose name differs only in case, when one was found.
+    The message leads with what happened; the call and its status (often the server's 500) are
+    a detail at the end.
+    """
+
+    def __init__(
+        self, target: str, *, method: str, path: str, status: int = 404, suggestion: str | None = None
+    ) -> None:
         self.target = target
+        self.suggestion = suggestion
+        guess = f"; did you mean {suggestion!r}?" if suggestion else ""
         super().__init__(
-            f"no target named {target!r}",
+            f"no target named {target!r}: names are exact and case-sensitive{guess}",
             status=status,
             method=method,
             path=path,
-            hint="names are exact and case-sensitive; find it with `bh.targets.list(name=...)` "
-            "or create it with `bh.targets.create(...)`",
-            cli_hint="names are exact and case-sensitive; find it with `bhtom targets list --name NAME` "
-            "or create it with `bhtom targets create NAME --ra RA --dec DEC`",
+        )
+        self._set_text(
+            f"{self.message} ({method} {path} answered {status})",
+            "find it with `bh.targets.list(name=...)` or create it with `bh.targets.create(...)`",
+            "find it with `bhtom targets list --name NAME` or create it with "
+            "`bhtom targets create NAME --ra RA --dec DEC`",
         )
 
 

@@ -339,6 +339,11 @@ class CalibrationWait:
         note = f"not final {self._options.timeout:g} s after it was queued{last}" + (
             f" ({why})" if why else ""
         )
+        if t.last is not None and t.last.status is CalibrationStatus.UNKNOWN:
+            # Not a plain timeout: the server reported a state this version cannot interpret.
+            since = f"{self._options.timeout:g} s after it was queued"
+            note = f"status {t.last.status_letter!r} unknown to this version (still so {since})"
+            return attrs.evolve(t.last, message=note)
         if t.last is not None:
             return attrs.evolve(t.last, status=CalibrationStatus.PENDING, message=note)
         return _result(t, CalibrationStatus.PENDING, note)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Hashable, Mapping
 from typing import TypeVar
@@ -16,11 +17,12 @@ from .._config import ClientConfig, RetrySettings, Timeouts
 from .._http import Host, HttpClient, HttpResponse, RequestSpec, StreamingBody, Transport
 from .._paginate import DEFAULT_PREFETCH, Envelope, Pager, parse_envelope
 from ..errors import APIError, BhtomError, ClientStateError, ResponseDecodeError
-from ..models._converter import structure
+from ..models._converter import DecodeReport, structure
 
 __all__ = ["CallOptions", "Resource", "Session", "body_of"]
 
 T = TypeVar("T")
+logger = logging.getLogger("bhtom_async")
 
 
 @attrs.frozen
@@ -184,12 +186,24 @@ class Resource:
                 raise better from exc
             return parse_envelope(response.json(), method=method, path=path, requested=page)
 
-        return Pager(fetch, lambda raw: self._convert(raw, item, method, path), key=key, prefetch=prefetch)
+        def convert(raw: object, report: DecodeReport) -> T:
+            return self._convert(raw, item, method, path, report=report)
+
+        return Pager(fetch, convert, key=key, prefetch=prefetch, call=f"{method} {path}")
 
     @staticmethod
-    def _convert(data: object, result: type[T], method: str, path: str) -> T:
+    def _convert(
+        data: object, result: type[T], method: str, path: str, *, report: DecodeReport | None = None
+    ) -> T:
+        """Convert an answer (or one row of it) into `result`.
+
+        With `report`, what could not be read is counted there for the caller to log once per
+        call; without, this one conversion is the call and logs its own warning.
+        """
+        own = report is None
+        report = DecodeReport() if report is None else report
         try:
-            return structure(data, result)
+            value = structure(data, result, report)
         except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
             detail = (
                 "; ".join(cattrs.transform_error(exc))
@@ -203,3 +217,7 @@ class Resource:
                 status=200,
                 snippet=repr(data)[:80],
             ) from None
+        message = report.message(f"{method} {path}") if own else None
+        if message is not None:
+            logger.warning("%s", message)
+        return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ import anyio.to_thread
 from .._multipart import FilePart, MultipartBody
 from .._paginate import parse_envelope
 from ..errors import InvalidInputError, ResponseDecodeError
+from ..models._converter import DecodeReport
 from ..models.calibration import (
     CalibrationRecord,
     CalibrationResult,
@@ -27,6 +29,7 @@ __all__ = ["CalibrationAPI"]
 
 RESULTS_PATH = "/calibration/get-calibration-res/"
 CALIB_FILE_PATH = "/calibFile/"
+logger = logging.getLogger("bhtom_async")
 
 
 class CalibrationAPI(Resource):
@@ -63,13 +66,19 @@ class CalibrationAPI(Resource):
         if not id_list and not name_list:
             raise InvalidInputError("give at least one data-product id or file name")
         page = 1
-        while True:
-            outcomes, num_pages = await self.fetch_page(id_list, name_list, plot=plot, page=page)
-            for outcome in outcomes:
-                yield _outcome_result(outcome)
-            if page >= num_pages:
-                return
-            page += 1
+        report = DecodeReport()
+        try:
+            while True:
+                outcomes, num_pages = await self.fetch_page(
+                    id_list, name_list, plot=plot, page=page, report=report
+                )
+                for outcome in outcomes:
+                    yield _outcome_result(outcome)
+                if page >= num_pages:
+                    return
+                page += 1
+        finally:
+            _warn(report)
 
     async def fetch_page(
         self,
@@ -78,8 +87,13 @@ class CalibrationAPI(Resource):
         *,
         plot: bool = False,
         page: int = 1,
+        report: DecodeReport | None = None,
     ) -> tuple[list[ResultItem], int]:
-        """One page of results as per-key items, and the number of pages."""
+        """One page of results as per-key items, and the number of pages.
+
+        Values the converter could not read are counted in `report`; without one, this page is
+        the call and logs its own warning.
+        """
         body: dict[str, object] = {}
         if ids:
             body["calibid"] = list(ids)
@@ -93,18 +107,28 @@ class CalibrationAPI(Resource):
         keys: list[int | str] = [*ids, *filenames]
         offset = (envelope.number - 1) * PAGE_SIZE
         outcomes = []
+        own = report is None
+        report = DecodeReport() if report is None else report
         for index, raw in enumerate(envelope.data):
             position = offset + index
             key = keys[position] if position < len(keys) else position
-            outcomes.append(self._outcome(raw, key, filename=key if isinstance(key, str) else None))
+            outcomes.append(
+                self._outcome(raw, key, filename=key if isinstance(key, str) else None, report=report)
+            )
+        if own:
+            _warn(report)
         return outcomes, envelope.num_pages
 
-    def _outcome(self, raw: object, key: int | str, *, filename: str | None) -> ResultItem:
+    def _outcome(
+        self, raw: object, key: int | str, *, filename: str | None, report: DecodeReport
+    ) -> ResultItem:
         item = parse_result_item(
             raw,
             key,
             filename=filename,
-            read_record=lambda record: self._convert(record, CalibrationRecord, "POST", RESULTS_PATH),
+            read_record=lambda record: self._convert(
+                record, CalibrationRecord, "POST", RESULTS_PATH, report=report
+            ),
         )
         if item.unreadable is not None:
             raise ResponseDecodeError(
@@ -297,6 +321,12 @@ class CalibrationAPI(Resource):
         body = MultipartBody(fields, [FilePart(field="photometry_file", path=file, size=size)])
         response = await self._call_raw("POST", CALIB_FILE_PATH, host="upload", stream=body)
         return self._convert(response.json(), FileCalibration, "POST", CALIB_FILE_PATH)
+
+
+def _warn(report: DecodeReport) -> None:
+    message = report.message(f"POST {RESULTS_PATH}")
+    if message is not None:
+        logger.warning("%s", message)
 
 
 def _ids(ids: Iterable[int]) -> list[int]:

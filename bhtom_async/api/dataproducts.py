@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 
 from .._paginate import Pager
 from ..errors import InvalidInputError, NotFoundError, ServerError
 from ..models.dataproducts import DataProduct, PhotometryFile
 from ._resource import Resource, body_of
+from .lightcurves import filename_from_disposition
 
 __all__ = ["DataProductsAPI"]
-
-_FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?"?([^";]+)"?""", re.IGNORECASE)
 
 
 class DataProductsAPI(Resource):
@@ -109,7 +107,8 @@ class DataProductsAPI(Resource):
     async def photometry_file(self, id: int) -> PhotometryFile:
         """Download a data product's photometry file (the per-frame SExtractor catalogue).
 
-        The rows are parsed; `content` keeps the original bytes (`await f.save(path)`).
+        The rows are parsed; `content` keeps the original bytes (`await f.save(path)`). The
+        server's file name is reduced to a safe base name (``<id>.dat`` when it gives none).
 
         Raises:
             NotFoundError: no such product, or it has no photometry file.
@@ -117,12 +116,10 @@ class DataProductsAPI(Resource):
         response = await self._call_raw(
             "POST", "/common/api/downloadPhotometryFile/", body={"id": _int_id(id)}
         )
-        disposition = response.headers.get("content-disposition", "")
-        found = _FILENAME.search(disposition)
-        filename = found.group(1).strip() if found else f"{id}.dat"
+        filename = filename_from_disposition(response.headers.get("content-disposition"))
         return PhotometryFile.parse(
             response.content,
-            filename=filename.rsplit("/", 1)[-1],
+            filename=filename or f"{id}.dat",
             content_type=response.headers.get("content-type"),
         )
 

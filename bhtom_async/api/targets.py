@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
 from urllib.parse import quote
+
+import anyio
 
 from .._paginate import Pager
 from ..errors import (
@@ -20,6 +23,7 @@ from ..errors import (
     ServerError,
     TargetNotFoundError,
 )
+from ..models._converter import DecodeReport
 from ..models.targets import DOWNLOAD_TYPES, LightCurve, Target, TargetDownload, TargetGroup, TargetPlot
 from ._resource import Resource, body_of
 from .lightcurves import LightCurveFormatError, filename_from_disposition, parse_light_curve
@@ -31,6 +35,7 @@ T = TypeVar("T")
 LIST = "/targets/getTargetList/"
 ADMIN_HINT = "use the token of a BHTOM admin (superuser) account, or ask the BHTOM team"
 _FORBIDDEN_NAME_CHARS = "()/\\:"
+logger = logging.getLogger("bhtom_async")
 
 
 class TargetsAPI(Resource):
@@ -220,16 +225,28 @@ class TargetsAPI(Resource):
         number; the docs' ``"J2023"`` form is read as 2023.0 (the server refuses the string).
         Coordinates are in degrees.
 
+        Names are sent in the URL: ``.`` and ``..`` are escaped so they reach their targets. A
+        name containing ``/`` cannot be routed by the server at all, so it is refused here.
+
         Raises:
-            InvalidInputError: nothing to change, an unreadable epoch, out-of-range coordinates.
+            InvalidInputError: nothing to change, an unreadable epoch, out-of-range coordinates,
+                or a name containing ``/``.
             TargetNotFoundError: no target has this exact name (the server answers with a 500
-                page; the client checks the name before saying so).
+                page; the client checks the name before saying so, and suggests a name that
+                differs only in case).
             ValidationError: the server refused a value.
 
         Example:
             >>> await bh.targets.update("Gaia26abc", importance=8, classification="SN")  # doctest: +SKIP
         """
         _check_name(name)
+        if "/" in name:
+            raise InvalidInputError(
+                f"the server cannot address target {name!r} by name: its update route takes the name "
+                "in the URL, where '/' always separates path segments",
+                hint="change this target on the BHTOM web site, or ask the BHTOM team to rename it; "
+                "calls that send the name in the body (list, photometry, delete) still work",
+            )
         if new_name is not None:
             _check_name(new_name, new=True)
         if ra is not None or dec is not None:
@@ -453,12 +470,17 @@ class TargetsAPI(Resource):
             await self._raise_if_missing(name, exc)
             raise
         filename = filename_from_disposition(response.headers.get("content-disposition"))
+        report = DecodeReport()
         try:
-            return parse_light_curve(response.text, target=name, kind=kind, filename=filename)
+            curve = parse_light_curve(response.text, target=name, kind=kind, filename=filename, report=report)
         except LightCurveFormatError as exc:
             raise ResponseDecodeError(
                 str(exc), method="POST", path=path, status=response.status, snippet=response.text[:80]
             ) from None
+        message = report.message(f"POST {path}")
+        if message is not None:
+            logger.warning("%s", message)
+        return curve
 
     async def _clean_cache(self, path: str) -> None:
         try:
@@ -483,10 +505,35 @@ class TargetsAPI(Resource):
             page = await self.list(name=name).first_page()
         except BhtomError:
             return  # cannot tell; the original error is the honest answer
-        if not any(target.name == name for target in page.items):
-            raise TargetNotFoundError(
-                name, method=error.method, path=error.path, status=error.status
-            ) from error
+        if any(target.name == name or target.name is None for target in page.items):
+            return  # it exists (or a row's name is unreadable: cannot tell), so the 500 stands
+        suggestion = await self._same_but_case(name)
+        raise TargetNotFoundError(
+            name, method=error.method, path=error.path, status=error.status, suggestion=suggestion
+        ) from error
+
+    async def _same_but_case(self, name: str) -> str | None:
+        """An existing target whose name differs from `name` only in case, if a likely one exists.
+
+        The server's name filter is exact, so the usual spellings are asked for (``Gaia22bpl``,
+        ``ZTF21abc``, all upper, all lower, title case), concurrently; the first that exists wins.
+        """
+        lead = len(name) - len(name.lstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        spellings = [name.capitalize(), name[:lead].upper() + name[lead:], name.upper(), name.lower()]
+        candidates = list(dict.fromkeys(s for s in [*spellings, name.title()] if s != name))
+        found: dict[str, bool] = {}
+
+        async def exists(candidate: str) -> None:
+            try:
+                page = await self.list(name=candidate).first_page()
+            except BhtomError:
+                return
+            found[candidate] = any(t.name == candidate for t in page.items)
+
+        async with anyio.create_task_group() as group:
+            for candidate in candidates:
+                group.start_soon(exists, candidate)
+        return next((c for c in candidates if found.get(c)), None)
 
 
 def _admin_only_404(error: APIError) -> BhtomError | None:

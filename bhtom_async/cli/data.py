@@ -166,7 +166,7 @@ async def _download(state: CliState, ids: tuple[int, ...], out_dir: Path) -> lis
     async with make_client(state) as bh:
         for id_ in ids:
             found = await bh.dataproducts.photometry_file(id_)
-            saved.append((id_, await found.save(out_dir / found.filename)))
+            saved.append((id_, await found.save(out_dir)))  # save() keeps the name a plain base name
     return saved
 
 

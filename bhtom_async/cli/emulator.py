@@ -43,6 +43,12 @@ __all__ = ["emulator"]
     metavar="C P",
     help="Seconds a new upload spends in calibration states C, then P.",
 )
+@click.option(
+    "--seed-dirty",
+    is_flag=True,
+    help="Also seed rows like the real database holds (NULL flags and arrays, odd observers, "
+    "an empty status letter, NaN photometry, names with ; . .. and non-ASCII).",
+)
 @pass_state
 def emulator(
     state: CliState,
@@ -52,6 +58,7 @@ def emulator(
     faults: str | None,
     seed: int,
     delays: tuple[float, float],
+    seed_dirty: bool,
 ) -> None:
     """Run a local BHTOM emulator on loopback (needs the emulator extra). Ctrl-C stops it.
 
@@ -81,4 +88,5 @@ def emulator(
         seed=seed,
         calibration_delays=delays,
         announce=click.echo,
+        seed_dirty=seed_dirty,
     )

@@ -10,6 +10,7 @@ import anyio
 import click
 
 from ..client import Client
+from ..models._files import safe_filename
 from ._core import BhtomGroup, CliState, ExitCode, apply_update, fail, make_client, pass_state, run
 from .output import emit_json, print_table, to_jsonable
 
@@ -257,7 +258,7 @@ def targets_plots(state: CliState, names: tuple[str, ...], out_dir: Path) -> Non
     for plot in found:
         path = None
         if plot.figure is not None:
-            path = out_dir / f"{plot.name}.plotly.json"
+            path = out_dir / _file_name(f"{plot.name}.plotly.json", "plot.plotly.json")
             path.write_text(json.dumps(to_jsonable(plot.figure)), encoding="utf-8")
         saved.append({"name": plot.name, "path": str(path) if path else None})
     if state.json:
@@ -377,7 +378,7 @@ async def _photometry(
 
 
 def _save_curve(curve: LightCurve, out_dir: Path, format_: str) -> Path:
-    path = out_dir / f"{curve.target}_{curve.kind}.{format_}"
+    path = out_dir / _file_name(f"{curve.target}_{curve.kind}.{format_}", f"light_curve.{format_}")
     if format_ == "csv":
         path.write_text(curve.raw, encoding="utf-8", newline="")
     elif format_ == "json":
@@ -407,3 +408,8 @@ def register(group: click.Group) -> None:
     """Add `bhtom targets` and `bhtom photometry` to the `bhtom` group."""
     group.add_command(targets)
     group.add_command(photometry)
+
+
+def _file_name(name: str, fallback: str) -> str:
+    """A file name built from a target name: separators become ``_``, dot names the fallback."""
+    return safe_filename(name.replace("/", "_").replace("\\", "_"), fallback)

@@ -29,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--calibration-delays", default="5,10", help="seconds in C and in P, comma-separated (default 5,10)"
     )
+    parser.add_argument(
+        "--seed-dirty",
+        action="store_true",
+        help="also seed rows like the real database holds (NULL flags and arrays, odd observers, "
+        "an empty status letter, NaN photometry, names with ; . .. and non-ASCII)",
+    )
     return parser
 
 
@@ -56,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             calibration_delays=(low, high),
             announce=lambda text: print(text, flush=True),
+            seed_dirty=args.seed_dirty,
         )
     except OSError as exc:
         print(f"error: cannot serve on 127.0.0.1:{args.port}/{args.upload_port}: {exc}", file=sys.stderr)

@@ -7,6 +7,7 @@ uncaught exception becomes Django's HTML 500 (§1).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -180,10 +181,31 @@ class EmulatorApp:
             body = drf_json(self.state.snapshot(self.clock()), allow="GET, HEAD, OPTIONS")
             await body(scope, receive, send)
             return
+        if scope["path"] in ("/_emulator/rows", "/_emulator/seed-dirty"):
+            await (await self._admin(request))(scope, receive, send)
+            return
         response = await self._dispatch(request)
         incoming = request.headers.get("correlation-id", "")
         response.headers["Correlation-ID"] = incoming if _CORRELATION.match(incoming) else uuid.uuid4().hex
         await response(scope, receive, send)
+
+    async def _admin(self, request: Request) -> Response:
+        """The state API's writes: ``POST /_emulator/rows`` and ``POST /_emulator/seed-dirty``."""
+        if request.method != "POST":
+            return drf_json({"detail": f'Method "{request.method}" not allowed.'}, 405, allow="POST, OPTIONS")
+        if request.url.path == "/_emulator/seed-dirty":
+            self.state.seed_dirty()
+            return drf_json({"seeded": "dirty"})
+        try:
+            payload = json.loads(await request.body())
+            kind, fields = payload["kind"], payload.get("fields", {})
+            if not isinstance(kind, str) or not isinstance(fields, dict):
+                raise TypeError("'kind' is a table name and 'fields' an object")
+            record = self.state.put_row(kind, fields, self.clock())
+        except (ValueError, TypeError, KeyError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            return drf_json({"error": f"cannot store the row: {message}"}, 400)
+        return drf_json({"kind": kind, "id": record.id})
 
     async def _dispatch(self, request: Request) -> Response:
         path = request.url.path

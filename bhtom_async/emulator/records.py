@@ -61,12 +61,13 @@ class Target:
     importance: float = 9.98
     cadence: float = 1.0
     priority: float = 0.0
-    has_optical: bool = False
-    has_infrared: bool = False
-    has_radio: bool = False
-    has_xray: bool = False
-    has_gamma: bool = False
-    has_polarimetry: bool = False
+    # Nullable columns on the real server (BooleanField(null=True)).
+    has_optical: bool | None = False
+    has_infrared: bool | None = False
+    has_radio: bool | None = False
+    has_xray: bool | None = False
+    has_gamma: bool | None = False
+    has_polarimetry: bool | None = False
     type: str = "SIDEREAL"
     galactic_lng: float | None = None
     galactic_lat: float | None = None
@@ -142,7 +143,7 @@ class Favourite:
     user_id: int
     camera_id: int
     created: float
-    modified: float
+    modified: float | None
     active_flg: bool = True
     comment: str | None = None
     number_of_uploaded_file: int = 0
@@ -167,7 +168,8 @@ class DataProduct:
     product_id: str = ""
     photometry_data: str | None = None
     fits_data: str | None = None
-    observers: list[Any] = field(default_factory=list)
+    #: A JSON column: usernames, user ids, objects or a bare string, as the real rows hold.
+    observers: Any = field(default_factory=list)
     comment: str | None = None
     dry_run: bool = False
     upload_filter: str = "GaiaSP/any"
@@ -234,16 +236,21 @@ class Datum:
     data_product_id: int | None = None
     data_type: str = "photometry"
     source_location: str = ""
-    observers: list[Any] = field(default_factory=list)
+    #: A nullable JSON column: a list of names, objects, a bare string or None.
+    observers: Any = field(default_factory=list)
     value_unit: str = "MAG"
     extra_data: Any = None
     active_flg: bool = True
+    #: Nullable float arrays whose elements may be NULL too.
+    value_list: list[Any] | None = field(default_factory=list)
+    error_list: list[Any] | None = field(default_factory=list)
+    wavelengths: list[Any] | None = field(default_factory=list)
 
 
 @dataclass
 class Comment:
     id: int
-    user_id: int
+    user_id: int | None
     user_name: str
     comment: str
     submit_date: float

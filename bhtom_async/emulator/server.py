@@ -70,6 +70,9 @@ class Emulator:
         access_log: let uvicorn log each request.
         clock: seconds since the epoch for the calibration timeline and timestamps (default: the
             wall clock); tests pass one they can move forward instead of sleeping.
+        seed_dirty: also seed rows like the real database holds (NULL flags and arrays,
+            observers as objects or strings, an empty status letter, NaN photometry, names
+            with ``;``, ``.``, ``..`` and non-ASCII letters); `reset` keeps them.
     """
 
     def __init__(
@@ -85,9 +88,11 @@ class Emulator:
         ccdphot_delay: float = 0.0,
         access_log: bool = False,
         clock: Callable[[], float] = wall_clock,
+        seed_dirty: bool = False,
     ) -> None:
         self.seed = seed
         self._clock = clock
+        self.dirty = seed_dirty
         delays = (float(calibration_delays[0]), float(calibration_delays[1]))
         self.settings = CalibrationSettings(delays, registration_delay, ccdphot_delay)
         rules = parse_fault_spec(faults) if isinstance(faults, str) else list(faults)
@@ -140,6 +145,20 @@ class Emulator:
         self.injector.clear()
         self._require_state().reset()
 
+    def seed_dirty(self) -> None:
+        """Add the dirty rows now (what ``seed_dirty=True`` seeds; see docs/emulator.md)."""
+        self._require_state().seed_dirty()
+
+    def put_row(self, kind: str, **fields: object) -> int:
+        """Insert a row of `kind` (``target``, ``datum``, ...) as given, or change row ``id=``.
+
+        Nothing is validated, as for a write straight to the database; returns the row's id.
+        Example: ``emu.put_row("target", name="Odd", ra=1.0, dec=2.0, has_optical=None)``.
+        """
+        record = self._require_state().put_row(kind, dict(fields), wall_clock())
+        ident: int = record.id
+        return ident
+
     def _require_state(self) -> State:
         if self._state is None:
             raise RuntimeError("the emulator is not running; use 'with Emulator() as emu:'")
@@ -156,7 +175,9 @@ class Emulator:
         else:
             self._tmp = tempfile.mkdtemp(prefix="bhtom-emulator-")
             files_dir = Path(self._tmp) / "data"
-        self._state = State(seed=self.seed, files_dir=files_dir, store=self._store, settings=self.settings)
+        self._state = State(
+            seed=self.seed, files_dir=files_dir, store=self._store, settings=self.settings, dirty=self.dirty
+        )
         try:
             self._sockets = [_bind(self._ports[0]), _bind(self._ports[1])]
         except OSError:
@@ -294,6 +315,7 @@ def serve_forever(
     seed: int = 0,
     calibration_delays: tuple[float, float] = (5.0, 10.0),
     announce: Any = print,
+    seed_dirty: bool = False,
 ) -> None:
     """Run the emulator in the foreground until Ctrl-C (what ``bhtom emulator`` calls).
 
@@ -305,6 +327,7 @@ def serve_forever(
         seed: token and fault seed.
         calibration_delays: seconds in C, then in P, for each new data product.
         announce: where the start-up summary goes (``print`` by default).
+        seed_dirty: also seed rows like the real database holds (see `Emulator`).
     """
     emulator = Emulator(
         seed=seed,
@@ -313,6 +336,7 @@ def serve_forever(
         port=port,
         upload_port=upload_port,
         calibration_delays=calibration_delays,
+        seed_dirty=seed_dirty,
     )
     emulator.start()
     try:

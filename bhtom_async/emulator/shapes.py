@@ -227,7 +227,7 @@ def calibration_fields(cal: Calibration, now: float) -> dict[str, Any]:
         "use_catalog": cal.use_catalog if ok else None,
         "status": status,
         "status_message": cal.status_message
-        if final
+        if final or cal.fixed_times
         else ("Waiting for processing" if status == "C" else "In progress"),
         "mjd": cal.mjd,
         "exp_time": cal.exp_time,
@@ -326,7 +326,7 @@ def dataproduct_item(product: DataProduct, state: State, now: float) -> dict[str
         "calibration_data": calibration_data(cal, now),
         "ccdphot_result": ccdphot,
         "product_id": product.product_id,
-        "observers": list(product.observers),
+        "observers": _json_column(product.observers),
         "data": f"/data/{product.data}",
         "status": state.product_status(product, now),
         "photometry_data": product.photometry_data,
@@ -355,20 +355,30 @@ def datum_item(datum: Datum) -> dict[str, Any]:
         "mjd": datum.mjd,
         "timestamp": drf_dt(datum.timestamp),
         "observer": datum.observer,
-        "observers": list(datum.observers),
+        "observers": _json_column(datum.observers),
         "facility": datum.facility,
         "value": datum.value,
-        "value_list": [],
+        "value_list": _array(datum.value_list),
         "value_unit": datum.value_unit,
         "error": datum.error,
-        "error_list": [],
+        "error_list": _array(datum.error_list),
         "filter": datum.filter,
-        "wavelengths": [],
+        "wavelengths": _array(datum.wavelengths),
         "extra_data": datum.extra_data,
         "active_flg": datum.active_flg,
         "target": datum.target_id,
         "data_product": datum.data_product_id,
     }
+
+
+def _json_column(value: Any) -> Any:
+    """A JSONField as stored: a list is copied, anything else (a string, None) is sent as is."""
+    return list(value) if isinstance(value, list) else value
+
+
+def _array(value: list[Any] | None) -> list[Any] | None:
+    """A nullable ``ArrayField(FloatField())``: NULL stays null, NULL elements stay null."""
+    return None if value is None else list(value)
 
 
 def comment_item(comment: Comment, state: State) -> dict[str, Any]:

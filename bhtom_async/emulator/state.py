@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from . import calibration as calib
 from . import seed as seeding
+from .dirt import dirty_rows
 from .records import (
     KINDS,
     Calibration,
@@ -60,9 +61,16 @@ class State:
     """Tables of records keyed by id, plus counters; optionally mirrored to SQLite."""
 
     def __init__(
-        self, *, seed: int, files_dir: Path, store: SqliteStore | None, settings: calib.CalibrationSettings
+        self,
+        *,
+        seed: int,
+        files_dir: Path,
+        store: SqliteStore | None,
+        settings: calib.CalibrationSettings,
+        dirty: bool = False,
     ) -> None:
         self.seed = seed
+        self.dirty = dirty
         self.files_dir = files_dir
         self.store = store
         self.settings = settings
@@ -120,6 +128,50 @@ class State:
             self.counters[kind] = max(table, default=0)
         self.counters["file_prefix"] = 415
         self._save_counters()
+        if self.dirty:
+            self.seed_dirty()
+
+    def seed_dirty(self) -> None:
+        """Add the rows real databases hold and tidy seeds lack (see `dirt`), with fresh ids."""
+        with self.lock:
+            first = {kind: self.counters.get(kind, 0) + 1 for kind in KINDS}
+            for kind, record in dirty_rows(first):
+                self.put(kind, record)
+                self.counters[kind] = max(self.counters.get(kind, 0), record.id)
+            self._save_counters()
+
+    def put_row(self, kind: str, fields: dict[str, Any], now: float) -> Any:
+        """Insert a row of `kind` as given, or change the given fields of row ``fields["id"]``.
+
+        Nothing is validated: like a write straight to the database, any value a column can
+        hold is accepted (and answered exactly as the real serializers would). A new row gets
+        the next id and ``created``/``modified`` = `now` unless given.
+
+        Raises:
+            KeyError: an unknown `kind` or field, or a new row missing a required field.
+        """
+        cls = KINDS[kind]
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise KeyError(f"{kind} has no field(s) {', '.join(unknown)}")
+        with self.lock:
+            existing = self.get(kind, int(fields["id"])) if "id" in fields else None
+            if existing is not None:
+                record = dataclasses.replace(existing, **fields)
+            else:
+                values = {"id": self.next_id(kind), **fields}
+                for stamp in ("created", "modified"):
+                    if stamp in known and stamp not in values:
+                        values[stamp] = now
+                try:
+                    record = cls(**values)
+                except TypeError as exc:
+                    raise KeyError(f"cannot make a {kind}: {exc}") from None
+                self.counters[kind] = max(self.counters.get(kind, 0), record.id)
+                self._save_counters()
+            self.put(kind, record)
+            return record
 
     def _save_counters(self) -> None:
         if self.store is not None:
@@ -137,7 +189,7 @@ class State:
                 self.store.clear()
             if self.files_dir.exists():
                 shutil.rmtree(self.files_dir, ignore_errors=True)
-            self._seed()
+            self._seed()  # with the dirty rows again when the emulator was started with them
 
     # -- generic table access -------------------------------------------------------------
     def next_id(self, kind: str) -> int:
@@ -297,7 +349,8 @@ class State:
         else:
             source = facility = product.observatory_text or ""
         observer = user.username if user else ""
-        observers = list(product.observers) or [observer]
+        observers = list(product.observers) if isinstance(product.observers, list) else []
+        observers = observers or [observer]
         kind = product.data_product_type
         rows: list[tuple[float, float, float, str]] = []
         if kind == "photometry_csv" and product.disk_path:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import posixpath
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from starlette.responses import Response
 
@@ -33,8 +36,19 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return repr(value)
+        return "" if math.isnan(value) else repr(value)  # pandas writes NaN as an empty cell
     return str(value)
+
+
+def attachment_header(filename: str) -> str:
+    """Django 4.0's ``FileResponse`` Content-Disposition: the base name, quoted as is if ASCII
+    (no escaping: a ``;`` stays inside the quotes), else RFC 5987 ``filename*=utf-8''...``."""
+    name = posixpath.basename(filename)
+    try:
+        name.encode("ascii")
+    except UnicodeEncodeError:
+        return f"attachment; filename*=utf-8''{quote(name)}"
+    return f'attachment; filename="{name}"'
 
 
 def csv_attachment(header: Sequence[str], rows: Sequence[Sequence[Any]], filename: str) -> Response:
@@ -48,7 +62,7 @@ def csv_attachment(header: Sequence[str], rows: Sequence[Sequence[Any]], filenam
         200,
         out.getvalue(),
         "text/csv",
-        {"content-disposition": f'attachment; filename="{filename}"', "allow": "POST, OPTIONS"},
+        {"content-disposition": attachment_header(filename), "allow": "POST, OPTIONS"},
     )
 
 
@@ -58,5 +72,5 @@ def file_attachment(content: bytes, filename: str, content_type: str) -> Respons
         200,
         content,
         content_type,
-        {"content-disposition": f'attachment; filename="{filename}"', "allow": "POST, OPTIONS"},
+        {"content-disposition": attachment_header(filename), "allow": "POST, OPTIONS"},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from starlette.responses import Response
@@ -301,7 +302,7 @@ def _download(ctx: Ctx, kind: str) -> Response:
         )
     points = sorted(
         (d for d in state.datums() if d.target_id == target.id and d.active_flg and d.value_unit in units),
-        key=lambda d: d.mjd,
+        key=lambda d: (math.isnan(d.mjd), d.mjd),  # pandas sorts NaN last
     )
     rows: list[list[Any]]
     if kind == "H":

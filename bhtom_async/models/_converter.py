@@ -1,38 +1,172 @@
-"""The one cattrs converter: server JSON → attrs models.
+"""The one cattrs converter: server JSON → attrs models, tolerant of what the real database holds.
 
-It is tolerant where the real server is loose (§1 of the behaviour notes): ids and numbers sent as
-strings, ``""`` for null (the data-product view's ``x or ""``), millisecond and microsecond ISO
-datetimes with ``Z``, missing optional keys. Unknown keys are kept in each model's `extra`
-mapping instead of being dropped; keys a model lists in ``__bhtom_drop__`` (password hashes) are
-never kept anywhere.
+The real server's rows are looser than its documentation: nullable flags, SQL NULL arrays and
+NULL array elements, JSON columns holding objects or a bare string where a list of names is
+expected, ``""`` for null (the data-product view's ``x or ""``), numbers sent as strings, and
+millisecond or microsecond ISO datetimes with ``Z``. The rule is one, for every model:
+
+* A value that cannot be read as its field's type never fails the call: the field becomes None
+  (an empty tuple for sequences, an empty dict for mappings) and the row is kept.
+* Numbers sent as strings are read; NULL (or unreadable) elements of number arrays become NaN.
+* In a list of names, an object gives its ``username`` (else its ``name``, else its ``id`` as
+  text) and a bare string is one name, not a list of letters.
+* An enum value this version does not know becomes the enum's ``UNKNOWN`` member.
+* Null is silent in a field whose default is None; anywhere else (identity fields, flags with a
+  default, sequences) it is recorded like any other value that had to be replaced.
+* Every model keeps the keys it does not know in `extra` and the row exactly as received in
+  `raw` (left out of ``==`` and ``repr``), minus keys listed in ``__bhtom_drop__`` (password
+  hashes), which are never kept anywhere.
+
+What had to be replaced is recorded in a `DecodeReport`, so a caller can say once per call which
+fields of how many rows it could not read (never one line per row). A field marked
+`required()` is the exception: an object whose required field cannot be read fails as a whole
+(an upload receipt without a readable id must not pass for a stored file).
 """
 
 from __future__ import annotations
 
+import collections
+import contextvars
 import datetime as dt
 import enum
-from collections.abc import Callable, Mapping
+import math
+import types
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, override
 
-__all__ = ["converter", "parse_datetime", "structure", "wire"]
+__all__ = [
+    "DecodeReport",
+    "converter",
+    "local",
+    "parse_datetime",
+    "required",
+    "structure",
+    "wire",
+]
 
 T = TypeVar("T")
 EXTRA = "extra"
+RAW = "raw"
 converter = cattrs.Converter(forbid_extra_keys=False)
 
 
-def wire(key: str) -> dict[str, str]:
+def wire(key: str) -> dict[str, object]:
     """Field metadata naming the JSON key when it is not a Python name (``"file name:"``)."""
     return {"wire": key}
 
 
-def structure(data: object, cls: type[T]) -> T:
-    """Convert server JSON into `cls`. Raises `cattrs` errors for shapes that cannot fit."""
-    return converter.structure(data, cls)
+def required(key: str | None = None) -> dict[str, object]:
+    """Field metadata: the object fails as a whole when this field cannot be read."""
+    return {"required": True, **({"wire": key} if key is not None else {})}
+
+
+def local() -> dict[str, object]:
+    """Field metadata: set by this client, never read from the server (a same-named key goes to `extra`)."""
+    return {"local": True}
+
+
+@attrs.define
+class DecodeReport:
+    """What one call could not read as typed: rows seen, rows affected, and rows per field.
+
+    `fields` maps a field path (``has_optical``, ``calibration_data.magnitude``) to the number
+    of rows in which that field's value had to be replaced.
+    """
+
+    rows: int = 0
+    affected: int = 0
+    fields: collections.Counter[str] = attrs.field(factory=collections.Counter)
+
+    def add_row(self, problems: set[str]) -> None:
+        """Count one converted row and the fields that had to be replaced in it."""
+        self.rows += 1
+        if problems:
+            self.affected += 1
+            self.fields.update(problems)
+
+    def merge(self, other: DecodeReport) -> None:
+        """Add another report's counts to this one (pages of one call)."""
+        self.rows += other.rows
+        self.affected += other.affected
+        self.fields.update(other.fields)
+
+    def __bool__(self) -> bool:
+        return self.affected > 0
+
+    def message(self, call: str) -> str | None:
+        """One sentence for the log, or None when every value was read as typed."""
+        if not self:
+            return None
+        names = ", ".join(
+            f"{name} ({count} row{'s' if count != 1 else ''})" for name, count in sorted(self.fields.items())
+        )
+        return (
+            f"{call}: {self.affected} of {self.rows} row{'s' if self.rows != 1 else ''} held values "
+            f"this version does not read as typed: {names}. They were replaced (None, empty, NaN, "
+            "or names read from objects); each row's `raw` keeps what the server sent"
+        )
+
+
+class _Collector:
+    """Strictly private: the problems of the row being converted, by field path."""
+
+    def __init__(self) -> None:
+        self.path: list[str] = []
+        self.problems: set[str] = set()
+
+    def note(self) -> None:
+        self.problems.add(".".join(self.path) or "(the row itself)")
+
+
+_current: contextvars.ContextVar[_Collector | None] = contextvars.ContextVar("bhtom_decode", default=None)
+
+
+def _note() -> None:
+    collector = _current.get()
+    if collector is not None:
+        collector.note()
+
+
+@contextmanager
+def _field(name: str) -> Iterator[None]:
+    collector = _current.get()
+    if collector is None:
+        yield
+        return
+    collector.path.append(name)
+    try:
+        yield
+    finally:
+        collector.path.pop()
+
+
+def structure(data: object, cls: type[T], report: DecodeReport | None = None) -> T:
+    """Convert one server row (or answer) into `cls`, counting what had to be replaced in `report`.
+
+    A row that is not even a JSON object still gives an instance (every field at its fallback,
+    `raw` empty) when `cls` keeps raw rows, so no row is ever dropped.
+
+    Raises:
+        ValueError: a `required()` field could not be read, or `cls` is not a model and the
+            value does not fit it.
+    """
+    collector = _Collector()
+    token = _current.set(collector)
+    try:
+        try:
+            result: T = converter.structure(data, cls)
+        except _NotAnObject:
+            result = _empty(cls)
+            collector.problems.add("(the row itself: not a JSON object)")
+    finally:
+        _current.reset(token)
+    if report is not None:
+        report.add_row(collector.problems)
+    return result
 
 
 def parse_datetime(value: object) -> dt.datetime:
@@ -48,15 +182,22 @@ def parse_datetime(value: object) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
+# -- scalars ------------------------------------------------------------------------------------
+
+
 def _int(value: object, _: object) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected an integer, got {value!r}")
     if isinstance(value, int):
         return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            value = float(text)  # "3.0"; anything else raises ValueError here
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str):
-        return int(value.strip())
     raise ValueError(f"expected an integer, got {value!r}")
 
 
@@ -76,14 +217,22 @@ def _str(value: object, _: object) -> str:
     raise ValueError(f"expected a string, got {value!r}")
 
 
+_TRUE = ("true", "1", "t", "yes", "y")
+_FALSE = ("false", "0", "f", "no", "n")
+
+
 def _bool(value: object, _: object) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
-        return value.strip().lower() in ("true", "1")
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
     if isinstance(value, int):
         return bool(value)
     raise ValueError(f"expected a boolean, got {value!r}")
+
+
+def _object(value: object, _: object) -> object:
+    return value
 
 
 converter.register_structure_hook(int, _int)
@@ -91,7 +240,9 @@ converter.register_structure_hook(float, _float)
 converter.register_structure_hook(str, _str)
 converter.register_structure_hook(bool, _bool)
 converter.register_structure_hook(dt.datetime, lambda v, _: parse_datetime(v))
-converter.register_structure_hook_func(lambda t: t is object, lambda v, _: v)
+converter.register_structure_hook_func(lambda t: t is object, _object)
+
+_UnionType = type(int | None)
 
 
 def _is_optional(tp: Any) -> bool:
@@ -112,21 +263,102 @@ def _optional_hook(tp: Any) -> Callable[[object, object], object]:
     return hook
 
 
-_UnionType = type(int | None)
 converter.register_structure_hook_factory(_is_optional, _optional_hook)
 
 
+# -- sequences and mappings -------------------------------------------------------------------
+
+
+def _is_tuple_of(tp: Any) -> bool:
+    args = get_args(tp)
+    return get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _name_of(item: object) -> str:
+    """One entry of a list of names: a string as is, an object by its username, name or id."""
+    if isinstance(item, Mapping):
+        for key in ("username", "name", "id"):
+            found = item.get(key)
+            if isinstance(found, (str, int)) and not isinstance(found, bool) and str(found).strip():
+                return str(found)
+        raise ValueError(f"no username in {item!r}")
+    if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+        raise ValueError(f"expected a name, got {item!r}")
+    return str(item)
+
+
+def _tuple_hook(tp: Any) -> Callable[[object, object], tuple[Any, ...]]:
+    element = get_args(tp)[0]
+    if element is str:
+        # A list of names (observers): objects give their username, a bare string is one name.
+        def names(value: object, _: object) -> tuple[Any, ...]:
+            if isinstance(value, str):
+                if not value.strip():
+                    return ()
+                _note()
+                return (value,)
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"expected a list of names, got {value!r}")
+            if any(item is None or isinstance(item, Mapping) for item in value):
+                _note()  # an interpretation (or a NULL dropped), so it is reported
+            return tuple(_name_of(item) for item in value if item is not None)
+
+        return names
+    if element is float:
+        # Number arrays (ArrayField): NULL or unreadable elements become NaN, the rest is kept.
+        def numbers(value: object, _: object) -> tuple[Any, ...]:
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"expected a list of numbers, got {value!r}")
+            out = []
+            for item in value:
+                try:
+                    out.append(_float(item, float))
+                except ValueError:
+                    _note()
+                    out.append(math.nan)
+            return tuple(out)
+
+        return numbers
+    element_hook = converter.get_structure_hook(element)
+
+    def items(value: object, _: object) -> tuple[Any, ...]:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"expected a list, got {value!r}")
+        return tuple(element_hook(item, element) for item in value)
+
+    return items
+
+
+converter.register_structure_hook_factory(_is_tuple_of, _tuple_hook)
+
+
+def _is_mapping(tp: Any) -> bool:
+    return get_origin(tp) in (dict, Mapping, collections.abc.Mapping) and get_args(tp)[:1] == (str,)
+
+
+def _mapping_hook(value: object, _: object) -> dict[str, object]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"expected a JSON object, got {value!r}")
+    return {str(k): v for k, v in value.items()}
+
+
+converter.register_structure_hook_func(_is_mapping, _mapping_hook)
+
+
+# -- enums --------------------------------------------------------------------------------------
+
+
 def _enum_hook(tp: type[enum.Enum]) -> Callable[[object, object], enum.Enum]:
+    unknown = tp.__members__.get("UNKNOWN")
+
     def hook(value: object, _: object) -> enum.Enum:
         try:
             return tp(value)
         except ValueError:
-            missing = getattr(tp, "_missing_", None)
-            if missing is not None:
-                result = missing(value)
-                if isinstance(result, tp):
-                    return result
-            raise
+            if unknown is None:
+                raise
+            _note()
+            return unknown
 
     return hook
 
@@ -136,29 +368,98 @@ converter.register_structure_hook_factory(
 )
 
 
-def _has_extra(cls: Any) -> bool:
+# -- models -------------------------------------------------------------------------------------
+
+
+class _NotAnObject(ValueError):
+    """Strictly private: a model was given something other than a JSON object."""
+
+
+def _is_model(cls: Any) -> bool:
     return isinstance(cls, type) and attrs.has(cls) and EXTRA in attrs.fields_dict(cls)
 
 
-def _extra_keeping_hook(cls: type[Any]) -> Callable[[object, object], Any]:
-    fields = attrs.fields(cls)
-    renames = {f.name: f.metadata["wire"] for f in fields if "wire" in f.metadata}
-    overrides: dict[str, Any] = {name: override(rename=key) for name, key in renames.items()}
-    base = make_dict_structure_fn(
-        cls, converter, _cattrs_forbid_extra_keys=False, **overrides, extra=override(omit=True)
-    )
-    known = {renames.get(f.name, f.name) for f in fields if f.name != EXTRA}
+def _fallback(field: attrs.Attribute[Any]) -> object:
+    """What a field holds when its value cannot be read: None, (), {}, or the enum's UNKNOWN."""
+    tp = field.type
+    if _is_tuple_of(tp):
+        return ()
+    if _is_mapping(tp):
+        return {}
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp.__members__.get("UNKNOWN")
+    return None
+
+
+def _null_is_normal(field: attrs.Attribute[Any]) -> bool:
+    # The default says what absence looks like: null is only silent where the default is None.
+    return field.default is None
+
+
+def _empty(cls: type[T]) -> T:
+    """An instance of a model with every field at its fallback (a row that was not an object)."""
+    model: Any = cls
+    if not _is_model(model) or any(f.metadata.get("required") for f in attrs.fields(model)):
+        raise ValueError(f"expected a JSON object for {getattr(cls, '__name__', cls)}")
+    attrs.resolve_types(model)
+    kwargs = {f.name: _fallback(f) for f in attrs.fields(model) if f.init and f.name != RAW}
+    instance: T = model(**kwargs)
+    return instance
+
+
+def _model_hook(cls: type[Any]) -> Callable[[object, object], Any]:
+    attrs.resolve_types(cls)
+    fields = [
+        f for f in attrs.fields(cls) if f.init and f.name not in (EXTRA, RAW) and not f.metadata.get("local")
+    ]
+    plan = [
+        (f, f.metadata.get("wire", f.name), converter.get_structure_hook(f.type) if f.type else None)
+        for f in fields
+    ]
+    known = {key for _, key, _ in plan}
     dropped: frozenset[str] = getattr(cls, "__bhtom_drop__", frozenset())
+    keeps_raw = RAW in attrs.fields_dict(cls)
 
     def hook(value: object, _: object) -> Any:
         if not isinstance(value, Mapping):
-            raise ValueError(f"expected a JSON object for {cls.__name__}, got {type(value).__name__}")
-        clean = {k: v for k, v in value.items() if k not in dropped}
-        instance = base(clean, cls)
+            raise _NotAnObject(f"expected a JSON object for {cls.__name__}, got {type(value).__name__}")
+        clean = {k: v for k, v in value.items() if k not in dropped} if dropped else value
+        kwargs: dict[str, object] = {}
+        for field, key, field_hook in plan:
+            if key not in clean:
+                if field.default is attrs.NOTHING:
+                    # A missing identity (a target's name): the row is kept, the field is empty.
+                    if field.metadata.get("required"):
+                        raise ValueError(f"{cls.__name__}.{field.name} is missing")
+                    with _field(field.name):
+                        _note()
+                    kwargs[field.name] = _fallback(field)
+                continue
+            raw = clean[key]
+            with _field(field.name):
+                if raw is None and not _null_is_normal(field):
+                    if field.metadata.get("required"):
+                        raise ValueError(f"{cls.__name__}.{field.name} is null")
+                    _note()
+                    kwargs[field.name] = _fallback(field)
+                    continue
+                try:
+                    kwargs[field.name] = field_hook(raw, field.type) if field_hook else raw
+                except Exception as exc:
+                    # The rule of this converter: an unreadable value never fails the call. It is
+                    # counted (and reported once per call by the caller), and the row keeps it in `raw`.
+                    if field.metadata.get("required"):
+                        raise ValueError(f"cannot read {cls.__name__}.{field.name}: {exc}") from None
+                    _note()
+                    kwargs[field.name] = _fallback(field)
         extra = {k: v for k, v in clean.items() if k not in known}
-        return attrs.evolve(instance, extra=extra) if extra else instance
+        if extra:
+            kwargs[EXTRA] = extra
+        if keeps_raw:
+            kwargs[RAW] = types.MappingProxyType(dict(clean))
+        return cls(**kwargs)
 
     return hook
 
 
-converter.register_structure_hook_factory(_has_extra, _extra_keeping_hook)
+converter.register_structure_hook_factory(_is_model, _model_hook)

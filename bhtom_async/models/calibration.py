@@ -6,6 +6,7 @@ import base64
 import binascii
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
@@ -23,10 +24,13 @@ class CalibrationStatus(enum.Enum):
     """Where a data product's calibration stands.
 
     The server's letters are ``C`` (to do), ``P`` (in progress), ``S`` (success) and ``E``
-    (error); `PENDING` is ours: no calibration record exists yet (or it could not be read).
+    (error). Two values are ours: `PENDING`, no calibration record exists yet (or the wait ran
+    out), and `UNKNOWN`, the record holds a letter this version does not know (the column also
+    allows ``""``); the letter itself is kept as the result's `status_letter`.
     """
 
     PENDING = "pending"
+    UNKNOWN = "unknown"
     TODO = "C"
     IN_PROGRESS = "P"
     SUCCESS = "S"
@@ -34,26 +38,19 @@ class CalibrationStatus(enum.Enum):
 
     @property
     def is_terminal(self) -> bool:
-        """S and E are final; everything else may still change."""
+        """S and E are final; everything else may still change (an unknown letter too)."""
         return self in (CalibrationStatus.SUCCESS, CalibrationStatus.ERROR)
-
-    @classmethod
-    def _missing_(cls, value: object) -> CalibrationStatus | None:
-        # A letter this client does not know yet is not final: keep waiting on it.
-        if isinstance(value, str) and len(value.strip()) == 1:
-            return cls.IN_PROGRESS
-        return None
 
 
 @attrs.frozen
 class CalibrationRecord:
     """One `Calibration_data` record exactly as the server keeps it (Django ``fields``; no id).
 
-    `dataproduct` is the only id. Keys not listed here (``ccdphot_results``, new ones) are in
-    `extra`.
+    `dataproduct` is the only id (None if the server sent one this version cannot read). Keys
+    not listed here (``ccdphot_results``, new ones) are in `extra`; the row as sent is in `raw`.
     """
 
-    dataproduct: int
+    dataproduct: int | None
     status: CalibrationStatus = CalibrationStatus.PENDING
     status_message: str | None = None
     use_catalog: int | None = None
@@ -80,6 +77,13 @@ class CalibrationRecord:
     plot: str | None = attrs.field(default=None, repr=False)
     observatory: str | None = None
     extra: dict[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
+
+    @property
+    def status_letter(self) -> str | None:
+        """The status exactly as the server sent it (``"S"``, ``""``, a new letter), if any."""
+        letter = self.raw.get("status")
+        return None if letter is None else str(letter)
 
 
 @attrs.frozen
@@ -90,7 +94,10 @@ class CalibrationResult:
         dataproduct_id: the data-product (upload) id; None only for a file-name lookup that found
             nothing.
         filename: the file name, when known (asked by name, or given with the id).
-        status: a `CalibrationStatus`; `PENDING` when no record exists yet or the wait ran out.
+        status: a `CalibrationStatus`; `PENDING` when no record exists yet or the wait ran out,
+            `UNKNOWN` when the record's letter is one this version does not know.
+        status_letter: the record's status exactly as the server sent it (``"S"``, ``""``, a
+            letter newer than this version), when there is a record.
         magnitude, error: the calibrated magnitude and its error (mag); a negative error marks
             an upper limit (`is_limit`).
         filter: the filter the frame was standardised to (``"GaiaSP/V"``, or the bare
@@ -120,6 +127,7 @@ class CalibrationResult:
     plot: bytes | None = attrs.field(default=None, repr=False)
     plot_path: Path | None = None
     record: CalibrationRecord | None = attrs.field(default=None, repr=False)
+    status_letter: str | None = None
 
     @property
     def is_limit(self) -> bool:
@@ -153,6 +161,7 @@ class CalibrationResult:
             dry_run=dry_run,
             plot=_decode_plot(record.plot),
             record=record,
+            status_letter=record.status_letter,
         )
 
 
@@ -188,6 +197,7 @@ class FileCalibration:
     message: str | None = None
     plot: str | None = attrs.field(default=None, repr=False)
     extra: dict[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
     @property
     def plot_png(self) -> bytes | None:

@@ -45,7 +45,11 @@ def parse_result_item(
     """Classify one page item; `read_record` converts a record (and raises if it cannot)."""
     if isinstance(raw, Mapping) and "dataproduct" in raw:
         record = read_record(raw)
-        return ResultItem(record.dataproduct, CalibrationResult.from_record(record, filename=filename))
+        result = CalibrationResult.from_record(record, filename=filename)
+        if record.dataproduct is None:
+            # The record's id is unreadable: its position in the answer says which id it is.
+            return ResultItem(key, attrs.evolve(result, dataproduct_id=key if isinstance(key, int) else None))
+        return ResultItem(record.dataproduct, result)
     if isinstance(raw, Mapping):
         error = raw.get("Error") or raw.get("error")
         if isinstance(error, str):

@@ -16,11 +16,12 @@ __all__ = ["Comment"]
 class Comment:
     """A comment on a target. The server also writes one when a target is created."""
 
-    id: int
-    text: str = attrs.field(default="", metadata=wire("comment"))
+    id: int | None
+    text: str | None = attrs.field(default="", metadata=wire("comment"))
     user_name: str | None = None
     user_id: int | None = None
     target_name: str | None = None
     target_id: int | None = None
     submit_date: dt.datetime | None = None
     extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)

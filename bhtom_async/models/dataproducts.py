@@ -7,12 +7,14 @@ import datetime as dt
 import io
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import anyio.to_thread
 import attrs
 
 from ._converter import wire
+from ._files import safe_filename
 
 __all__ = ["DataProduct", "DataProductCalibration", "PhotometryFile", "PhotometryRow"]
 
@@ -40,6 +42,7 @@ class DataProductCalibration:
     outlier_fraction: float | None = attrs.field(default=None, metadata=wire("outlier fraction"))
     match_radius: float | None = attrs.field(default=None, metadata=wire("matching radius[arcsec]"))
     extra: dict[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 @attrs.frozen
@@ -51,7 +54,7 @@ class DataProduct:
     `change_observers`, which is how the server stores them.
     """
 
-    id: int
+    id: int | None
     target_name: str | None = None
     target: int | None = None
     user: str | None = None
@@ -74,11 +77,12 @@ class DataProduct:
     data_product_type: str | None = None
     featured: bool | None = None
     thumbnail: str | None = None
-    dry_run: bool = attrs.field(default=False, metadata=wire("dryRun"))
+    dry_run: bool | None = attrs.field(default=False, metadata=wire("dryRun"))
     comment: str | None = None
     observation_record: int | None = None
     group: tuple[int, ...] = ()
     extra: dict[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
     @property
     def filename(self) -> str | None:
@@ -134,10 +138,10 @@ class PhotometryFile:
         return self.content.decode("utf-8", errors="replace")
 
     async def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the original bytes to `path` (a directory gets `filename` inside it)."""
+        """Write the original bytes to `path` (a directory gets `filename`, as a plain base name)."""
         target = Path(path)
         if await anyio.Path(target).is_dir():
-            target = target / self.filename
+            target = target / safe_filename(self.filename, "photometry.dat")
         await anyio.Path(target).write_bytes(self.content)
         return target
 

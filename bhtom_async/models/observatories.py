@@ -20,10 +20,10 @@ class Camera:
     saturation 63000, pixel scale 0.8 arcsec/px, pixel size 13.5 µm.
     """
 
-    id: int
-    camera_name: str
+    id: int | None
+    camera_name: str | None
     prefix: str | None = None
-    active: bool = attrs.field(default=False, metadata=wire("active_flg"))
+    active: bool | None = attrs.field(default=False, metadata=wire("active_flg"))
     user: int | None = None
     observatory: int | None = None
     gain: float | None = None
@@ -42,6 +42,7 @@ class Camera:
     created: dt.datetime | None = None
     modified: dt.datetime | None = None
     extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
     @property
     def oname(self) -> str | None:
@@ -57,12 +58,12 @@ class Observatory:
     uploaded.
     """
 
-    id: int
-    name: str
+    id: int | None
+    name: str | None
     lon: float | None = None
     lat: float | None = None
     altitude: float | None = None
-    calibration_flg: bool = False
+    calibration_flg: bool | None = False
     comment: str | None = None
     approx_lim_mag: float | None = None
     origin: str | None = None
@@ -77,6 +78,7 @@ class Observatory:
     modified: dt.datetime | None = None
     cameras: tuple[Camera, ...] = ()
     extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
     @property
     def onames(self) -> tuple[str, ...]:
@@ -92,9 +94,9 @@ class FavouriteObservatory:
     (match it with `Camera.id` from `bh.observatories.list()`). `file_size` is in MB.
     """
 
-    user: int
-    camera: int
-    active: bool = attrs.field(default=True, metadata=wire("active_flg"))
+    user: int | None
+    camera: int | None
+    active: bool | None = attrs.field(default=True, metadata=wire("active_flg"))
     comment: str | None = None
     number_of_uploaded_file: int | None = None
     file_size: float | None = None
@@ -102,6 +104,7 @@ class FavouriteObservatory:
     created: dt.datetime | None = None
     modified: dt.datetime | None = None
     extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 @attrs.frozen

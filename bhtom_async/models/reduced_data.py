@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import attrs
 
@@ -17,7 +18,7 @@ class ReducedDatum:
     upper limit.
     """
 
-    id: int
+    id: int | None
     target: int | None = None
     data_product: int | None = None
     data_type: str | None = None
@@ -35,13 +36,14 @@ class ReducedDatum:
     error_list: tuple[float, ...] = ()
     filter: str | None = None
     wavelengths: tuple[float, ...] = ()
-    active_flg: bool = True
+    active_flg: bool | None = True
     extra: dict[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
     @property
     def active(self) -> bool:
-        """False once deactivated (`bh.reduced_data.deactivate`)."""
-        return self.active_flg
+        """False once deactivated (`bh.reduced_data.deactivate`); an unreadable flag counts as active."""
+        return self.active_flg is not False
 
     @property
     def is_limit(self) -> bool:

@@ -13,6 +13,7 @@ import anyio
 import attrs
 
 from ._converter import converter
+from ._files import safe_filename
 
 __all__ = [
     "DOWNLOAD_TYPES",
@@ -111,7 +112,7 @@ class Target:
     photometry yet". Keys not listed here (orbital elements, plot paths, new keys) are in `extra`.
     """
 
-    name: str
+    name: str | None
     ra: float | None = None
     dec: float | None = None
     epoch: float | None = None
@@ -136,18 +137,19 @@ class Target:
     distance_err: float | None = None
     constellation: str | None = None
     phot_class: str | None = None
-    has_optical: bool = False
-    has_infrared: bool = False
-    has_radio: bool = False
-    has_xray: bool = False
-    has_gamma: bool = False
-    has_polarimetry: bool = False
+    has_optical: bool | None = False
+    has_infrared: bool | None = False
+    has_radio: bool | None = False
+    has_xray: bool | None = False
+    has_gamma: bool | None = False
+    has_polarimetry: bool | None = False
     created: dt.datetime | None = None
     modified: dt.datetime | None = None
     creation_date: dt.datetime | None = None
     aliases: tuple[TargetAlias, ...] = ()
     groups: tuple[TargetGroupRef, ...] = ()
     extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
     @property
     def has_photometry(self) -> bool:
@@ -159,10 +161,11 @@ class Target:
 class TargetGroup:
     """A target group (`target-groups/`). The server lists every user's groups."""
 
-    id: int
-    name: str
+    id: int | None
+    name: str | None
     created: dt.datetime | None = None
     extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 @attrs.frozen
@@ -173,7 +176,7 @@ class TargetDownload:
     `DOWNLOAD_TYPES` (``P``, ``R``, ``H``).
     """
 
-    id: int
+    id: int | None
     user: str | None = None
     user_name: str | None = None
     target: int | None = None
@@ -183,6 +186,7 @@ class TargetDownload:
     created: dt.datetime | None = None
     modified: dt.datetime | None = None
     extra: Mapping[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 @attrs.frozen
@@ -252,9 +256,16 @@ class LightCurve:
         return len(self.points)
 
     async def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the original CSV to `path` (a directory gets the server's file name inside it)."""
+        """Write the original CSV to `path` (a directory gets the server's file name inside it).
+
+        The name used inside a directory is always a plain base name: a server-supplied name
+        cannot choose another directory.
+        """
         destination = Path(path)
         if await anyio.Path(destination).is_dir():
-            destination = destination / (self.filename or f"target_{self.target}_{self.kind}.csv")
+            fallback = safe_filename(
+                f"target_{self.target}_{self.kind}.csv".replace("/", "_"), "light_curve.csv"
+            )
+            destination = destination / safe_filename(self.filename, fallback)
         await anyio.Path(destination).write_text(self.raw, encoding="utf-8", newline="")
         return destination

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
 from ..errors import InvalidInputError
-from ._converter import wire
+from ._converter import local, required
 
 __all__ = ["DATA_PRODUCT_TYPES", "UploadOptions", "UploadReceipt", "UploadedFile"]
 
@@ -95,12 +95,13 @@ class UploadedFile:
         local_name: the name of the file as sent (``x.fits``), when it could be matched.
     """
 
-    filename: str = attrs.field(metadata=wire("file name:"))
-    id: int
+    filename: str = attrs.field(metadata=required("file name:"))
+    id: int = attrs.field(metadata=required())
     message: str | None = None
-    dry_run: bool = False
-    local_name: str | None = None
+    dry_run: bool = attrs.field(default=False, metadata=local())
+    local_name: str | None = attrs.field(default=None, metadata=local())
     extra: dict[str, object] = attrs.field(factory=dict, repr=False)
+    raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 @attrs.frozen

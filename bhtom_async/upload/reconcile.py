@@ -43,7 +43,7 @@ class ProductLike(Protocol):
     """What reconciliation reads of a data product."""
 
     @property
-    def id(self) -> int: ...
+    def id(self) -> int | None: ...
 
     @property
     def data(self) -> str | None: ...
@@ -82,6 +82,9 @@ def matching_ids(
                 created = created.replace(tzinfo=dt.timezone.utc)
             if created.timestamp() < sent_at - skew:
                 continue
+        if item.id is None:
+            # An unreadable id cannot be told apart from this upload: "undecided", never "absent".
+            raise BhtomError(f"a stored file named {stored!r} has an id this version cannot read")
         found.append(item.id)
     return found
 

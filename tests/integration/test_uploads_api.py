@@ -1,4 +1,4 @@
-"""`bh.upload_file` against the emulator over loopback."""
+"""`bh.uploads.upload_file` against the emulator over loopback."""
 
 from __future__ import annotations
 

@@ -148,8 +148,10 @@ async def test_non_envelope_answer_is_a_decode_error(bh: Client) -> None:
             await Things(bh._session).list().to_list()
 
 
-async def test_a_row_that_cannot_be_read_raises_instead_of_vanishing(bh: Client) -> None:
-    """One unreadable row among good ones raises ResponseDecodeError naming the call and the row."""
+async def test_a_row_that_cannot_be_read_is_kept_not_vanishing(
+    bh: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One unreadable row among good ones is yielded in its place (fields None), with one warning."""
     rows = [{"name": "a"}, "garbage", {"name": "c"}]
     with respx.mock:
         respx.post(URL).mock(
@@ -157,10 +159,12 @@ async def test_a_row_that_cannot_be_read_raises_instead_of_vanishing(bh: Client)
                 200, json={"count": 3, "num_pages": 1, "current_page": 1, "data": rows}
             )
         )
-        with pytest.raises(errors.ResponseDecodeError) as caught:
-            await Things(bh._session).list().to_list()
-    assert (caught.value.method, caught.value.path) == ("POST", "/things/list/")
-    assert "garbage" in str(caught.value.snippet)
+        items = await Things(bh._session).list().to_list()
+    assert [item.name for item in items] == ["a", None, "c"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "POST /things/list/" in warnings[0]
+    assert "1 of 3 rows" in warnings[0]
 
 
 async def test_unknown_keys_are_kept_in_extra(bh: Client) -> None:

@@ -53,17 +53,22 @@ async def test_list_sends_filters_and_parses_recorded_item(bh: Client) -> None:
     ) == (15.2, 120, "")
 
 
-async def test_list_row_without_an_id_is_an_error_not_an_absent_product(bh: Client) -> None:
-    """A stored product the client cannot read fails the listing; dropping it would read as "absent"."""
+async def test_list_row_without_an_id_is_kept_not_dropped(
+    bh: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stored product whose id cannot be read is yielded with id None (never dropped, which would
+    read as "absent" to a caller checking whether a file is stored), with one warning naming `id`."""
     good = capture("40")["json"]["data"][0]
     broken = {**good, "id": None}
     answer = {"count": 2, "num_pages": 1, "current_page": 1, "data": [good, broken]}
     with respx.mock:
         respx.post(BASE_URL + "/common/api/data/").mock(return_value=httpx.Response(200, json=answer))
-        with pytest.raises(errors.ResponseDecodeError) as caught:
-            await bh.dataproducts.list(target_name="HarnessStar1").to_list()
-    assert caught.value.path == "/common/api/data/"
-    assert "DataProduct" in str(caught.value)
+        rows = await bh.dataproducts.list(target_name="HarnessStar1").to_list()
+    assert [row.id for row in rows] == [good["id"], None]
+    assert rows[1].raw["id"] is None
+    warnings = [r for r in caplog.records if r.name == "bhtom_async" and r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "id (1 row)" in warnings[0].getMessage()
 
 
 async def test_list_empty_strings_read_as_none(bh: Client) -> None:
@@ -199,3 +204,24 @@ async def test_photometry_file_not_found(bh: Client) -> None:
         )
         with pytest.raises(errors.NotFoundError, match="File not found"):
             await bh.dataproducts.photometry_file(1)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ('attachment; filename="416_a;b.dat"', "416_a;b.dat"),
+        ("attachment; filename*=utf-8''416_%C5%82%C3%B3d%C5%BA.dat", "416_łódź.dat"),
+        ('attachment; filename="../../416_x.dat"', "416_x.dat"),
+        ('attachment; filename=".."', "416.dat"),
+    ],
+)
+async def test_photometry_file_name_is_parsed_and_made_safe(bh: Client, header: str, expected: str) -> None:
+    """A quoted `;`, an RFC 5987 name and path parts: the file name is decoded and a plain base name."""
+    with respx.mock:
+        respx.post(BASE_URL + "/common/api/downloadPhotometryFile/").mock(
+            return_value=httpx.Response(
+                200, content=b"# 1 NUMBER\n1\n", headers={"content-disposition": header}
+            )
+        )
+        phot = await bh.dataproducts.photometry_file(416)
+    assert phot.filename == expected

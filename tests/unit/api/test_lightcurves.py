@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
-from bhtom_async.api.lightcurves import LightCurveFormatError, filename_from_disposition, parse_light_curve
+from bhtom_async.api.lightcurves import (
+    NO_MJD,
+    LightCurveFormatError,
+    filename_from_disposition,
+    parse_light_curve,
+)
+from bhtom_async.models._converter import DecodeReport
+from bhtom_async.models._files import safe_filename
 
 
 def test_sample_file_parses_quoted_fields_limits_and_empty_observer(samples_dir: Path) -> None:
@@ -62,14 +70,33 @@ def test_crlf_line_ends_are_accepted() -> None:
     assert curve.points[0].observer == "me"
 
 
-@pytest.mark.parametrize(
-    "text",
-    ["<html>Login</html>\n", "MJD;Magnitude;Error;Facility;Filter;Observer\nabc;1;1;F;V;o\n"],
-)
-def test_non_light_curve_text_is_refused(text: str) -> None:
-    """A page that is not the CSV, or a non-numeric MJD, raises LightCurveFormatError naming the line."""
+def test_non_light_curve_text_is_refused() -> None:
+    """A page that is not the CSV raises LightCurveFormatError naming the line."""
     with pytest.raises(LightCurveFormatError, match="line"):
-        parse_light_curve(text, target="T", kind="photometry")
+        parse_light_curve("<html>Login</html>\n", target="T", kind="photometry")
+
+
+def test_empty_and_non_numeric_cells_are_nan_and_the_row_is_kept() -> None:
+    """pandas writes NaN as an empty cell: such a value or error is NaN, and counted once per row."""
+    text = "MJD;Magnitude;Error;Facility;Filter;Observer\n60000.5;;0.1;F;V;o\n60001.5;15.2;x;F;V;o\n"
+    report = DecodeReport()
+    curve = parse_light_curve(text, target="T", kind="photometry", report=report)
+    assert [p.mjd for p in curve.points] == [60000.5, 60001.5]
+    assert math.isnan(curve.points[0].value)
+    assert curve.points[0].error == 0.1
+    assert curve.points[1].value == 15.2
+    assert math.isnan(curve.points[1].error)
+    assert (report.rows, report.affected, dict(report.fields)) == (2, 2, {"Magnitude": 1, "Error": 1})
+
+
+def test_a_row_without_a_readable_mjd_is_left_out_and_counted() -> None:
+    """A row whose MJD is empty or not a number is not a point; the raw text still holds it."""
+    text = "MJD;Magnitude;Error;Facility;Filter;Observer\nabc;1;1;F;V;o\n60001.5;15.2;0.1;F;V;o\n"
+    report = DecodeReport()
+    curve = parse_light_curve(text, target="T", kind="photometry", report=report)
+    assert [p.mjd for p in curve.points] == [60001.5]
+    assert "abc;1;1" in curve.raw
+    assert dict(report.fields) == {NO_MJD: 1}
 
 
 def test_filename_from_content_disposition() -> None:
@@ -80,3 +107,39 @@ def test_filename_from_content_disposition() -> None:
     )
     assert filename_from_disposition("attachment; filename=a.csv") == "a.csv"
     assert filename_from_disposition(None) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ('attachment; filename="target_X;semi_photometry.csv"', "target_X;semi_photometry.csv"),
+        (
+            "attachment; filename*=utf-8''target_%C5%81%C3%B3d%C5%BA_photometry.csv",
+            "target_Łódź_photometry.csv",
+        ),
+        ('attachment; filename="target_.._photometry.csv"', "target_.._photometry.csv"),
+        ('attachment; filename="../../etc/passwd"', "passwd"),
+        ("attachment; filename*=UTF-8''%2E%2E%2Fx.csv", "x.csv"),
+        ('attachment; filename=".."', None),
+        ("attachment", None),
+    ],
+)
+def test_content_disposition_is_read_by_a_real_parser(header: str, expected: str | None) -> None:
+    """A quoted `;`, RFC 5987 `filename*=` and path parts: the name is decoded and made a base name."""
+    assert filename_from_disposition(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.csv", "a.csv"),
+        ("../a.csv", "a.csv"),
+        ("..\\a.csv", "a.csv"),
+        ("..", "fb"),
+        ("x/", "fb"),
+        (None, "fb"),
+    ],
+)
+def test_safe_filename_never_leaves_the_directory(name: str | None, expected: str) -> None:
+    """Directories and dot names are stripped; nothing usable gives the fallback."""
+    assert safe_filename(name, "fb") == expected

@@ -347,7 +347,40 @@ async def test_update_unknown_target_500_becomes_target_not_found(bh: Client) ->
             await bh.targets.update("Nope", importance=1)
     assert info.value.target == "Nope"
     assert patch.call_count == 1
-    assert sent(check) == {"name": "Nope", "page": 1}
+    assert json.loads(check.calls[0].request.content) == {"name": "Nope", "page": 1}
+    assert str(info.value).startswith("no target named 'Nope': names are exact and case-sensitive")
+    assert info.value.suggestion is None
+
+
+async def test_update_unknown_name_suggests_the_same_name_in_another_case(bh: Client) -> None:
+    """After the 500, a target whose name differs only in case is named in the error."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        name = json.loads(request.content)["name"]
+        data = [{"name": name}] if name == "Gaia22bpl" else []
+        return httpx.Response(200, json={**EMPTY, "count": len(data), "data": data})
+
+    with respx.mock:
+        respx.patch(BASE_URL + "/targets/updateTarget/gaia22bpl/").mock(return_value=html_500())
+        respx.post(BASE_URL + "/targets/getTargetList/").mock(side_effect=answer)
+        with pytest.raises(errors.TargetNotFoundError) as info:
+            await bh.targets.update("gaia22bpl", importance=1)
+    assert info.value.suggestion == "Gaia22bpl"
+    assert str(info.value).startswith(
+        "no target named 'gaia22bpl': names are exact and case-sensitive; did you mean 'Gaia22bpl'?"
+    )
+    assert "answered 500" in str(info.value)
+
+
+async def test_update_a_name_with_a_slash_is_refused_before_sending(bh: Client) -> None:
+    """The server cannot route a name containing '/': InvalidInputError says so and what to do."""
+    with respx.mock:
+        route = respx.patch(url__startswith=BASE_URL + "/targets/updateTarget/")
+        with pytest.raises(errors.InvalidInputError, match="cannot address target 'a/b' by name") as info:
+            await bh.targets.update("a/b", importance=1)
+    assert not route.called
+    assert info.value.hint is not None
+    assert "web site" in info.value.hint
 
 
 async def test_update_500_for_an_existing_target_stays_a_server_error(bh: Client) -> None:
@@ -718,3 +751,16 @@ async def test_empty_names_and_forbidden_new_names_are_refused(bh: Client) -> No
         with pytest.raises(errors.InvalidInputError, match="contains"):
             await bh.targets.update("Gaia22bpl", new_name="a/b")
     assert not mock.calls
+
+
+@pytest.mark.parametrize(("name", "segment"), [(".", "%2E"), ("..", "%2E%2E")])
+async def test_update_dot_names_are_escaped_so_they_reach_the_server(
+    bh: Client, name: str, segment: str
+) -> None:
+    """`.` and `..` are sent as %2E segments, not collapsed into PATCH /targets/."""
+    with respx.mock:
+        route = respx.patch(url__startswith=BASE_URL + "/targets/").mock(
+            return_value=httpx.Response(201, json={"Status": "updated"})
+        )
+        await bh.targets.update(name, importance=1)
+    assert route.calls.last.request.url.raw_path == f"/targets/updateTarget/{segment}/".encode()

@@ -1,4 +1,4 @@
-"""`bh.upload_file` / `UploadsAPI`: the multipart request, the receipt, refusals and lost answers."""
+"""`bh.uploads.upload_file` / `UploadsAPI`: the multipart request, the receipt, refusals and lost answers."""
 
 from __future__ import annotations
 
