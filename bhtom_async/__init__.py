@@ -29,11 +29,14 @@ from .errors import ClientStateError as ClientStateError
 from .errors import ConfigurationError as ConfigurationError
 from .errors import ConnectError as ConnectError
 from .errors import InvalidInputError as InvalidInputError
+from .errors import JournalBusyError as JournalBusyError
+from .errors import JournalError as JournalError
 from .errors import NotFoundError as NotFoundError
 from .errors import ObserverUnknownError as ObserverUnknownError
 from .errors import PermissionDeniedError as PermissionDeniedError
 from .errors import RateLimitError as RateLimitError
 from .errors import ResponseDecodeError as ResponseDecodeError
+from .errors import ResponseTooLargeError as ResponseTooLargeError
 from .errors import ServerError as ServerError
 from .errors import TargetNotFoundError as TargetNotFoundError
 from .errors import TransportError as TransportError
@@ -73,6 +76,8 @@ from .poll import PollOptions as PollOptions
 from .upload import BytesSent as BytesSent
 from .upload import CalibratedUpload as CalibratedUpload
 from .upload import FileFinished as FileFinished
+from .upload import FileHeld as FileHeld
+from .upload import FileQueued as FileQueued
 from .upload import FileSkipped as FileSkipped
 from .upload import FileStarted as FileStarted
 from .upload import JobFinished as JobFinished
@@ -109,11 +114,15 @@ __all__ = [
     "FavouriteObservatory",
     "FileCalibration",
     "FileFinished",
+    "FileHeld",
+    "FileQueued",
     "FileSkipped",
     "FileStarted",
     "InvalidInputError",
     "JobFinished",
     "JobOptions",
+    "JournalBusyError",
+    "JournalError",
     "LightCurve",
     "LightCurvePoint",
     "NotFoundError",
@@ -126,6 +135,7 @@ __all__ = [
     "RateLimitError",
     "ReducedDatum",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "RestartResult",
     "ServerError",
     "SkipFile",

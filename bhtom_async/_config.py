@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 import re
 import sys
@@ -35,6 +36,10 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://bh-tom2.astrolabs.pl"
+#: Answers longer than this are refused unread (a misbehaving server cannot exhaust memory).
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: What a token may contain: visible ASCII only (real tokens are 40 hex digits).
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 DEFAULT_UPLOAD_URL = "https://uploadsvc2.astrolabs.pl"
 TOKEN_ENV_VARS = ("BHTOM_TOKEN", "BHTOM_API_TOKEN")
 
@@ -56,8 +61,8 @@ class Timeouts:
         if isinstance(value, Timeouts):
             return value
         seconds = float(value)
-        if seconds <= 0:
-            raise ConfigurationError(f"timeout must be positive, not {value!r}")
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ConfigurationError(f"timeout must be a positive number of seconds, not {value!r}")
         return Timeouts(connect=min(default.connect, seconds), read=seconds, write=seconds, pool=seconds)
 
 
@@ -94,14 +99,24 @@ class ClientConfig:
     timeout: Timeouts = Timeouts()
     upload_timeout: Timeouts = UPLOAD_TIMEOUTS
     retry: RetrySettings = RetrySettings()
-    max_connections: int = 10
+    max_connections: int | None = None
     allow_insecure_http: bool = False
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __attrs_post_init__(self) -> None:
         for name in ("base_url", "upload_url"):
             _check_url(name, getattr(self, name))
-        if self.max_connections < 1:
+        if self.max_connections is not None and self.max_connections < 1:
             raise ConfigurationError("max_connections must be at least 1")
+        if self.max_response_bytes < 1:
+            raise ConfigurationError("max_response_bytes must be at least 1")
+        if self.token is not None and not _TOKEN_CHARS.fullmatch(self.token.reveal()):
+            # Never show the token: say what is wrong with it instead.
+            raise ConfigurationError(
+                "the API token has characters no BHTOM token has (spaces, line breaks, control "
+                "or non-ASCII characters)",
+                hint="copy the token again from your BHTOM account, or run `bhtom login`",
+            )
         if self.retry.max_retries < 0:
             raise ConfigurationError("max_retries cannot be negative")
         if self.token is not None and not self.allow_insecure_http:
@@ -122,6 +137,7 @@ def resolve_config(
     max_retries: int | None = None,
     max_connections: int | None = None,
     allow_insecure_http: bool = False,
+    max_response_bytes: int | None = None,
     environ: Mapping[str, str] | None = None,
     config_path: Path | None = None,
 ) -> ClientConfig:
@@ -147,8 +163,9 @@ def resolve_config(
         timeout=Timeouts.of(timeout, Timeouts()),
         upload_timeout=UPLOAD_TIMEOUTS if timeout is None else Timeouts.of(timeout, UPLOAD_TIMEOUTS),
         retry=retry,
-        max_connections=10 if max_connections is None else max_connections,
+        max_connections=max_connections,
         allow_insecure_http=allow_insecure_http,
+        max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes,
     )
 
 

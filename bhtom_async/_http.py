@@ -4,12 +4,15 @@ logs it, and translates httpx errors and error statuses into `bhtom_async.errors
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import random
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Literal, Protocol, TypeVar
 
+import anyio
 import attrs
 import httpx
 
@@ -26,10 +29,23 @@ from .errors import (
     ConfigurationError,
     ConnectError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     TransportError,
 )
 
-__all__ = ["Host", "HttpClient", "HttpResponse", "RequestSpec", "StreamingBody", "Transport"]
+__all__ = [
+    "DEFAULT_CAPACITY",
+    "Host",
+    "HttpClient",
+    "HttpResponse",
+    "RequestSpec",
+    "StreamingBody",
+    "Transport",
+]
+
+#: Requests in flight at once when the client's `max_connections` is left to us; callers that
+#: need more (the bulk uploader at a high concurrency) ask `Transport.ensure_capacity`.
+DEFAULT_CAPACITY = 10
 
 #: The type of a user-supplied connection pool (`Client(http_client=...)`).
 HttpClient = httpx.AsyncClient
@@ -98,7 +114,12 @@ class HttpResponse:
 
 
 class Transport:
-    """One connection pool per client; sends `RequestSpec`s and returns `HttpResponse`s."""
+    """One connection pool per client; sends `RequestSpec`s and returns `HttpResponse`s.
+
+    The number of requests in flight is bounded by our own limiter, not httpx's pool, so that it
+    can grow when a caller asks for more (`ensure_capacity`) unless the user fixed it with
+    ``max_connections``.
+    """
 
     def __init__(
         self,
@@ -114,15 +135,29 @@ class Transport:
         self._rng = rng or random.Random()
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
-            limits=httpx.Limits(
-                max_connections=config.max_connections,
-                max_keepalive_connections=config.max_connections,
-            ),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
             timeout=_httpx_timeout(config.timeout),
             follow_redirects=False,
             trust_env=False,
         )
+        self._slots = anyio.CapacityLimiter(config.max_connections or DEFAULT_CAPACITY)
         self._closed = False
+        self.server_clock_offset: float | None = None
+
+    @property
+    def capacity(self) -> int:
+        """Requests that may be in flight at once."""
+        return int(self._slots.total_tokens)
+
+    def ensure_capacity(self, wanted: int) -> int:
+        """Let at least `wanted` requests be in flight, unless the user fixed the pool size.
+
+        Returns the capacity now in force (smaller than `wanted` only when ``max_connections``
+        was set explicitly).
+        """
+        if self.config.max_connections is None and wanted > self._slots.total_tokens:
+            self._slots.total_tokens = wanted
+        return self.capacity
 
     async def send(
         self,
@@ -168,17 +203,29 @@ class Transport:
         body = spec.body.chunks() if spec.body is not None else None
         request = self._build(spec, timeout, body)
         started = self.clock.monotonic()
-        try:
-            raw = await self._client.send(request, follow_redirects=False)
-        except httpx.HTTPError as exc:
-            error = self._scrub(self._translate(exc, spec))
-            logger.debug("%s %s → %s (attempt %d)", spec.method, spec.path, type(error).__name__, attempt)
-            raise error from None
-        finally:
-            # httpx drops a streaming body it could not finish sending (a reset mid-upload) without
-            # closing it; close it now so its open file is released here, not by the garbage collector.
-            if body is not None:
-                await body.aclose()
+        failure: BhtomError | None = None
+        async with self._slots:
+            try:
+                raw = await self._client.send(request, follow_redirects=False, stream=True)
+            except httpx.HTTPError as exc:
+                failure = self._scrub(self._translate(exc, spec))
+            finally:
+                # httpx drops a streaming body it could not finish sending (a reset mid-upload)
+                # without closing it; close it now so its file is released here, not by the GC.
+                if body is not None:
+                    await body.aclose()
+            if failure is None:
+                try:
+                    content = await self._read_capped(raw, spec)
+                except httpx.HTTPError as exc:
+                    failure = self._scrub(self._translate(exc, spec))
+                finally:
+                    await raw.aclose()
+        if failure is not None:
+            # Raised outside the `except` block: the httpx exception (which holds the request and
+            # its Authorization header) must not ride along as __context__.
+            logger.debug("%s %s → %s (attempt %d)", spec.method, spec.path, type(failure).__name__, attempt)
+            raise failure
         elapsed = self.clock.monotonic() - started
         logger.debug(
             "%s %s → %d in %.3fs (attempt %d)", spec.method, spec.path, raw.status_code, elapsed, attempt
@@ -186,13 +233,44 @@ class Transport:
         response = HttpResponse(
             status=raw.status_code,
             headers={k.lower(): v for k, v in raw.headers.items()},
-            content=raw.content,
+            content=content,
             method=spec.method,
             path=spec.path,
         )
+        self._note_server_clock(response.headers.get("date"))
         if response.status not in spec.expect:
             raise self._scrub(self._error(response))
         return response
+
+    async def _read_capped(self, raw: httpx.Response, spec: RequestSpec) -> bytes:
+        """The whole body, refusing one larger than `config.max_response_bytes`."""
+        limit = self.config.max_response_bytes
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in raw.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLargeError(
+                    method=spec.method, path=spec.path, status=raw.status_code, limit=limit
+                )
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _note_server_clock(self, date: str | None) -> None:
+        """Remember how far the server's clock is from ours, from its ``Date`` header.
+
+        Measured against the real wall clock (not the injectable one): it is compared with the
+        real send times in the upload journal.
+        """
+        if not date:
+            return
+        try:
+            when = email.utils.parsedate_to_datetime(date)
+        except (TypeError, ValueError):
+            return
+        if when.tzinfo is None:
+            return
+        self.server_clock_offset = when.timestamp() - time.time()
 
     def _build(
         self, spec: RequestSpec, timeout: Timeouts | None, body: AsyncGenerator[bytes, None] | None
@@ -287,9 +365,10 @@ class Transport:
             return error
         secret = token.reveal()
         for name, value in list(vars(error).items()):
-            if isinstance(value, str) and secret in value:
-                setattr(error, name, value.replace(secret, "***"))
-        error.args = tuple(a.replace(secret, "***") if isinstance(a, str) else a for a in error.args)
+            cleaned = _without(value, secret)
+            if cleaned != value:
+                setattr(error, name, cleaned)
+        error.args = tuple(_without(a, secret) for a in error.args)
         return error
 
 
@@ -297,6 +376,17 @@ def _escape_dot_segments(path: str) -> str:
     """``.`` and ``..`` path segments as ``%2E``: URL parsing would remove them, and on BHTOM
     they are values (a target named ``..``), never directions."""
     return "/".join("%2E" * len(part) if part in (".", "..") else part for part in path.split("/"))
+
+
+def _without(value: object, secret: str) -> object:
+    """`value` with `secret` masked in every string it holds (strings, tuples, mappings)."""
+    if isinstance(value, str):
+        return value.replace(secret, "***")
+    if isinstance(value, tuple):
+        return tuple(_without(v, secret) for v in value)
+    if isinstance(value, Mapping):
+        return {_without(k, secret): _without(v, secret) for k, v in value.items()}
+    return value
 
 
 def _httpx_timeout(t: Timeouts) -> httpx.Timeout:

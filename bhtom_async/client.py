@@ -67,7 +67,10 @@ class Client:
         timeout: seconds for read, write and pool waits (connect stays 10 s), or a `Timeouts`.
         max_retries: retries after the first attempt (default 3); idempotent calls only, see
             `bhtom_async._retry`.
-        max_connections: size of the connection pool (default 10).
+        max_connections: requests in flight at once. Left unset, it starts at 10 and grows when
+            the bulk uploader needs more; set, it is fixed (the uploader then warns if its
+            concurrency cannot be met).
+        max_response_bytes: answers longer than this are refused unread (default 64 MiB).
         http_client: an `httpx.AsyncClient` to use instead of our own; you close it.
         allow_insecure_http: allow sending the token over plain http to a non-loopback host.
         clock: time source for retries and polling (tests pass `ManualClock`).
@@ -92,6 +95,7 @@ class Client:
         allow_insecure_http: bool = False,
         clock: Clock | None = None,
         config_path: Path | None = None,
+        max_response_bytes: int | None = None,
         _shared: tuple[Session, CallOptions] | None = None,
     ) -> None:
         # `_shared` is how `with_options` builds its copy through this same constructor.
@@ -109,6 +113,7 @@ class Client:
                 max_connections=max_connections,
                 allow_insecure_http=allow_insecure_http,
                 config_path=config_path,
+                max_response_bytes=max_response_bytes,
             )
             self._session = Session(
                 resolve,
@@ -162,6 +167,22 @@ class Client:
     def config(self) -> ClientConfig:
         """The resolved settings (the token shows as ``***``); the client must be open."""
         return self._require_open().config
+
+    @property
+    def server_clock_offset(self) -> float | None:
+        """Seconds the server's clock is ahead of ours (from the ``Date`` of its latest answer).
+
+        None until the server has answered. The bulk uploader uses it to compare the server's
+        creation times with the moment it started sending.
+        """
+        return self._require_open().server_clock_offset
+
+    def ensure_connections(self, wanted: int) -> int:
+        """Allow at least `wanted` requests in flight; returns the number now allowed.
+
+        It stays lower only when `max_connections` was fixed by the user. The client must be open.
+        """
+        return self._require_open().ensure_capacity(wanted)
 
     @property
     def clock(self) -> Clock:

@@ -17,10 +17,13 @@ The tree::
     │   ├── RateLimitError          429; `retry_after` in seconds
     │   └── ServerError             5xx; an HTML page is reduced to a short snippet
     ├── ResponseDecodeError         a 2xx answer that is not the JSON shape we expect
+    │   └── ResponseTooLargeError   an answer larger than the client's `max_response_bytes`
     ├── TransportError              the request never got a complete answer
     │   ├── ConnectError            nothing reached the server (safe to retry anything)
     │   └── APITimeoutError         connect, read, write or pool timeout (also builtins.TimeoutError)
-    └── UploadOutcomeUnknown        an upload's body was sent but its answer was lost
+    ├── UploadOutcomeUnknown        an upload's body was sent but its answer was lost
+    └── JournalError                the upload journal cannot be used (damaged, read-only, disk full)
+        └── JournalBusyError        another job is using the journal
 
 Every error's `str()` is one sentence that names the call and, where it is knowable, what to do
 next: `headline` is that sentence without the advice, `hint` the advice for Python callers and
@@ -47,11 +50,14 @@ __all__ = [
     "ConfigurationError",
     "ConnectError",
     "InvalidInputError",
+    "JournalBusyError",
+    "JournalError",
     "NotFoundError",
     "ObserverUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "ServerError",
     "TargetNotFoundError",
     "TransportError",
@@ -307,6 +313,23 @@ class ResponseDecodeError(BhtomError):
         )
 
 
+class ResponseTooLargeError(ResponseDecodeError):
+    """An answer longer than the client's `max_response_bytes`; reading stopped at the limit."""
+
+    def __init__(self, *, method: str, path: str, status: int, limit: int) -> None:
+        self.message = f"the answer is larger than {limit} bytes"
+        self.method = method
+        self.path = path
+        self.status = status
+        self.snippet = ""
+        self.limit = limit
+        self._set_text(
+            f"{method} {path} → {status}: {self.message}, so it was not read",
+            "narrow the request (filters, fewer ids), or raise Client(max_response_bytes=...)",
+            "narrow the request (filters, fewer ids)",
+        )
+
+
 class TransportError(BhtomError):
     """The request did not get a complete answer (connection refused or reset, timeout, TLS).
 
@@ -353,6 +376,32 @@ class UploadOutcomeUnknown(BhtomError):
             "check `bh.dataproducts.list(target_name=...)` before re-sending, or re-run the bulk "
             "uploader with the same journal: it reconciles before retrying",
             "re-run `bhtom upload` with the same --journal: it looks the file up before re-sending",
+        )
+
+
+class JournalError(BhtomError):
+    """The upload journal cannot be used: not a journal, unreadable, read-only, or the disk is full.
+
+    Files already journaled stay recorded; the job stops without losing them.
+    """
+
+    def __init__(self, path: str, problem: str, hint: str) -> None:
+        self.path = path
+        self.problem = problem
+        self._set_text(f"upload journal {path}: {problem}", hint)
+
+
+class JournalBusyError(JournalError):
+    """Another job is using the upload journal (two jobs on one journal could send a file twice)."""
+
+    def __init__(self, path: str, *, holder: str) -> None:
+        self.path = path
+        self.holder = holder
+        self.problem = f"in use by {holder}"
+        self._set_text(
+            f"upload journal {path} is in use by {holder}",
+            "let that job finish, wait for it with JobOptions(journal_wait=...), or use another journal",
+            "let that job finish, wait for it with --journal-wait SECONDS, or use another --journal",
         )
 
 

@@ -75,25 +75,33 @@ class UploadsAPI(Resource):
         path: StrPath | Sequence[StrPath],
         options: UploadOptions,
         *,
+        send_as: Sequence[str] | None = None,
         on_bytes: Callable[[int], None] | None = None,
         throttle: Callable[[int], Awaitable[None]] | None = None,
     ) -> PreparedUpload:
         """Check the files (in a worker thread) and build the streaming body for `send`.
 
-        `on_bytes` (progress) and `throttle` (rate limit) are the body's hooks; the bulk
-        uploader uses them.
+        `send_as` gives the file names to put on the wire (one per file; default: each file's
+        own name). `on_bytes` (progress) and `throttle` (rate limit) are the body's hooks; the
+        bulk uploader uses all three.
         """
         paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
         if not paths:
             raise InvalidInputError("no file to upload")
+        names = list(send_as) if send_as is not None else [p.name for p in paths]
+        if len(names) != len(paths):
+            raise InvalidInputError("send_as needs one name per file")
         if options.data_product_type == "photometry" and len(paths) != 1:
             raise InvalidInputError(
                 "a 'photometry' upload takes exactly one file", hint="send each catalogue separately"
             )
         sizes = [await _check_file(p, fits=options.data_product_type == "fits_file") for p in paths]
-        files = [FilePart(field="files", path=p, size=s) for p, s in zip(paths, sizes, strict=True)]
+        files = [
+            FilePart(field="files", path=p, size=s, filename=n)
+            for p, s, n in zip(paths, sizes, names, strict=True)
+        ]
         body = MultipartBody(_form_fields(options), files, on_bytes=on_bytes, throttle=throttle)
-        return PreparedUpload(body=body, filenames=tuple(p.name for p in paths), options=options)
+        return PreparedUpload(body=body, filenames=tuple(names), options=options)
 
     async def send(self, prepared: PreparedUpload) -> UploadReceipt:
         """Send a prepared upload once (retried only when nothing can have reached the server)."""

@@ -130,7 +130,7 @@ async def _demo(
                 request = UploadRequest(
                     (night,),
                     UploadOptions(target=target, observatory=CAMERA, filter="GaiaSP/V"),
-                    JobOptions(concurrency=concurrency, journal=":memory:", min_age=0.0),
+                    JobOptions(concurrency=concurrency, journal=":memory:", settle_time=0.0),
                 )
                 outcome = await upload_with_progress(bh, request, show=not state.json)
                 say(f"Uploaded {len(outcome.ids)} frames; waiting for calibration")

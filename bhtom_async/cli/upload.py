@@ -106,7 +106,7 @@ class _EventSink:
 
 
 async def _totals(request: UploadRequest) -> tuple[int, int]:
-    from ..upload.discovery import Candidate, discover
+    from ..upload.discovery import Found, discover
 
     files = size = 0
     async for item in discover(
@@ -114,9 +114,8 @@ async def _totals(request: UploadRequest) -> tuple[int, int]:
         data_product_type=request.options.data_product_type,
         include=request.job.include,
         exclude=request.job.exclude,
-        min_age=request.job.min_age,
     ):
-        if isinstance(item, Candidate):
+        if isinstance(item, Found):
             files += 1
             size += item.size
     return files, size
@@ -279,7 +278,7 @@ def upload(
         dry_run=dry_run,
     )
     job = JobOptions(
-        concurrency=concurrency, include=include, exclude=exclude, journal=journal, min_age=min_age
+        concurrency=concurrency, include=include, exclude=exclude, journal=journal, settle_time=min_age
     )
     request = UploadRequest(paths, options, job)
     summary, results = run(_upload, state, request, wait, timeout, poll_interval)

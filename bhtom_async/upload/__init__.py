@@ -11,13 +11,17 @@ from .calibrate import CalibratedUpload as CalibratedUpload
 from .calibrate import upload_and_calibrate as upload_and_calibrate
 from .discovery import Candidate as Candidate
 from .discovery import Fingerprint as Fingerprint
+from .discovery import Found as Found
 from .discovery import Rejected as Rejected
 from .discovery import discover as discover
 from .events import BytesSent as BytesSent
 from .events import FileFinished as FileFinished
+from .events import FileHeld as FileHeld
+from .events import FileQueued as FileQueued
 from .events import FileSkipped as FileSkipped
 from .events import FileStarted as FileStarted
 from .events import JobFinished as JobFinished
+from .events import JobVerdict as JobVerdict
 from .events import OutcomeStatus as OutcomeStatus
 from .events import UploadEvent as UploadEvent
 from .events import UploadOutcome as UploadOutcome
@@ -27,9 +31,10 @@ from .headers import settings_from_header as settings_from_header
 from .journal import Journal as Journal
 from .journal import JournalKey as JournalKey
 from .journal import JournalRow as JournalRow
+from .journal import SqliteJournal as SqliteJournal
+from .journal import UploadJournal as UploadJournal
 from .journal import default_journal_path as default_journal_path
 from .options import JobOptions as JobOptions
-from .ratelimit import TokenBucket as TokenBucket
 from .scheduler import Uploader as Uploader
 from .settings import SettingsSource as SettingsSource
 from .settings import SkipFile as SkipFile
@@ -39,11 +44,15 @@ __all__ = [
     "CalibratedUpload",
     "Candidate",
     "FileFinished",
+    "FileHeld",
+    "FileQueued",
     "FileSkipped",
     "FileStarted",
     "Fingerprint",
+    "Found",
     "JobFinished",
     "JobOptions",
+    "JobVerdict",
     "Journal",
     "JournalKey",
     "JournalRow",
@@ -51,8 +60,9 @@ __all__ = [
     "Rejected",
     "SettingsSource",
     "SkipFile",
-    "TokenBucket",
+    "SqliteJournal",
     "UploadEvent",
+    "UploadJournal",
     "UploadOutcome",
     "UploadSummary",
     "Uploader",

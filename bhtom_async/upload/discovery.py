@@ -1,9 +1,19 @@
-"""Finds upload candidates lazily: walks paths in a worker thread, classifies and fingerprints files.
+"""Finds the files to upload lazily: walks paths in a worker thread, names and fingerprints them.
 
 The walk is a plain generator advanced a small batch at a time through `anyio.to_thread`, so the
-event loop never runs `stat`, `scandir` or `open`, and a directory of a million entries never sits in
-memory: only the current batch and the directory stack do. Symlinked directories are followed once
-(visited directories are remembered by device and inode), so symlink loops end.
+event loop never runs `stat`, `scandir` or `open`, and a directory of a million entries never sits
+in memory: only the current batch and the directory stack do.
+
+What the walk decides, per entry: ignored (not the type being uploaded), skipped (a symlink that
+leads outside the folders given, a second path to a file already found: hard links and paths
+listed twice are sent once), failed (unreadable folder or file, a name that is not valid UTF-8),
+or found. Whether a found file is complete (non-empty, a real FITS file, not still being written)
+is decided later, once it has settled (`inspect`).
+
+Names on the wire: the multipart encoding and the server's storage alter some characters (a
+double quote becomes ``%22``; storage replaces spaces), and a lost answer can only be reconciled
+if we know the exact stored name. So every file is sent under `wire_name(name)`: letters, digits,
+``-``, ``_`` and ``.`` are kept and every other character becomes ``_``.
 """
 
 from __future__ import annotations
@@ -11,10 +21,12 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import re
 import stat as stat_module
-import time
+import unicodedata
 from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 import anyio.to_thread
 import attrs
@@ -22,14 +34,18 @@ import attrs
 __all__ = [
     "BATCH",
     "COMPRESSED_SUFFIXES",
-    "Candidate",
     "FITS_MAGIC",
     "FITS_SUFFIXES",
+    "Candidate",
     "Fingerprint",
+    "Found",
     "Rejected",
     "discover",
+    "fingerprint_of",
+    "inspect",
     "sha256_of",
     "walk",
+    "wire_name",
 ]
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts")
@@ -37,23 +53,40 @@ COMPRESSED_SUFFIXES = (".fz", ".gz", ".bz2", ".xz", ".zip")
 FITS_MAGIC = b"SIMPLE  ="
 #: Entries classified per worker-thread call.
 BATCH = 32
+_UNSAFE = re.compile(r"[^\w.\-]")
 
 
 @attrs.frozen
 class Fingerprint:
-    """What identifies a file on disk without reading it: path, size and modification time."""
+    """What identifies a file on disk without reading it.
+
+    `path`, `size` and `mtime_ns` find its journal row again; `device` and `inode` tell two paths
+    to one file apart from two files.
+    """
 
     path: str
     size: int
     mtime_ns: int
+    device: int = 0
+    inode: int = 0
+
+    def same_content_as(self, other: Fingerprint) -> bool:
+        """Same file, unchanged (size, modification time and identity all equal)."""
+        return (self.size, self.mtime_ns, self.device, self.inode) == (
+            other.size,
+            other.mtime_ns,
+            other.device,
+            other.inode,
+        )
 
 
 @attrs.frozen
-class Candidate:
-    """A file worth uploading."""
+class Found:
+    """A file of the type being uploaded, not yet inspected (it may still be being written)."""
 
     path: Path
     fingerprint: Fingerprint
+    wire_name: str
 
     @property
     def size(self) -> int:
@@ -61,12 +94,39 @@ class Candidate:
 
 
 @attrs.frozen
+class Candidate:
+    """A settled, inspected file, ready to send."""
+
+    path: Path
+    fingerprint: Fingerprint
+    wire_name: str
+
+    @property
+    def size(self) -> int:
+        return self.fingerprint.size
+
+
+RejectionKind = Literal["ignored", "skipped", "failed"]
+
+
+@attrs.frozen
 class Rejected:
-    """A path that will not be uploaded, and why (one line)."""
+    """A path that will not be uploaded, why (one line), and whether that is a failure."""
 
     path: Path
     reason: str
     size: int = 0
+    kind: RejectionKind = "failed"
+
+
+def wire_name(name: str) -> str:
+    """The file name to send: one the encoding and the server's storage leave as it is."""
+    normal = unicodedata.normalize("NFC", name)
+    return _UNSAFE.sub("_", normal) or "_"
+
+
+def fingerprint_of(path: Path, info: os.stat_result) -> Fingerprint:
+    return Fingerprint(str(path.absolute()), info.st_size, info.st_mtime_ns, info.st_dev, info.st_ino)
 
 
 async def discover(
@@ -75,24 +135,20 @@ async def discover(
     data_product_type: str = "fits_file",
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
-    min_age: float = 0.0,
     batch: int = BATCH,
-) -> AsyncGenerator[Candidate | Rejected, None]:
-    """Yield every candidate and every rejected file under `paths`, walking in a worker thread.
+) -> AsyncGenerator[Found | Rejected, None]:
+    """Yield every found and every rejected path under `paths`, walking in a worker thread.
 
     Args:
         paths: files and directories (directories are walked recursively).
-        data_product_type: ``fits_file`` accepts only FITS files (extension and magic card).
+        data_product_type: ``fits_file`` takes files named ``.fits``, ``.fit`` or ``.fts``;
+            other types take every file.
         include: glob patterns (matched against the file name and the full path); if given, a file
             must match one of them.
         exclude: glob patterns; a matching file (or directory) is left out silently.
-        min_age: seconds since the last modification below which a file counts as still being
-            written and is skipped.
         batch: entries classified per worker-thread call.
     """
-    walker = walk(
-        paths, data_product_type=data_product_type, include=include, exclude=exclude, min_age=min_age
-    )
+    walker = walk(paths, data_product_type=data_product_type, include=include, exclude=exclude)
     try:
         while True:
             items = await anyio.to_thread.run_sync(_next_batch, walker, batch)
@@ -104,13 +160,55 @@ async def discover(
         walker.close()
 
 
-def _next_batch(walker: Iterator[Candidate | Rejected], size: int) -> list[Candidate | Rejected]:
-    items: list[Candidate | Rejected] = []
+def _next_batch(walker: Iterator[Found | Rejected], size: int) -> list[Found | Rejected]:
+    items: list[Found | Rejected] = []
     for item in walker:
         items.append(item)
         if len(items) >= size:
             break
     return items
+
+
+class _Walk:
+    """Strictly private: the state of one walk (roots, folders and files seen)."""
+
+    def __init__(self, data_product_type: str, include: Sequence[str], exclude: Sequence[str]) -> None:
+        self.data_product_type = data_product_type
+        self.include = include
+        self.exclude = exclude
+        self.roots: list[str] = []
+        self.folders: set[tuple[int, int]] = set()
+        self.files: dict[tuple[int, int], Path] = {}
+
+    def inside_roots(self, path: Path) -> bool:
+        real = os.path.realpath(path)
+        return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self.roots)
+
+    def entry(self, path: Path, info: os.stat_result, *, given: bool) -> Found | Rejected | None:
+        """Classify one regular file (None: left out silently by the globs)."""
+        if not given and self.include and not _matches(path, self.include):
+            return None
+        try:
+            path.name.encode("utf-8")
+        except UnicodeEncodeError:
+            return Rejected(path, "its name is not valid UTF-8; rename the file to upload it", info.st_size)
+        lower = path.name.lower()
+        if self.data_product_type == "fits_file":
+            if lower.endswith(COMPRESSED_SUFFIXES) and any(f"{s}." in lower for s in FITS_SUFFIXES):
+                return Rejected(
+                    path,
+                    "compressed frame: the server calibrates only plain FITS; decompress it first",
+                    info.st_size,
+                )
+            if not lower.endswith(FITS_SUFFIXES):
+                return Rejected(path, "not a FITS file name (.fits, .fit or .fts)", info.st_size, "ignored")
+        identity = (info.st_dev, info.st_ino)
+        first = self.files.get(identity)
+        if first is not None:
+            same = "listed twice" if first == path else f"a second path to {first} (hard link)"
+            return Rejected(path, f"{same}; the file is sent once", info.st_size, "skipped")
+        self.files[identity] = path
+        return Found(path, fingerprint_of(path, info), wire_name(path.name))
 
 
 def walk(
@@ -119,10 +217,10 @@ def walk(
     data_product_type: str = "fits_file",
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
-    min_age: float = 0.0,
-) -> Generator[Candidate | Rejected, None, None]:
+) -> Generator[Found | Rejected, None, None]:
     """The blocking walk behind `discover` (run it in a worker thread)."""
-    visited: set[tuple[int, int]] = set()
+    state = _Walk(data_product_type, include, exclude)
+    state.roots = [os.path.realpath(p) for p in paths if os.path.isdir(p)]
     for given in paths:
         root = Path(given)
         try:
@@ -134,59 +232,65 @@ def walk(
             yield Rejected(root, f"cannot be read ({exc.strerror or exc})")
             continue
         if stat_module.S_ISDIR(info.st_mode):
-            yield from _walk_dir(root, visited, data_product_type, include, exclude, min_age)
+            yield from _walk_dir(root, state)
+        elif stat_module.S_ISREG(info.st_mode):
+            # A file named explicitly is taken even if a glob would leave it out.
+            found = state.entry(root, info, given=True)
+            if found is not None:
+                yield found
         else:
-            # A file named explicitly is classified even if a glob would exclude it.
-            yield _classify(root, info, data_product_type, min_age)
+            yield Rejected(root, "not a regular file")
 
 
-def _walk_dir(
-    root: Path,
-    visited: set[tuple[int, int]],
-    data_product_type: str,
-    include: Sequence[str],
-    exclude: Sequence[str],
-    min_age: float,
-) -> Iterator[Candidate | Rejected]:
+def _walk_dir(root: Path, state: _Walk) -> Iterator[Found | Rejected]:
     stack = [root]
     while stack:
         folder = stack.pop()
         try:
             info = folder.stat()
-        except OSError:
+        except OSError as exc:
+            yield Rejected(folder, f"folder cannot be read ({exc.strerror or exc})")
             continue
         key = (info.st_dev, info.st_ino)
-        if key in visited:
+        if key in state.folders:
             continue  # a symlink loop or a folder reached twice
-        visited.add(key)
+        state.folders.add(key)
         try:
             with os.scandir(folder) as entries:
                 names = sorted(entry.name for entry in entries)
         except OSError as exc:
-            yield Rejected(folder, f"directory cannot be read ({exc.strerror or exc})")
+            yield Rejected(
+                folder, f"folder cannot be read ({exc.strerror or exc}); its files were not uploaded"
+            )
             continue
         subfolders = []
         for name in names:
             path = folder / name
-            if _matches(path, exclude):
+            if _matches(path, state.exclude):
+                continue
+            if path.is_symlink() and not state.inside_roots(path):
+                target = os.path.realpath(path)
+                yield Rejected(
+                    path, f"symlink to {target}, outside the folders given; not followed", 0, "skipped"
+                )
                 continue
             try:
                 entry_info = path.stat()
             except FileNotFoundError:
-                if path.is_symlink():
-                    yield Rejected(path, "broken symlink")
-                else:
-                    yield Rejected(path, "vanished before it could be read")
+                reason = "broken symlink" if path.is_symlink() else "vanished before it could be read"
+                yield Rejected(path, reason)
                 continue
             except OSError as exc:
                 yield Rejected(path, f"cannot be read ({exc.strerror or exc})")
                 continue
             if stat_module.S_ISDIR(entry_info.st_mode):
                 subfolders.append(path)
-                continue
-            if include and not _matches(path, include):
-                continue
-            yield _classify(path, entry_info, data_product_type, min_age)
+            elif stat_module.S_ISREG(entry_info.st_mode):
+                found = state.entry(path, entry_info, given=False)
+                if found is not None:
+                    yield found
+            else:
+                yield Rejected(path, "not a regular file", 0, "ignored")
         # Depth-first, in name order.
         stack.extend(reversed(subfolders))
 
@@ -196,47 +300,32 @@ def _matches(path: Path, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(path.name, p) or fnmatch.fnmatch(text, p) for p in patterns)
 
 
-def _classify(
-    path: Path, info: os.stat_result, data_product_type: str, min_age: float
-) -> Candidate | Rejected:
-    if not stat_module.S_ISREG(info.st_mode):
-        return Rejected(path, "not a regular file")
-    size = info.st_size
-    lower = path.name.lower()
-    if data_product_type == "fits_file":
-        if lower.endswith(COMPRESSED_SUFFIXES):
-            return Rejected(
-                path,
-                "compressed frame (the server does not calibrate compressed files; decompress it first)",
-                size,
-            )
-        if not lower.endswith(FITS_SUFFIXES):
-            return Rejected(path, "not a FITS file (extension is not .fits, .fit or .fts)", size)
-    if size == 0:
-        return Rejected(path, "empty file (0 bytes)", 0)
-    age = time.time() - info.st_mtime
-    if min_age > 0 and age < min_age:
-        return Rejected(path, f"still being written (modified {max(age, 0.0):.1f} s ago)", size)
+def inspect(found: Found | Candidate, data_product_type: str) -> Candidate | Rejected:
+    """Check a settled file is complete and of the right kind (blocking: run it in a thread).
+
+    Re-reads the stat, so the fingerprint is the one of the file as it will be sent.
+    """
+    path = found.path
     try:
         with open(path, "rb") as handle:
             head = handle.read(len(FITS_MAGIC))
-            after = os.fstat(handle.fileno())
+            info = os.fstat(handle.fileno())
     except FileNotFoundError:
-        return Rejected(path, "vanished before it could be read", size)
+        return Rejected(path, "vanished before it could be read", found.size)
     except OSError as exc:
-        return Rejected(path, f"unreadable ({exc.strerror or exc})", size)
-    if after.st_size != size or after.st_mtime_ns != info.st_mtime_ns:
-        return Rejected(path, "still being written (it changed while being checked)", size)
+        return Rejected(path, f"cannot be read ({exc.strerror or exc})", found.size)
+    if info.st_size == 0:
+        return Rejected(path, "empty file (0 bytes)")
     if data_product_type == "fits_file" and head != FITS_MAGIC:
-        return Rejected(path, "not a FITS file (no 'SIMPLE  =' card at the start)", size)
-    return Candidate(path, Fingerprint(str(path.absolute()), size, info.st_mtime_ns))
+        return Rejected(path, "not a FITS file (no 'SIMPLE  =' card at the start)", info.st_size)
+    return Candidate(path, fingerprint_of(path, info), found.wire_name)
 
 
 def sha256_of(path: Path) -> str:
     """The file's sha256, read in 1 MiB chunks (blocking: call it in a worker thread).
 
-    Only for the rare file that may be a copy of one already uploaded; uploads hash in the same
-    pass that sends them.
+    Only for a file that may be a copy of one already uploaded; uploads hash in the same pass
+    that sends them.
     """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -14,22 +14,55 @@ import attrs
 from ..errors import BhtomError
 
 __all__ = [
+    "STATUSES",
     "BytesSent",
     "FileFinished",
+    "FileHeld",
+    "FileQueued",
     "FileSkipped",
     "FileStarted",
     "JobFinished",
+    "JobVerdict",
     "OutcomeStatus",
     "UploadEvent",
     "UploadOutcome",
     "UploadSummary",
 ]
 
-#: ``uploaded``: stored (``data_product_id`` set); ``skipped``: not sent (``reason`` says why);
-#: ``failed``: refused or broken (``error``); ``unknown``: the body may have reached the server and
-#: the uploader could not find out (re-run with the same journal to reconcile); ``dry_run``: the
-#: server checked the file in a dry run and stored nothing.
-OutcomeStatus = Literal["uploaded", "skipped", "failed", "unknown", "dry_run"]
+OutcomeStatus = Literal[
+    "uploaded", "skipped", "failed", "unknown", "dry_run", "not_ready", "not_attempted", "ignored"
+]
+"""What happened to one file:
+
+- ``uploaded``: stored (``data_product_id`` set), in this run or an earlier one;
+- ``skipped``: deliberately not sent, with the reason (excluded by the settings, a second path to
+  a file already handled, a symlink leading outside the folders given);
+- ``failed``: refused or broken (``error``); nothing of it is stored;
+- ``unknown``: the body may have reached the server and the uploader could not tell whether it was
+  stored (re-run with the same journal to reconcile); it is never re-sent blindly;
+- ``dry_run``: the server checked the file in a dry run and stored nothing;
+- ``not_ready``: still being written when the job's patience (`max_settle_wait`) ran out;
+- ``not_attempted``: the job stopped or was cancelled before trying it (``reason`` says why);
+- ``ignored``: not a file of the type being uploaded (e.g. a ``.txt`` log beside FITS frames).
+"""
+
+#: Every status, in report order.
+STATUSES: tuple[OutcomeStatus, ...] = (
+    "uploaded",
+    "skipped",
+    "failed",
+    "unknown",
+    "dry_run",
+    "not_ready",
+    "not_attempted",
+    "ignored",
+)
+
+JobVerdict = Literal["ok", "stopped", "unknown", "failed", "incomplete", "empty", "cancelled"]
+"""The job as a whole, worst first: ``cancelled`` (interrupted), ``stopped`` (a refusal every
+file would get, e.g. a bad token), ``unknown`` (some outcomes unknown), ``failed`` (some files
+failed), ``incomplete`` (some not ready or not attempted), ``empty`` (nothing to upload was
+found), else ``ok`` (every file found is uploaded, or was already)."""
 
 
 @attrs.frozen
@@ -40,12 +73,14 @@ class UploadOutcome:
         path: the file.
         status: see `OutcomeStatus`.
         data_product_id: the server's id for an uploaded file.
-        reason: why it was skipped, failed or is unknown (one line).
+        reason: why it was skipped, failed, is unknown or not ready (one line).
         error: the typed error behind a failure or an unknown outcome.
         size: bytes on disk when it was found.
         sha256: the content hash, when a complete pass happened (now or in an earlier run).
         reconciled: the id was found on the server after a lost answer, not from a 201.
         attempts: upload requests sent for this file in this run.
+        sent_as: the file name used on the wire, when it differs from the file's own name.
+        candidates: for an unknown outcome, the stored products that might be this file.
     """
 
     path: Path
@@ -57,6 +92,8 @@ class UploadOutcome:
     sha256: str | None = None
     reconciled: bool = False
     attempts: int = 0
+    sent_as: str | None = None
+    candidates: tuple[int, ...] = ()
 
 
 @attrs.frozen
@@ -64,12 +101,14 @@ class UploadSummary:
     """The result of a bulk upload.
 
     Attributes:
-        outcomes: one `UploadOutcome` per file considered, in completion order.
+        outcomes: one `UploadOutcome` per file found, in completion order.
         stopped: the error that stopped the whole job early (bad token, unknown target, camera not
-            in favourites), or None. Its `hint` says what to do.
+            in favourites, an unusable journal), or None. Its `hint` says what to do.
         cancelled: the job was cancelled before it finished.
         bytes_sent: request-body bytes handed to the network (all attempts).
         elapsed: seconds from start to finish.
+        warnings: things the job did differently from what was asked (a connection pool too
+            small for the concurrency, ...), one line each.
     """
 
     outcomes: tuple[UploadOutcome, ...]
@@ -77,6 +116,7 @@ class UploadSummary:
     cancelled: bool = False
     bytes_sent: int = 0
     elapsed: float = 0.0
+    warnings: tuple[str, ...] = ()
 
     def of(self, status: OutcomeStatus) -> tuple[UploadOutcome, ...]:
         """The outcomes with this status."""
@@ -84,8 +124,8 @@ class UploadSummary:
 
     @property
     def counts(self) -> dict[str, int]:
-        """How many files ended in each status."""
-        found = {"uploaded": 0, "skipped": 0, "failed": 0, "unknown": 0, "dry_run": 0}
+        """How many files ended in each status (every status is a key)."""
+        found: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for outcome in self.outcomes:
             found[outcome.status] += 1
         return found
@@ -96,20 +136,56 @@ class UploadSummary:
         return tuple(o.data_product_id for o in self.outcomes if o.data_product_id is not None)
 
     @property
-    def ok(self) -> bool:
-        """Nothing failed, nothing is unknown, and the job was neither stopped nor cancelled."""
+    def verdict(self) -> JobVerdict:
+        """The job as a whole (see `JobVerdict`); the CLI turns it into its exit code."""
         counts = self.counts
-        return not (counts["failed"] or counts["unknown"] or self.stopped or self.cancelled)
+        if self.cancelled:
+            return "cancelled"
+        if self.stopped is not None:
+            return "stopped"
+        if counts["unknown"]:
+            return "unknown"
+        if counts["failed"]:
+            return "failed"
+        if counts["not_ready"] or counts["not_attempted"]:
+            return "incomplete"
+        if not any(counts[s] for s in ("uploaded", "dry_run")) and not self._already_uploaded():
+            return "empty"
+        return "ok"
+
+    @property
+    def ok(self) -> bool:
+        """Every file found is uploaded (now or before), or was checked in a dry run."""
+        return self.verdict == "ok"
+
+    def _already_uploaded(self) -> bool:
+        return any(o.status == "skipped" and o.data_product_id is not None for o in self.outcomes)
 
     def __str__(self) -> str:
         counts = self.counts
         parts = [f"{n} {status.replace('_', ' ')}" for status, n in counts.items() if n]
         text = ", ".join(parts) or "no files"
         if self.stopped is not None:
-            text += f"; stopped: {self.stopped}"
+            text += f"; stopped: {self.stopped.headline}"
         if self.cancelled:
             text += "; cancelled"
         return text
+
+
+@attrs.frozen
+class FileQueued:
+    """`path` (`size` bytes) will be sent: it is new, changed, or its earlier upload failed."""
+
+    path: Path
+    size: int
+
+
+@attrs.frozen
+class FileHeld:
+    """`path` changed recently and is held back until it has been still for the settle time."""
+
+    path: Path
+    size: int
 
 
 @attrs.frozen
@@ -132,14 +208,14 @@ class BytesSent:
 
 @attrs.frozen
 class FileSkipped:
-    """A path was not sent (not a candidate, already uploaded, ...); see `outcome.reason`."""
+    """A path reached its outcome without being sent (already uploaded, ignored, refused...)."""
 
     outcome: UploadOutcome
 
 
 @attrs.frozen
 class FileFinished:
-    """A file reached its final outcome in this run (uploaded, failed, unknown, dry run)."""
+    """A file that was sent (or looked up) reached its final outcome in this run."""
 
     outcome: UploadOutcome
 
@@ -151,4 +227,4 @@ class JobFinished:
     summary: UploadSummary
 
 
-UploadEvent = FileStarted | BytesSent | FileSkipped | FileFinished | JobFinished
+UploadEvent = FileQueued | FileHeld | FileStarted | BytesSent | FileSkipped | FileFinished | JobFinished

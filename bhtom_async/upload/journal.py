@@ -1,65 +1,85 @@
 """The upload journal: a SQLite record of every file sent, so nothing is ever uploaded twice.
 
-Schema (one table, ``uploads``)::
+The scheduler talks to a journal through `UploadJournal` (open, find, begin, finish, the unclear
+rows, the ids held); `SqliteJournal` is the one store today.
+
+Schema (one table, ``uploads``; ``PRAGMA user_version`` 2)::
 
     id               INTEGER PRIMARY KEY
-    target, observatory, data_product_type   TEXT   -- where the file goes (the job key)
+    target, observatory, data_product_type   TEXT   -- where the file goes (the destination)
     path             TEXT     -- absolute path when last seen
-    name             TEXT     -- file name as sent (the server stores "<prefix>_<name>")
+    name             TEXT     -- the file name as sent on the wire (see discovery.wire_name)
     size, mtime_ns   INTEGER  -- stat fingerprint: lets a re-run skip without reading the file
+    device, inode    INTEGER  -- which file it was (tells a rewrite in place from the same file)
     sha256           TEXT     -- content hash from the upload's own pass (NULL until one completed)
-    state            TEXT     -- pending | sending | uploaded | failed | unknown
-    data_product_id  INTEGER  -- the server's id once uploaded
-    reason           TEXT     -- last failure or why the outcome is unknown
+    state            TEXT     -- sending | uploaded | failed | unknown | changed
+    data_product_id  INTEGER  -- the server's id once uploaded (or the torn copy's, for changed)
+    reason           TEXT     -- last failure, or why the outcome is unknown
     attempts         INTEGER  -- upload requests sent, over all runs
-    sent_at          REAL     -- wall-clock time the last request started (for reconciliation)
+    first_sent_at    REAL     -- wall time (ours) the first request of this row started
+    sent_at          REAL     -- wall time (ours) the last request started
+    server_offset    REAL     -- the server's clock minus ours when it was sent (NULL: unknown)
+    marker           TEXT     -- the per-upload tag put in the comment, when markers are on
+    candidates       TEXT     -- ids that might be this file, for an unknown outcome
     updated_at       REAL
 
     UNIQUE (path, size, mtime_ns, target, observatory, data_product_type)
-    INDEX  (sha256, target, observatory, data_product_type)    -- content identity
-    INDEX  (name, size, target, observatory, data_product_type) -- cheap "same file elsewhere?" test
 
 Why the unique key is the stat fingerprint and not the content hash: the hash is computed in the
 upload's own single pass, so it is unknown until the body has been sent, yet the row must exist
-(``sending``) before the first byte leaves. The content identity (sha256, target, observatory, data
-product type) is therefore an index filled in once a pass completes; a file new to the journal
-whose name and size match an uploaded row is hashed up front and skipped if its content matches
-(a copied or touched frame), and recorded under its own fingerprint with the same id.
-``pending`` is accepted by the schema but not written: a row goes straight to ``sending`` right
-before its request, since a row written earlier would cost a sync per file and say nothing new.
+(``sending``) before the first byte leaves.
 
-Every change is one short transaction in WAL mode with ``synchronous=FULL``, so a process killed at
-any instant (``kill -9``) leaves either the old or the new row, never half of one. A row in
-``sending`` therefore means "a request may have left": the next run treats it as ``unknown`` and
-reconciles it with the server before re-sending. All calls run in one worker thread at a time
-(`anyio.to_thread` with a limiter of one), never on the event loop.
+Every change is one short transaction in WAL mode with ``synchronous=FULL``, so a process killed
+at any instant (``kill -9``) leaves either the old or the new row, never half of one. A row in
+``sending`` therefore means "a request may have left": the next run reconciles it with the
+server before re-sending. All calls run in one worker thread at a time, never on the event loop.
+
+One job at a time: opening for writing takes an exclusive lock on ``<journal>.lock`` (released by
+the operating system when the process ends, even on ``kill -9``). A second job either waits for
+it (`wait`) or is refused with a message naming the process that holds it.
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import socket
 import sqlite3
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TextIO, TypeVar
 
 import anyio
 import anyio.to_thread
 import attrs
 
+from .._clock import Clock
+from ..errors import JournalBusyError, JournalError
 from ..models.uploads import UploadOptions
+from .discovery import Fingerprint
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["Journal", "JournalKey", "JournalRow", "State", "default_journal_path", "key_of"]
+__all__ = [
+    "Journal",
+    "JournalKey",
+    "JournalRow",
+    "SqliteJournal",
+    "State",
+    "UploadJournal",
+    "default_journal_path",
+    "key_of",
+]
 
-State = Literal["pending", "sending", "uploaded", "failed", "unknown"]
+State = Literal["sending", "uploaded", "failed", "unknown", "changed"]
 T = TypeVar("T")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -72,18 +92,38 @@ CREATE TABLE IF NOT EXISTS uploads (
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     sha256 TEXT,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'uploaded', 'failed', 'unknown')),
+    state TEXT NOT NULL,
     data_product_id INTEGER,
     reason TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     sent_at REAL,
     updated_at REAL NOT NULL,
+    device INTEGER NOT NULL DEFAULT 0,
+    inode INTEGER NOT NULL DEFAULT 0,
+    first_sent_at REAL,
+    server_offset REAL,
+    marker TEXT,
+    candidates TEXT,
     UNIQUE (path, size, mtime_ns, target, observatory, data_product_type)
 );
 CREATE INDEX IF NOT EXISTS uploads_content ON uploads (sha256, target, observatory, data_product_type);
-CREATE INDEX IF NOT EXISTS uploads_name ON uploads (name, size, target, observatory, data_product_type);
+CREATE INDEX IF NOT EXISTS uploads_name ON uploads (name, target, observatory, data_product_type);
 CREATE INDEX IF NOT EXISTS uploads_product ON uploads (data_product_id);
 """
+#: Columns added since schema 1 (journals written by earlier versions gain them on open).
+_ADDED_IN_2 = {
+    "device": "INTEGER NOT NULL DEFAULT 0",
+    "inode": "INTEGER NOT NULL DEFAULT 0",
+    "first_sent_at": "REAL",
+    "server_offset": "REAL",
+    "marker": "TEXT",
+    "candidates": "TEXT",
+}
+_COLUMNS = (
+    "id, target, observatory, data_product_type, path, name, size, mtime_ns, sha256, state, "
+    "data_product_id, reason, attempts, sent_at, first_sent_at, server_offset, marker, candidates, "
+    "device, inode"
+)
 
 
 def default_journal_path() -> Path:
@@ -122,46 +162,129 @@ class JournalRow:
     reason: str | None
     attempts: int
     sent_at: float | None
+    first_sent_at: float | None = None
+    server_offset: float | None = None
+    marker: str | None = None
+    candidates: tuple[int, ...] = ()
+    device: int = 0
+    inode: int = 0
 
-
-_COLUMNS = (
-    "id, target, observatory, data_product_type, path, name, size, mtime_ns, sha256, state, "
-    "data_product_id, reason, attempts, sent_at"
-)
+    @property
+    def server_sent_at(self) -> float | None:
+        """When the first request of this row started, by the server's clock, if known."""
+        start = self.first_sent_at if self.first_sent_at is not None else self.sent_at
+        if start is None or self.server_offset is None:
+            return None
+        return start + self.server_offset
 
 
 def _row(values: tuple[object, ...]) -> JournalRow:
-    (id_, target, observatory, dpt, path, name, size, mtime_ns, sha, state, dp_id, reason, attempts, sent) = (
-        values
-    )
+    (id_, target, obs, dpt, path, name, size, mtime, sha, state, dp_id, reason, attempts) = values[:13]
+    (sent, first, offset, marker, candidates, device, inode) = values[13:]
     return JournalRow(
-        id=int(id_),  # type: ignore[call-overload]
-        key=JournalKey(str(target), str(observatory), str(dpt)),
+        id=_int(id_),
+        key=JournalKey(str(target), str(obs), str(dpt)),
         path=str(path),
         name=str(name),
-        size=int(size),  # type: ignore[call-overload]
-        mtime_ns=int(mtime_ns),  # type: ignore[call-overload]
+        size=_int(size),
+        mtime_ns=_int(mtime),
         sha256=None if sha is None else str(sha),
-        state=state,  # type: ignore[arg-type]
-        data_product_id=None if dp_id is None else int(dp_id),  # type: ignore[call-overload]
+        state=str(state),  # type: ignore[arg-type]  # the CHECK-free column holds only State values
+        data_product_id=None if dp_id is None else _int(dp_id),
         reason=None if reason is None else str(reason),
-        attempts=int(attempts),  # type: ignore[call-overload]
-        sent_at=None if sent is None else float(sent),  # type: ignore[arg-type]
+        attempts=_int(attempts),
+        sent_at=_float(sent),
+        first_sent_at=_float(first),
+        server_offset=_float(offset),
+        marker=None if marker is None else str(marker),
+        candidates=tuple(json.loads(str(candidates))) if candidates else (),
+        device=_int(device),
+        inode=_int(inode),
     )
 
 
-class Journal:
-    """The SQLite upload journal. Open it with ``async with Journal(path) as journal:``.
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, (int, float, str)) else 0
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+class UploadJournal(Protocol):
+    """What the uploader needs of a journal (another store can back it without scheduler changes)."""
+
+    path: str
+
+    async def open(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    async def find(self, key: JournalKey, fingerprint: Fingerprint) -> JournalRow | None: ...
+
+    async def find_similar(self, key: JournalKey, name: str, size: int) -> list[JournalRow]: ...
+
+    async def begin(
+        self,
+        key: JournalKey,
+        fingerprint: Fingerprint,
+        name: str,
+        *,
+        server_offset: float | None,
+        marker: str | None,
+    ) -> JournalRow: ...
+
+    async def finish(
+        self,
+        row_id: int,
+        state: State,
+        *,
+        data_product_id: int | None = None,
+        reason: str | None = None,
+        sha256: str | None = None,
+        candidates: Iterable[int] = (),
+    ) -> None: ...
+
+    async def record_copy(
+        self, key: JournalKey, fingerprint: Fingerprint, name: str, original: JournalRow
+    ) -> None: ...
+
+    async def unclear(self, key: JournalKey, name: str) -> list[JournalRow]: ...
+
+    async def held_ids(self, ids: Iterable[int]) -> set[int]: ...
+
+    async def rows(self) -> list[JournalRow]: ...
+
+
+class SqliteJournal:
+    """The SQLite upload journal. Open it with ``async with SqliteJournal(path) as journal:``.
 
     Args:
         path: the database file (created with its parent folder); ``":memory:"`` keeps nothing.
-        read_only: open without writing (dry runs consult the journal but never change it).
+        read_only: open without writing and without the lock (dry runs consult, never change).
+        wait: seconds to wait for another job using the journal (0: refuse at once).
+        clock: what waiting for the lock sleeps on.
+
+    Raises (from `open`):
+        JournalBusyError: another job holds the journal (the message names it).
+        JournalError: the file cannot be used (not a journal, unreadable, read-only folder,
+            disk full); the message says what to do.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        read_only: bool = False,
+        wait: float = 0.0,
+        clock: Clock | None = None,
+    ) -> None:
         self.path = str(path)
         self.read_only = read_only
+        self._wait = wait
+        self._clock = clock
         self._db: sqlite3.Connection | None = None
+        self._lock_file: TextIO | None = None
         self._lock = threading.Lock()
         self._limiter = anyio.CapacityLimiter(1)
 
@@ -175,42 +298,108 @@ class Journal:
         with anyio.CancelScope(shield=True):
             await self.aclose()
 
+    # ---- opening and closing ----------------------------------------------------------------
+
     async def open(self) -> None:
-        """Create or open the database (in a worker thread)."""
-        await self._run(self._open_sync)
+        """Take the journal for this job (waiting up to `wait` seconds), then open the database."""
+        if not self.read_only and self.path != ":memory:":
+            waited = 0.0
+            while not await self._run(self._try_lock):
+                if waited >= self._wait:
+                    raise JournalBusyError(self.path, holder=await self._run(self._holder))
+                step = min(0.5, self._wait - waited)
+                if self._clock is not None:
+                    await self._clock.sleep(step)
+                else:
+                    await anyio.sleep(step)
+                waited += step
+        try:
+            await self._run(self._open_sync)
+        except BaseException:
+            await self._run(self._unlock)
+            raise
 
     async def aclose(self) -> None:
-        """Checkpoint and close (in a worker thread)."""
+        """Close the database and release the journal."""
         await self._run(self._close_sync)
+
+    def _try_lock(self) -> bool:
+        lock_path = Path(self.path + ".lock")
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held until aclose
+        except OSError as exc:
+            raise _journal_error(self.path, exc) from None
+        if not _lock_nowait(handle):
+            handle.close()
+            return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}))
+        handle.flush()
+        self._lock_file = handle
+        return True
+
+    def _holder(self) -> str:
+        try:
+            info = json.loads(Path(self.path + ".lock").read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            return "another process"
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(info.get("since", 0))))
+        return f"process {info.get('pid', '?')} on {info.get('host', '?')}, since {since}"
+
+    def _unlock(self) -> None:
+        if self._lock_file is not None:
+            handle, self._lock_file = self._lock_file, None
+            handle.close()  # closing the descriptor releases the lock
 
     def _open_sync(self) -> None:
         if self._db is not None:
             return
-        if self.path != ":memory:":
+        try:
+            self._db = self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            raise _journal_error(self.path, exc) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        memory = self.path == ":memory:"
+        if self.read_only and not memory and not Path(self.path).exists():
+            self.path, memory = ":memory:", True  # nothing recorded yet; a dry run creates nothing
+        if not memory:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        if self.read_only and self.path != ":memory:" and not Path(self.path).exists():
-            self.path = ":memory:"  # nothing recorded yet, and a dry run must not create one
-        if self.read_only and self.path != ":memory:":
+        if self.read_only and not memory:
             uri = Path(self.path).absolute().as_uri() + "?mode=ro"
             db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30.0)
-        else:
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
-        if not self.read_only or self.path == ":memory:":
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a non-database fails here
+            return db
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(_SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(uploads)")}
+            for column, kind in _ADDED_IN_2.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE uploads ADD COLUMN {column} {kind}")
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        self._db = db
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def _close_sync(self) -> None:
         if self._db is not None:
             db, self._db = self._db, None
             db.close()
+        self._unlock()
 
     async def _run(self, func: Callable[[], T]) -> T:
         def locked() -> T:
             with self._lock:
-                return func()
+                try:
+                    return func()
+                except (sqlite3.Error, OSError) as exc:
+                    raise _journal_error(self.path, exc) from None
 
         return await anyio.to_thread.run_sync(locked, limiter=self._limiter)
 
@@ -221,8 +410,9 @@ class Journal:
 
     # ---- reads -------------------------------------------------------------------------------
 
-    async def find(self, key: JournalKey, path: str, size: int, mtime_ns: int) -> JournalRow | None:
+    async def find(self, key: JournalKey, fingerprint: Fingerprint) -> JournalRow | None:
         """The row of this exact file (path and stat fingerprint), if any."""
+        fp = fingerprint
 
         def query() -> JournalRow | None:
             found = (
@@ -230,7 +420,7 @@ class Journal:
                 .execute(
                     f"SELECT {_COLUMNS} FROM uploads WHERE path=? AND size=? AND mtime_ns=? "  # noqa: S608
                     "AND target=? AND observatory=? AND data_product_type=?",
-                    (path, size, mtime_ns, key.target, key.observatory, key.data_product_type),
+                    (fp.path, fp.size, fp.mtime_ns, key.target, key.observatory, key.data_product_type),
                 )
                 .fetchone()
             )
@@ -239,52 +429,50 @@ class Journal:
         return await self._run(query)
 
     async def find_similar(self, key: JournalKey, name: str, size: int) -> list[JournalRow]:
-        """Uploaded rows with this name and size (a copied or touched file?)."""
+        """Uploaded rows with this wire name and size and a known hash (a copied or touched file?)."""
 
         def query() -> list[JournalRow]:
             rows = self._conn().execute(
-                f"SELECT {_COLUMNS} FROM uploads WHERE name=? AND size=? AND target=? AND observatory=? "  # noqa: S608
-                "AND data_product_type=? AND state='uploaded' AND sha256 IS NOT NULL LIMIT 20",
+                f"SELECT {_COLUMNS} FROM uploads WHERE name=? AND size=? AND target=? "  # noqa: S608
+                "AND observatory=? AND data_product_type=? AND state='uploaded' AND sha256 IS NOT NULL "
+                "LIMIT 50",
                 (name, size, key.target, key.observatory, key.data_product_type),
             )
             return [_row(r) for r in rows]
 
         return await self._run(query)
 
-    async def find_content(self, key: JournalKey, sha256: str) -> JournalRow | None:
-        """An uploaded row with this content under this key, if any."""
+    async def unclear(self, key: JournalKey, name: str) -> list[JournalRow]:
+        """Rows sent under this wire name to this destination whose outcome is not known."""
 
-        def query() -> JournalRow | None:
-            found = (
-                self._conn()
-                .execute(
-                    f"SELECT {_COLUMNS} FROM uploads WHERE sha256=? AND target=? AND observatory=? "  # noqa: S608
-                    "AND data_product_type=? AND state='uploaded' LIMIT 1",
-                    (sha256, key.target, key.observatory, key.data_product_type),
-                )
-                .fetchone()
+        def query() -> list[JournalRow]:
+            rows = self._conn().execute(
+                f"SELECT {_COLUMNS} FROM uploads WHERE name=? AND target=? AND observatory=? "  # noqa: S608
+                "AND data_product_type=? AND state IN ('sending', 'unknown')",
+                (name, key.target, key.observatory, key.data_product_type),
             )
-            return None if found is None else _row(found)
+            return [_row(r) for r in rows]
 
         return await self._run(query)
 
-    async def known_ids(self, ids: list[int]) -> set[int]:
-        """Which of these data-product ids some row already claims."""
+    async def held_ids(self, ids: Iterable[int]) -> set[int]:
+        """Which of these data-product ids some row already holds."""
+        wanted = list(ids)
 
         def query() -> set[int]:
-            if not ids:
+            if not wanted:
                 return set()
-            marks = ",".join("?" * len(ids))
+            marks = ",".join("?" * len(wanted))
             rows = self._conn().execute(
                 f"SELECT data_product_id FROM uploads WHERE data_product_id IN ({marks})",  # noqa: S608
-                ids,
+                wanted,
             )
             return {int(r[0]) for r in rows}
 
         return await self._run(query)
 
     async def rows(self) -> list[JournalRow]:
-        """Every row (for tests and `bhtom upload --status`)."""
+        """Every row (for reports and tests)."""
 
         def query() -> list[JournalRow]:
             sql = f"SELECT {_COLUMNS} FROM uploads ORDER BY id"  # noqa: S608
@@ -294,43 +482,61 @@ class Journal:
 
     # ---- writes (each one transaction) -------------------------------------------------------
 
-    async def begin_send(self, key: JournalKey, path: str, name: str, size: int, mtime_ns: int) -> int:
-        """Record that a request for this file is about to start (state ``sending``); its row id."""
+    async def begin(
+        self,
+        key: JournalKey,
+        fingerprint: Fingerprint,
+        name: str,
+        *,
+        server_offset: float | None,
+        marker: str | None,
+    ) -> JournalRow:
+        """Record that a request for this file is about to start (state ``sending``)."""
+        fp = fingerprint
 
-        def write() -> int:
+        def write() -> JournalRow:
             now = time.time()
             db = self._conn()
+            where = (fp.path, fp.size, fp.mtime_ns, key.target, key.observatory, key.data_product_type)
             with db:
                 db.execute("BEGIN IMMEDIATE")
                 db.execute(
                     "INSERT INTO uploads (target, observatory, data_product_type, path, name, size, "
-                    "mtime_ns, state, attempts, sent_at, updated_at) VALUES (?,?,?,?,?,?,?,'sending',1,?,?) "
+                    "mtime_ns, device, inode, state, attempts, first_sent_at, sent_at, server_offset, "
+                    "marker, updated_at) VALUES (?,?,?,?,?,?,?,?,?,'sending',1,?,?,?,?,?) "
                     "ON CONFLICT (path, size, mtime_ns, target, observatory, data_product_type) "
-                    "DO UPDATE SET "
-                    "state='sending', attempts=attempts+1, sent_at=excluded.sent_at, "
-                    "updated_at=excluded.updated_at, name=excluded.name",
+                    "DO UPDATE SET state='sending', attempts=attempts+1, sent_at=excluded.sent_at, "
+                    "first_sent_at=COALESCE(first_sent_at, excluded.first_sent_at), "
+                    "server_offset=COALESCE(excluded.server_offset, server_offset), "
+                    "marker=COALESCE(marker, excluded.marker), name=excluded.name, "
+                    "updated_at=excluded.updated_at",
                     (
                         key.target,
                         key.observatory,
                         key.data_product_type,
-                        path,
+                        fp.path,
                         name,
-                        size,
-                        mtime_ns,
+                        fp.size,
+                        fp.mtime_ns,
+                        fp.device,
+                        fp.inode,
                         now,
+                        now,
+                        server_offset,
+                        marker,
                         now,
                     ),
                 )
                 found = db.execute(
-                    "SELECT id FROM uploads WHERE path=? AND size=? AND mtime_ns=? AND target=? "
-                    "AND observatory=? AND data_product_type=?",
-                    (path, size, mtime_ns, key.target, key.observatory, key.data_product_type),
+                    f"SELECT {_COLUMNS} FROM uploads WHERE path=? AND size=? AND mtime_ns=? "  # noqa: S608
+                    "AND target=? AND observatory=? AND data_product_type=?",
+                    where,
                 ).fetchone()
-            return int(found[0])
+            return _row(found)
 
         return await self._run(write)
 
-    async def mark(
+    async def finish(
         self,
         row_id: int,
         state: State,
@@ -338,53 +544,45 @@ class Journal:
         data_product_id: int | None = None,
         reason: str | None = None,
         sha256: str | None = None,
+        candidates: Iterable[int] = (),
     ) -> None:
-        """Move a row to `state` (keeping a known sha256 if none is given)."""
+        """Move a row to `state` (keeping a known id and sha256 if none is given)."""
+        listed = json.dumps(sorted(candidates)) if candidates else None
 
         def write() -> None:
             db = self._conn()
             with db:
                 db.execute(
                     "UPDATE uploads SET state=?, data_product_id=COALESCE(?, data_product_id), reason=?, "
-                    "sha256=COALESCE(?, sha256), updated_at=? WHERE id=?",
-                    (state, data_product_id, reason, sha256, time.time(), row_id),
+                    "sha256=COALESCE(?, sha256), candidates=?, updated_at=? WHERE id=?",
+                    (state, data_product_id, reason, sha256, listed, time.time(), row_id),
                 )
 
         await self._run(write)
 
-    async def adopt(self, row_id: int, path: str, size: int, mtime_ns: int) -> None:
-        """Point an uploaded row at the file's new location or timestamp (same content, moved or touched)."""
-
-        def write() -> None:
-            db = self._conn()
-            with db:
-                db.execute(
-                    "UPDATE OR IGNORE uploads SET path=?, size=?, mtime_ns=?, updated_at=? WHERE id=?",
-                    (path, size, mtime_ns, time.time(), row_id),
-                )
-
-        await self._run(write)
-
-    async def record_skip_copy(
-        self, key: JournalKey, path: str, name: str, size: int, mtime_ns: int, original: JournalRow
+    async def record_copy(
+        self, key: JournalKey, fingerprint: Fingerprint, name: str, original: JournalRow
     ) -> None:
         """Remember a copy of an uploaded file under its own fingerprint, so it is not hashed again."""
+        fp = fingerprint
 
         def write() -> None:
             db = self._conn()
             with db:
                 db.execute(
                     "INSERT OR IGNORE INTO uploads (target, observatory, data_product_type, path, name, "
-                    "size, mtime_ns, sha256, state, data_product_id, reason, attempts, updated_at) "
-                    "VALUES (?,?,?,?,?,?,?,?,'uploaded',?,?,0,?)",
+                    "size, mtime_ns, device, inode, sha256, state, data_product_id, reason, attempts, "
+                    "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,'uploaded',?,?,0,?)",
                     (
                         key.target,
                         key.observatory,
                         key.data_product_type,
-                        path,
+                        fp.path,
                         name,
-                        size,
-                        mtime_ns,
+                        fp.size,
+                        fp.mtime_ns,
+                        fp.device,
+                        fp.inode,
                         original.sha256,
                         original.data_product_id,
                         f"same content as {original.path}",
@@ -393,3 +591,50 @@ class Journal:
                 )
 
         await self._run(write)
+
+
+#: The journal the uploader uses by default.
+Journal = SqliteJournal
+
+
+def _lock_nowait(handle: TextIO) -> bool:
+    """Take an exclusive lock on the open file without waiting; False if another holds it."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            return False
+        raise
+    return True
+
+
+def _journal_error(path: str, exc: BaseException) -> JournalError:
+    """One line saying why the journal cannot be used, and what to do."""
+    text = str(exc).lower()
+    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+    if full or "disk is full" in text or "disk i/o" in text:
+        return JournalError(path, "the disk is full", "free some space; what is journaled stays recorded")
+    if "not a database" in text or "malformed" in text or "file is encrypted" in text:
+        return JournalError(
+            path,
+            "it is not an upload journal (or it is damaged)",
+            "move it aside, or give another file with --journal",
+        )
+    if isinstance(exc, OSError) or "readonly" in text or "read-only" in text or "unable to open" in text:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return JournalError(
+            path,
+            f"it cannot be written ({why})",
+            "check the folder's permissions, or give a writable file with --journal",
+        )
+    return JournalError(path, str(exc), "move it aside, or give another file with --journal")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import attrs
 
@@ -25,44 +26,70 @@ def _path_or_none(value: str | os.PathLike[str] | None) -> str | None:
     return None if value is None else os.fspath(value)
 
 
-def _positive_or_none(
-    instance: object, attribute: attrs.Attribute[float | None], value: float | None
-) -> None:
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise InvalidInputError(f"{attribute.name} must be a positive number, not {value!r}")
+_Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def _seconds(minimum: float, *, allow_none: bool = False) -> _Validator:
+    """A validator: a finite number of seconds of at least `minimum` (or None if allowed)."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+        if value is None and allow_none:
+            return
+        if value is None or not (math.isfinite(value) and value >= minimum):
+            least = "a positive number" if minimum > 0 else "zero or more"
+            raise InvalidInputError(f"{attribute.name} must be {least}, not {value!r}")
+
+    return check
+
+
+_RATE = _seconds(1e-9, allow_none=True)
+
+
+def _at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise InvalidInputError(f"{attribute.name} must be at least 1, not {value!r}")
 
 
 @attrs.frozen(kw_only=True)
 class JobOptions:
-    """How the bulk uploader runs.
+    """How the bulk uploader runs. Times are seconds.
 
     Attributes:
-        concurrency: uploads in flight at once (default 4).
+        concurrency: uploads in flight at once (default 4). The client's connection pool grows
+            to fit (plus two connections kept for look-ups) unless its size was fixed.
         journal: SQLite file that records every file sent; default
             ``$XDG_STATE_HOME/bhtom_async/uploads.sqlite3``. Use the same journal for a re-run:
             it skips what is uploaded, retries what failed and reconciles what is unknown.
-            ``":memory:"`` keeps no record.
+            ``":memory:"`` keeps no record. One job at a time may use a journal.
+        journal_wait: how long to wait for another job that is using the journal (0: refuse at
+            once with a message naming it).
         include, exclude: glob patterns on file names (or full paths).
         max_requests_per_second: optional limit on upload requests started per second.
         max_bytes_per_second: optional limit on body bytes sent per second (all uploads).
-        min_age: seconds since the last write below which a file counts as still being written.
+        settle_time: a file modified more recently than this is held back until its size and
+            modification time have been still for this long, then uploaded in the same run.
+        max_settle_wait: how long a file may be held back; then it is reported as not ready.
         max_attempts: upload requests per file in one run, counting re-sends after the server
             was found not to have the file.
+        file_timeout: one deadline per file, its look-ups included; then its outcome is unknown
+            (and a re-run reconciles it).
+        rate_limit_budget: how long in all the job may pause for the server's 429 answers; past
+            it, the files not yet tried are reported as not attempted.
+        marker: add a unique tag (``[bhtom_async:<id>]``) to each upload's comment, so a file
+            whose answer was lost is recognised on the server exactly. The tag is visible in the
+            product's comment on the web site.
     """
 
-    concurrency: int = 4
+    concurrency: int = attrs.field(default=4, validator=_at_least_one)
     journal: str | None = attrs.field(default=None, converter=_path_or_none)
+    journal_wait: float = attrs.field(default=0.0, validator=_seconds(0.0))
     include: tuple[str, ...] = attrs.field(default=(), converter=_patterns)
     exclude: tuple[str, ...] = attrs.field(default=(), converter=_patterns)
-    max_requests_per_second: float | None = attrs.field(default=None, validator=_positive_or_none)
-    max_bytes_per_second: float | None = attrs.field(default=None, validator=_positive_or_none)
-    min_age: float = 2.0
-    max_attempts: int = 3
-
-    def __attrs_post_init__(self) -> None:
-        if self.concurrency < 1:
-            raise InvalidInputError(f"concurrency must be at least 1, not {self.concurrency}")
-        if self.max_attempts < 1:
-            raise InvalidInputError(f"max_attempts must be at least 1, not {self.max_attempts}")
-        if not (math.isfinite(self.min_age) and self.min_age >= 0):
-            raise InvalidInputError(f"min_age must be zero or more seconds, not {self.min_age!r}")
+    max_requests_per_second: float | None = attrs.field(default=None, validator=_RATE)
+    max_bytes_per_second: float | None = attrs.field(default=None, validator=_RATE)
+    settle_time: float = attrs.field(default=2.0, validator=_seconds(0.0))
+    max_settle_wait: float = attrs.field(default=300.0, validator=_seconds(0.0))
+    max_attempts: int = attrs.field(default=3, validator=_at_least_one)
+    file_timeout: float = attrs.field(default=900.0, validator=_seconds(1e-9))
+    rate_limit_budget: float = attrs.field(default=900.0, validator=_seconds(0.0))
+    marker: bool = False

@@ -2,34 +2,37 @@
 
 Design
 ------
-*Pipeline.* One task walks the paths (`discovery.discover`, in a worker thread, a batch at a time)
-and feeds candidates into an anyio memory object stream whose buffer holds `concurrency` items, so
-a million-entry folder never fills memory: discovery waits while the workers are busy. At most
-`concurrency` workers (never more than the client's connection pool) take candidates and upload
-each file as one streaming request (`_multipart.MultipartBody` via `bh.uploads.prepare/send`):
-about one chunk (512 KiB) in memory per in-flight upload, chunks read in a worker thread, and the
-file's sha256 computed in that same single pass.
-
-*Skipping without reading.* The journal stores each file's stat fingerprint (absolute path, size,
-mtime_ns) next to its content hash. A re-run finds the row by fingerprint and skips an uploaded
-file without opening it. Only when a file has no row but an uploaded row has the same name and
-size (the frame was copied elsewhere or touched) is it hashed first (a second read, only in that
-rare case) and skipped if the content matches. Content hash, target, observatory and data product
-type identify what is on the server; the fingerprint is the cheap way to find it again.
+*Pipeline.* One task walks the paths (`discovery.discover`, in a worker thread, a batch at a
+time) and looks each file up in the journal: a file already uploaded is reported at once without
+being read. A new or changed file goes to the workers if its last write is older than the settle
+time, else to the `SettleGate`, which holds it until it has been still that long (then it goes to
+the workers in the same run) or reports it as not ready. At most `concurrency` workers each send
+one file as one streaming request: about one 512 KiB chunk in memory per upload, chunks read in a
+worker thread, the file's sha256 computed in the same pass. Queues are small memory streams, so
+a million-entry folder never fills memory.
 
 *States.* ``sending`` is written (and fsynced) before a request starts; ``uploaded(id)``,
-``failed(reason)`` or ``unknown(reason)`` after it ends. A row still ``sending`` after a crash or
-``kill -9``, and every ``unknown`` row, is reconciled on the next run before anything is re-sent.
+``failed(reason)``, ``unknown(reason)`` or ``changed(id)`` after it ends. A row still ``sending``
+after a crash or ``kill -9``, and every ``unknown`` row, is reconciled on the next run before
+anything is re-sent.
 
 *Reconcile before retry.* Connect errors (nothing sent) and 429s are retried by the client's
-policy (the 429 pause holds every worker). When the body may have reached the server (reset, read
-timeout, 5xx), the uploader looks the file up (`reconcile.reconcile`) and re-sends only if it is
-absent; if it cannot decide, the file is ``unknown`` and is not re-sent.
+policy (a 429 pause holds every worker, within the job's `rate_limit_budget`). When the body may
+have reached the server (reset, read timeout, 5xx, a garbled 2xx), the uploader looks the file up
+(`reconcile`) and re-sends only if it is absent; if it cannot tell, the file is ``unknown`` and
+is not re-sent. Only one upload of a given name to a given place is in flight at a time, so two
+same-named frames (``R/img.fits``, ``V/img.fits``) never compete for one stored product.
+
+*Files that change.* The file's identity (size, modification time, inode) is compared before
+and after its send. A frame rewritten while it was sent is journaled ``changed`` with the id of
+the copy the server got (which may be inconsistent), and the file goes back to the settle gate;
+once still, its new content is uploaded.
 
 *Fail fast.* The first upload request goes alone; the others wait for its answer. A bad token,
-an unknown target, a camera not in the user's favourites, or a refusal to serve the account stops
-the job after that one request with one error (`UploadSummary.stopped`, with a hint). A problem
-with one file (corrupt frame, vanished file) only fails that file.
+an unknown target, a camera not in the user's favourites, an unknown observer, an unreachable
+service, or a journal that can no longer be written stops the job after that one request with
+one error (`UploadSummary.stopped`, with a hint). The files not tried are reported as not
+attempted. A problem with one file only fails that file.
 
 *Cancellation.* Cancelling `run` stops discovery and new uploads; an upload cut off mid-request
 is journaled ``unknown`` (shielded from the cancellation), and the journal is closed cleanly.
@@ -40,10 +43,13 @@ never write to it.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import random
 import time
+import uuid
+import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
 from pathlib import Path
@@ -51,16 +57,20 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
+import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._clock import Clock
+from .._ratelimit import TokenBucket
 from .._retry import backoff
 from ..errors import (
     APIError,
     AuthenticationError,
     BhtomError,
     CameraNotFavouriteError,
+    ConnectError,
     InvalidInputError,
+    JournalError,
     ObserverUnknownError,
     PermissionDeniedError,
     RateLimitError,
@@ -71,10 +81,12 @@ from ..errors import (
     UploadOutcomeUnknown,
 )
 from ..models.uploads import UploadOptions
-from .discovery import Candidate, Rejected, discover, sha256_of
+from .discovery import Candidate, Found, Rejected, discover, inspect, sha256_of
 from .events import (
     BytesSent,
     FileFinished,
+    FileHeld,
+    FileQueued,
     FileSkipped,
     FileStarted,
     JobFinished,
@@ -83,22 +95,44 @@ from .events import (
     UploadOutcome,
     UploadSummary,
 )
-from .journal import Journal, default_journal_path, key_of
+from .journal import JournalKey, JournalRow, SqliteJournal, UploadJournal, default_journal_path, key_of
 from .options import JobOptions
-from .ratelimit import TokenBucket
-from .reconcile import ServerCheck, Verdict
+from .reconcile import CAMERA_TYPES, ProductLike, Sent, ServerCheck, Verdict
 from .settings import SettingsSource, SkipFile, settings_for
+from .settle import NotReady, SettleGate
 
 if TYPE_CHECKING:
     from ..api.uploads import PreparedUpload
     from ..client import Client
 
-__all__ = ["Uploader"]
+__all__ = ["EVENT_BACKLOG", "JOB_WIDE_ERRORS", "LOOKUP_CONNECTIONS", "Uploader"]
 
 #: `Uploader.events` sheds `BytesSent` events while this many events are waiting.
 EVENT_BACKLOG = 64
+#: Connections kept free for look-ups while every worker is uploading.
+LOOKUP_CONNECTIONS = 2
+#: Refusals that every other file of the job would get too: the job stops after the first.
+JOB_WIDE_ERRORS = (
+    AuthenticationError,
+    PermissionDeniedError,
+    TargetNotFoundError,
+    CameraNotFavouriteError,
+    ObserverUnknownError,
+    ConnectError,
+    JournalError,
+)
 
 StrPath = str | os.PathLike[str]
+logger = logging.getLogger("bhtom_async")
+
+
+@attrs.frozen
+class _Item:
+    """Strictly private: a file on its way to a worker, with the options it will be sent with."""
+
+    found: Found
+    options: UploadOptions
+    note: str | None = None
 
 
 class _Stop(Exception):
@@ -115,12 +149,16 @@ class Uploader:
             accepts only FITS files (``.fits/.fit/.fts`` with a ``SIMPLE  =`` card), other types
             any non-empty file. With ``dry_run`` the server checks each file and stores
             nothing, and the journal is only read.
-        job: how the job runs (`JobOptions`: concurrency, journal, rate limits, ...).
+        job: how the job runs (`JobOptions`: concurrency, journal, settle time, rate limits...).
         settings: per-file options, a mapping (key: path as given, absolute path, or file name)
             or a callback ``(path, options) -> UploadOptions | SkipFile | None`` (sync callbacks
             run in a worker thread, so they may read FITS headers; async ones are awaited).
         on_event: called with every `UploadEvent` (keep it quick; it runs on the event loop).
         clock: time source for backoff and rate limits (default: the client's).
+
+    Raises (from `run`):
+        JournalBusyError, JournalError: the journal cannot be opened (another job holds it,
+            it is damaged, or it cannot be written).
 
     Example:
         >>> options = UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
@@ -155,43 +193,50 @@ class Uploader:
         self._outcomes: list[UploadOutcome] = []
         self._bytes_sent = 0
         self._stopped: BhtomError | None = None
-        self._gate = anyio.Event()
+        self._stop_reason = ""
+        self._gate_open = anyio.Event()
         self._probe_lock = anyio.Lock()
-        self._journal: Journal | None = None
+        self._names: dict[tuple[JournalKey, str], anyio.Lock] = {}
+        self._paused = 0.0  # seconds the job has been held by the server's 429s
+        self._resume_at = 0.0
+        self._throttled = 0
+        self._warnings: list[str] = []
         self._done = False
-        self._in_flight: dict[str, anyio.Event] = {}
         self._rng = random.Random()
+        self._journal: UploadJournal | None = None
+        self._server_check: ServerCheck | None = None
+        self._settle: SettleGate | None = None
+        self._pending: dict[str, _Item] = {}  # queued for a worker or held back, by path
 
     # ---- public -----------------------------------------------------------------------------
 
     async def run(self) -> UploadSummary:
         """Upload everything; return the per-file outcomes and the summary.
 
-        Raises only for problems of the job itself (a journal that cannot be opened, a closed
-        client). Per-file problems are outcomes; job-wide refusals end up in `summary.stopped`.
+        Per-file problems are outcomes; refusals every file would get end up in
+        `summary.stopped`. Raises only when the journal cannot be opened.
         """
         started = self._clock.monotonic()
-        await self._client.open()
-        # Keep one pooled connection free for reconciliation lookups during long uploads.
-        pool = self._client.config.max_connections
-        workers = max(1, min(self._job.concurrency, pool - 1 if pool > 1 else 1))
+        workers = await self._prepare_client()
+        journal = SqliteJournal(
+            self._journal_path, read_only=self._dry_run, wait=self._job.journal_wait, clock=self._clock
+        )
+        await journal.open()
+        self._journal = journal
+        self._server_check = ServerCheck(
+            self._lookup, journal, self._clock, lambda: self._client.server_clock_offset
+        )
         cancelled = False
-        async with Journal(self._journal_path, read_only=self._dry_run) as journal:
-            self._journal = journal
-            self._server_check = ServerCheck(self._client, journal, self._clock)
-            send, receive = anyio.create_memory_object_stream[Candidate](max_buffer_size=workers)
-            try:
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(self._produce, send)
-                    for _ in range(workers):
-                        tg.start_soon(self._work, receive.clone())
-                    receive.close()
-            except anyio.get_cancelled_exc_class():
-                cancelled = True
-                raise
-            finally:
-                if cancelled:
-                    self._finish(started, cancelled=True)
+        try:
+            await self._pipeline(workers)
+        except anyio.get_cancelled_exc_class():
+            cancelled = True
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await journal.aclose()
+            if cancelled:
+                self._finish(started, cancelled=True)
         return self._finish(started, cancelled=False)
 
     @asynccontextmanager
@@ -242,114 +287,171 @@ class Uploader:
         """The outcomes so far (also readable after a cancelled `run`)."""
         return tuple(self._outcomes)
 
-    # ---- pipeline ---------------------------------------------------------------------------
+    # ---- the pipeline -----------------------------------------------------------------------
 
-    def _finish(self, started: float, *, cancelled: bool) -> UploadSummary:
-        self._done = True
-        summary = UploadSummary(
-            outcomes=tuple(self._outcomes),
-            stopped=self._stopped,
-            cancelled=cancelled,
-            bytes_sent=self._bytes_sent,
-            elapsed=self._clock.monotonic() - started,
+    async def _prepare_client(self) -> int:
+        """Open the client and size its pool for the workers plus the look-ups; the workers to run."""
+        await self._client.open()
+        wanted = self._job.concurrency + LOOKUP_CONNECTIONS
+        granted = self._client.ensure_connections(wanted)
+        if granted >= wanted:
+            return self._job.concurrency
+        workers = max(1, granted - LOOKUP_CONNECTIONS)
+        message = (
+            f"the client allows {granted} connections, so {workers} uploads run at once instead of "
+            f"{self._job.concurrency} (leave max_connections unset, or set it to at least {wanted})"
         )
-        self._emit(JobFinished(summary))
-        return summary
+        self._warnings.append(message)
+        warnings.warn(message, UserWarning, stacklevel=3)
+        logger.warning("%s", message)
+        return workers
 
-    async def _produce(self, send: MemoryObjectSendStream[Candidate]) -> None:
+    async def _pipeline(self, workers: int) -> None:
+        send, receive = anyio.create_memory_object_stream[Found | _Item](max_buffer_size=workers)
+        settled = send.clone()
+        self._settle = SettleGate(
+            settled.send,
+            settle_time=self._job.settle_time,
+            max_wait=self._job.max_settle_wait,
+            gave_up=self._not_ready,
+        )
+
+        async def settle() -> None:
+            assert self._settle is not None
+            async with settled:
+                await self._settle.run()
+
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._produce, send)
+                tg.start_soon(settle)
+                for _ in range(workers):
+                    tg.start_soon(self._work, receive.clone())
+                receive.close()
+        finally:
+            self._abandon_pending()
+
+    async def _produce(self, send: MemoryObjectSendStream[Found | _Item]) -> None:
+        assert self._settle is not None
         async with send:
             found = discover(
                 self._paths,
                 data_product_type=self._defaults.data_product_type,
                 include=self._job.include,
                 exclude=self._job.exclude,
-                min_age=self._job.min_age,
             )
             async with aclosing(found):
                 async for item in found:
-                    if self._stopped is not None:
-                        return
                     if isinstance(item, Rejected):
-                        self._skip(item.path, item.reason, size=item.size)
-                        continue
-                    try:
-                        await send.send(item)
-                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                        return  # every worker has left (the job was stopped)
+                        self._rejected(item)
+                    elif self._stopped is not None:
+                        self._not_attempted(item.path, item.size)
+                    else:
+                        await self._intake(item, send)
+        self._settle.close()
 
-    async def _work(self, receive: MemoryObjectReceiveStream[Candidate]) -> None:
+    async def _intake(self, found: Found, send: MemoryObjectSendStream[Found | _Item]) -> None:
+        """Report a file already uploaded at once; pass the rest on, held back while they change."""
+        assert self._settle is not None
+        options = await settings_for(self._settings, found.path, found.fingerprint.path, self._defaults)
+        if isinstance(options, SkipFile):
+            self._skip(found.path, options.reason, size=found.size)
+            return
+        try:
+            row = await self._require_journal().find(key_of(options), found.fingerprint)
+        except JournalError as exc:
+            self._stop(exc)
+            self._not_attempted(found.path, found.size)
+            return
+        if row is not None and row.state == "uploaded":
+            self._already_uploaded(found.path, found.size, row)
+            return
+        item = _Item(found, options)
+        self._pending[found.fingerprint.path] = item
+        self._emit(FileQueued(found.path, found.size))
+        if self._settle.is_settled(found):
+            await send.send(item)
+        else:
+            self._emit(FileHeld(found.path, found.size))
+            self._settle.hold(found)
+
+    async def _work(self, receive: MemoryObjectReceiveStream[Found | _Item]) -> None:
         async with receive:
-            async for candidate in receive:
+            async for queued in receive:
+                # The settle gate hands back the bare Found; its options wait in `_pending`.
+                key = queued.fingerprint.path if isinstance(queued, Found) else queued.found.fingerprint.path
+                item = self._pending.pop(key, None)
+                if item is None:
+                    continue
+                if isinstance(queued, Found):
+                    item = attrs.evolve(item, found=queued)
                 if self._stopped is not None:
-                    return
-                try:
-                    await self._handle(candidate)
-                except _Stop:
-                    return
+                    self._not_attempted(item.found.path, item.found.size)
+                    continue
+                await self._handle(item)
+
+    def _abandon_pending(self) -> None:
+        """Every file still queued or held when the job ends is reported as not attempted."""
+        for item in list(self._pending.values()):
+            self._not_attempted(item.found.path, item.found.size)
+        self._pending.clear()
 
     # ---- one file ---------------------------------------------------------------------------
 
-    async def _handle(self, candidate: Candidate) -> None:
-        # The same file reached twice in one run (listed twice, or inside a listed folder): only
-        # one worker may handle it at a time; the later one then finds its journal row.
-        key = candidate.fingerprint.path
-        while key in self._in_flight:
-            await self._in_flight[key].wait()
-        self._in_flight[key] = anyio.Event()
-        try:
-            await self._handle_one(candidate)
-        finally:
-            self._in_flight.pop(key).set()
-
-    async def _handle_one(self, candidate: Candidate) -> None:
-        path, fp = candidate.path, candidate.fingerprint
-        job = await settings_for(self._settings, path, fp.path, self._defaults)
-        if isinstance(job, SkipFile):
-            self._skip(path, job.reason, size=fp.size)
+    async def _handle(self, item: _Item) -> None:
+        inspected = await anyio.to_thread.run_sync(inspect, item.found, item.options.data_product_type)
+        if isinstance(inspected, Rejected):
+            self._rejected(inspected)
             return
+        options = item.options
+        key = key_of(options)
+        lock = self._names.setdefault((key, inspected.wire_name), anyio.Lock())
+        async with lock:  # one upload of a name to a place at a time
+            with anyio.move_on_after(self._job.file_timeout) as scope:
+                try:
+                    await self._handle_settled(inspected, options, item.note)
+                except _Stop:
+                    self._not_attempted(inspected.path, inspected.size)
+                except JournalError as exc:
+                    # The journal can no longer be written (disk full): stop; what is journaled stays.
+                    self._stop(exc)
+                    self._finished(
+                        inspected,
+                        "unknown",
+                        reason=f"could not be journaled ({exc.problem}); a re-run checks it",
+                    )
+            if scope.cancelled_caught:
+                await self._timed_out(inspected, options)
+
+    async def _handle_settled(self, candidate: Candidate, options: UploadOptions, note: str | None) -> None:
         journal = self._require_journal()
-        row = await journal.find(key_of(job), fp.path, fp.size, fp.mtime_ns)
+        key = key_of(options)
+        row = await journal.find(key, candidate.fingerprint)
         if row is not None and row.state == "uploaded":
-            self._skip(
-                path,
-                f"already uploaded (id {row.data_product_id})",
-                size=fp.size,
-                data_product_id=row.data_product_id,
-                sha256=row.sha256,
-            )
+            self._already_uploaded(candidate.path, candidate.size, row)
             return
         if row is not None and row.state in ("sending", "unknown"):
             if self._dry_run:
-                self._skip(
-                    path, "an earlier upload's outcome is unknown; a real run reconciles it", size=fp.size
-                )
+                self._skip(candidate.path, "an earlier upload's outcome is unknown; a real run reconciles it")
                 return
-            verdict = await self._reconcile(job, row.name, row.sent_at, row.id, row.sha256)
+            verdict = await self._reconcile(Sent.of_row(row), row.sha256)
             if verdict.kind == "stored":
                 self._finished(
-                    UploadOutcome(
-                        path,
-                        "uploaded",
-                        data_product_id=verdict.data_product_id,
-                        size=fp.size,
-                        sha256=row.sha256,
-                        reconciled=True,
-                    )
+                    candidate, "uploaded", data_product_id=verdict.data_product_id, reconciled=True
                 )
                 return
-            if verdict.kind == "undecided":
-                await journal.mark(row.id, "unknown", reason=verdict.reason)
-                self._finished(UploadOutcome(path, "unknown", reason=verdict.reason, size=fp.size))
+            if verdict.kind == "unknown":
+                await journal.finish(row.id, "unknown", reason=verdict.reason, candidates=verdict.candidates)
+                self._finished(candidate, "unknown", reason=verdict.reason, candidates=verdict.candidates)
                 return
-        if row is None and await self._is_copy(candidate, job):
+        if row is None and await self._is_copy(candidate, options):
             return
-        await self._send(candidate, job)
+        await self._send(candidate, options, row, note)
 
-    async def _is_copy(self, candidate: Candidate, job: UploadOptions) -> bool:
+    async def _is_copy(self, candidate: Candidate, options: UploadOptions) -> bool:
         """A file new to the journal whose name and size match an uploaded row: compare content."""
         journal = self._require_journal()
-        fp = candidate.fingerprint
-        similar = await journal.find_similar(key_of(job), candidate.path.name, fp.size)
+        similar = await journal.find_similar(key_of(options), candidate.wire_name, candidate.size)
         if not similar:
             return False
         try:
@@ -360,164 +462,366 @@ class Uploader:
         if original is None:
             return False
         if not self._dry_run:
-            await journal.record_skip_copy(
-                key_of(job), fp.path, candidate.path.name, fp.size, fp.mtime_ns, original
-            )
+            await journal.record_copy(key_of(options), candidate.fingerprint, candidate.wire_name, original)
         self._skip(
             candidate.path,
             f"same content as {original.path}, already uploaded (id {original.data_product_id})",
-            size=fp.size,
+            size=candidate.size,
             data_product_id=original.data_product_id,
             sha256=digest,
         )
         return True
 
-    async def _send(self, candidate: Candidate, job: UploadOptions) -> None:
+    async def _send(
+        self, candidate: Candidate, options: UploadOptions, row: JournalRow | None, note: str | None
+    ) -> None:
+        marker = (row.marker if row is not None else None) or (
+            f"bhtom_async:{uuid.uuid4().hex[:16]}" if self._job.marker and not self._dry_run else None
+        )
+        sent_options = options.replace(dry_run=self._dry_run, comment=_with_marker(options.comment, marker))
         attempts = 0
         while True:
             if self._stopped is not None:
                 raise _Stop
-            outcome: str | None = None
-            if not self._gate.is_set():
+            attempts += 1
+            if not self._gate_open.is_set():
                 # Until one request has been answered, requests go one at a time: a refusal that
                 # every file would get (bad token, unknown target) then costs exactly one request.
                 async with self._probe_lock:
                     if self._stopped is not None:
                         raise _Stop
-                    # Workers queued here while the probe ran go in parallel once it opened the gate.
-                    if not self._gate.is_set():
-                        outcome = await self._send_once(candidate, job, attempts + 1)
-                        if outcome != "not sent":
-                            self._gate.set()
-            if outcome is None:
-                outcome = await self._send_once(candidate, job, attempts + 1)
-            if outcome != "retry":
+                    if not self._gate_open.is_set():
+                        again = await self._attempt(candidate, sent_options, marker, attempts, note)
+                        self._gate_open.set()
+                        if not again:
+                            return
+                        continue
+            if not await self._attempt(candidate, sent_options, marker, attempts, note):
                 return
-            attempts += 1
-            policy = self._client.config.retry
-            await self._clock.sleep(
-                backoff(attempts, initial=policy.wait_initial, maximum=policy.wait_max, rng=self._rng)
-            )
-
-    async def _send_once(self, candidate: Candidate, job: UploadOptions, attempt: int) -> str:
-        """One request for `candidate`: ``done``, ``retry`` (send again) or ``not sent``."""
-        path, fp = candidate.path, candidate.fingerprint
-        journal = self._require_journal()
-        try:
-            prepared = await self._prepare(path, job)
-        except InvalidInputError as exc:
-            self._skip(path, exc.message, size=fp.size)
-            return "not sent"
-        row_id = None
-        if not self._dry_run:
-            row_id = await journal.begin_send(key_of(job), fp.path, path.name, fp.size, fp.mtime_ns)
-        sent_at = time.time()
-        if self._requests is not None:
-            await self._requests.acquire(1)
-        self._emit(FileStarted(path, fp.size, attempt))
-        retry = await self._attempt(prepared, job, candidate, row_id, attempt, sent_at)
-        return "retry" if retry else "done"
 
     async def _attempt(
-        self,
-        prepared: PreparedUpload,
-        job: UploadOptions,
-        candidate: Candidate,
-        row_id: int | None,
-        attempts: int,
-        sent_at: float,
+        self, candidate: Candidate, options: UploadOptions, marker: str | None, attempt: int, note: str | None
     ) -> bool:
         """Send once and record the outcome; True if the file should be sent again."""
-        path, size = candidate.path, candidate.size
+        path = candidate.path
         journal = self._require_journal()
-
-        async def mark(state: str, **fields: object) -> None:
-            if row_id is not None:
-                await journal.mark(row_id, state, **fields)  # type: ignore[arg-type]
-
-        def finish(status: OutcomeStatus, **fields: Any) -> bool:
-            self._finished(UploadOutcome(path, status, size=size, attempts=attempts, **fields))
-            return False  # not to be sent again
-
-        async def fail(status: OutcomeStatus, reason: str, error: BhtomError | None) -> bool:
-            await mark(status, reason=reason)
-            return finish(status, reason=reason, error=error)
-
+        try:
+            prepared = await self._prepare(candidate, options)
+        except InvalidInputError as exc:
+            self._finished(candidate, "failed", reason=exc.headline, error=exc, attempts=attempt)
+            return False
+        row: JournalRow | None = None
+        if not self._dry_run:
+            try:
+                row = await journal.begin(
+                    key_of(options),
+                    candidate.fingerprint,
+                    candidate.wire_name,
+                    server_offset=self._client.server_clock_offset,
+                    marker=marker,
+                )
+            except JournalError as exc:
+                self._stop(exc)  # nothing was sent: the file is left for a re-run
+                raise _Stop from None
+        sent = Sent(
+            key_of(options),
+            candidate.wire_name,
+            row.id if row else None,
+            (row.first_sent_at or row.sent_at or 0.0) if row else time.time(),
+            row.server_offset if row else None,
+            marker,
+        )
+        await self._wait_for_resume()
+        if self._requests is not None:
+            await self._requests.acquire(1)
+        self._emit(FileStarted(path, candidate.size, attempt))
+        common: dict[str, Any] = {"attempts": attempt, "sent_as": _renamed(candidate)}
         try:
             receipt = await self._client.uploads.send(prepared)
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                await fail("unknown", "cancelled while sending; a re-run reconciles it", None)
+                if row is not None:
+                    await journal.finish(
+                        row.id, "unknown", reason="cancelled while sending; a re-run reconciles it"
+                    )
+                self._finished(
+                    candidate, "unknown", reason="cancelled while sending; a re-run reconciles it", **common
+                )
             raise
         except InvalidInputError as exc:
             # The file changed or vanished mid-stream: the body was cut short, nothing is stored.
-            return await fail("failed", exc.message, exc)
+            return await self._changed_mid_stream(candidate, options, row, exc)
         except (UploadOutcomeUnknown, ServerError, ResponseDecodeError) as exc:
-            # The body may have reached the server: look before sending again.
-            sha = prepared.body.sha256.get(path.name)
-            if self._dry_run:
-                return finish("unknown", reason=_short(exc), error=exc)
-            verdict = await self._reconcile(job, path.name, sent_at, row_id, sha)
-            if verdict.kind == "stored":  # ServerCheck has journaled it
-                return finish(
-                    "uploaded", data_product_id=verdict.data_product_id, sha256=sha, reconciled=True
-                )
-            if verdict.kind == "absent" and attempts < self._job.max_attempts:
-                await mark("failed", reason=f"not stored after: {_short(exc)}")
-                return True
-            if verdict.kind == "absent":
-                return await fail("failed", f"not stored after {attempts} attempts; last: {_short(exc)}", exc)
-            return await fail("unknown", verdict.reason or "could not tell whether the server stored it", exc)
+            return await self._unclear(candidate, prepared, sent, exc, attempt, common)
         except RateLimitError as exc:
-            # Refused before anything was done; the client already honoured its retries and pauses.
-            if attempts < self._job.max_attempts and exc.retry_after is None:
-                await mark("failed", reason=_short(exc))
-                return True
-            self._stop(exc)
-            return await fail("failed", _short(exc), exc)
+            return await self._rate_limited(candidate, row, exc, common)
         except (APIError, TransportError) as exc:
-            if _is_job_wide(exc):
+            if isinstance(exc, JOB_WIDE_ERRORS):
                 self._stop(exc)
-            return await fail("failed", _short(exc), exc)
-        files = receipt.files
-        sha = prepared.body.sha256.get(path.name)
+            await self._fail(row, candidate, exc.headline, exc, common)
+            return False
+        sha = prepared.body.sha256.get(candidate.wire_name)
         if self._dry_run:
-            note = f" ({files[0].message})" if files and files[0].message else ""
-            return finish(
-                "dry_run", reason="dry run: checked by the server, nothing stored" + note, sha256=sha
+            message = receipt.files[0].message if receipt.files else None
+            reason = "dry run: checked by the server, nothing stored" + (f" ({message})" if message else "")
+            self._finished(candidate, "dry_run", reason=reason, sha256=sha, **common)
+            return False
+        data_product_id = receipt.files[0].id if receipt.files else None
+        assert row is not None
+        if not await self._unchanged(candidate):
+            await journal.finish(
+                row.id, "changed", data_product_id=data_product_id, reason="changed while it was being sent"
             )
-        data_product_id = files[0].id if files else None
-        await mark("uploaded", data_product_id=data_product_id, sha256=sha)
-        return finish("uploaded", data_product_id=data_product_id, sha256=sha)
+            self._requeue(
+                candidate,
+                options,
+                f"it changed while being sent; the copy stored then (id {data_product_id}) "
+                "may be inconsistent",
+            )
+            return False
+        await journal.finish(row.id, "uploaded", data_product_id=data_product_id, sha256=sha)
+        self._finished(
+            candidate, "uploaded", data_product_id=data_product_id, sha256=sha, reason=note, **common
+        )
+        return False
 
-    async def _prepare(self, path: Path, job: UploadOptions) -> PreparedUpload:
+    async def _unclear(
+        self,
+        candidate: Candidate,
+        prepared: PreparedUpload,
+        sent: Sent,
+        exc: BhtomError,
+        attempt: int,
+        common: dict[str, Any],
+    ) -> bool:
+        """The body may have reached the server: look before sending again."""
+        sha = prepared.body.sha256.get(candidate.wire_name)
+        if self._dry_run:
+            # A dry run stores nothing, so sending again cannot make a duplicate.
+            if attempt < self._job.max_attempts:
+                await self._back_off(attempt)
+                return True
+            self._finished(candidate, "failed", reason=exc.headline, error=exc, **common)
+            return False
+        verdict = await self._reconcile(sent, sha)
+        if verdict.kind == "stored":  # ServerCheck has journaled it
+            self._finished(
+                candidate,
+                "uploaded",
+                data_product_id=verdict.data_product_id,
+                sha256=sha,
+                reconciled=True,
+                **common,
+            )
+            return False
+        journal = self._require_journal()
+        assert sent.row_id is not None
+        if verdict.kind == "absent" and attempt < self._job.max_attempts:
+            await journal.finish(sent.row_id, "failed", reason=f"not stored after: {exc.headline}")
+            await self._back_off(attempt)
+            return True
+        if verdict.kind == "absent":
+            await self._fail(
+                sent.row_id,
+                candidate,
+                f"not stored after {attempt} attempts; last: {exc.headline}",
+                exc,
+                common,
+            )
+            return False
+        reason = verdict.reason or "could not tell whether the server stored it"
+        await journal.finish(sent.row_id, "unknown", reason=reason, candidates=verdict.candidates)
+        self._finished(
+            candidate, "unknown", reason=reason, error=exc, candidates=verdict.candidates, **common
+        )
+        return False
+
+    async def _rate_limited(
+        self, candidate: Candidate, row: JournalRow | None, exc: RateLimitError, common: dict[str, Any]
+    ) -> bool:
+        """The server refused before doing anything: pause every worker and try again, within budget."""
+        if row is not None:
+            await self._require_journal().finish(row.id, "failed", reason=exc.headline)
+        policy = self._client.config.retry
+        self._throttled += 1
+        wait = backoff(
+            self._throttled,
+            initial=policy.wait_initial,
+            maximum=policy.wait_max,
+            rng=self._rng,
+            retry_after=exc.retry_after,
+        )
+        if self._paused + wait > self._job.rate_limit_budget:
+            reason = (
+                f"the server kept answering 429 (slow down) for more than {self._job.rate_limit_budget:g} s "
+                "(rate_limit_budget); the files not yet sent are left for a re-run"
+            )
+            self._stop(RateLimitError(reason, method=exc.method, path=exc.path, retry_after=exc.retry_after))
+            self._finished(candidate, "not_attempted", reason=f"not tried: {reason}", **common)
+            return False
+        self._pause(wait)
+        return True
+
+    def _pause(self, seconds: float) -> None:
+        """Hold every worker for `seconds` (extends, never shortens, a pause in force)."""
+        now = self._clock.monotonic()
+        until = now + seconds
+        if until > self._resume_at:
+            self._paused += until - max(now, self._resume_at)
+            self._resume_at = until
+
+    async def _wait_for_resume(self) -> None:
+        while (left := self._resume_at - self._clock.monotonic()) > 0:
+            await self._clock.sleep(left)
+
+    async def _changed_mid_stream(
+        self, candidate: Candidate, options: UploadOptions, row: JournalRow | None, exc: InvalidInputError
+    ) -> bool:
+        if row is not None:
+            await self._require_journal().finish(row.id, "failed", reason=exc.headline)
+        if await anyio.to_thread.run_sync(os.path.exists, candidate.path):
+            self._requeue(
+                candidate, options, "it changed while being sent (the request was cut short; nothing stored)"
+            )
+        else:
+            self._finished(candidate, "failed", reason=exc.headline, error=exc)
+        return False
+
+    async def _timed_out(self, candidate: Candidate, options: UploadOptions) -> None:
+        reason = f"no final answer within {self._job.file_timeout:g} s (file_timeout); a re-run reconciles it"
+        row = (
+            await self._require_journal().find(key_of(options), candidate.fingerprint)
+            if not self._dry_run
+            else None
+        )
+        if row is not None and row.state == "sending":
+            await self._require_journal().finish(row.id, "unknown", reason=reason)
+        self._finished(candidate, "unknown", reason=reason)
+
+    async def _prepare(self, candidate: Candidate, options: UploadOptions) -> PreparedUpload:
+        path = candidate.path
+
         def on_bytes(n: int) -> None:
             self._bytes_sent += n
             self._emit(BytesSent(path, n, self._bytes_sent))
 
         return await self._client.uploads.prepare(
             path,
-            job.replace(dry_run=self._dry_run),
+            options,
+            send_as=[candidate.wire_name],
             on_bytes=on_bytes,
             throttle=self._bytes.acquire if self._bytes is not None else None,
         )
 
-    async def _reconcile(
-        self, job: UploadOptions, name: str, sent_at: float | None, row_id: int | None, sha256: str | None
-    ) -> Verdict:
-        """Ask the server whether the file arrived (see `reconcile.ServerCheck`)."""
+    async def _reconcile(self, sent: Sent, sha256: str | None) -> Verdict:
+        """Ask the server whether the file arrived (see `reconcile`)."""
+        assert self._server_check is not None
         try:
-            return await self._server_check.check(key_of(job), name, sent_at, row_id, sha256)
+            return await self._server_check.check(sent, sha256=sha256)
         except (AuthenticationError, PermissionDeniedError) as exc:
             self._stop(exc)
-            return Verdict("undecided", reason=f"could not look the file up on the server ({exc})")
+            return Verdict("unknown", reason=f"could not look the file up on the server ({exc.headline})")
 
-    # ---- helpers ----------------------------------------------------------------------------
+    def _lookup(self, key: JournalKey, wire_name: str, sent_at: float) -> AsyncIterator[ProductLike]:
+        import datetime as dt
+
+        offset = self._client.server_clock_offset or 0.0
+        # A day of slack: the exact comparison is made on our side, by `reconcile.attribute`.
+        since = dt.datetime.fromtimestamp(sent_at + offset - 86400.0, tz=dt.timezone.utc)
+        return self._client.dataproducts.list(
+            target_name=key.target,
+            oname=key.observatory if key.data_product_type in CAMERA_TYPES else None,
+            data_product_type=key.data_product_type,
+            photometry_data=wire_name,
+            created_start=since,
+        ).__aiter__()
+
+    async def _unchanged(self, candidate: Candidate) -> bool:
+        def now() -> bool:
+            try:
+                info = os.stat(candidate.path)
+            except OSError:
+                return False
+            fp = candidate.fingerprint
+            return (info.st_size, info.st_mtime_ns, info.st_ino) == (fp.size, fp.mtime_ns, fp.inode)
+
+        return await anyio.to_thread.run_sync(now)
+
+    def _requeue(self, candidate: Candidate, options: UploadOptions, note: str) -> None:
+        """Send the file again once it has settled (its new content is a new upload)."""
+        assert self._settle is not None
+        found = Found(candidate.path, candidate.fingerprint, candidate.wire_name)
+        self._pending[candidate.fingerprint.path] = _Item(found, options, note)
+        self._emit(FileHeld(candidate.path, candidate.size))
+        self._settle.hold(found)
+
+    async def _back_off(self, attempt: int) -> None:
+        policy = self._client.config.retry
+        await self._clock.sleep(
+            backoff(attempt, initial=policy.wait_initial, maximum=policy.wait_max, rng=self._rng)
+        )
+
+    async def _fail(
+        self,
+        row: JournalRow | int | None,
+        candidate: Candidate,
+        reason: str,
+        error: BhtomError | None,
+        common: dict[str, Any],
+    ) -> None:
+        row_id = row.id if isinstance(row, JournalRow) else row
+        if row_id is not None:
+            await self._require_journal().finish(row_id, "failed", reason=reason)
+        self._finished(candidate, "failed", reason=reason, error=error, **common)
+
+    # ---- outcomes ---------------------------------------------------------------------------
 
     def _stop(self, exc: BhtomError) -> None:
         if self._stopped is None:
             self._stopped = exc
-        self._gate.set()
+        self._gate_open.set()
+        if self._settle is not None:
+            self._settle.drop_all()  # their pending entries are reported as not attempted
+
+    def _finish(self, started: float, *, cancelled: bool) -> UploadSummary:
+        self._done = True
+        summary = UploadSummary(
+            outcomes=tuple(self._outcomes),
+            stopped=self._stopped,
+            cancelled=cancelled,
+            bytes_sent=self._bytes_sent,
+            elapsed=self._clock.monotonic() - started,
+            warnings=tuple(self._warnings),
+        )
+        self._emit(JobFinished(summary))
+        return summary
+
+    def _rejected(self, item: Rejected) -> None:
+        status: OutcomeStatus = "failed" if item.kind == "failed" else item.kind
+        self._record(UploadOutcome(item.path, status, reason=item.reason, size=item.size), finished=False)
+
+    def _not_ready(self, gave_up: NotReady) -> None:
+        item = self._pending.pop(gave_up.found.fingerprint.path, None)
+        note = f" ({item.note})" if item is not None and item.note else ""
+        outcome = UploadOutcome(
+            gave_up.found.path, "not_ready", reason=gave_up.reason + note, size=gave_up.found.size
+        )
+        self._record(outcome, finished=False)
+
+    def _not_attempted(self, path: Path, size: int) -> None:
+        why = self._stopped.headline if self._stopped is not None else "the job was cancelled"
+        self._record(
+            UploadOutcome(path, "not_attempted", reason=f"not tried: {why}", size=size), finished=False
+        )
+
+    def _already_uploaded(self, path: Path, size: int, row: JournalRow) -> None:
+        self._skip(
+            path,
+            f"already uploaded (id {row.data_product_id})",
+            size=size,
+            data_product_id=row.data_product_id,
+            sha256=row.sha256,
+        )
 
     def _skip(
         self,
@@ -531,37 +835,30 @@ class Uploader:
         outcome = UploadOutcome(
             path, "skipped", reason=reason, size=size, data_product_id=data_product_id, sha256=sha256
         )
-        self._outcomes.append(outcome)
-        self._emit(FileSkipped(outcome))
+        self._record(outcome, finished=False)
 
-    def _finished(self, outcome: UploadOutcome) -> None:
+    def _finished(self, candidate: Candidate, status: OutcomeStatus, **fields: Any) -> None:
+        self._record(UploadOutcome(candidate.path, status, size=candidate.size, **fields), finished=True)
+
+    def _record(self, outcome: UploadOutcome, *, finished: bool) -> None:
         self._outcomes.append(outcome)
-        self._emit(FileFinished(outcome))
+        self._emit(FileFinished(outcome) if finished else FileSkipped(outcome))
 
     def _emit(self, event: UploadEvent) -> None:
         if self._on_event is not None:
             self._on_event(event)
 
-    def _require_journal(self) -> Journal:
+    def _require_journal(self) -> UploadJournal:
         if self._journal is None:
             raise RuntimeError("the journal is not open")
         return self._journal
 
 
-#: Refusals that every other file of the job would get too: the job stops after the first.
-JOB_WIDE_ERRORS = (
-    AuthenticationError,
-    PermissionDeniedError,
-    TargetNotFoundError,
-    CameraNotFavouriteError,
-    ObserverUnknownError,
-)
+def _with_marker(comment: str | None, marker: str | None) -> str | None:
+    if marker is None:
+        return comment
+    return f"{comment} [{marker}]" if comment else f"[{marker}]"
 
 
-def _is_job_wide(exc: BaseException) -> bool:
-    return isinstance(exc, JOB_WIDE_ERRORS)
-
-
-def _short(exc: BaseException) -> str:
-    text = exc.headline if isinstance(exc, BhtomError) else str(exc)
-    return text if len(text) <= 300 else text[:299] + "…"
+def _renamed(candidate: Candidate) -> str | None:
+    return candidate.wire_name if candidate.wire_name != candidate.path.name else None

@@ -122,7 +122,7 @@ async def upload_one(server: DiscardServer, path: Path, journal: Path) -> int:
             bh,
             path,
             UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
-            JobOptions(journal=journal, min_age=0),
+            JobOptions(journal=journal, settle_time=0),
         ).run()
     (outcome,) = summary.outcomes
     assert outcome.status == "uploaded", outcome
@@ -227,7 +227,7 @@ async def test_each_file_stored_exactly_once_under_fault(
             bh,
             tmp_path / "night",
             UploadOptions(target=TARGET, observatory=CAMERA),
-            JobOptions(journal=tmp_path / "j.sqlite3", min_age=0),
+            JobOptions(journal=tmp_path / "j.sqlite3", settle_time=0),
         ).run()
     assert summary.counts["uploaded"] == 5, summary
     assert set(stored_once(emulator, paths).values()) == {1}
@@ -253,7 +253,7 @@ async def test_all_faults_together(emulator, emulator_client, tmp_path: Path) ->
             bh,
             tmp_path / "night",
             UploadOptions(target=TARGET, observatory=CAMERA),
-            JobOptions(journal=tmp_path / "j.sqlite3", min_age=0, max_attempts=8),
+            JobOptions(journal=tmp_path / "j.sqlite3", settle_time=0, max_attempts=8),
         ).run()
     assert summary.counts["uploaded"] == 10, summary
     assert set(stored_once(emulator, paths).values()) == {1}
@@ -285,7 +285,7 @@ async def test_rerun_after_interrupted_job_uploads_only_the_rest(
                 bh,
                 tmp_path / "night",
                 UploadOptions(target=TARGET, observatory=CAMERA),
-                JobOptions(journal=tmp_path / "j.sqlite3", min_age=0, concurrency=2),
+                JobOptions(journal=tmp_path / "j.sqlite3", settle_time=0, concurrency=2),
                 on_event=on_event,
             )
             await first.run()
@@ -297,7 +297,7 @@ async def test_rerun_after_interrupted_job_uploads_only_the_rest(
             bh,
             tmp_path / "night",
             UploadOptions(target=TARGET, observatory=CAMERA),
-            JobOptions(journal=tmp_path / "j.sqlite3", min_age=0),
+            JobOptions(journal=tmp_path / "j.sqlite3", settle_time=0),
         ).run()
     assert second.counts["skipped"] == done_first
     assert second.counts["uploaded"] == 8 - done_first
@@ -311,7 +311,7 @@ async def test_dry_run_stores_nothing_and_journals_nothing(emulator, alice: Clie
         alice,
         tmp_path / "night",
         UploadOptions(target=TARGET, observatory=CAMERA, dry_run=True),
-        JobOptions(journal=tmp_path / "j.sqlite3", min_age=0),
+        JobOptions(journal=tmp_path / "j.sqlite3", settle_time=0),
     ).run()
     assert summary.counts["dry_run"] == 3
     assert real_products(emulator) == []
@@ -320,13 +320,13 @@ async def test_dry_run_stores_nothing_and_journals_nothing(emulator, alice: Clie
         alice,
         tmp_path / "night",
         UploadOptions(target=TARGET, observatory=CAMERA),
-        JobOptions(journal=tmp_path / "j.sqlite3", min_age=0),
+        JobOptions(journal=tmp_path / "j.sqlite3", settle_time=0),
     ).run()
     assert real.counts["uploaded"] == 3
 
 
 async def test_bad_inputs_each_give_their_reason(emulator, alice: Client, tmp_path: Path) -> None:
-    """Logs, empty, compressed, fake, growing and missing files are skipped with reasons."""
+    """Logs are ignored; empty, compressed, fake and missing files fail; a growing one is not ready."""
     night = tmp_path / "night"
     (good,) = night_of(night, 1)
     old = 1_000_000_000
@@ -345,17 +345,27 @@ async def test_bad_inputs_each_give_their_reason(emulator, alice: Client, tmp_pa
         alice,
         [night, tmp_path / "missing.fits"],
         UploadOptions(target=TARGET, observatory=CAMERA),
-        JobOptions(journal=tmp_path / "j.sqlite3", min_age=30),
+        JobOptions(journal=tmp_path / "j.sqlite3", settle_time=30, max_settle_wait=0.3),
     ).run()
-    reasons = {o.path.name: o.reason for o in summary.of("skipped")}
+    status = {o.path.name: o.status for o in summary.outcomes}
+    reasons = {o.path.name: o.reason for o in summary.outcomes}
     assert reasons["empty.fits"] == "empty file (0 bytes)"
-    assert "not a FITS file" in str(reasons["log.txt"])
+    assert (status["log.txt"], reasons["log.txt"]) == (
+        "ignored",
+        "not a FITS file name (.fits, .fit or .fts)",
+    )
     assert "compressed" in str(reasons["a.fits.fz"])
     assert "compressed" in str(reasons["b.fits.gz"])
     assert "SIMPLE" in str(reasons["fake.fits"])
-    assert "still being written" in str(reasons["growing.fits"])
+    assert (status["growing.fits"], reasons["growing.fits"]) == (
+        "not_ready",
+        "still being written after 0.3 s; re-run to upload it",
+    )
     assert reasons["missing.fits"] == "does not exist"
     assert [o.path.name for o in summary.of("uploaded")] == [good.name]
+    failed = {"empty.fits", "a.fits.fz", "b.fits.gz", "fake.fits", "missing.fits"}
+    assert {name for name, s in status.items() if s == "failed"} == failed
+    assert summary.verdict == "failed"
     assert emulator.state.request_count("POST", "/upload/") == 1
 
 
@@ -383,12 +393,15 @@ async def test_job_wide_refusal_stops_after_one_request(  # type: ignore[no-unty
         else emulator_client("alice")
     )
     async with client as bh:
-        job = JobOptions(journal=tmp_path / "j.sqlite3", min_age=0, concurrency=4)
+        job = JobOptions(journal=tmp_path / "j.sqlite3", settle_time=0, concurrency=4)
         summary = await Uploader(bh, tmp_path / "night", UploadOptions(**options), job).run()
     assert isinstance(summary.stopped, error)
     assert summary.stopped.hint
     assert emulator.state.request_count("POST", "/upload/") == 1
-    assert len(summary.outcomes) == 1
+    # Every file is in the summary: the one sent failed, the rest were not attempted (and say why).
+    assert [o.status for o in summary.outcomes].count("failed") == 1
+    assert [o.status for o in summary.outcomes].count("not_attempted") == 5
+    assert all(summary.stopped.headline in str(o.reason) for o in summary.of("not_attempted"))
     if case == "camera not in favourites":
         assert "add_favourite" in str(summary.stopped)
 
@@ -400,7 +413,7 @@ async def test_upload_and_calibrate_streams_results(emulator, alice: Client, tmp
         alice,
         tmp_path / "night",
         UploadOptions(target=TARGET, observatory=CAMERA),
-        JobOptions(journal=tmp_path / "j.sqlite3", min_age=0),
+        JobOptions(journal=tmp_path / "j.sqlite3", settle_time=0),
         PollOptions(interval=0.05, timeout=20),
     ) as job:
         results = [result async for result in job]
@@ -423,7 +436,7 @@ async def main():
             print("started", event.path.name, flush=True)
     async with Client(token, base_url=base, upload_url=upload) as bh:
         options = UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
-        job = JobOptions(journal=journal, min_age=0, concurrency=2)
+        job = JobOptions(journal=journal, settle_time=0, concurrency=2)
         summary = await Uploader(bh, folder, options, job, on_event=on_event).run()
     print("done", summary, flush=True)
 
@@ -470,7 +483,7 @@ async def test_sigkill_mid_job_then_resume_stores_each_file_once(
         alice,
         tmp_path / "night",
         UploadOptions(target=TARGET, observatory=CAMERA),
-        JobOptions(journal=journal, min_age=0),
+        JobOptions(journal=journal, settle_time=0),
     ).run()
     assert summary.counts["failed"] == summary.counts["unknown"] == 0, summary
     assert set(stored_once(emulator, paths).values()) == {1}

@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "_error_body": 1,
     "_status": 1,
     "_retry": 1,
+    "_ratelimit": 1,
     "_multipart": 1,
     "_http": 2,
     # engines the endpoints hand their fetches to

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,28 +13,13 @@ from bhtom_async import Client, UploadOptions, errors
 from bhtom_async.models import UploadedFile, UploadReceipt
 
 from ...conftest import UPLOAD_URL, fits_bytes
+from ...helpers import form_of
 
 pytestmark = pytest.mark.anyio
 URL = UPLOAD_URL + "/upload/"
 SUCCESS = {
     "Success": [{"file name:": "frame_0000.fits", "id": "1454270", "message": "Received plain FITS file."}]
 }
-
-
-def form_of(request: httpx.Request) -> tuple[list[tuple[str, str]], list[tuple[str, str, bytes]]]:
-    """(fields in order, files as (part name, file name, bytes)) of a multipart request."""
-    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.content)
-    fields, files = [], []
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        filename = part.get_filename()
-        payload = part.get_payload(decode=True)
-        if filename:
-            files.append((name, filename, payload))
-        else:
-            fields.append((name, payload.decode()))
-    return fields, files
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
-"""`upload.journal`: the SQLite record of uploads, its states and its crash safety."""
+"""`upload.journal`: the SQLite record of uploads, its states, its lock and its crash safety."""
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 import sqlite3
 import subprocess
@@ -11,49 +13,57 @@ from pathlib import Path
 
 import pytest
 
-from bhtom_async.upload.journal import Journal, JournalKey
+from bhtom_async.errors import JournalBusyError, JournalError
+from bhtom_async.upload.discovery import Fingerprint
+from bhtom_async.upload.journal import Journal, JournalKey, _journal_error
 
 pytestmark = pytest.mark.anyio
 KEY = JournalKey("Gaia22bpl", "HarnessObs_HarnessCam", "fits_file")
 
 
-async def test_begin_send_then_uploaded_is_found_by_fingerprint(tmp_path: Path) -> None:
+def fp(path: str = "/n/a.fits", size: int = 10, mtime_ns: int = 123) -> Fingerprint:
+    return Fingerprint(path, size, mtime_ns, 1, 42)
+
+
+async def test_begin_then_uploaded_is_found_by_fingerprint(tmp_path: Path) -> None:
     """A row goes sending → uploaded(id) and a re-run finds it by (path, size, mtime_ns)."""
     async with Journal(tmp_path / "j.sqlite3") as journal:
-        row_id = await journal.begin_send(KEY, "/n/a.fits", "a.fits", 10, 123)
-        (row,) = await journal.rows()
-        assert (row.state, row.attempts) == ("sending", 1)
-        await journal.mark(row_id, "uploaded", data_product_id=77, sha256="ab" * 32)
+        row = await journal.begin(KEY, fp(), "a.fits", server_offset=-3.5, marker="m1")
+        assert (row.state, row.attempts, row.server_offset, row.marker, row.inode) == (
+            "sending",
+            1,
+            -3.5,
+            "m1",
+            42,
+        )
+        await journal.finish(row.id, "uploaded", data_product_id=77, sha256="ab" * 32)
     async with Journal(tmp_path / "j.sqlite3") as journal:
-        found = await journal.find(KEY, "/n/a.fits", 10, 123)
+        found = await journal.find(KEY, fp())
         assert found is not None
         assert (found.state, found.data_product_id, found.sha256) == ("uploaded", 77, "ab" * 32)
-        assert await journal.find(KEY, "/n/a.fits", 10, 124) is None
-        assert (
-            await journal.find(
-                JournalKey("other", KEY.observatory, KEY.data_product_type), "/n/a.fits", 10, 123
-            )
-            is None
-        )
+        assert await journal.find(KEY, fp(mtime_ns=124)) is None
+        assert await journal.find(JournalKey("other", KEY.observatory, KEY.data_product_type), fp()) is None
 
 
-async def test_resend_counts_attempts_and_keeps_one_row(tmp_path: Path) -> None:
-    """Sending the same file again updates its row rather than adding one."""
+async def test_resend_counts_attempts_keeps_one_row_and_its_first_send(tmp_path: Path) -> None:
+    """Sending the same file again updates its row; the first send time and marker are kept."""
     async with Journal(tmp_path / "j.sqlite3") as journal:
-        first = await journal.begin_send(KEY, "/n/a.fits", "a.fits", 10, 123)
-        await journal.mark(first, "failed", reason="503")
-        second = await journal.begin_send(KEY, "/n/a.fits", "a.fits", 10, 123)
+        first = await journal.begin(KEY, fp(), "a.fits", server_offset=None, marker="m1")
+        await journal.finish(first.id, "failed", reason="503")
+        second = await journal.begin(KEY, fp(), "a.fits", server_offset=2.0, marker="m2")
         rows = await journal.rows()
-    assert first == second
-    assert [(r.state, r.attempts) for r in rows] == [("sending", 2)]
+    assert first.id == second.id
+    assert [(r.state, r.attempts, r.marker, r.server_offset) for r in rows] == [("sending", 2, "m1", 2.0)]
+    assert second.first_sent_at == first.first_sent_at
 
 
 async def test_journal_uses_wal(tmp_path: Path) -> None:
-    """The database is in WAL mode with the uploads table."""
+    """The database is in WAL mode with the uploads table, at schema version 2."""
     async with Journal(tmp_path / "j.sqlite3"):
         pass
     db = sqlite3.connect(tmp_path / "j.sqlite3")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
     assert db.execute("SELECT count(*) FROM uploads").fetchone()[0] == 0
     db.close()
 
@@ -76,27 +86,127 @@ async def test_read_only_journal_creates_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "dry.sqlite3").exists()
 
 
-async def test_content_and_claimed_ids(tmp_path: Path) -> None:
-    """Rows are found by content hash and by name+size; claimed ids are reported."""
+async def test_similar_rows_unclear_rows_and_held_ids(tmp_path: Path) -> None:
+    """Uploaded rows are found by wire name and size; unresolved ones by name; held ids are reported."""
     async with Journal(tmp_path / "j.sqlite3") as journal:
-        row_id = await journal.begin_send(KEY, "/n/a.fits", "a.fits", 10, 1)
-        await journal.mark(row_id, "uploaded", data_product_id=5, sha256="cd" * 32)
-        assert (await journal.find_content(KEY, "cd" * 32)) is not None
-        assert [r.id for r in await journal.find_similar(KEY, "a.fits", 10)] == [row_id]
+        row = await journal.begin(KEY, fp(), "a.fits", server_offset=0.0, marker=None)
+        assert [r.id for r in await journal.unclear(KEY, "a.fits")] == [row.id]
+        await journal.finish(row.id, "uploaded", data_product_id=5, sha256="cd" * 32)
+        assert await journal.unclear(KEY, "a.fits") == []
+        assert [r.id for r in await journal.find_similar(KEY, "a.fits", 10)] == [row.id]
         assert await journal.find_similar(KEY, "a.fits", 11) == []
-        assert await journal.known_ids([5, 6]) == {5}
+        assert await journal.held_ids([5, 6]) == {5}
+        other = await journal.begin(KEY, fp("/m/a.fits"), "a.fits", server_offset=0.0, marker=None)
+        await journal.finish(other.id, "unknown", reason="lost", candidates=[8, 9])
+        (unclear,) = await journal.unclear(KEY, "a.fits")
+    assert unclear.candidates == (8, 9)
+
+
+async def test_a_second_job_on_the_journal_is_refused_with_the_holder_named(tmp_path: Path) -> None:
+    """One job at a time: a second opening fails at once, naming the process that holds it."""
+    async with Journal(tmp_path / "j.sqlite3"):
+        with pytest.raises(JournalBusyError) as caught:
+            await Journal(tmp_path / "j.sqlite3").open()
+    assert f"process {os.getpid()}" in str(caught.value)
+    assert "--journal-wait" in str(caught.value.cli_hint)
+    async with Journal(tmp_path / "j.sqlite3"):  # released when the first closed
+        pass
+
+
+HOLDER = """
+import anyio, sys
+from bhtom_async.upload.journal import Journal
+async def main():
+    async with Journal(sys.argv[1]):
+        print("holding", flush=True)
+        await anyio.sleep(float(sys.argv[2]))
+anyio.run(main)
+"""
+
+
+def test_another_process_holding_the_journal_is_waited_for_or_refused(tmp_path: Path) -> None:
+    """Across processes the lock holds; `wait` waits for the holder, and kill -9 releases it."""
+    import anyio
+
+    path = tmp_path / "j.sqlite3"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path), "30"], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "holding"
+
+    async def try_open(wait: float) -> None:
+        async with Journal(path, wait=wait):
+            pass
+
+    with pytest.raises(JournalBusyError, match=f"process {holder.pid}"):
+        anyio.run(try_open, 0.0)
+    holder.send_signal(signal.SIGKILL)  # the operating system releases the lock of a killed process
+    holder.wait()
+    holder.stdout.close()
+    anyio.run(try_open, 5.0)
+
+
+async def test_a_file_that_is_not_a_journal_is_one_clear_error(tmp_path: Path) -> None:
+    """A non-SQLite file given as the journal: JournalError saying to move it aside, no traceback."""
+    path = tmp_path / "notes.txt"
+    path.write_text("this is not a database\n" * 100)
+    with pytest.raises(JournalError) as caught:
+        await Journal(path).open()
+    assert "not an upload journal" in str(caught.value)
+    assert "move it aside" in str(caught.value.hint)
+
+
+async def test_a_journal_that_cannot_be_created_is_one_clear_error(tmp_path: Path) -> None:
+    """A journal that cannot be created (here its lock file's place is taken) says so and what to do."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    (folder / "j.sqlite3.lock").mkdir()  # as unwritable as a read-only folder, even for root
+    with pytest.raises(JournalError) as caught:
+        await Journal(folder / "j.sqlite3").open()
+    assert "cannot be written" in str(caught.value)
+    assert "--journal" in str(caught.value.hint)
+
+
+def test_disk_full_is_named_as_such() -> None:
+    """ENOSPC and SQLite's "database or disk is full" both read as "the disk is full"."""
+    assert "disk is full" in str(_journal_error("/j", OSError(errno.ENOSPC, "No space left on device")))
+    assert "disk is full" in str(_journal_error("/j", sqlite3.OperationalError("database or disk is full")))
+
+
+async def test_a_version_1_journal_gains_the_new_columns(tmp_path: Path) -> None:
+    """A journal written by an earlier version opens, keeps its rows and gains the new columns."""
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE uploads (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, "
+        "observatory TEXT NOT NULL, data_product_type TEXT NOT NULL, path TEXT NOT NULL, name TEXT NOT NULL, "
+        "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT, state TEXT NOT NULL, "
+        "data_product_id INTEGER, reason TEXT, attempts INTEGER NOT NULL DEFAULT 0, sent_at REAL, "
+        "updated_at REAL NOT NULL, UNIQUE (path, size, mtime_ns, target, observatory, data_product_type));"
+        "INSERT INTO uploads (target, observatory, data_product_type, path, name, size, mtime_ns, state, "
+        "data_product_id, updated_at) VALUES ('Gaia22bpl', 'HarnessObs_HarnessCam', 'fits_file', "
+        "'/n/a.fits', 'a.fits', 10, 123, 'uploaded', 77, 0); PRAGMA user_version=1;"
+    )
+    db.close()
+    async with Journal(path) as journal:
+        found = await journal.find(KEY, fp())
+    assert found is not None
+    assert (found.state, found.data_product_id, found.marker) == ("uploaded", 77, None)
 
 
 WRITER = """
 import anyio, sys
+from bhtom_async.upload.discovery import Fingerprint
 from bhtom_async.upload.journal import Journal, JournalKey
 KEY = JournalKey("T", "O", "fits_file")
 async def main():
     async with Journal(sys.argv[1]) as j:
         i = 0
         while True:
-            row = await j.begin_send(KEY, f"/p/{i}.fits", f"{i}.fits", i, i)
-            await j.mark(row, "uploaded", data_product_id=i, sha256="00")
+            fp = Fingerprint(f"/p/{i}.fits", i, i)
+            row = await j.begin(KEY, fp, f"{i}.fits", server_offset=0.0, marker=None)
+            await j.finish(row.id, "uploaded", data_product_id=i, sha256="00")
             if i == 5:
                 print("ready", flush=True)
             i += 1
@@ -124,10 +234,10 @@ def test_kill_9_leaves_the_journal_consistent(tmp_path: Path) -> None:
 
 
 async def test_read_only_journal_cannot_be_written(tmp_path: Path) -> None:
-    """An existing journal opened for a dry run is truly read-only."""
+    """An existing journal opened for a dry run is truly read-only (a write is a JournalError)."""
     async with Journal(tmp_path / "j.sqlite3") as journal:
-        await journal.begin_send(KEY, "/n/a.fits", "a.fits", 10, 1)
+        await journal.begin(KEY, fp(), "a.fits", server_offset=0.0, marker=None)
     async with Journal(tmp_path / "j.sqlite3", read_only=True) as journal:
         assert len(await journal.rows()) == 1
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
-            await journal.begin_send(KEY, "/n/b.fits", "b.fits", 10, 1)
+        with pytest.raises(JournalError, match="cannot be written"):
+            await journal.begin(KEY, fp("/n/b.fits"), "b.fits", server_offset=0.0, marker=None)

@@ -6,133 +6,45 @@ import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import anyio
-import attrs
 import httpx
 import pytest
-import respx
 
-from bhtom_async import Client, JobOptions, UploadOptions, errors
+from bhtom_async import Client, UploadOptions, errors
 from bhtom_async.testing import ManualClock
 from bhtom_async.upload import (
     BytesSent,
     FileFinished,
     FileSkipped,
     FileStarted,
+    Fingerprint,
     JobFinished,
     Journal,
+    JournalKey,
     SkipFile,
-    Uploader,
     UploadEvent,
 )
 
-from ...conftest import BASE_URL, UPLOAD_URL, fits_bytes
-from ..api.test_uploads import form_of
+from ...helpers import form_of
+from .conftest import CAMERA, TARGET, FakeServer, Frames, MakeUploader, Routes
 
 pytestmark = pytest.mark.anyio
-UPLOAD = UPLOAD_URL + "/upload/"
-DATA = BASE_URL + "/common/api/data/"
-TARGET = "Gaia22bpl"
-CAMERA = "HarnessObs_HarnessCam"
-
-
-class FakeServer:
-    """Answers uploads with increasing ids and lists what it stored, like the upload service."""
-
-    def __init__(self) -> None:
-        self.stored: list[dict[str, object]] = []
-        self.next_id = 1000
-        self.faults: list[Callable[[httpx.Request], httpx.Response | None]] = []
-
-    def upload(self, request: httpx.Request) -> httpx.Response:
-        fields, files = form_of(request)
-        if self.faults:
-            fault = self.faults.pop(0)
-            answer = fault(request)
-            if answer is not None:
-                return answer
-        return self.store(dict(fields), files[0][1])
-
-    def store(self, fields: dict[str, str], name: str) -> httpx.Response:
-        self.next_id += 1
-        self.stored.append(
-            {
-                "id": self.next_id,
-                "data": f"/data/targets/{fields['target']}/{self.next_id}_{name}",
-                "target_name": fields["target"],
-                "camera": fields["observatory"],
-                "created": "2099-01-01T00:00:00Z",
-                "data_product_type": fields["data_product_type"],
-                "dryRun": fields["dry_run"] == "True",
-            }
-        )
-        entry = {"file name:": f"{self.next_id}_{name}", "id": str(self.next_id), "message": "ok"}
-        return httpx.Response(201, json={"Success": [entry]})
-
-    def listing(self, request: httpx.Request) -> httpx.Response:
-        import json
-
-        query = json.loads(request.content)
-        items = [
-            item
-            for item in self.stored
-            if str(query.get("photometry_data", "")) in str(item["data"]) and not item["dryRun"]
-        ]
-        return httpx.Response(200, json={"count": len(items), "num_pages": 1, "data": items})
-
-
-@pytest.fixture
-def server() -> FakeServer:
-    return FakeServer()
-
-
-@pytest.fixture
-def routes(server: FakeServer):  # type: ignore[no-untyped-def]
-    with respx.mock(assert_all_called=False) as mock:
-        upload = mock.post(UPLOAD).mock(side_effect=server.upload)
-        listing = mock.post(DATA).mock(side_effect=server.listing)
-        yield upload, listing
-
-
-@pytest.fixture
-def frames(tmp_path: Path) -> Callable[[int], list[Path]]:
-    def make(n: int) -> list[Path]:
-        root = tmp_path / "night"
-        root.mkdir(exist_ok=True)
-        paths = []
-        for i in range(n):
-            path = root / f"frame_{i:03d}.fits"
-            path.write_bytes(fits_bytes(i))
-            paths.append(path)
-        return paths
-
-    return make
-
-
-UPLOAD_FIELDS = {f.name for f in attrs.fields(UploadOptions)}
-JOB_FIELDS = {f.name for f in attrs.fields(JobOptions)}
-
-
-def uploader(bh: Client, paths: list[Path] | Path, journal: Path, **settings: Any) -> Uploader:
-    """An Uploader for TARGET/CAMERA with `journal` and no settle time; `settings` may set any option."""
-    upload = {"target": TARGET, "observatory": CAMERA} | {
-        k: v for k, v in settings.items() if k in UPLOAD_FIELDS
-    }
-    job = {"journal": journal, "min_age": 0} | {k: v for k, v in settings.items() if k in JOB_FIELDS}
-    rest = {k: v for k, v in settings.items() if k not in UPLOAD_FIELDS | JOB_FIELDS}
-    return Uploader(bh, paths, UploadOptions(**upload), JobOptions(**job), **rest)
 
 
 async def test_uploads_every_frame_once_and_journals_ids(
-    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
     """Five frames, five requests, five uploaded outcomes whose ids and hashes are journaled."""
     paths = frames(5)
-    summary = await uploader(bh, paths[0].parent, tmp_path / "j.sqlite3").run()
+    summary = await make_uploader(bh, paths[0].parent, tmp_path / "j.sqlite3").run()
     assert summary.counts["uploaded"] == 5
-    assert routes[0].call_count == 5
+    assert routes.upload.call_count == 5
     assert sorted(summary.ids) == [1001, 1002, 1003, 1004, 1005]
     async with Journal(tmp_path / "j.sqlite3") as journal:
         rows = await journal.rows()
@@ -141,33 +53,42 @@ async def test_uploads_every_frame_once_and_journals_ids(
     assert summary.ok
 
 
-async def test_rerun_skips_uploaded_files_without_sending(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_rerun_skips_uploaded_files_without_sending(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """A second run with the same journal sends nothing and reports each file already uploaded."""
     paths = frames(3)
-    await uploader(bh, paths, tmp_path / "j.sqlite3").run()
-    again = await uploader(bh, paths, tmp_path / "j.sqlite3").run()
-    assert routes[0].call_count == 3
+    await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    again = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert routes.upload.call_count == 3
     assert again.counts["skipped"] == 3
     assert all(o.reason and o.reason.startswith("already uploaded (id ") for o in again.outcomes)
 
 
-async def test_copied_file_is_recognised_by_content(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_copied_file_is_recognised_by_content(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """The same frame copied to another folder is hashed and skipped, not sent again."""
     (path,) = frames(1)
-    await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
     copy_dir = tmp_path / "copy"
     copy_dir.mkdir()
     shutil.copy(path, copy_dir / path.name)
-    again = await uploader(bh, copy_dir, tmp_path / "j.sqlite3").run()
-    assert routes[0].call_count == 1
+    again = await make_uploader(bh, copy_dir, tmp_path / "j.sqlite3").run()
+    assert routes.upload.call_count == 1
     (outcome,) = again.outcomes
     assert outcome.status == "skipped"
     assert outcome.reason is not None
     assert "same content as" in outcome.reason
 
 
-async def test_lost_answer_after_store_is_reconciled_not_resent(  # type: ignore[no-untyped-def]
-    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
+async def test_lost_answer_after_store_is_reconciled_not_resent(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
 ) -> None:
     """The server stored the file but the connection broke: it is found by name, not re-sent."""
     (path,) = frames(1)
@@ -178,187 +99,228 @@ async def test_lost_answer_after_store_is_reconciled_not_resent(  # type: ignore
         raise httpx.ReadError("connection reset by peer")
 
     server.faults.append(store_then_reset)  # type: ignore[arg-type]
-    summary = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
     (outcome,) = summary.outcomes
     assert (outcome.status, outcome.reconciled, outcome.data_product_id) == ("uploaded", True, 1001)
-    assert routes[0].call_count == 1
-    assert routes[1].call_count == 1
+    assert routes.upload.call_count == 1
+    assert routes.listing.call_count == 1
     assert len(server.stored) == 1
 
 
-async def test_lost_answer_without_store_is_resent_after_lookup(  # type: ignore[no-untyped-def]
-    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
+async def test_lost_answer_without_store_is_resent_after_lookup(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
 ) -> None:
     """A 500 after sending: the file is not on the server, so it is sent again (once)."""
     (path,) = frames(1)
     server.faults.append(lambda request: httpx.Response(500, text="<html>Server Error</html>"))
-    summary = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
     (outcome,) = summary.outcomes
     assert (outcome.status, outcome.attempts, outcome.reconciled) == ("uploaded", 2, False)
-    assert routes[0].call_count == 2
+    assert routes.upload.call_count == 2
     assert len(server.stored) == 1
 
 
-async def test_undecidable_outcome_is_unknown_and_not_resent(  # type: ignore[no-untyped-def]
-    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
+async def test_undecidable_outcome_is_unknown_and_not_resent(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
 ) -> None:
     """If the lookup fails too, the file is `unknown` in the outcome and the journal; no re-send."""
     (path,) = frames(1)
     server.faults.append(lambda request: httpx.Response(502, text="Bad Gateway"))
-    routes[1].mock(return_value=httpx.Response(500, text="<html>oops</html>"))
-    summary = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    routes.listing.mock(return_value=httpx.Response(500, text="<html>oops</html>"))
+    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
     (outcome,) = summary.outcomes
     assert outcome.status == "unknown"
     assert isinstance(outcome.error, errors.UploadOutcomeUnknown)
-    assert routes[0].call_count == 1
+    assert routes.upload.call_count == 1
     async with Journal(tmp_path / "j.sqlite3") as journal:
         (row,) = await journal.rows()
     assert row.state == "unknown"
 
 
-async def test_unknown_row_is_reconciled_on_the_next_run(  # type: ignore[no-untyped-def]
-    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
+async def test_unknown_row_is_reconciled_on_the_next_run(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
 ) -> None:
     """A row left `sending` by a crash is looked up first; found on the server, it is not re-sent."""
     (path,) = frames(1)
     info = path.stat()
     async with Journal(tmp_path / "j.sqlite3") as journal:
-        from bhtom_async.upload import JournalKey
-
-        await journal.begin_send(
+        await journal.begin(
             JournalKey(TARGET, CAMERA, "fits_file"),
-            str(path.absolute()),
+            Fingerprint(str(path.absolute()), info.st_size, info.st_mtime_ns, info.st_dev, info.st_ino),
             path.name,
-            info.st_size,
-            info.st_mtime_ns,
+            server_offset=0.0,
+            marker=None,
         )
     server.store(
         {"target": TARGET, "observatory": CAMERA, "data_product_type": "fits_file", "dry_run": "False"},
         path.name,
     )
-    summary = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
     (outcome,) = summary.outcomes
     assert (outcome.status, outcome.reconciled, outcome.data_product_id) == ("uploaded", True, 1001)
-    assert routes[0].call_count == 0
+    assert routes.upload.call_count == 0
 
 
-async def test_bad_token_stops_after_one_request(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_token_stops_after_one_request(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """A 401 for the first file stops the job: one request, one error with a hint."""
     paths = frames(6)
-    routes[0].mock(return_value=httpx.Response(401, json={"detail": "Invalid token."}))
-    summary = await uploader(bh, paths, tmp_path / "j.sqlite3", concurrency=4).run()
-    assert routes[0].call_count == 1
+    routes.upload.mock(return_value=httpx.Response(401, json={"detail": "Invalid token."}))
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", concurrency=4).run()
+    assert routes.upload.call_count == 1
     assert isinstance(summary.stopped, errors.AuthenticationError)
     assert summary.counts["failed"] == 1
     assert not summary.ok
 
 
-async def test_camera_not_in_favourites_stops_with_hint(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_camera_not_in_favourites_stops_with_hint(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """The favourites refusal stops the job after one request and says how to fix it."""
     paths = frames(4)
-    routes[0].mock(
+    routes.upload.mock(
         return_value=httpx.Response(
             400, json={"non_field_errors": ["Observatory with camera doesn't exist on your list"]}
         )
     )
-    summary = await uploader(bh, paths, tmp_path / "j.sqlite3").run()
-    assert routes[0].call_count == 1
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert routes.upload.call_count == 1
     assert summary.stopped is not None
     assert "add_favourite" in str(summary.stopped)
 
 
 async def test_one_bad_file_does_not_stop_the_others(
-    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
     """A per-file 400 fails that file; the rest are uploaded."""
     paths = frames(3)
     server.faults.append(lambda request: httpx.Response(400, json={"detail": "Corrupt FITS header"}))
-    summary = await uploader(bh, paths, tmp_path / "j.sqlite3").run()
-    assert summary.counts == {"uploaded": 2, "skipped": 0, "failed": 1, "unknown": 0, "dry_run": 0}
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert {k: v for k, v in summary.counts.items() if v} == {"uploaded": 2, "failed": 1}
     assert summary.stopped is None
 
 
 async def test_failed_file_is_retried_on_rerun(
-    bh: Client, routes, frames, server: FakeServer, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
     """What failed in one run is sent again by the next."""
     (path,) = frames(1)
     server.faults.append(lambda request: httpx.Response(400, json={"detail": "Corrupt FITS header"}))
-    first = await uploader(bh, path, tmp_path / "j.sqlite3").run()
-    second = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    first = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
+    second = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
     assert (first.outcomes[0].status, second.outcomes[0].status) == ("failed", "uploaded")
 
 
-async def test_dry_run_journals_nothing(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_dry_run_journals_nothing(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """A dry run sends dry_run=True, reports `dry_run` outcomes and never creates the journal."""
     paths = frames(2)
-    summary = await uploader(bh, paths, tmp_path / "j.sqlite3", dry_run=True).run()
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", dry_run=True).run()
     assert summary.counts["dry_run"] == 2
-    assert ("dry_run", "True") in form_of(routes[0].calls[0].request)[0]
+    assert ("dry_run", "True") in form_of(routes.upload.calls[0].request)[0]
     assert not (tmp_path / "j.sqlite3").exists()
 
 
 async def test_per_file_settings_from_mapping_and_callback(
-    bh: Client, routes, frames, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """Each file's target and filter come from the mapping or the callback (sync or async)."""
     paths = frames(3)
     job = UploadOptions(target=TARGET, observatory=CAMERA)
     mapping = {paths[0].name: job.replace(filter="GaiaSP/V"), str(paths[1]): SkipFile("bias frame")}
-    summary = await uploader(bh, paths, tmp_path / "a.sqlite3", settings=mapping).run()
-    sent = [dict(form_of(call.request)[0]) for call in routes[0].calls]
+    summary = await make_uploader(bh, paths, tmp_path / "a.sqlite3", settings=mapping).run()
+    sent = [dict(form_of(call.request)[0]) for call in routes.upload.calls]
     assert {f.get("filter") for f in sent} == {"GaiaSP/V", None}
     assert [o.reason for o in summary.of("skipped")] == ["bias frame"]
 
     async def by_header(path: Path, defaults: UploadOptions) -> UploadOptions:
         return defaults.replace(target="OtherTarget")
 
-    await uploader(bh, paths[:1], tmp_path / "b.sqlite3", settings=by_header).run()
-    assert dict(form_of(routes[0].calls[-1].request)[0])["target"] == "OtherTarget"
+    await make_uploader(bh, paths[:1], tmp_path / "b.sqlite3", settings=by_header).run()
+    assert dict(form_of(routes.upload.calls[-1].request)[0])["target"] == "OtherTarget"
 
     def sync_cb(path: Path, defaults: UploadOptions) -> UploadOptions:
         return defaults.replace(filter="GaiaSP/R")
 
-    await uploader(bh, paths[:1], tmp_path / "c.sqlite3", settings=sync_cb).run()
-    assert dict(form_of(routes[0].calls[-1].request)[0])["filter"] == "GaiaSP/R"
+    await make_uploader(bh, paths[:1], tmp_path / "c.sqlite3", settings=sync_cb).run()
+    assert dict(form_of(routes.upload.calls[-1].request)[0])["filter"] == "GaiaSP/R"
 
 
-async def test_events_report_files_and_bytes(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_events_report_files_and_bytes(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """Progress events: a start and finish per file, byte counts that add up to the bodies sent."""
     paths = frames(2)
     events: list[UploadEvent] = []
-    summary = await uploader(bh, paths, tmp_path / "j.sqlite3", on_event=events.append).run()
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", on_event=events.append).run()
     assert sum(isinstance(e, FileStarted) for e in events) == 2
     assert sum(isinstance(e, FileFinished) for e in events) == 2
     assert isinstance(events[-1], JobFinished)
-    body_bytes = sum(len(call.request.content) for call in routes[0].calls)
+    body_bytes = sum(len(call.request.content) for call in routes.upload.calls)
     assert sum(e.sent for e in events if isinstance(e, BytesSent)) == body_bytes == summary.bytes_sent
 
 
 async def test_request_rate_limit_spaces_uploads(
-    make_client, routes, frames, clock: ManualClock, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_uploader: MakeUploader,
+    make_client: Callable[..., Client],
+    routes: Routes,
+    frames: Frames,
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
     """max_requests_per_second=2 makes four uploads wait on the clock about 1.5 s in all."""
     paths = frames(4)
     async with make_client() as bh:
-        await uploader(bh, paths, tmp_path / "j.sqlite3", max_requests_per_second=2).run()
+        await make_uploader(bh, paths, tmp_path / "j.sqlite3", max_requests_per_second=2).run()
     assert sum(s for s in clock.sleeps) == pytest.approx(1.5, abs=0.01)
 
 
 async def test_byte_rate_limit_throttles_the_body(
-    make_client, routes, frames, clock: ManualClock, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_uploader: MakeUploader,
+    make_client: Callable[..., Client],
+    routes: Routes,
+    frames: Frames,
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
     """max_bytes_per_second makes the body's chunks wait on the clock for the bytes sent."""
     (path,) = frames(1)
     async with make_client() as bh:
-        summary = await uploader(bh, path, tmp_path / "j.sqlite3", max_bytes_per_second=1000).run()
+        summary = await make_uploader(bh, path, tmp_path / "j.sqlite3", max_bytes_per_second=1000).run()
     expected = (summary.bytes_sent - 1000) / 1000
     assert sum(clock.sleeps) == pytest.approx(expected, rel=0.05)
 
 
 async def test_cancellation_marks_in_flight_upload_unknown(
-    bh: Client, routes, frames, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """Cancelling mid-request journals the file `unknown` (so a re-run reconciles it)."""
     (path,) = frames(1)
     started = anyio.Event()
@@ -368,8 +330,8 @@ async def test_cancellation_marks_in_flight_upload_unknown(
         await anyio.sleep_forever()
         raise AssertionError
 
-    routes[0].mock(side_effect=hang)
-    job = uploader(bh, path, tmp_path / "j.sqlite3")
+    routes.upload.mock(side_effect=hang)
+    job = make_uploader(bh, path, tmp_path / "j.sqlite3")
     async with anyio.create_task_group() as tg:
         tg.start_soon(job.run)
         await started.wait()
@@ -380,26 +342,28 @@ async def test_cancellation_marks_in_flight_upload_unknown(
     assert row.state == "unknown"
 
 
-async def test_rejected_paths_are_skipped_with_reasons(bh: Client, routes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_rejected_paths_are_skipped_with_reasons(
+    make_uploader: MakeUploader, bh: Client, routes, tmp_path: Path
+) -> None:
     """Bad inputs each come back as a skipped outcome with its own reason, and nothing is sent."""
     (tmp_path / "empty.fits").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "c.fits.fz").write_bytes(b"x")
-    summary = await uploader(bh, [tmp_path, tmp_path / "missing.fits"], tmp_path / "j.sqlite3").run()
+    summary = await make_uploader(bh, [tmp_path, tmp_path / "missing.fits"], tmp_path / "j.sqlite3").run()
     reasons = {o.path.name: o.reason for o in summary.outcomes}
     assert reasons["empty.fits"] == "empty file (0 bytes)"
     assert reasons["missing.fits"] == "does not exist"
     assert "compressed" in str(reasons["c.fits.fz"])
     assert "not a FITS file" in str(reasons["notes.txt"])
-    assert routes[0].call_count == 0
+    assert routes.upload.call_count == 0
 
 
 async def test_probe_passes_on_when_the_first_file_is_not_sent(
-    bh: Client, routes, frames, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """If the first file vanishes before sending, the next one becomes the lone first request."""
     paths = frames(5)
-    routes[0].mock(return_value=httpx.Response(401, json={"detail": "Invalid token."}))
+    routes.upload.mock(return_value=httpx.Response(401, json={"detail": "Invalid token."}))
 
     skipped_first = threading.Event()
 
@@ -414,30 +378,39 @@ async def test_probe_passes_on_when_the_first_file_is_not_sent(
         if isinstance(event, FileSkipped) and event.outcome.path == paths[0]:
             skipped_first.set()
 
-    summary = await uploader(
+    summary = await make_uploader(
         bh, paths, tmp_path / "j.sqlite3", settings=vanish_first, on_event=on_event, concurrency=4
     ).run()
-    assert routes[0].call_count == 1
+    assert routes.upload.call_count == 1
     assert isinstance(summary.stopped, errors.AuthenticationError)
-    assert summary.of("skipped")[0].path == paths[0]
+    assert summary.of("failed")[0].path == paths[0]
+    assert "vanished" in str(summary.of("failed")[0].reason)
 
 
-async def test_absent_after_a_lost_answer_is_looked_up_twice_before_resending(  # type: ignore[no-untyped-def]
-    bh: Client, routes, frames, server: FakeServer, clock: ManualClock, tmp_path: Path
+async def test_absent_after_a_lost_answer_is_looked_up_twice_before_resending(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    clock: ManualClock,
+    tmp_path: Path,
 ) -> None:
     """A gateway error may precede the store: the uploader waits and looks again before re-sending."""
     (path,) = frames(1)
     server.faults.append(lambda request: httpx.Response(504, text="Gateway Timeout"))
-    summary = await uploader(bh, path, tmp_path / "j.sqlite3").run()
+    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
     assert summary.outcomes[0].status == "uploaded"
-    assert routes[1].call_count == 2
+    assert routes.listing.call_count == 2
     assert 2.0 in clock.sleeps
 
 
-async def test_events_iterator_ends_with_the_summary(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_events_iterator_ends_with_the_summary(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """`Uploader.events()` yields every file's events and ends with `JobFinished`."""
     paths = frames(3)
-    async with uploader(bh, paths, tmp_path / "j.sqlite3").events() as events:
+    async with make_uploader(bh, paths, tmp_path / "j.sqlite3").events() as events:
         seen = [event async for event in events]
     assert sum(isinstance(e, FileFinished) for e in seen) == 3
     assert isinstance(seen[-1], JobFinished)
@@ -445,8 +418,8 @@ async def test_events_iterator_ends_with_the_summary(bh: Client, routes, frames,
 
 
 async def test_leaving_the_events_block_early_cancels_the_job(
-    bh: Client, routes, frames, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """Breaking out while the first upload is at the server cancels the rest; that file is `unknown`."""
     paths = frames(3)
     arrived = anyio.Event()
@@ -458,8 +431,8 @@ async def test_leaving_the_events_block_early_cancels_the_job(
         await anyio.sleep_forever()
         raise AssertionError
 
-    routes[0].mock(side_effect=hang)
-    job = uploader(bh, paths, tmp_path / "j.sqlite3")
+    routes.upload.mock(side_effect=hang)
+    job = make_uploader(bh, paths, tmp_path / "j.sqlite3")
     async with job.events() as events:
         async for event in events:
             if isinstance(event, FileStarted):
@@ -471,22 +444,24 @@ async def test_leaving_the_events_block_early_cancels_the_job(
 
 
 async def test_settings_from_header_sets_each_files_filter(
-    bh: Client, routes, frames, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """With `settings_from_header()`, each request carries the frame's own OBJECT and FILTER."""
     from bhtom_async.upload import settings_from_header
 
     paths = frames(2)
-    await uploader(
+    await make_uploader(
         bh, paths, tmp_path / "j.sqlite3", target="Placeholder", settings=settings_from_header()
     ).run()
-    sent = [dict(form_of(call.request)[0]) for call in routes[0].calls]
+    sent = [dict(form_of(call.request)[0]) for call in routes.upload.calls]
     assert [(f["target"], f["filter"]) for f in sent] == [("Gaia22bpl", "GaiaSP/V")] * 2
 
 
-async def test_a_file_listed_twice_is_sent_once(bh: Client, routes, frames, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_file_listed_twice_is_sent_once(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
     """A frame given both on its own and inside its folder is uploaded once, then skipped."""
     paths = frames(1)
-    summary = await uploader(bh, [paths[0], paths[0].parent, paths[0]], tmp_path / "j.sqlite3").run()
-    assert routes[0].call_count == 1
+    summary = await make_uploader(bh, [paths[0], paths[0].parent, paths[0]], tmp_path / "j.sqlite3").run()
+    assert routes.upload.call_count == 1
     assert sorted(o.status for o in summary.outcomes) == ["skipped", "skipped", "uploaded"]

@@ -43,7 +43,7 @@ async def test_uploads_reach_the_concurrency_limit_after_the_probe(
             bh,
             paths[0].parent,
             UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
-            JobOptions(journal=tmp_path / "j.sqlite3", concurrency=concurrency, min_age=0),
+            JobOptions(journal=tmp_path / "j.sqlite3", concurrency=concurrency, settle_time=0),
         ).run()
     assert summary.counts["uploaded"] == len(paths)
     assert peak == concurrency

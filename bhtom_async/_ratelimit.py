@@ -1,10 +1,10 @@
-"""A token bucket shared by every upload worker (requests per second, bytes per second)."""
+"""A token bucket: a rate limit shared by tasks (upload requests and bytes, poller requests)."""
 
 from __future__ import annotations
 
 import anyio
 
-from .._clock import Clock
+from ._clock import Clock
 
 __all__ = ["TokenBucket"]
 
