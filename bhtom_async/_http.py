@@ -230,6 +230,10 @@ class Transport:
         logger.debug(
             "%s %s → %d in %.3fs (attempt %d)", spec.method, spec.path, raw.status_code, elapsed, attempt
         )
+        if self.config.token is not None:
+            # An answer that echoes the token (some error pages do) must not carry it into
+            # decode errors, models or files: nothing the server says legitimately contains it.
+            content = content.replace(self.config.token.reveal().encode(), b"***")
         response = HttpResponse(
             status=raw.status_code,
             headers={k.lower(): v for k, v in raw.headers.items()},

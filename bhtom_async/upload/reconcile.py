@@ -212,18 +212,12 @@ def _matches(item: ProductLike, sent: Sent, earliest: float) -> bool | None:
         item.target_name is None or item.target_name == key.target,
         item.data_product_type is None or item.data_product_type == key.data_product_type,
         key.data_product_type not in CAMERA_TYPES or item.camera is None or item.camera == key.observatory,
-        not sent.marker or item.comment is None or sent.marker in item.comment,
+        not sent.marker or (item.comment is not None and sent.marker in item.comment),
         item.created is None or _timestamp(item.created) >= earliest,
     ]
     if not all(known):
         return False
-    unreadable = (
-        item.id is None
-        or item.data is None
-        or item.target_name is None
-        or item.created is None
-        or (sent.marker is not None and item.comment is None)
-    )
+    unreadable = item.id is None or item.data is None or item.target_name is None or item.created is None
     return None if unreadable else True
 
 

@@ -207,6 +207,9 @@ class Uploader:
         self._server_check: ServerCheck | None = None
         self._settle: SettleGate | None = None
         self._pending: dict[str, _Item] = {}  # queued for a worker or held back, by path
+        self._deadlines: dict[str, anyio.CancelScope] = {}  # each handled file's deadline
+        self._busy = 0  # files a worker is handling now (each may go back to the settle gate)
+        self._walked = False
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -348,7 +351,8 @@ class Uploader:
                         self._not_attempted(item.path, item.size)
                     else:
                         await self._intake(item, send)
-        self._settle.close()
+        self._walked = True
+        self._close_gate_when_done()
 
     async def _intake(self, found: Found, send: MemoryObjectSendStream[Found | _Item]) -> None:
         """Report a file already uploaded at once; pass the rest on, held back while they change."""
@@ -387,8 +391,19 @@ class Uploader:
                     item = attrs.evolve(item, found=queued)
                 if self._stopped is not None:
                     self._not_attempted(item.found.path, item.found.size)
+                    self._close_gate_when_done()
                     continue
-                await self._handle(item)
+                self._busy += 1
+                try:
+                    await self._handle(item)
+                finally:
+                    self._busy -= 1
+                    self._close_gate_when_done()
+
+    def _close_gate_when_done(self) -> None:
+        """The walk is over and no file is queued, held or being handled: nothing can come back."""
+        if self._walked and not self._pending and not self._busy and self._settle is not None:
+            self._settle.close()
 
     def _abandon_pending(self) -> None:
         """Every file still queued or held when the job ends is reported as not attempted."""
@@ -407,7 +422,9 @@ class Uploader:
         key = key_of(options)
         lock = self._names.setdefault((key, inspected.wire_name), anyio.Lock())
         async with lock:  # one upload of a name to a place at a time
+            before = len(self._outcomes)
             with anyio.move_on_after(self._job.file_timeout) as scope:
+                self._deadlines[inspected.fingerprint.path] = scope
                 try:
                     await self._handle_settled(inspected, options, item.note)
                 except _Stop:
@@ -420,7 +437,8 @@ class Uploader:
                         "unknown",
                         reason=f"could not be journaled ({exc.problem}); a re-run checks it",
                     )
-            if scope.cancelled_caught:
+            self._deadlines.pop(inspected.fingerprint.path, None)
+            if scope.cancelled_caught and len(self._outcomes) == before:
                 await self._timed_out(inspected, options)
 
     async def _handle_settled(self, candidate: Candidate, options: UploadOptions, note: str | None) -> None:
@@ -540,13 +558,10 @@ class Uploader:
             receipt = await self._client.uploads.send(prepared)
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
+                cut = self._cut_reason(candidate)
                 if row is not None:
-                    await journal.finish(
-                        row.id, "unknown", reason="cancelled while sending; a re-run reconciles it"
-                    )
-                self._finished(
-                    candidate, "unknown", reason="cancelled while sending; a re-run reconciles it", **common
-                )
+                    await journal.finish(row.id, "unknown", reason=cut)
+                self._finished(candidate, "unknown", reason=cut, **common)
             raise
         except InvalidInputError as exc:
             # The file changed or vanished mid-stream: the body was cut short, nothing is stored.
@@ -687,8 +702,18 @@ class Uploader:
             self._finished(candidate, "failed", reason=exc.headline, error=exc)
         return False
 
+    def _cut_reason(self, candidate: Candidate) -> str:
+        """Why a request was cut off: its file's deadline, or the job being cancelled."""
+        scope = self._deadlines.get(candidate.fingerprint.path)
+        if scope is not None and scope.cancel_called:
+            return self._timeout_reason()
+        return "cancelled while sending; a re-run reconciles it"
+
+    def _timeout_reason(self) -> str:
+        return f"no final answer within {self._job.file_timeout:g} s (file_timeout); a re-run reconciles it"
+
     async def _timed_out(self, candidate: Candidate, options: UploadOptions) -> None:
-        reason = f"no final answer within {self._job.file_timeout:g} s (file_timeout); a re-run reconciles it"
+        reason = self._timeout_reason()
         row = (
             await self._require_journal().find(key_of(options), candidate.fingerprint)
             if not self._dry_run
@@ -781,7 +806,10 @@ class Uploader:
             self._stopped = exc
         self._gate_open.set()
         if self._settle is not None:
-            self._settle.drop_all()  # their pending entries are reported as not attempted
+            for found in self._settle.drop_all():
+                if self._pending.pop(found.fingerprint.path, None) is not None:
+                    self._not_attempted(found.path, found.size)
+            self._close_gate_when_done()
 
     def _finish(self, started: float, *, cancelled: bool) -> UploadSummary:
         self._done = True
@@ -807,6 +835,7 @@ class Uploader:
             gave_up.found.path, "not_ready", reason=gave_up.reason + note, size=gave_up.found.size
         )
         self._record(outcome, finished=False)
+        self._close_gate_when_done()
 
     def _not_attempted(self, path: Path, size: int) -> None:
         why = self._stopped.headline if self._stopped is not None else "the job was cancelled"

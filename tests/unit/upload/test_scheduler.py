@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
 import pytest
 
 from bhtom_async import Client, UploadOptions, errors
+from bhtom_async.errors import JournalBusyError, JournalError
 from bhtom_async.testing import ManualClock
 from bhtom_async.upload import (
     BytesSent,
     FileFinished,
+    FileHeld,
     FileSkipped,
     FileStarted,
     Fingerprint,
@@ -23,9 +28,11 @@ from bhtom_async.upload import (
     Journal,
     JournalKey,
     SkipFile,
+    SqliteJournal,
     UploadEvent,
 )
 
+from ...conftest import fits_bytes
 from ...helpers import form_of
 from .conftest import CAMERA, TARGET, FakeServer, Frames, MakeUploader, Routes
 
@@ -465,3 +472,344 @@ async def test_a_file_listed_twice_is_sent_once(
     summary = await make_uploader(bh, [paths[0], paths[0].parent, paths[0]], tmp_path / "j.sqlite3").run()
     assert routes.upload.call_count == 1
     assert sorted(o.status for o in summary.outcomes) == ["skipped", "skipped", "uploaded"]
+
+
+# ---- exactly once, and nothing dropped silently (#11, #13) -----------------------------------
+
+
+async def test_same_name_and_size_but_other_content_is_not_a_copy(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
+    """Cameras reuse names: `R/img.fits` and `V/img.fits` of equal size but other content are both sent."""
+    (red,) = frames(1, "R", name="img.fits", seed=1)
+    (visual,) = frames(1, "V", name="img.fits", seed=2)
+    assert red.stat().st_size == visual.stat().st_size
+    await make_uploader(bh, red, tmp_path / "j.sqlite3").run()
+    second = await make_uploader(bh, visual, tmp_path / "j.sqlite3").run()
+    assert [o.status for o in second.outcomes] == ["uploaded"]
+    assert routes.upload.call_count == 2
+
+
+async def test_same_named_frames_in_two_folders_meeting_faults_are_each_stored_once(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """R's answer lost after the store, V's a 503: V is still sent; two products, two distinct ids."""
+    frames(1, "night/R", name="img.fits", seed=1)
+    frames(1, "night/V", name="img.fits", seed=2)
+    server.faults += [server.store_then(httpx.ReadError("reset")), lambda request: httpx.Response(503)]
+    summary = await make_uploader(bh, tmp_path / "night", tmp_path / "j.sqlite3", concurrency=4).run()
+    assert sorted(o.status for o in summary.outcomes) == ["uploaded", "uploaded"]
+    assert len(set(summary.ids)) == 2
+    assert len(server.stored) == 2
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        rows = await journal.rows()
+    assert sorted(r.data_product_id for r in rows) == sorted(summary.ids)
+
+
+async def test_a_garbled_2xx_answer_is_looked_up_not_a_crash(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """A 201 whose body is not JSON (a proxy's page): the file is looked up and found, not re-sent."""
+    paths = frames(3)
+
+    def garbled(request: httpx.Request) -> httpx.Response:
+        fields, files = form_of(request)
+        server.store(dict(fields), files[0][1])
+        return httpx.Response(201, text="<html>Welcome to the portal</html>")
+
+    server.faults.append(garbled)
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert [o.status for o in summary.outcomes] == ["uploaded"] * 3
+    assert sum(o.reconciled for o in summary.outcomes) == 1
+    assert len(server.stored) == 3
+    assert routes.upload.call_count == 3
+
+
+async def test_an_earlier_product_of_the_same_name_is_not_adopted_with_markers(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """A colleague's same-named product exists; with markers, our lost upload is told apart exactly."""
+    (path,) = frames(1)
+    server.store(
+        {"target": TARGET, "observatory": CAMERA, "data_product_type": "fits_file", "dry_run": "False"},
+        path.name,
+    )
+    server.faults.append(server.store_then(httpx.ReadError("reset")))
+    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3", marker=True).run()
+    (outcome,) = summary.outcomes
+    assert (outcome.status, outcome.reconciled, outcome.data_product_id) == ("uploaded", True, 1002)
+    assert "[bhtom_async:" in str(server.stored[1]["comment"])
+
+
+async def test_without_markers_two_candidates_are_unknown_never_adopted(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """Without markers the same situation is ambiguous: unknown, both ids reported, nothing re-sent."""
+    (path,) = frames(1)
+    server.store(
+        {"target": TARGET, "observatory": CAMERA, "data_product_type": "fits_file", "dry_run": "False"},
+        path.name,
+    )
+    server.faults.append(server.store_then(httpx.ReadError("reset")))
+    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
+    (outcome,) = summary.outcomes
+    assert (outcome.status, outcome.candidates) == ("unknown", (1001, 1002))
+    assert routes.upload.call_count == 1
+    assert summary.verdict == "unknown"
+
+
+async def test_a_freshly_written_frame_is_uploaded_in_the_same_run(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
+    """A frame written just before the run is held until still for the settle time, then sent."""
+    (path,) = frames(1)
+    events: list[UploadEvent] = []
+    summary = await make_uploader(
+        bh, path, tmp_path / "j.sqlite3", settle_time=0.2, on_event=events.append
+    ).run()
+    assert [o.status for o in summary.outcomes] == ["uploaded"]
+    assert any(isinstance(e, FileHeld) for e in events)
+    assert summary.verdict == "ok"
+
+
+async def test_a_frame_that_keeps_changing_is_not_ready_not_skipped(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
+    """A file written to for longer than max_settle_wait is reported not ready (verdict incomplete)."""
+    (path,) = frames(1)
+    stop = anyio.Event()
+
+    def append() -> None:
+        with path.open("ab") as handle:
+            handle.write(b"x")
+
+    async def keep_writing() -> None:
+        while not stop.is_set():
+            await anyio.to_thread.run_sync(append)
+            await anyio.sleep(0.05)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(keep_writing)
+        summary = await make_uploader(
+            bh, path, tmp_path / "j.sqlite3", settle_time=0.2, max_settle_wait=0.6
+        ).run()
+        stop.set()
+    (outcome,) = summary.outcomes
+    assert (outcome.status, outcome.reason) == (
+        "not_ready",
+        "still being written after 0.6 s; re-run to upload it",
+    )
+    assert routes.upload.call_count == 0
+    assert summary.verdict == "incomplete"
+
+
+async def test_a_frame_appended_to_while_sent_is_sent_again_once_settled(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """A frame that grows during its upload: the torn copy is journaled `changed`, the new one is sent."""
+    (path,) = frames(1)
+
+    def append_then_store(request: httpx.Request) -> None:
+        with path.open("ab") as handle:
+            handle.write(b"\0" * 2880)
+        return None
+
+    server.faults.append(append_then_store)
+    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3", settle_time=0.1).run()
+    (outcome,) = summary.outcomes
+    assert (outcome.status, outcome.data_product_id) == ("uploaded", 1002)
+    assert "changed while being sent" in str(outcome.reason)
+    assert "1001" in str(outcome.reason)
+    assert routes.upload.call_count == 2
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        rows = await journal.rows()
+    assert sorted((r.state, r.data_product_id) for r in rows) == [("changed", 1001), ("uploaded", 1002)]
+
+
+async def test_a_frame_rewritten_in_place_with_the_same_size_is_noticed(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """Same size, new content and time during the send: not recorded as a clean upload."""
+    (path,) = frames(1)
+    size = path.stat().st_size
+
+    def rewrite(request: httpx.Request) -> None:
+        path.write_bytes(fits_bytes(99)[:size].ljust(size, b" "))
+        os.utime(path, ns=(time.time_ns(), time.time_ns() + 1000))
+        return None
+
+    server.faults.append(rewrite)
+    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3", settle_time=0.1).run()
+    assert [o.status for o in summary.outcomes] == ["uploaded"]
+    assert routes.upload.call_count == 2
+
+
+async def test_a_persisting_429_pauses_and_carries_on(
+    make_uploader: MakeUploader,
+    make_client: Callable[..., Client],
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
+    """429s with Retry-After: 1 that outlast the client's retries pause the job; every file still goes."""
+    paths = frames(4)
+    server.faults += [lambda request: httpx.Response(429, headers={"Retry-After": "1"})] * 6
+    async with make_client(max_retries=0) as bh:
+        summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert [o.status for o in summary.outcomes] == ["uploaded"] * 4
+    assert summary.stopped is None
+    assert routes.upload.call_count == 4 + 6
+    assert clock.sleeps
+    assert min(clock.sleeps) > 0
+
+
+async def test_a_429_beyond_the_budget_stops_and_lists_every_file(
+    make_uploader: MakeUploader,
+    make_client: Callable[..., Client],
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """Past rate_limit_budget the job stops; the files not sent are in the summary as not attempted."""
+    paths = frames(5)
+    server.faults += [lambda request: httpx.Response(429, headers={"Retry-After": "1"})] * 50
+    async with make_client(max_retries=0) as bh:
+        summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", rate_limit_budget=3).run()
+    assert isinstance(summary.stopped, errors.RateLimitError)
+    assert "rate_limit_budget" in summary.stopped.headline
+    assert len(summary.outcomes) == 5
+    assert {o.status for o in summary.outcomes} == {"not_attempted"}
+    assert summary.verdict == "stopped"
+
+
+async def test_a_name_that_is_not_utf8_fails_alone_and_the_job_goes_on(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
+    """One undecodable file name fails that file; the good frames beside it are uploaded."""
+    paths = frames(2)
+    with open(os.fsencode(str(paths[0].parent)) + b"/bad\xff.fits", "wb") as handle:
+        handle.write(fits_bytes(7))
+    summary = await make_uploader(bh, paths[0].parent, tmp_path / "j.sqlite3").run()
+    assert sorted(o.status for o in summary.outcomes) == ["failed", "uploaded", "uploaded"]
+    assert summary.verdict == "failed"
+
+
+async def test_names_the_wire_would_change_are_sent_and_looked_up_under_a_safe_name(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """`a "b".fits` goes as `a__b_.fits`, and a lost answer is found under that name (not re-sent)."""
+    (path,) = frames(1, name='a "b".fits')
+    server.faults.append(server.store_then(httpx.ReadError("reset")))
+    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
+    (outcome,) = summary.outcomes
+    assert (outcome.status, outcome.reconciled, outcome.sent_as) == ("uploaded", True, "a__b_.fits")
+    assert server.arrived == ["a__b_.fits"]
+
+
+async def test_a_journal_that_fills_the_disk_mid_job_stops_cleanly(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The disk fills after two files: the job stops with the journal's error; nothing raises; all listed."""
+    paths = frames(5)
+    real_begin = SqliteJournal.begin
+    calls = 0
+
+    async def begin(self: SqliteJournal, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > 2:
+            raise JournalError(self.path, "the disk is full", "free some space")
+        return await real_begin(self, *args, **kwargs)
+
+    monkeypatch.setattr(SqliteJournal, "begin", begin)
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", concurrency=1).run()
+    assert isinstance(summary.stopped, JournalError)
+    assert [o.status for o in summary.outcomes].count("uploaded") == 2
+    assert [o.status for o in summary.outcomes].count("not_attempted") == 3
+    assert summary.verdict == "stopped"
+
+
+async def test_a_second_job_on_the_same_journal_is_refused(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
+    """Two jobs on one journal at once: the second is refused before sending anything."""
+    paths = frames(2)
+    async with Journal(tmp_path / "j.sqlite3"):
+        with pytest.raises(JournalBusyError):
+            await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert routes.upload.call_count == 0
+
+
+async def test_a_server_that_never_answers_costs_one_file_timeout(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
+    """An accepted request that is never answered: unknown after file_timeout, journaled for a re-run."""
+    (path,) = frames(1)
+
+    async def never(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep_forever()
+        raise AssertionError
+
+    routes.upload.mock(side_effect=never)
+    with anyio.fail_after(10):
+        summary = await make_uploader(bh, path, tmp_path / "j.sqlite3", file_timeout=0.3).run()
+    (outcome,) = summary.outcomes
+    assert outcome.status == "unknown"
+    assert "file_timeout" in str(outcome.reason)
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        (row,) = await journal.rows()
+    assert row.state == "unknown"
+
+
+async def test_a_run_that_finds_nothing_to_upload_is_empty_not_ok(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, tmp_path: Path
+) -> None:
+    """An empty night (or only logs) is the `empty` verdict, so scripts can tell it from success."""
+    (tmp_path / "night").mkdir()
+    (tmp_path / "night" / "log.txt").write_text("clouds all night")
+    summary = await make_uploader(bh, tmp_path / "night", tmp_path / "j.sqlite3").run()
+    assert [o.status for o in summary.outcomes] == ["ignored"]
+    assert summary.verdict == "empty"

@@ -13,25 +13,32 @@ import respx
 from bhtom_async import Client, JobOptions, UploadOptions
 from bhtom_async.upload import Uploader
 
-from ...conftest import UPLOAD_URL
+from ...conftest import BASE_URL, UPLOAD_URL
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.mark.parametrize("concurrency", [2, 4, 8])
+@pytest.mark.parametrize("concurrency", [2, 4, 8, 16, 32])
 async def test_uploads_reach_the_concurrency_limit_after_the_probe(
     bh: Client, make_fits_tree: Callable[..., list[Path]], tmp_path: Path, concurrency: int
 ) -> None:
     """After the single probe request, `concurrency` uploads are in flight together, never more."""
-    paths = make_fits_tree(concurrency * 3)
-    in_flight = peak = 0
+    paths = make_fits_tree(1 + concurrency)  # the probe, then exactly one full round
+    in_flight = peak = answered = 0
     ids = iter(range(1, 1000))
 
     async def answer(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak
+        nonlocal in_flight, peak, answered
         in_flight += 1
         peak = max(peak, in_flight)
-        await anyio.sleep(0.02)
+        # After the probe, hold each request until `concurrency` are in flight (or a while has
+        # passed), so the peak measures the uploader's parallelism, not the journal's speed.
+        if answered:
+            with anyio.move_on_after(10):
+                while in_flight < concurrency:
+                    await anyio.sleep(0.005)
+            await anyio.sleep(0.01)
+        answered += 1
         in_flight -= 1
         number = next(ids)
         entry = {"file name:": f"{number}_x.fits", "id": str(number), "message": "ok"}
@@ -47,3 +54,65 @@ async def test_uploads_reach_the_concurrency_limit_after_the_probe(
         ).run()
     assert summary.counts["uploaded"] == len(paths)
     assert peak == concurrency
+    assert summary.warnings == ()
+
+
+async def test_a_fixed_pool_smaller_than_the_concurrency_is_said_not_hidden(
+    make_client: Callable[..., Client], make_fits_tree: Callable[..., list[Path]], tmp_path: Path
+) -> None:
+    """max_connections=6 with concurrency 16: a warning (and summary.warnings) says 4 run at once."""
+    paths = make_fits_tree(8)
+    entry = {"file name:": "1_x.fits", "id": "1", "message": "ok"}
+    with respx.mock:
+        respx.post(UPLOAD_URL + "/upload/").mock(return_value=httpx.Response(201, json={"Success": [entry]}))
+        async with make_client(max_connections=6) as bh:
+            with pytest.warns(UserWarning, match="4 uploads run at once instead of 16"):
+                summary = await Uploader(
+                    bh,
+                    paths[0].parent,
+                    UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
+                    JobOptions(journal=tmp_path / "j.sqlite3", concurrency=16, settle_time=0),
+                ).run()
+    (warning,) = summary.warnings
+    assert "set it to at least 18" in warning
+
+
+async def test_look_ups_have_connections_while_every_worker_uploads(
+    bh: Client, make_fits_tree: Callable[..., list[Path]], tmp_path: Path
+) -> None:
+    """With all 4 workers' uploads held at the server, other requests of the client still go through."""
+    paths = make_fits_tree(5)
+    arrived = 0
+    release = anyio.Event()
+    all_in = anyio.Event()
+
+    async def hold(request: httpx.Request) -> httpx.Response:
+        nonlocal arrived
+        arrived += 1
+        if arrived == 1:  # the probe answers at once so the other workers start
+            return httpx.Response(
+                201, json={"Success": [{"file name:": "1_x.fits", "id": "1", "message": ""}]}
+            )
+        if arrived == 5:
+            all_in.set()
+        await release.wait()
+        return httpx.Response(
+            201, json={"Success": [{"file name:": f"{arrived}_x.fits", "id": str(arrived), "message": ""}]}
+        )
+
+    empty = {"count": 0, "num_pages": 1, "current_page": 1, "data": []}
+    with respx.mock:
+        respx.post(UPLOAD_URL + "/upload/").mock(side_effect=hold)
+        respx.post(BASE_URL + "/common/api/comments/").mock(return_value=httpx.Response(200, json=empty))
+        job = Uploader(
+            bh,
+            paths[0].parent,
+            UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
+            JobOptions(journal=tmp_path / "j.sqlite3", concurrency=4, settle_time=0),
+        )
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(job.run)
+            with anyio.fail_after(5):
+                await all_in.wait()  # four uploads are in flight now
+                assert await bh.comments.list().to_list() == []
+            release.set()
