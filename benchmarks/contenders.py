@@ -319,6 +319,22 @@ async def with_heartbeat(work: Callable[[], Awaitable[Result]]) -> Result:
     return {**result, "lag_ms": lag_summary(beat.lags, beat.at)}
 
 
+async def control_heartbeat() -> Result:
+    """An idle event loop's lag, until SIGTERM: the machine's own scheduling noise.
+
+    The parent runs it beside a measured contender, so a late beat here is the machine's (CPUs
+    busy with the emulator, the upload and whatever else runs), not the contender's.
+    """
+    stop = anyio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    beat = Heartbeat()
+    async with anyio.create_task_group() as group:
+        group.start_soon(beat.run)
+        await stop.wait()
+        group.cancel_scope.cancel()
+    return {"ok": 0, "lag_ms": lag_summary(beat.lags, beat.at)}
+
+
 async def poll(job: Job) -> Result:
     """Follow the job's ids to their final calibration; record each yield and each round."""
     clock = ScaledClock(job["time_scale"], job["time_origin"])
@@ -351,6 +367,8 @@ async def poll(job: Job) -> Result:
 def run(job: Job) -> Result:
     """Dispatch the job to its contender."""
     name, kind = job["contender"], job.get("kind", "upload")
+    if kind == "control":
+        return asyncio.run(control_heartbeat())
     if kind == "poll":
         return asyncio.run(poll(job))
     if kind == "list":

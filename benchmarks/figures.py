@@ -138,6 +138,11 @@ def bandwidth_figures(params: Mapping[str, Any], runs: Sequence[Run]) -> Figures
         figures[f"{group}_bhtom_cpu_s_per_gb"] = _cpu_per_gb(ours)
         figures[f"{group}_curl_cpu_s_per_gb"] = _cpu_per_gb(curl)
         figures[f"{group}_bhtom_server_cpu_s"] = ours.get("server_cpu_s") if ours else None
+        for who, measured in (("bhtom", ours), ("curl", curl)):
+            if measured is not None and measured.get("server_cpu_s") is not None and measured.get("bytes"):
+                figures[f"{group}_{who}_server_cpu_s_per_gb"] = round(
+                    measured["server_cpu_s"] / (measured["bytes"] / GB), 3
+                )
         figures[f"{group}_x_curl_throughput"] = _ratio(_mb_s(ours), _mb_s(curl))
         figures[f"{group}_cpu_per_gb_x_curl"] = _ratio(_cpu_per_gb(ours), _cpu_per_gb(curl), 2)
         figures[f"{group}_peak_rss_mb"] = ours["peak_rss_mb"] if ours else None
@@ -189,8 +194,14 @@ def loop_lag_figures(runs: Sequence[Run]) -> Figures:
         if "max_at_s" in lag:
             figures[f"{group}_max_at_s"] = lag["max_at_s"]
             figures[f"{group}_p99_after_1s_ms"] = lag["p99_after_1s_ms"]
-    p99s = [v for k, v in figures.items() if k.endswith("_p99_ms") and v is not None]
-    maxes = [v for k, v in figures.items() if k.endswith("_max_ms") and v is not None]
+        control = run.get("control_lag_ms")
+        if control:
+            figures[f"{group}_control_p99_ms"] = control["p99_ms"]
+            figures[f"{group}_control_max_ms"] = control["max_ms"]
+    p99s = [v for k, v in figures.items() if k.endswith("_p99_ms") and "_control_" not in k and v is not None]
+    maxes = [
+        v for k, v in figures.items() if k.endswith("_max_ms") and "_control_" not in k and v is not None
+    ]
     figures["p99_ms"] = max(p99s) if p99s else None
     figures["max_ms"] = max(maxes) if maxes else None
     return figures
@@ -231,7 +242,17 @@ def listing_figures(params: Mapping[str, Any], runs: Sequence[Run]) -> Figures:
     official = find(runs, contender="official")
     prefetch = ours.get("prefetch") if ours else None
     floor = sequential / prefetch if prefetch else None
+    pages, latency = params["pages"], params["page_latency_s"]
+    # Page 1 goes alone (it tells how many pages there are), the rest in batches of `prefetch`.
+    round_trips = 1 + math.ceil((pages - 1) / prefetch) if prefetch else None
+    per_page = (official["work_s"] - sequential) / pages if official else None
     return {
+        "round_trips": round_trips,
+        "round_trip_floor_s": round(round_trips * latency, 3) if round_trips else None,
+        "per_page_work_s": round(per_page, 4) if per_page is not None else None,
+        "estimate_s": round(round_trips * latency + pages * per_page, 3)
+        if round_trips and per_page is not None
+        else None,
         "pages": params["pages"],
         "sequential_s": round(sequential, 3),
         "prefetch": prefetch,

@@ -125,7 +125,7 @@ def plot_bandwidth(doc: Doc, path: Path) -> Path:
     right.set_ylim(10, top * 1.6)
     right.axhline(64, color="black", linestyle=":", linewidth=1)
     right.text(
-        0.99, 64, "64 MB goal ", transform=right.get_yaxis_transform(), fontsize=7, va="bottom", ha="right"
+        0.01, 64, " 64 MB goal", transform=right.get_yaxis_transform(), fontsize=7, va="bottom", ha="left"
     )
     right.set_ylabel("client peak RSS, MB (log; lower is better)")
     right.set_title("Client memory")

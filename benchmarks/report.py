@@ -83,7 +83,11 @@ def _f(doc: Doc, name: str) -> Any:
 
 
 def _fmt(value: Any, spec: str = ".3g") -> str:
-    return "?" if value is None else format(value, spec)
+    if value is None:
+        return "n/a"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return format(value, spec)
 
 
 def _why_latency(c: int) -> Callable[[Doc], str]:
@@ -124,13 +128,16 @@ def _why_official(c: int) -> Callable[[Doc], str]:
 
 def _why_throughput(doc: Doc) -> str:
     cores = doc.get("machine", {}).get("cpus")
+    ours, curl = _fmt(_f(doc, "large_bhtom_mb_s")), _fmt(_f(doc, "large_curl_mb_s"))
+    server_ours = _fmt(_f(doc, "large_bhtom_server_cpu_s_per_gb"))
+    server_curl = _fmt(_f(doc, "large_curl_server_cpu_s_per_gb"))
     return (
-        f"bhtom_async moved {_fmt(_f(doc, 'large_bhtom_mb_s'))} MB/s and curl "
-        f"{_fmt(_f(doc, 'large_curl_mb_s'))} MB/s. Client and emulator share the machine's {_fmt(cores)} "
-        f"cores: during the bhtom_async run they kept {_fmt(_f(doc, 'large_cores_busy'))} cores busy "
-        f"(client {_fmt(_f(doc, 'large_bhtom_cpu_s_per_gb'))} CPU-s per GB, emulator "
-        f"{_fmt(_f(doc, 'large_bhtom_server_cpu_s'))} CPU-s in all), so the client's own CPU "
-        "per byte (see the CPU goal) comes straight out of the server's share."
+        f"bhtom_async moved {ours} MB/s and curl {curl} MB/s at the same concurrency in the same run. "
+        "On loopback the emulator, one Python thread, receives every byte: it spent "
+        f"{server_ours} CPU-s per GB on bhtom_async's uploads and {server_curl} on curl's. The client "
+        f"itself spent {_fmt(_f(doc, 'large_bhtom_cpu_s_per_gb'))} CPU-s per GB against curl's "
+        f"{_fmt(_f(doc, 'large_curl_cpu_s_per_gb'))} (see the CPU goal), and client and emulator together "
+        f"kept {_fmt(_f(doc, 'large_cores_busy'))} of the {_fmt(cores)} cores busy."
     )
 
 
@@ -166,24 +173,31 @@ def _why_capped(doc: Doc) -> str:
 
 def _why_lag(doc: Doc) -> str:
     figures = doc.get("figures", {})
-    groups = sorted(k.removesuffix("_p99_ms") for k in figures if k.endswith("_p99_ms") and k != "p99_ms")
-    seen = "; ".join(
-        f"{g} frames: p99 {_fmt(figures.get(f'{g}_p99_ms'))} ms over {_fmt(figures.get(f'{g}_samples'))} "
-        f"beats, worst {_fmt(figures.get(f'{g}_max_ms'))} ms at {_fmt(figures.get(f'{g}_max_at_s'))} s, "
-        f"p99 after the first second {_fmt(figures.get(f'{g}_p99_after_1s_ms'))} ms"
-        for g in groups
-    )
+    groups = sorted(k.removesuffix("_samples") for k in figures if k.endswith("_samples"))
+
+    def one(g: str) -> str:
+        got = figures.get
+        return (
+            f"{g} frames: p99 {_fmt(got(f'{g}_p99_ms'))} ms over {_fmt(got(f'{g}_samples'))} beats "
+            f"(after the first second {_fmt(got(f'{g}_p99_after_1s_ms'))} ms), "
+            f"worst {_fmt(got(f'{g}_max_ms'))} ms at {_fmt(got(f'{g}_max_at_s'))} s; "
+            f"an idle event loop in a process beside it saw p99 {_fmt(got(f'{g}_control_p99_ms'))} ms"
+        )
+
     early = [g for g in groups if (figures.get(f"{g}_max_at_s") or 99.0) < 0.5]
     start = (
-        f" The worst beat of the {', '.join(early)} run came in its first half second, while the "
-        "client was opening: `Client.open` builds its httpx client (and its SSL context) on the "
-        "event loop."
+        f" The worst beat of the {' and '.join(early)} run{'s' if len(early) > 1 else ''} came in the first "
+        "half second, most likely "
+        "while the client opened: `Client.open` builds its httpx client (and its SSL context, about "
+        "0.1 s) on the event loop."
         if early
         else ""
     )
     return (
-        f"{seen}.{start} Otherwise a late beat means the loop ran something else for that long, or "
-        "waited for a CPU that the emulator and the upload's worker threads kept busy."
+        f"{'; '.join(one(g) for g in groups)}.{start} The idle loop's lag is the machine's (its CPUs "
+        "busy with the emulator, the upload and any other job). Beyond that, the client's loop either "
+        "waited for the GIL, which Python hands over every 5 ms, held by its worker threads reading "
+        "and hashing the file, or ran a step of its own for that long."
     )
 
 
@@ -199,8 +213,14 @@ def _why_poller(doc: Doc) -> str:
 def _why_listing(doc: Doc) -> str:
     return (
         f"the list took {_fmt(_f(doc, 'bhtom_s'))} s against {_fmt(_f(doc, 'floor_s'))} s "
-        f"({_fmt(_f(doc, 'pages'))} pages x latency / prefetch {_fmt(_f(doc, 'prefetch'))}); page 1 "
-        "is fetched alone, and each batch of prefetched pages waits for its slowest page."
+        f"({_fmt(_f(doc, 'pages'))} pages x latency / prefetch {_fmt(_f(doc, 'prefetch'))}). Page 1 goes "
+        f"alone (it says how many pages there are) and the rest in batches that each wait for their "
+        f"slowest page: {_fmt(_f(doc, 'round_trips'))} round trips, at least "
+        f"{_fmt(_f(doc, 'round_trip_floor_s'))} s. On top of the latency each page costs "
+        f"{_fmt(_f(doc, 'per_page_work_s'))} s of work (the official loop's time minus its latency: the "
+        "emulator serialising 200 targets, the client decoding them), paid page after page on "
+        "both sides; round trips plus that work predict "
+        f"{_fmt(_f(doc, 'estimate_s'))} s."
     )
 
 
@@ -212,9 +232,19 @@ def _why_skip(doc: Doc) -> str:
 
 
 def _why_night(doc: Doc) -> str:
+    ours = [
+        r
+        for r in doc.get("runs", [])
+        if r.get("group") == "bad_night" and r.get("contender") == "bhtom_async"
+    ]
+    told = "; ".join(
+        f"{r['label']} stored {r.get('stored')}, doubled {r.get('duplicates')}, and reported "
+        f"{r.get('failed', 0)} failed" + (f" ({str(r['errors'][0])[:140]})" if r.get("errors") else "")
+        for r in ours
+    )
     return (
-        f"on the bad night bhtom_async left {_fmt(_f(doc, 'bad_night_bhtom_missing'))} frames missing and "
-        f"stored {_fmt(_f(doc, 'bad_night_bhtom_duplicates'))} twice (both concurrencies together)."
+        f"on the bad night {told}. A file reported failed is not lost silently: it stays in the "
+        "journal as failed, and a re-run with the same journal sends it again."
     )
 
 

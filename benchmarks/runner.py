@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,13 +34,50 @@ def _self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_contender(job: dict[str, Any], *, timeout: float = TIMEOUT_S) -> dict[str, Any]:
+def _start_control() -> tuple[subprocess.Popen[bytes], Any]:
+    """An idle heartbeat process (see `contenders.control_heartbeat`), stopped by SIGTERM."""
+    out = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _stop_control)
+    job = json.dumps({"contender": "control", "kind": "control"})
+    process = subprocess.Popen([sys.executable, "-m", "benchmarks.contenders", job], stdout=out, cwd=REPO)
+    time.sleep(0.5)  # let it import and start beating before the measured run starts
+    return process, out
+
+
+def _stop_control(process: subprocess.Popen[bytes], out: Any) -> dict[str, Any] | None:
+    process.send_signal(signal.SIGTERM)
+    process.wait(30)
+    out.seek(0)
+    lines = out.read().decode().strip().splitlines()
+    out.close()
+    if not lines:
+        return None
+    lag: dict[str, Any] = json.loads(lines[-1])["lag_ms"]
+    return lag
+
+
+def run_contender(
+    job: dict[str, Any], *, timeout: float = TIMEOUT_S, control: bool = False
+) -> dict[str, Any]:
     """Run `job` in a fresh ``python -m benchmarks.contenders`` process; its result plus outside figures.
+
+    With `control`, an idle heartbeat process runs beside it and its lag is added as
+    ``control_lag_ms``: the machine's scheduling noise during the run.
 
     Raises:
         ContenderFailed: the process exited without printing a result, or ran past `timeout`.
     """
     command = [sys.executable, "-m", "benchmarks.contenders", json.dumps(job)]
+    beside = _start_control() if control else None
+    try:
+        result = _run(command, job, timeout)
+    finally:
+        control_lag = _stop_control(*beside) if beside is not None else None
+    if control_lag is not None:
+        result["control_lag_ms"] = control_lag
+    return result
+
+
+def _run(command: list[str], job: dict[str, Any], timeout: float) -> dict[str, Any]:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         server0, started = _self_cpu(), time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err, cwd=REPO)

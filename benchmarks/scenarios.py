@@ -8,6 +8,7 @@ small copy of every scenario (under 2 minutes) that exercises the same code.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import time
 from collections import Counter
@@ -125,7 +126,7 @@ def _upload_run(
     for rule in faults:
         emu.add_fault(rule)
     job = _job(emu, contender, folder, **extra)
-    result = run_contender(job)
+    result = run_contender(job, control=bool(extra.get("heartbeat")))
     run: Run = {
         "label": _label(contender, job["concurrency"]),
         "contender": contender,
@@ -374,6 +375,7 @@ def scale(ctx: Context) -> Outcome:
     params = {"files": s.scale_files, "file_bytes": 2 * 2880, "concurrency": 8, "network": "loopback"}
     folder = ctx.scratch / "scale"
     paths = write_frames(folder, s.scale_files, 2880, prefix="small")
+    fsync_ms = _fsync_ms(ctx.scratch)
     journal = ctx.scratch / "scale-journal.sqlite3"
     runs = []
     with Emulator(seed=1, calibration_delays=(0.5, 0.5)) as emu:
@@ -388,7 +390,22 @@ def scale(ctx: Context) -> Outcome:
             )
     shutil.rmtree(folder, ignore_errors=True)
     journal.unlink(missing_ok=True)
-    return {"params": params, "runs": runs, "figures": fig.scale_figures(params, runs)}
+    figures = {**fig.scale_figures(params, runs), "disk_fsync_ms": fsync_ms}
+    return {"params": params, "runs": runs, "figures": figures}
+
+
+def _fsync_ms(folder: Path, count: int = 50) -> float:
+    """Mean time of a small write + fsync in `folder`: what each journal commit waits for."""
+    probe = folder / "fsync-probe"
+    with probe.open("wb") as handle:
+        started = time.perf_counter()
+        for _ in range(count):
+            handle.write(b"x" * 100)
+            handle.flush()
+            os.fsync(handle.fileno())
+        elapsed = time.perf_counter() - started
+    probe.unlink()
+    return round(elapsed / count * 1000, 3)
 
 
 # ---- 8. a night, clean and bad ----------------------------------------------------------------

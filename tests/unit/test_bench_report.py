@@ -177,6 +177,10 @@ def test_listing_scale_and_night_figures() -> None:
     )
     assert listing["floor_s"] == 2.5
     assert listing["over_floor"] == 1.2
+    assert listing["round_trips"] == 14
+    assert listing["round_trip_floor_s"] == 2.8
+    assert listing["per_page_work_s"] == 0.008
+    assert listing["estimate_s"] == 3.2
     scale = fig.scale_figures(
         {"files": 20_000},
         [
@@ -192,14 +196,18 @@ def test_listing_scale_and_night_figures() -> None:
             {"group": "bad_night", "label": "official", "contender": "official", "work_s": 8.0,
              "stored": 6, "missing": 18, "duplicates": 0, "peak_rss_mb": 34.0},
             {"group": "bad_night", "label": "bhtom_async@4", "contender": "bhtom_async", "work_s": 4.0,
-             "stored": 24, "missing": 0, "duplicates": 1, "peak_rss_mb": 45.0},
+             "stored": 23, "missing": 1, "duplicates": 1, "peak_rss_mb": 45.0, "failed": 1,
+             "errors": ["not stored after 3 attempts; last: 503"]},
         ],
     )  # fmt: skip
     assert night["bad_night_bhtom_async_c4_x_official"] == 2.0
-    assert night["bad_night_bhtom_missing"] == 0
+    assert night["bad_night_bhtom_missing"] == 1
     assert night["bad_night_bhtom_duplicates"] == 1
-    goal = next(g for g in report.GOALS if g.figure == "bad_night_bhtom_duplicates")
-    assert report.judge(goal, {"figures": night}).met is False
+    runs = [{"group": "bad_night", "label": "bhtom_async@4", "contender": "bhtom_async", "stored": 23,
+             "duplicates": 1, "failed": 1, "errors": ["not stored after 3 attempts; last: 503"]}]  # fmt: skip
+    text = report.render_goals({"night": {"figures": night, "runs": runs}}, ["night"])
+    assert "| night | bad night: bhtom_async frames doubled | 1 | = 0 | **missed** |" in text
+    assert "bhtom_async@4 stored 23, doubled 1, and reported 1 failed (not stored after 3 attempts" in text
 
 
 def test_latest_full_result_wins_over_a_newer_quick_one(tmp_path: Path) -> None:
