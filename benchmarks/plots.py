@@ -129,7 +129,9 @@ def plot_bandwidth(doc: Doc, path: Path) -> Path:
     )
     right.set_ylabel("client peak RSS, MB (log; lower is better)")
     right.set_title("Client memory")
-    left.legend(fontsize=8)
+    top_rate = max(r["bytes"] / r["work_s"] / 1e6 for r in runs)
+    left.set_ylim(0, top_rate * 1.3)  # room for the legend above the bars
+    left.legend(fontsize=7, loc="upper center", ncol=len(labels))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

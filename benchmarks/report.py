@@ -231,6 +231,11 @@ def _why_skip(doc: Doc) -> str:
     )
 
 
+def _first_error(run: Doc) -> str:
+    text = str(run["errors"][0]).split(". Hint:")[0]
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
 def _why_night(doc: Doc) -> str:
     ours = [
         r
@@ -239,7 +244,7 @@ def _why_night(doc: Doc) -> str:
     ]
     told = "; ".join(
         f"{r['label']} stored {r.get('stored')}, doubled {r.get('duplicates')}, and reported "
-        f"{r.get('failed', 0)} failed" + (f" ({str(r['errors'][0])[:140]})" if r.get("errors") else "")
+        f"{r.get('failed', 0)} failed" + (f" ({_first_error(r)})" if r.get("errors") else "")
         for r in ours
     )
     return (
@@ -380,6 +385,7 @@ _RUN_COLUMNS = (
     ("server_cpu_s", "emulator CPU s"),
     ("peak_rss_mb", "peak MB"),
     ("ok", "ok"),
+    ("skipped", "skipped"),
     ("stored", "stored"),
     ("duplicates", "doubled"),
 )
@@ -389,7 +395,8 @@ def render_runs(doc: Doc) -> str:
     """A scenario's runs as a table (only the columns this scenario has)."""
     runs = doc.get("runs", [])
     columns = [(key, head) for key, head in _RUN_COLUMNS if any(key in r for r in runs)]
-    lines = ["| " + " | ".join(h for _, h in columns) + " |", "|" + "---|" * len(columns)]
+    align = "|".join("---" if key in ("group", "label") else "---:" for key, _ in columns)
+    lines = ["| " + " | ".join(h for _, h in columns) + " |", f"|{align}|"]
     for run in runs:
         lines.append("| " + " | ".join(_value(run.get(key)) for key, _ in columns) + " |")
     return "\n".join(lines)
@@ -423,12 +430,24 @@ def render(latest: Mapping[str, Doc], order: Iterable[str], images: Mapping[str,
         if doc is None:
             continue
         parts += ["", f"### {doc.get('title', name)}", "", _provenance(doc), ""]
-        params = ", ".join(
-            f"{k} {_value(v)}" for k, v in doc.get("params", {}).items() if not isinstance(v, dict)
-        )
-        if params:
-            parts += [f"Parameters: {params}.", ""]
+        params = doc.get("params", {})
+        plain = ", ".join(f"{k} {_value(v)}" for k, v in params.items() if not isinstance(v, dict))
+        if plain:
+            parts += [f"Parameters: {plain}.", ""]
+        for key, value in params.items():
+            if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+                parts += [
+                    f"{key.capitalize()}: " + "; ".join(f"`{k}`: {v}" for k, v in value.items()) + ".",
+                    "",
+                ]
         parts.append(render_runs(doc))
+        rounds = doc.get("details", {}).get("rounds")
+        if rounds:
+            parts += ["", "| round | pending | requests | ceil(pending / 200) |", "|---:|---:|---:|---:|"]
+            parts += [
+                f"| {n} | {r['pending']:,} | {r['requests']} | {r['expected']} |"
+                for n, r in enumerate(rounds, 1)
+            ]
         if images and name in images:
             parts += ["", f"![{name}]({images[name]})"]
         parts += ["", "<details><summary>All figures</summary>", "", render_figures(doc), "", "</details>"]

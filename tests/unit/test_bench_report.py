@@ -253,3 +253,13 @@ def test_readme_section_is_replaced_between_markers_only() -> None:
     assert report.regenerate_readme(once, section) == once
     appended = report.regenerate_readme("# Bare\n", section)
     assert appended.startswith("# Bare\n\n" + report.BEGIN)
+
+
+def test_run_tables_show_only_the_columns_a_scenario_has() -> None:
+    """A run table lists the columns present in the runs, numbers right-aligned."""
+    doc = {"runs": [{"group": "rerun", "label": "bhtom_async@8", "work_s": 4.19, "skipped": 20_000}]}
+    assert report.render_runs(doc).splitlines() == [
+        "| line | contender | work s | skipped |",
+        "|---|---|---:|---:|",
+        "| rerun | bhtom_async@8 | 4.19 | 20,000 |",
+    ]
