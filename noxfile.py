@@ -32,8 +32,11 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks against the emulator: us vs the official sequential way, a naive async client, curl."""
-    session.install("-e", ".[dev]")
+    """Benchmarks against the emulator (all eight scenarios; `-- --quick` or `-- --scenario NAME`).
+
+    Writes benchmarks/results/ and regenerates benchmarks/README.md; matplotlib (astro) draws the plots.
+    """
+    session.install("-e", ".[dev,astro]")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

@@ -1,1 +1,1 @@
-"""Benchmarks: bhtom_async against the official sequential script, a naive async client and curl."""
+"""Benchmarks of bhtom_async against the official way, naive clients and curl (`python -m benchmarks`)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 import struct
 import zlib
@@ -36,6 +37,7 @@ __all__ = [
     "parse_filter",
     "plan",
     "plot_data_uri",
+    "spread_share",
     "status_at",
     "synthetic_catalogue",
 ]
@@ -58,11 +60,15 @@ class CalibrationSettings:
     the calibration row appears (before that, get-calibration-res answers "does not exist").
     ``ccdphot_delay`` opens the window in which a ``fits_file`` has a calibration row but no
     CCDPhotJob, which makes the whole get-calibration-res batch fail with 400 (§3.2).
+    ``spread`` lengthens each product's P phase by its own share of up to that many seconds
+    (see :func:`spread_share`), so a night's products finish at scattered times, as on a busy
+    server; 0 (the default) keeps every product on the same timeline.
     """
 
     delays: tuple[float, float] = (1.0, 2.0)
     registration_delay: float = 0.0
     ccdphot_delay: float = 0.0
+    spread: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -120,11 +126,23 @@ def csv_points(path: str) -> list[CsvPoint]:
     return points
 
 
+def spread_share(product: DataProduct) -> float:
+    """A product's fixed fraction (0 <= f < 1) of ``CalibrationSettings.spread``.
+
+    It is drawn from a hash of the product's content and id, so runs repeat exactly and two
+    uploads of the same bytes still finish at different times.
+    """
+    digest = hashlib.sha256(f"{product.sha256}/{product.id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32
+
+
 def plan(
     cal_id: int, product: DataProduct, target: Target, now: float, settings: CalibrationSettings
 ) -> Calibration:
     """Fix the calibration timeline and result of a freshly stored data product."""
     c_delay, p_delay = settings.delays
+    if settings.spread > 0:
+        p_delay += settings.spread * spread_share(product)
     survey, band = parse_filter(product.upload_filter, product.cards)
     sha = product.sha256
     cal = Calibration(

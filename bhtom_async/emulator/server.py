@@ -21,6 +21,7 @@ from typing import Any
 import anyio.to_thread
 import uvicorn
 
+from . import bulk
 from .app import build_app
 from .calibration import CalibrationSettings
 from .faults import FaultInjector, FaultRule, parse_fault_spec
@@ -67,6 +68,10 @@ class Emulator:
         registration_delay: seconds before a new product's calibration row exists.
         ccdphot_delay: seconds a new ``fits_file`` has a calibration row but no CCDPhotJob
             (get-calibration-res then fails the whole batch with 400); 0 turns it off.
+        calibration_spread: up to this many extra seconds in P, a fixed share per product,
+            so products finish at scattered times; 0 turns it off.
+        time_scale: how many emulator seconds pass per real second (a compressed clock for
+            long simulations); fault latencies and bandwidth stay in real seconds.
         access_log: let uvicorn log each request.
         clock: seconds since the epoch for the calibration timeline and timestamps (default: the
             wall clock); tests pass one they can move forward instead of sleeping.
@@ -86,15 +91,24 @@ class Emulator:
         upload_port: int = 0,
         registration_delay: float = 0.0,
         ccdphot_delay: float = 0.0,
+        calibration_spread: float = 0.0,
+        time_scale: float = 1.0,
         access_log: bool = False,
         clock: Callable[[], float] = wall_clock,
         seed_dirty: bool = False,
     ) -> None:
+        if time_scale <= 0:
+            raise ValueError(f"time_scale must be positive, not {time_scale}")
+        if calibration_spread < 0:
+            raise ValueError(f"calibration_spread must be >= 0 seconds, not {calibration_spread}")
         self.seed = seed
         self._clock = clock
         self.dirty = seed_dirty
         delays = (float(calibration_delays[0]), float(calibration_delays[1]))
-        self.settings = CalibrationSettings(delays, registration_delay, ccdphot_delay)
+        self.settings = CalibrationSettings(delays, registration_delay, ccdphot_delay, calibration_spread)
+        self.time_scale = float(time_scale)
+        self.time_origin = time.time()
+        self._clock: Callable[[], float] = wall_clock if time_scale == 1.0 else self._scaled_now
         rules = parse_fault_spec(faults) if isinstance(faults, str) else list(faults)
         self.injector = FaultInjector(rules, seed)
         self.state_file = Path(state_file) if state_file is not None else None
@@ -130,6 +144,38 @@ class Emulator:
     def calibration(self) -> CalibrationSettings:
         """Live calibration settings; changes apply to uploads made afterwards."""
         return self.settings
+
+    def now(self) -> float:
+        """The emulator's clock: seconds since the epoch, running `time_scale` times real time.
+
+        Calibration timelines and every timestamp the server writes use it; with a scale `k`,
+        ``now() == time_origin + (time.time() - time_origin) * k``.
+        """
+        return self._clock()
+
+    def _scaled_now(self) -> float:
+        return self.time_origin + (time.time() - self.time_origin) * self.time_scale
+
+    def add_targets(self, count: int, *, prefix: str = "BulkTarget") -> list[str]:
+        """Create `count` targets named ``<prefix>00001``… at once (load tests); returns the names."""
+        return bulk.add_targets(self._require_state(), count, prefix=prefix, now=self.now())
+
+    def add_dataproducts(
+        self,
+        count: int,
+        *,
+        user: str = "alice",
+        target: str = "Gaia22bpl",
+        observatory: str = "HarnessObs_HarnessCam",
+    ) -> list[int]:
+        """Store `count` FITS frames as if just uploaded (no HTTP, no bytes); returns their ids.
+
+        Their calibrations start now and end in S, following `calibration` (delays and spread).
+        """
+        state = self._require_state()
+        return bulk.add_dataproducts(
+            state, count, username=user, target=target, observatory=observatory, now=self.now()
+        )
 
     def add_fault(self, rule: FaultRule | str) -> None:
         """Arm a rule (or every rule of a spec string) while running."""

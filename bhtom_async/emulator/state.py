@@ -55,6 +55,8 @@ class DataProductInfo:
     data_product_type: str
     dry_run: bool
     status: str
+    #: When its calibration ends in S or E, on the emulator's clock (None: no calibration).
+    calibrated_at: float | None = None
 
 
 class State:
@@ -390,6 +392,7 @@ class State:
         user: User | None = self.get("user", product.user_id)
         target: Target | None = self.get("target", product.target_id)
         camera: Camera | None = self.get("camera", product.camera_id or 0)
+        cal = None if product.dry_run else self.calibration_of(product.id)
         return DataProductInfo(
             id=product.id,
             file_name=product.file_name,
@@ -402,6 +405,7 @@ class State:
             data_product_type=product.data_product_type,
             dry_run=product.dry_run,
             status="dry_run" if product.dry_run else self.product_status(product, now),
+            calibrated_at=None if cal is None else cal.p_until,
         )
 
     def snapshot(self, now: float) -> dict[str, Any]:

@@ -112,9 +112,11 @@ async def get_target_list(ctx: Ctx) -> Response:
         picked = _filter_targets(ctx, data)
     except ValueError as exc:
         return drf_json(f"Wrong format: {exc}", 400)
-    items = [target_fields(t, ctx.state) for t in picked]
-    number = page_number(data.get("page", 1), max(1, -(-len(items) // PAGE)))
-    return drf_json(page_envelope(items, number, PAGE))
+    number = page_number(data.get("page", 1), max(1, -(-len(picked) // PAGE)))
+    envelope = page_envelope(picked, number, PAGE)
+    # Only the page being served is serialised: a 50-page list costs one page per request.
+    envelope["data"] = [target_fields(t, ctx.state) for t in envelope["data"]]
+    return drf_json(envelope)
 
 
 async def create_target(ctx: Ctx) -> Response:

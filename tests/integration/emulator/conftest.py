@@ -80,6 +80,7 @@ def emu(emu_server: Emulator) -> Iterator[Emulator]:
     emu_server.calibration.delays = DELAYS
     emu_server.calibration.registration_delay = 0.0
     emu_server.calibration.ccdphot_delay = 0.0
+    emu_server.calibration.spread = 0.0
     yield emu_server
     emu_server.clear_faults()
 
