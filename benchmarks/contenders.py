@@ -42,34 +42,32 @@ MAX_ERRORS = 20
 
 
 # ---------------------------------------------------------------------------------------------
-# bhtom_async calls: one small function per job kind. When the library's API moves (e.g.
-# `Client.upload_directory` becoming a function in `bhtom_async.upload`), change it here only.
+# bhtom_async calls: one small function per job kind. When the library's API moves, change it
+# here only.
 # ---------------------------------------------------------------------------------------------
 
 
 async def bhtom_upload(job: Job) -> Result:
     """bhtom_async's bulk uploader over the job's folder, as the README shows it."""
-    from bhtom_async import Client
+    from bhtom_async import Client, JobOptions, Uploader, UploadOptions
 
+    options = UploadOptions(
+        target=job["target"],
+        observatory=job["oname"],
+        data_product_type=job["data_product_type"],
+        mjd=job.get("mjd"),
+        filter=FIELDS["filter"],
+    )
+    settings = JobOptions(concurrency=job["concurrency"], journal=job["journal"], settle_time=0.0)
     async with Client(job["token"], base_url=job["base_url"], upload_url=job["upload_url"]) as bh:
-        summary = await bh.upload_directory(
-            job["folder"],
-            target=job["target"],
-            observatory=job["oname"],
-            data_product_type=job["data_product_type"],
-            mjd=job.get("mjd"),
-            filter=FIELDS["filter"],
-            concurrency=job["concurrency"],
-            journal=job["journal"],
-            min_age=0.0,
-        )
-        pool_size = bh.config.max_connections
+        summary = await Uploader(bh, job["folder"], options, settings).run()
+        pool_size = bh._require_open().capacity
     counts = summary.counts
     errors = [o.reason or o.status for o in summary.outcomes if o.status in ("failed", "unknown")]
     return {
         "ok": counts["uploaded"],
         "skipped": counts["skipped"],
-        "failed": counts["failed"] + counts["unknown"],
+        "failed": counts["failed"] + counts["unknown"] + counts["not_ready"] + counts["not_attempted"],
         "errors": errors[:MAX_ERRORS],
         "pool_size": pool_size,
     }
@@ -84,7 +82,7 @@ async def bhtom_wait(
     """
     import httpx
 
-    from bhtom_async import Client
+    from bhtom_async import Client, PollOptions
 
     async with (
         httpx.AsyncClient(event_hooks={"request": [on_request]}) as http,
@@ -96,7 +94,7 @@ async def bhtom_wait(
             clock=clock,
         ) as bh,
     ):
-        async for result in bh.calibration.wait(job["ids"], timeout=job["timeout"]):
+        async for result in bh.calibration.wait(job["ids"], PollOptions(timeout=job["timeout"])):
             if result.dataproduct_id is not None:
                 yield result.dataproduct_id
 

@@ -47,7 +47,7 @@ def plot_latency(doc: Doc, path: Path) -> Path:
         [r["work_s"] for r in ours],
         "o-",
         color=COLOURS["bhtom_async"],
-        label="bhtom_async upload_directory",
+        label="bhtom_async Uploader",
     )
     for run in ours:
         ax.annotate(
