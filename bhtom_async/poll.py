@@ -37,6 +37,7 @@ import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._clock import Clock
+from ._ratelimit import TokenBucket
 from ._retry import backoff
 from .errors import InvalidInputError, ServerError, TransportError, ValidationError
 from .models.calibration import CalibrationResult, CalibrationStatus
@@ -83,6 +84,9 @@ class PollOptions:
         plots_dir: also save each plot there as ``<id>.png`` (implies `plot`).
         batch_size: ids per request (at most the server's page size, 200).
         growth: factor by which the wait between rounds grows.
+        max_requests_per_second: the most results requests the wait sends per second, bisection
+            of failing batches included (a burst of one round's worth is allowed), so a server
+            failing every batch is never flooded.
     """
 
     interval: float = attrs.field(default=3.0, validator=_positive)
@@ -93,6 +97,7 @@ class PollOptions:
     plots_dir: Path | None = attrs.field(default=None, converter=_optional_path)
     batch_size: int = PAGE_SIZE
     growth: float = 1.5
+    max_requests_per_second: float = attrs.field(default=10.0, validator=_positive)
 
     def __attrs_post_init__(self) -> None:
         if self.max_interval < self.interval:
@@ -114,6 +119,8 @@ class _Tracked:
     missing_since: float | None = None
     broken_since: float | None = None
     broken: str | None = None
+    broken_rounds: int = 0
+    next_check: float = 0.0
     last: CalibrationResult | None = None
 
 
@@ -140,6 +147,8 @@ class CalibrationWait:
         self._options = options
         self._pending: dict[int, _Tracked] = {}
         self._stack: contextlib.AsyncExitStack | None = None
+        rate = options.max_requests_per_second
+        self._requests = TokenBucket(rate, burst=max(1.0, rate), clock=clock)
 
     # ---- the two ways in --------------------------------------------------------------------
 
@@ -262,15 +271,17 @@ class CalibrationWait:
 
     async def _round(self) -> list[CalibrationResult]:
         """One round: every pending id asked once; returns the results that became final."""
+        now = self._clock.monotonic()
         healthy = [i for i, t in self._pending.items() if t.broken is None]
-        isolated = [i for i, t in self._pending.items() if t.broken is not None]
+        # Ids known to break a batch are asked alone, each on its own backoff: a server that
+        # fails every batch costs a bounded, shrinking number of requests, not one per id per round.
+        isolated = [i for i, t in self._pending.items() if t.broken is not None and now >= t.next_check]
         answers: list[tuple[int, ResultItem | _Broken]] = []
-        # Ids known to break a batch are asked apart from the rest, so they cost the healthy ones
-        # nothing; among themselves they are bisected again (some may have healed meanwhile).
         size = self._options.batch_size
-        for group in (healthy, isolated):
-            for start in range(0, len(group), size):
-                answers += await self._query(group[start : start + size])
+        for start in range(0, len(healthy), size):
+            answers += await self._query(healthy[start : start + size])
+        for key in isolated:
+            answers += await self._query([key])
         finished = []
         now = self._clock.monotonic()
         for key, answer in answers:
@@ -285,6 +296,7 @@ class CalibrationWait:
 
     async def _query(self, ids: Sequence[int]) -> list[tuple[int, ResultItem | _Broken]]:
         """Ask for `ids` in one request; on a whole-batch 400, bisect to find the culprit."""
+        await self._requests.acquire()
         try:
             items = await self._fetch(ids, self._options.plot or self._options.plots_dir is not None)
         except ValidationError as exc:
@@ -306,10 +318,16 @@ class CalibrationWait:
         if isinstance(answer, _Broken):
             t.broken = answer.message
             t.broken_since = t.broken_since if t.broken_since is not None else now
+            t.broken_rounds += 1
+            options = self._options
+            t.next_check = now + backoff(
+                t.broken_rounds, initial=options.interval, maximum=options.max_interval, factor=options.growth
+            )
             if now - t.broken_since >= grace:
                 return _result(t, CalibrationStatus.ERROR, f"the server fails on this id: {answer.message}")
             return None
         t.broken = t.broken_since = None
+        t.broken_rounds = 0
         if answer.result is not None:
             result = attrs.evolve(
                 answer.result, filename=answer.result.filename or t.filename, dry_run=t.dry_run

@@ -7,6 +7,7 @@ uncaught exception becomes Django's HTML 500 (§1).
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import re
@@ -20,7 +21,7 @@ from starlette.responses import Response
 
 from . import upload, views_calibration, views_common, views_observatory, views_targets
 from .calibration import CalibrationSettings
-from .faults import ASGIApp, FaultInjector, FaultMiddleware, Receive, Scope, Send
+from .faults import ASGIApp, FaultInjector, FaultMiddleware, Message, Receive, Scope, Send
 from .quirks import (
     ServerError,
     django_404,
@@ -298,6 +299,29 @@ class CountingMiddleware:
         await self.app(scope, receive, send)
 
 
+class DateMiddleware:
+    """Sends the ``Date`` header from the emulator's clock, as a real server reports its own time
+    (an emulator whose clock runs behind therefore looks like a server whose clock does)."""
+
+    def __init__(self, app: ASGIApp, clock: Callable[[], float]) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                headers.append((b"date", email.utils.formatdate(self.clock(), usegmt=True).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, dated)
+
+
 def build_app(
     host: str,
     state: State,
@@ -308,4 +332,4 @@ def build_app(
     """The full ASGI stack of one host: counting -> faults -> dispatch."""
     router = _main_router() if host == "main" else _upload_router()
     app = EmulatorApp(host, router, state, settings, clock)
-    return CountingMiddleware(FaultMiddleware(app, host, injector), state)
+    return CountingMiddleware(DateMiddleware(FaultMiddleware(app, host, injector), clock), state)

@@ -102,13 +102,13 @@ class Emulator:
         if calibration_spread < 0:
             raise ValueError(f"calibration_spread must be >= 0 seconds, not {calibration_spread}")
         self.seed = seed
-        self._clock = clock
+        self._base_clock = clock
         self.dirty = seed_dirty
         delays = (float(calibration_delays[0]), float(calibration_delays[1]))
         self.settings = CalibrationSettings(delays, registration_delay, ccdphot_delay, calibration_spread)
         self.time_scale = float(time_scale)
-        self.time_origin = time.time()
-        self._clock: Callable[[], float] = wall_clock if time_scale == 1.0 else self._scaled_now
+        self.time_origin = clock()
+        self._clock: Callable[[], float] = clock if time_scale == 1.0 else self._scaled_now
         rules = parse_fault_spec(faults) if isinstance(faults, str) else list(faults)
         self.injector = FaultInjector(rules, seed)
         self.state_file = Path(state_file) if state_file is not None else None
@@ -149,12 +149,13 @@ class Emulator:
         """The emulator's clock: seconds since the epoch, running `time_scale` times real time.
 
         Calibration timelines and every timestamp the server writes use it; with a scale `k`,
-        ``now() == time_origin + (time.time() - time_origin) * k``.
+        ``now() == time_origin + (clock() - time_origin) * k`` (`clock` being the wall clock
+        unless one was given).
         """
         return self._clock()
 
     def _scaled_now(self) -> float:
-        return self.time_origin + (time.time() - self.time_origin) * self.time_scale
+        return self.time_origin + (self._base_clock() - self.time_origin) * self.time_scale
 
     def add_targets(self, count: int, *, prefix: str = "BulkTarget") -> list[str]:
         """Create `count` targets named ``<prefix>00001``… at once (load tests); returns the names."""
@@ -254,6 +255,7 @@ class Emulator:
             timeout_graceful_shutdown=1,
             timeout_keep_alive=5,
             server_header=False,
+            date_header=False,  # DateMiddleware sends the emulator's own time
         )
         return uvicorn.Server(config)
 

@@ -221,4 +221,3 @@ async def test_a_failed_look_up_is_unknown_not_absent(tmp_path: Path) -> None:
         verdict = await ServerCheck(failing, journal, ManualClock(), lambda: 0.0).check(sent())
     assert verdict.kind == "unknown"
     assert "could not look the file up" in str(verdict.reason)
-

@@ -813,3 +813,27 @@ async def test_a_run_that_finds_nothing_to_upload_is_empty_not_ok(
     summary = await make_uploader(bh, tmp_path / "night", tmp_path / "j.sqlite3").run()
     assert [o.status for o in summary.outcomes] == ["ignored"]
     assert summary.verdict == "empty"
+
+
+async def test_a_captive_portal_run_then_a_real_run_stores_every_frame(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """Every answer a 200 HTML page (a hotel portal): nothing is called uploaded; the re-run on the
+    real network finds nothing stored and sends all five."""
+    paths = frames(5)
+    portal = httpx.Response(200, text="<html><body>Please log in to the Wi-Fi</body></html>")
+    routes.upload.mock(return_value=portal)
+    routes.listing.mock(return_value=portal)
+    first = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert {o.status for o in first.outcomes} == {"unknown"}
+    assert first.verdict == "unknown"
+    routes.upload.mock(side_effect=server.upload)
+    routes.listing.mock(side_effect=server.listing)
+    second = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert [o.status for o in second.outcomes] == ["uploaded"] * 5
+    assert len(server.stored) == 5
