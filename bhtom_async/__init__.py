@@ -29,6 +29,7 @@ from .errors import ClientStateError as ClientStateError
 from .errors import ConfigurationError as ConfigurationError
 from .errors import ConnectError as ConnectError
 from .errors import InvalidInputError as InvalidInputError
+from .errors import MissingDependencyError as MissingDependencyError
 from .errors import NotFoundError as NotFoundError
 from .errors import ObserverUnknownError as ObserverUnknownError
 from .errors import PermissionDeniedError as PermissionDeniedError
@@ -59,6 +60,7 @@ from .models import PhotometryFile as PhotometryFile
 from .models import PhotometryRow as PhotometryRow
 from .models import ReducedDatum as ReducedDatum
 from .models import RestartResult as RestartResult
+from .models import ResultSet as ResultSet
 from .models import Target as Target
 from .models import TargetAlias as TargetAlias
 from .models import TargetDownload as TargetDownload
@@ -116,6 +118,7 @@ __all__ = [
     "JobOptions",
     "LightCurve",
     "LightCurvePoint",
+    "MissingDependencyError",
     "NotFoundError",
     "Observatory",
     "ObserverUnknownError",
@@ -127,6 +130,7 @@ __all__ = [
     "ReducedDatum",
     "ResponseDecodeError",
     "RestartResult",
+    "ResultSet",
     "ServerError",
     "SkipFile",
     "TARGET_CLASSIFICATIONS",
