@@ -1,11 +1,15 @@
 """Strictly private: `LightCurve.plot` (matplotlib, the ``astro`` extra, imported when called).
 
-The figure is built with `matplotlib.figure.Figure`, not `pyplot`: no global figure list grows,
-no GUI backend is needed (saving goes through Agg), and Jupyter still shows a returned figure.
+The figure is built with `matplotlib.figure.Figure`, not `pyplot`: no global figure list grows
+(no "more than 20 figures" warnings in a loop over targets), no GUI backend is needed (saving
+goes through Agg), and the figure has a `_repr_png_`, so Jupyter shows it when a cell returns
+it even if pyplot's inline backend was never started.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
@@ -50,6 +54,21 @@ class _CurveLike(Protocol):
     def filters(self) -> tuple[str, ...]: ...
 
 
+@functools.cache
+def _shown_figure_class() -> type[Figure]:
+    from matplotlib.figure import Figure
+
+    class LightCurveFigure(Figure):
+        """A matplotlib `Figure` that shows itself as a PNG in notebooks."""
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=100)
+            return buffer.getvalue()
+
+    return LightCurveFigure
+
+
 def plot_light_curve(
     curve: _CurveLike,
     *,
@@ -62,7 +81,7 @@ def plot_light_curve(
     from matplotlib.figure import Figure
 
     if ax is None:
-        figure = Figure(figsize=(8, 4.5), layout="constrained")
+        figure: Figure = _shown_figure_class()(figsize=(8, 4.5), layout="constrained")
         axes = figure.add_subplot()
     else:
         axes = ax

@@ -149,3 +149,9 @@ def test_summary_html_lists_failed_and_unknown(status: str) -> None:
     """Both failed and unknown outcomes are listed as trouble."""
     summary = UploadSummary(outcomes=(UploadOutcome(Path("x.fits"), status, reason="why"),))  # type: ignore[arg-type]
     assert f"<td>x.fits</td><td>{status}</td><td>why</td>" in summary_html(summary)
+
+
+def test_the_figure_shows_as_png_in_a_notebook() -> None:
+    """A returned figure renders itself as PNG (Jupyter needs no pyplot backend for it)."""
+    figure = curve().plot()
+    assert figure._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"  # type: ignore[attr-defined]
