@@ -31,6 +31,7 @@ from .errors import ConnectError as ConnectError
 from .errors import InvalidInputError as InvalidInputError
 from .errors import JournalBusyError as JournalBusyError
 from .errors import JournalError as JournalError
+from .errors import MissingDependencyError as MissingDependencyError
 from .errors import NotFoundError as NotFoundError
 from .errors import ObserverUnknownError as ObserverUnknownError
 from .errors import PermissionDeniedError as PermissionDeniedError
@@ -62,6 +63,7 @@ from .models import PhotometryFile as PhotometryFile
 from .models import PhotometryRow as PhotometryRow
 from .models import ReducedDatum as ReducedDatum
 from .models import RestartResult as RestartResult
+from .models import ResultSet as ResultSet
 from .models import Target as Target
 from .models import TargetAlias as TargetAlias
 from .models import TargetDownload as TargetDownload
@@ -125,6 +127,7 @@ __all__ = [
     "JournalError",
     "LightCurve",
     "LightCurvePoint",
+    "MissingDependencyError",
     "NotFoundError",
     "Observatory",
     "ObserverUnknownError",
@@ -137,6 +140,7 @@ __all__ = [
     "ResponseDecodeError",
     "ResponseTooLargeError",
     "RestartResult",
+    "ResultSet",
     "ServerError",
     "SkipFile",
     "TARGET_CLASSIFICATIONS",

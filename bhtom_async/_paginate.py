@@ -21,6 +21,7 @@ import attrs
 
 from .errors import ResponseDecodeError
 from .models._converter import DecodeReport
+from .models.results import ResultSet
 
 __all__ = ["Page", "Pager", "parse_envelope"]
 
@@ -87,7 +88,8 @@ FetchPage = Callable[[int], Awaitable[Envelope]]
 class Pager(Generic[T]):
     """Items across all pages, in order: ``async for item in pager``.
 
-    Also: `await pager.first_page()`, ``async for page in pager.pages()``, `await pager.to_list()`.
+    Also: `await pager.first_page()`, ``async for page in pager.pages()``, `await pager.to_list()`
+    (a `ResultSet`: a list that also gives ``.to_table()``, ``.to_pandas()`` and a notebook table).
     Pages after the first are fetched `prefetch` at a time, concurrently, and yielded in order.
     `convert(raw, report)` turns one row into an item and counts what it could not read in
     `report`; each walk (each of the calls above) logs one warning naming `call` when it did.
@@ -101,7 +103,9 @@ class Pager(Generic[T]):
         key: Callable[[T], Hashable] | None = None,
         prefetch: int = DEFAULT_PREFETCH,
         call: str = "list",
+        kind: type[T] | None = None,
     ) -> None:
+        self._kind = kind
         self._fetch = fetch
         self._convert = convert
         self._key = key
@@ -118,9 +122,9 @@ class Pager(Generic[T]):
         self._warn(report)
         return page
 
-    async def to_list(self) -> list[T]:
-        """Every item of every page."""
-        return [item async for item in self]
+    async def to_list(self) -> ResultSet[T]:
+        """Every item of every page, as a `ResultSet` (a list)."""
+        return ResultSet([item async for item in self], kind=self._kind)
 
     async def pages(self) -> AsyncIterator[Page[T]]:
         """Each page in order; never requests a page number above the server's `num_pages`."""

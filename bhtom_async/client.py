@@ -10,7 +10,7 @@ import functools
 import random
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, NoReturn, TypeVar
 
 import anyio.to_thread
 import attrs
@@ -30,6 +30,7 @@ from .api.reduced_data import ReducedDataAPI
 from .api.targets import TargetsAPI
 from .api.uploads import UploadsAPI
 from .api.users import UsersAPI
+from .errors import ClientStateError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -59,7 +60,8 @@ class Client:
 
     The client also opens itself on its first call, so ``bh = Client()`` then
     ``await bh.targets.photometry(...)`` works in a notebook; close it with ``await bh.aclose()``.
-    Applications should prefer ``async with``, which always closes the pool.
+    Applications should prefer ``async with``, which always closes the pool. For blocking calls
+    (plain scripts, or a notebook without ``await``) use `bhtom_async.sync.Client`.
 
     Args:
         token: API token (prefer the environment or `bhtom login`).
@@ -124,6 +126,19 @@ class Client:
             self._options = CallOptions()
             self._owner = True
         self._resources: dict[type[Resource], Resource] = {}
+
+    def __enter__(self) -> NoReturn:
+        # Only to answer `with Client():` with what to write instead of a bare TypeError.
+        raise ClientStateError(
+            "this Client is asynchronous, so it opens with `async with`, not `with`",
+            hint="write `async with Client() as bh:`, or use `bhtom_async.sync.Client` for plain "
+            "`with` and blocking calls (scripts, notebooks)",
+        )
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None  # never reached: __enter__ raises
 
     async def __aenter__(self) -> Self:
         await self.open()

@@ -6,6 +6,8 @@ The tree::
     ├── ConfigurationError          bad or missing settings (token, URLs, insecure http)
     ├── ClientStateError            a client used before `async with` or after it closed
     ├── InvalidInputError           arguments refused before anything was sent (also ValueError)
+    ├── MissingDependencyError      an optional extra (astropy, pandas, ...) is not installed
+                                    (also ModuleNotFoundError)
     ├── APIError                    the server answered with an error status
     │   ├── AuthenticationError     401, or bad credentials at login
     │   ├── PermissionDeniedError   403, or the server's 302 to /accounts/login/ (admin-only calls)
@@ -52,6 +54,7 @@ __all__ = [
     "InvalidInputError",
     "JournalBusyError",
     "JournalError",
+    "MissingDependencyError",
     "NotFoundError",
     "ObserverUnknownError",
     "PermissionDeniedError",
@@ -121,6 +124,25 @@ class InvalidInputError(BhtomError, ValueError):
     def __init__(self, message: str, *, hint: str | None = None, cli_hint: str | None = None) -> None:
         self.message = message
         self._set_text(message, hint, cli_hint)
+
+
+class MissingDependencyError(BhtomError, ModuleNotFoundError):
+    """A feature needs an optional package that is not installed; `hint` names the extra.
+
+    Also a `ModuleNotFoundError`, so ``except ImportError`` keeps working. `name` is the missing
+    module, `extra` the ``bhtom_async`` extra that installs it.
+    """
+
+    def __init__(self, feature: str, module: str, *, extra: str = "astro") -> None:
+        self.feature = feature
+        self.module = module
+        self.extra = extra
+        self.name = module
+        self.path = None
+        self._set_text(
+            f"{feature} needs {module}, which is not installed",
+            f"install it with `pip install 'bhtom_async[{extra}]'`",
+        )
 
 
 class APIError(BhtomError):
@@ -373,7 +395,7 @@ class UploadOutcomeUnknown(BhtomError):
         self.cause = cause
         self._set_text(
             f"upload of {filename!r} may or may not be stored ({cause.headline.rstrip('.')})",
-            "check `bh.dataproducts.list(target_name=...)` before re-sending, or re-run the bulk "
+            "check `bh.dataproducts.list(target=...)` before re-sending, or re-run the bulk "
             "uploader with the same journal: it reconciles before retrying",
             "re-run `bhtom upload` with the same --journal: it looks the file up before re-sending",
         )

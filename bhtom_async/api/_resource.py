@@ -16,10 +16,10 @@ from .._clock import Clock
 from .._config import ClientConfig, RetrySettings, Timeouts
 from .._http import Host, HttpClient, HttpResponse, RequestSpec, StreamingBody, Transport
 from .._paginate import DEFAULT_PREFETCH, Envelope, Pager, parse_envelope
-from ..errors import APIError, BhtomError, ClientStateError, ResponseDecodeError
+from ..errors import APIError, BhtomError, ClientStateError, InvalidInputError, ResponseDecodeError
 from ..models._converter import DecodeReport, structure
 
-__all__ = ["CallOptions", "Resource", "Session", "body_of"]
+__all__ = ["CallOptions", "Resource", "Session", "body_of", "target_argument"]
 
 T = TypeVar("T")
 logger = logging.getLogger("bhtom_async")
@@ -106,6 +106,21 @@ def body_of(**fields: object) -> dict[str, object]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
+def target_argument(target: str | None, target_name: str | None) -> str | None:
+    """The target name from `target` or its older spelling `target_name` (not two different ones).
+
+    Users say `target` everywhere they mean a target by name (as the CLI's ``--target``); the
+    server's ``target_name`` stays a wire name inside the endpoint methods. The older keyword is
+    still accepted so code written against earlier versions keeps working.
+    """
+    if target is not None and target_name is not None and target != target_name:
+        raise InvalidInputError(
+            f"target={target!r} and target_name={target_name!r} name different targets",
+            hint="give only `target` (`target_name` is its older name)",
+        )
+    return target if target is not None else target_name
+
+
 class Resource:
     """Strictly private base: holds the transport and the call options."""
 
@@ -189,7 +204,7 @@ class Resource:
         def convert(raw: object, report: DecodeReport) -> T:
             return self._convert(raw, item, method, path, report=report)
 
-        return Pager(fetch, convert, key=key, prefetch=prefetch, call=f"{method} {path}")
+        return Pager(fetch, convert, key=key, prefetch=prefetch, call=f"{method} {path}", kind=item)
 
     @staticmethod
     def _convert(

@@ -23,7 +23,7 @@ from ..models.calibration import (
 )
 from ..models.calibration_page import ResultItem, parse_result_item
 from ..poll import PAGE_SIZE, CalibrationWait, IdSource, PollOptions
-from ._resource import Resource, body_of
+from ._resource import Resource, body_of, target_argument
 
 __all__ = ["CalibrationAPI"]
 
@@ -208,7 +208,7 @@ class CalibrationAPI(Resource):
     async def restart_by_target(
         self,
         *,
-        target_name: str | None = None,
+        target: str | None = None,
         target_id: int | None = None,
         mjd_min: float | None = None,
         mjd_max: float | None = None,
@@ -219,17 +219,22 @@ class CalibrationAPI(Resource):
         comment: str | None = None,
         status: str | None = None,
         status_message: str | None = None,
+        target_name: str | None = None,
     ) -> RestartResult:
         """Restart calibrations of one target, optionally within an MJD range (admin only).
 
+        The target is `target` (its exact name; `target_name` is the older spelling, still
+        accepted) or `target_id`.
+
         Raises:
-            InvalidInputError: not exactly one of `target_name` and `target_id`.
+            InvalidInputError: not exactly one of `target` and `target_id`.
             PermissionDeniedError: the account is not an admin.
         """
-        if (target_name is None) == (target_id is None):
-            raise InvalidInputError("give either target_name or target_id, not both")
+        name = target_argument(target, target_name)
+        if (name is None) == (target_id is None):
+            raise InvalidInputError("give either target or target_id, not both")
         body = body_of(
-            target_name=target_name,
+            target_name=name,
             target_id=target_id,
             mjd_min=mjd_min,
             mjd_max=mjd_max,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from .._paginate import Pager
 from ..errors import InvalidInputError, NotFoundError, ServerError
 from ..models.dataproducts import DataProduct, PhotometryFile
-from ._resource import Resource, body_of
+from ._resource import Resource, body_of, target_argument
 from .lightcurves import filename_from_disposition
 
 __all__ = ["DataProductsAPI"]
@@ -29,23 +29,25 @@ class DataProductsAPI(Resource):
         created_start: dt.date | dt.datetime | str | None = None,
         created_end: dt.date | dt.datetime | str | None = None,
         mjd: float | None = None,
-        target_name: str | None = None,
+        target: str | None = None,
         target_id: int | None = None,
         magerr_min: float | None = None,
         magerr_max: float | None = None,
         mjd_min: float | None = None,
         mjd_max: float | None = None,
+        target_name: str | None = None,
     ) -> Pager[DataProduct]:
         """Every user's data products, newest first (500 per page, 1000 for admins).
 
-        Filters as the server applies them: `target_name` is a case-insensitive *substring*;
+        Filters as the server applies them: `target` is a case-insensitive *substring* of the
+        target's name (`target_name` is its older spelling, still accepted);
         `photometry_data` matches the uploaded file's path (``data``), not the photometry field;
         `fits_data` is a substring; `oname` the camera's exact ONAME; `mjd`, `mjd_min/max`,
         `magerr_min/max` test the calibration record. The documented ``mag_min``, ``mag_max``
         and ``filter`` are not offered: the server crashes (500) on each of them.
 
         Example:
-            >>> async for dp in bh.dataproducts.list(target_name="Gaia22bpl"):   # doctest: +SKIP
+            >>> async for dp in bh.dataproducts.list(target="Gaia22bpl"):   # doctest: +SKIP
             ...     print(dp.id, dp.status, dp.filename)
         """
         body = body_of(
@@ -58,7 +60,7 @@ class DataProductsAPI(Resource):
             created_start=_date(created_start),
             created_end=_date(created_end),
             mjd=mjd,
-            target_name=target_name,
+            target_name=target_argument(target, target_name),
             target_id=target_id,
             magerr_min=magerr_min,
             magerr_max=magerr_max,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._paginate import Pager
 from ..errors import InvalidInputError, NotFoundError, ServerError
 from ..models.reduced_data import ReducedDatum
-from ._resource import Resource, body_of
+from ._resource import Resource, body_of, target_argument
 
 __all__ = ["ReducedDataAPI"]
 
@@ -13,15 +13,24 @@ __all__ = ["ReducedDataAPI"]
 class ReducedDataAPI(Resource):
     """Reduced datums (the points of light curves): list, delete, deactivate."""
 
-    def list(self, *, target_name: str | None = None, target_id: int | None = None) -> Pager[ReducedDatum]:
+    def list(
+        self,
+        *,
+        target: str | None = None,
+        target_id: int | None = None,
+        target_name: str | None = None,
+    ) -> Pager[ReducedDatum]:
         """Every point of one target, inactive ones included (500 per page, 1000 for admins).
 
+        `target` is the exact name (`target_name` is its older spelling, still accepted).
+
         Raises:
-            InvalidInputError: not exactly one of `target_name` and `target_id`.
+            InvalidInputError: not exactly one of `target` and `target_id`.
             NotFoundError: no target has this name (an unknown `target_id` is just empty).
         """
-        _one_target(target_name, target_id)
-        body = body_of(target_name=target_name, target_id=target_id)
+        name = target_argument(target, target_name)
+        _one_target(name, target_id)
+        body = body_of(target_name=name, target_id=target_id)
         return self._paginate(
             "POST", "/common/api/reducedDatum/", ReducedDatum, body=body, key=lambda d: d.id
         )
@@ -34,13 +43,15 @@ class ReducedDataAPI(Resource):
         magerr: float,
         filter: str,
         observer: str,
-        target_name: str | None = None,
+        target: str | None = None,
         target_id: int | None = None,
         delete_associated_data_product: bool = False,
+        target_name: str | None = None,
     ) -> None:
         """Delete the first matching point (admin only).
 
-        A point matches on mjd (±1e-6), mag and magerr (±1e-3), filter and observer.
+        A point matches on mjd (±1e-6), mag and magerr (±1e-3), filter and observer, within the
+        target named `target` (or `target_id`; `target_name` is the older spelling of `target`).
 
         The fields go in the JSON body (the docs say query parameters; the server reads the body).
 
@@ -49,7 +60,7 @@ class ReducedDataAPI(Resource):
             NotFoundError: no point matches.
             PermissionDeniedError: the account is not an admin.
         """
-        body = _match(mjd, mag, magerr, filter, observer, target_name, target_id)
+        body = _match(mjd, mag, magerr, filter, observer, target_argument(target, target_name), target_id)
         if delete_associated_data_product:
             body["delete_associated_data_product"] = True
         await self._call_raw("DELETE", "/common/api/deleteReducedDatum/", body=body, idempotent=False)
@@ -62,8 +73,9 @@ class ReducedDataAPI(Resource):
         magerr: float,
         filter: str,
         observer: str,
-        target_name: str | None = None,
+        target: str | None = None,
         target_id: int | None = None,
+        target_name: str | None = None,
     ) -> None:
         """Mark the first matching point inactive (admin only); same matching as `delete`.
 
@@ -72,7 +84,7 @@ class ReducedDataAPI(Resource):
             PermissionDeniedError: the account is not an admin.
         """
         path = "/common/api/deactivateReducedDatum/"
-        body = _match(mjd, mag, magerr, filter, observer, target_name, target_id)
+        body = _match(mjd, mag, magerr, filter, observer, target_argument(target, target_name), target_id)
         try:
             await self._call_raw("POST", path, body=body, idempotent=False)
         except ServerError as exc:
@@ -83,9 +95,9 @@ class ReducedDataAPI(Resource):
             raise
 
 
-def _one_target(target_name: str | None, target_id: int | None) -> None:
-    if (target_name is None) == (target_id is None):
-        raise InvalidInputError("give either target_name or target_id, not both")
+def _one_target(target: str | None, target_id: int | None) -> None:
+    if (target is None) == (target_id is None):
+        raise InvalidInputError("give either target or target_id, not both")
 
 
 def _match(
@@ -94,7 +106,7 @@ def _match(
     magerr: float,
     filter: str,
     observer: str,
-    target_name: str | None,
+    target: str | None,
     target_id: int | None,
 ) -> dict[str, object]:
     for name, value in (
@@ -109,14 +121,14 @@ def _match(
                 f"{name} must be given and non-zero",
                 hint="the server treats 0 and empty values as missing, so such a point cannot be matched",
             )
-    if target_name is not None and target_id is not None:
-        raise InvalidInputError("give either target_name or target_id, not both")
+    if target is not None and target_id is not None:
+        raise InvalidInputError("give either target or target_id, not both")
     return body_of(
         mjd=mjd,
         mag=mag,
         magerr=magerr,
         filter=filter,
         observer=observer,
-        target_name=target_name,
+        target_name=target,
         target_id=target_id,
     )

@@ -384,23 +384,8 @@ def _save_curve(curve: LightCurve, out_dir: Path, format_: str) -> Path:
     elif format_ == "json":
         path.write_text(json.dumps(light_curve_json(curve), indent=2), encoding="utf-8")
     else:
-        from astropy.table import Table
-
-        table = Table(
-            rows=[(p.mjd, p.value, p.error, p.filter, p.facility, p.observer) for p in curve.points] or None,
-            names=(
-                "mjd",
-                curve.unit if curve.unit == "mag" else "flux",
-                "error",
-                "filter",
-                "facility",
-                "observer",
-            ),
-            dtype=(float, float, float, str, str, str),
-        )
-        table.meta["target"] = curve.target
-        table.meta["kind"] = curve.kind
-        table.write(path, format="ascii.ecsv", overwrite=True)
+        # The library's table (Time MJDs, units, is_limit), so the CLI and notebooks agree.
+        curve.to_table().write(path, format="ascii.ecsv", overwrite=True)
     return path
 
 

@@ -16,9 +16,11 @@ import click
 from ..errors import BhtomError
 from ..models.uploads import DATA_PRODUCT_TYPES, UploadOptions
 from ..poll import PollOptions
+from ..upload.headers import settings_from_header
 from ..upload.options import JobOptions
 from ..upload.scheduler import Uploader
-from ._core import CliState, ExitCode, error_lines, make_client, pass_state, run
+from ..upload.settings import SettingsSource
+from ._core import CliState, ExitCode, error_lines, fail, make_client, pass_state, run
 from .output import ProgressDisplay, emit_json, human_bytes, print_table
 
 if TYPE_CHECKING:
@@ -36,6 +38,11 @@ class UploadRequest:
     paths: tuple[Path, ...]
     options: UploadOptions
     job: JobOptions = attrs.field(factory=JobOptions)
+    settings: SettingsSource | None = None
+
+
+#: The job-wide target while each frame's comes from its header (never sent to the server).
+_FROM_HEADER = "(from header)"
 
 
 def outcome_json(outcome: UploadOutcome) -> dict[str, object]:
@@ -126,7 +133,12 @@ async def upload_with_progress(bh: Client, request: UploadRequest, *, show: bool
     files, size = await _totals(request)
     with ProgressDisplay(total_files=files, total_bytes=size, enabled=show) as display:
         uploader = Uploader(
-            bh, list(request.paths), request.options, request.job, on_event=_EventSink(display)
+            bh,
+            list(request.paths),
+            request.options,
+            request.job,
+            settings=request.settings,
+            on_event=_EventSink(display),
         )
         return await uploader.run()
 
@@ -192,9 +204,20 @@ def print_summary(summary: UploadSummary) -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--target", required=True, help="Exact BHTOM target name.")
+@click.option("--target", help="Exact BHTOM target name (or --target-from-header).")
+@click.option(
+    "--target-from-header",
+    is_flag=True,
+    help="Each frame's target from its OBJECT card; frames without one are skipped, not guessed.",
+)
 @click.option("--observatory", required=True, help="Camera ONAME (must be in your favourites).")
 @click.option("--filter", "filter_", help="Filter, e.g. GaiaSP/V (default: the server's GaiaSP/any).")
+@click.option(
+    "--filter-from-header",
+    is_flag=True,
+    help="Each frame's filter from its FILTER card (Johnson V, rp, ... mapped to BHTOM filters); "
+    "frames with an unknown filter are skipped.",
+)
 @click.option(
     "--type",
     "data_product_type",
@@ -238,9 +261,11 @@ def print_summary(summary: UploadSummary) -> None:
 def upload(
     state: CliState,
     paths: tuple[Path, ...],
-    target: str,
+    target: str | None,
+    target_from_header: bool,
     observatory: str,
     filter_: str | None,
+    filter_from_header: bool,
     data_product_type: str,
     mjd: float | None,
     observers: str | None,
@@ -265,9 +290,22 @@ def upload(
     Example:
         bhtom upload night/ --target Gaia22bpl --observatory MyObs_MyCam --filter GaiaSP/V \\
             --journal night.journal --wait
+        bhtom upload mixed-night/ --target-from-header --filter-from-header --observatory MyObs_MyCam
     """
+    if (target is None) == (not target_from_header):
+        fail(
+            "give either --target or --target-from-header",
+            "frames from several targets: --target-from-header",
+        )
+    if filter_ is not None and filter_from_header:
+        fail("give either --filter or --filter-from-header, not both")
+    settings = None
+    if target_from_header or filter_from_header:
+        settings = settings_from_header(target=target_from_header, filter=filter_from_header)
     options = UploadOptions(
-        target=target,
+        # With --target-from-header every frame gets its own target or is skipped, so this
+        # stand-in is never sent.
+        target=target or _FROM_HEADER,
         observatory=observatory,
         data_product_type=data_product_type,
         filter=filter_,
@@ -280,7 +318,7 @@ def upload(
     job = JobOptions(
         concurrency=concurrency, include=include, exclude=exclude, journal=journal, settle_time=min_age
     )
-    request = UploadRequest(paths, options, job)
+    request = UploadRequest(paths, options, job, settings)
     summary, results = run(_upload, state, request, wait, timeout, poll_interval)
     code = summary_exit_code(summary)
     if state.json:

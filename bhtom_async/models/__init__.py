@@ -15,6 +15,7 @@ from .observatories import FavouriteAdded as FavouriteAdded
 from .observatories import FavouriteObservatory as FavouriteObservatory
 from .observatories import Observatory as Observatory
 from .reduced_data import ReducedDatum as ReducedDatum
+from .results import ResultSet as ResultSet
 from .targets import DOWNLOAD_TYPES as DOWNLOAD_TYPES
 from .targets import TARGET_CLASSIFICATIONS as TARGET_CLASSIFICATIONS
 from .targets import LightCurve as LightCurve
@@ -51,6 +52,7 @@ __all__ = [
     "PhotometryRow",
     "ReducedDatum",
     "RestartResult",
+    "ResultSet",
     "TARGET_CLASSIFICATIONS",
     "Target",
     "TargetAlias",

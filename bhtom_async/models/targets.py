@@ -7,13 +7,21 @@ import os
 import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
 import attrs
 
+from . import _tables
 from ._converter import converter
 from ._files import safe_filename
+from ._plot import plot_light_curve
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from pandas import DataFrame
 
 __all__ = [
     "DOWNLOAD_TYPES",
@@ -254,6 +262,75 @@ class LightCurve:
 
     def __len__(self) -> int:
         return len(self.points)
+
+    def to_table(self) -> Table:
+        """The points as an astropy `Table` (needs the ``astro`` extra).
+
+        Columns: ``mjd`` (`astropy.time.Time`, scale ``utc``, format ``mjd``), ``mag`` (unit
+        mag) or, for radio, ``flux`` (mJy), ``error`` (same unit, negative for a limit, as the
+        server sends it), ``is_limit`` (bool), ``filter``, ``facility``, ``observer``.
+        ``table.meta`` holds ``target``, ``kind`` and ``unit``. Write it with
+        ``table.write("curve.ecsv", format="ascii.ecsv")`` (what `bhtom photometry --format ecsv`
+        does).
+
+        Raises:
+            MissingDependencyError: astropy is not installed.
+        """
+        return _tables.to_table(self._schema(), self.points, meta=self._meta())
+
+    def to_pandas(self) -> DataFrame:
+        """The points as a pandas `DataFrame` (needs pandas): the `to_table` columns, ``mjd`` as a
+        float; ``df.attrs`` holds ``target``, ``kind``, ``unit`` and the column ``units``.
+
+        Raises:
+            MissingDependencyError: pandas is not installed.
+        """
+        return _tables.to_pandas(self._schema(), self.points, meta=self._meta())
+
+    def plot(
+        self,
+        *,
+        ax: Axes | None = None,
+        save: str | os.PathLike[str] | None = None,
+        title: str | None = None,
+    ) -> Figure:
+        """Plot the light curve with matplotlib and return the figure (needs the ``astro`` extra).
+
+        One colour and marker per filter, error bars, upper limits as downward arrows; for
+        magnitudes the axis is inverted (brighter is up). `ax` draws into existing axes;
+        `save` also writes a PNG there.
+
+        Example:
+            >>> curve.plot(save="Gaia22bpl.png")                         # doctest: +SKIP
+
+        Raises:
+            MissingDependencyError: matplotlib is not installed.
+        """
+        return plot_light_curve(self, ax=ax, save=save, title=title)
+
+    def _repr_html_(self) -> str:
+        first_last = ""
+        if self.points:
+            mjds = [p.mjd for p in self.points]
+            first_last = f", MJD {min(mjds):.3f} to {max(mjds):.3f}"
+        filters = ", ".join(f or "(none)" for f in self.filters) or "none"
+        caption = f"{self.target} ({self.kind}): {len(self.points)} points{first_last}; filters: {filters}"
+        return _tables.schema_html(self._schema(), self.points, caption=caption)
+
+    def _schema(self) -> _tables.Schema:
+        value = "mag" if self.unit == "mag" else "flux"
+        return (
+            _tables.field("mjd", "mjd", description="Modified Julian Date (UTC)"),
+            _tables.Column(value, lambda p: p.value, "float", self.unit),
+            _tables.field("error", "float", self.unit, "negative for an upper limit"),
+            _tables.field("is_limit", "bool", description="upper limit (non-detection)"),
+            _tables.field("filter", "str"),
+            _tables.field("facility", "str"),
+            _tables.field("observer", "str"),
+        )
+
+    def _meta(self) -> dict[str, object]:
+        return {"target": self.target, "kind": self.kind, "unit": self.unit}
 
     async def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the original CSV to `path` (a directory gets the server's file name inside it).

@@ -158,6 +158,12 @@ class UploadSummary:
         """Every file found is uploaded (now or before), or was checked in a dry run."""
         return self.verdict == "ok"
 
+    def _repr_html_(self) -> str:
+        """A small HTML table for notebooks: the counts, then every failed or unknown file."""
+        from .._display import summary_html
+
+        return summary_html(self)
+
     def _already_uploaded(self) -> bool:
         return any(o.status == "skipped" and o.data_product_id is not None for o in self.outcomes)
 

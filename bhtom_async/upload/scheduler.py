@@ -754,7 +754,7 @@ class Uploader:
         # A day of slack: the exact comparison is made on our side, by `reconcile.attribute`.
         since = dt.datetime.fromtimestamp(sent_at + offset - 86400.0, tz=dt.timezone.utc)
         return self._client.dataproducts.list(
-            target_name=key.target,
+            target=key.target,
             oname=key.observatory if key.data_product_type in CAMERA_TYPES else None,
             data_product_type=key.data_product_type,
             photometry_data=wire_name,

@@ -78,3 +78,49 @@ def test_upload_with_an_unknown_outcome_exits_4(
     )
     assert result.exit_code == 4, result.output
     assert len(emu.state.dataproducts()) == 1 + 3  # the unanswered frame was stored all the same
+
+
+def test_upload_target_and_filter_from_headers(
+    run_cli: Run, as_user: AsUser, emu: Emulator, tmp_path: Path
+) -> None:
+    """`--target-from-header --filter-from-header`: each frame's own cards; frames lacking them are
+    reported as skipped with the reason, and nothing is sent for them."""
+    as_user("alice")
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good_0.fits").write_bytes(fits_bytes(0))
+    (folder / "good_1.fits").write_bytes(fits_bytes(1, filt="Johnson V"))
+    (folder / "halpha.fits").write_bytes(fits_bytes(2, filt="Halpha"))
+    anonymous = bytearray(fits_bytes(3))
+    start = anonymous.index(b"OBJECT  =")
+    anonymous[start : start + 80] = b" " * 80
+    (folder / "anonymous.fits").write_bytes(bytes(anonymous))
+    args = ("--json", "upload", str(folder), "--observatory", CAMERA, "--min-age", "0")
+    result = run_cli(*args, "--target-from-header", "--filter-from-header")
+    assert result.exit_code == 0, result.output
+    report = parse_json(result.stdout)
+    assert (report["counts"]["uploaded"], report["counts"]["skipped"]) == (2, 2)
+    reasons = {Path(f["path"]).name: f["reason"] for f in report["files"] if f["status"] == "skipped"}
+    assert "no OBJECT card" in reasons["anonymous.fits"]
+    assert "'Halpha'" in reasons["halpha.fits"]
+    stored = {info.file_name: info.target for info in emu.state.dataproducts() if info.id in report["ids"]}
+    assert stored == {"good_0.fits": "Gaia22bpl", "good_1.fits": "Gaia22bpl"}
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        (),
+        ("--target", "Gaia22bpl", "--target-from-header"),
+        ("--target", "Gaia22bpl", "--filter", "GaiaSP/V", "--filter-from-header"),
+    ],
+)
+def test_upload_target_flags_are_exclusive(
+    run_cli: Run, as_user: AsUser, tmp_path: Path, flags: tuple[str, ...]
+) -> None:
+    """A target must come from exactly one place, and so must a filter: else usage error (2)."""
+    as_user("alice")
+    (tmp_path / "f.fits").write_bytes(fits_bytes(0))
+    result = run_cli("upload", str(tmp_path / "f.fits"), "--observatory", CAMERA, *flags)
+    assert result.exit_code == 2
+    assert "either" in result.stderr

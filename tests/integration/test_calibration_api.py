@@ -60,7 +60,7 @@ async def test_results_of_an_upload_reach_success(alice: Client, tmp_path: Path)
 async def test_restarts_as_admin(admin: Client) -> None:
     """Each restart selects the seeded calibration (id 1) and returns the calibration service's answer."""
     by_id = await admin.calibration.restart_by_id(id_from=1, id_to=1)
-    by_target = await admin.calibration.restart_by_target(target_name="HarnessStar1")
+    by_target = await admin.calibration.restart_by_target(target="HarnessStar1")
     by_product = await admin.calibration.restart_by_dataproduct(1)
     restarted = {"status": "restarted", "count": 1, "calibration_ids": [1]}
     assert [r.cpcs for r in (by_id, by_target, by_product)] == [restarted] * 3

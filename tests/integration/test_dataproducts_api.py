@@ -23,13 +23,13 @@ async def test_list_by_id_returns_seeded_product(alice: Client) -> None:
 
 
 async def test_list_includes_a_new_upload(alice: Client, tmp_path: Path) -> None:
-    """A fresh upload appears in list(target_name=...) under its receipt id (used for reconciliation)."""
+    """A fresh upload appears in list(target=...) under its receipt id (used for reconciliation)."""
     frame = tmp_path / "new.fits"
     frame.write_bytes(fits_bytes(21))
     receipt = await alice.uploads.upload_file(
         frame, UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
     )
-    ids = [dp.id async for dp in alice.dataproducts.list(target_name="Gaia22bpl")]
+    ids = [dp.id async for dp in alice.dataproducts.list(target="Gaia22bpl")]
     assert receipt.ids[0] in ids
 
 
@@ -66,25 +66,25 @@ async def test_delete_as_admin_and_refused_for_user(alice: Client, admin: Client
 
 async def test_reduced_data_list(alice: Client) -> None:
     """The seeded light curve lists its three points."""
-    points = await alice.reduced_data.list(target_name="HarnessStar1").to_list()
+    points = await alice.reduced_data.list(target="HarnessStar1").to_list()
     assert sorted(p.value for p in points if p.value is not None) == [15.1, 15.2, 15.35]
 
 
 async def test_reduced_data_unknown_target(alice: Client) -> None:
     """An unknown target name is NotFoundError."""
     with pytest.raises(errors.NotFoundError):
-        await alice.reduced_data.list(target_name="NoSuchTarget").to_list()
+        await alice.reduced_data.list(target="NoSuchTarget").to_list()
 
 
 async def test_reduced_data_deactivate_then_delete(admin: Client, alice: Client) -> None:
     """An admin deactivates a point (it stays listed, inactive), then deletes it; a user is refused."""
     with pytest.raises(errors.PermissionDeniedError):
         await alice.reduced_data.deactivate(**POINT)  # type: ignore[arg-type]
-    await admin.reduced_data.deactivate(**POINT, target_name="HarnessStar1")  # type: ignore[arg-type]
-    points = await admin.reduced_data.list(target_name="HarnessStar1").to_list()
+    await admin.reduced_data.deactivate(**POINT, target="HarnessStar1")  # type: ignore[arg-type]
+    points = await admin.reduced_data.list(target="HarnessStar1").to_list()
     assert [p.active for p in points if p.mjd == pytest.approx(60001.2)] == [False]
-    await admin.reduced_data.delete(**POINT, target_name="HarnessStar1")  # type: ignore[arg-type]
-    points = await admin.reduced_data.list(target_name="HarnessStar1").to_list()
+    await admin.reduced_data.delete(**POINT, target="HarnessStar1")  # type: ignore[arg-type]
+    points = await admin.reduced_data.list(target="HarnessStar1").to_list()
     assert len(points) == 2
     with pytest.raises(errors.NotFoundError):
-        await admin.reduced_data.delete(**POINT, target_name="HarnessStar1")  # type: ignore[arg-type]
+        await admin.reduced_data.delete(**POINT, target="HarnessStar1")  # type: ignore[arg-type]

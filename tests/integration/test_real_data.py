@@ -108,9 +108,7 @@ async def test_reduced_data_with_null_arrays_and_odd_observers(
     dirty: Emulator, alice: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     """NULL arrays, NULL elements (NaN), observers as objects, a bare string or NULL: every row kept."""
-    points = sorted(
-        await alice.reduced_data.list(target_name="Null;Flags").to_list(), key=lambda d: d.mjd or 0
-    )
+    points = sorted(await alice.reduced_data.list(target="Null;Flags").to_list(), key=lambda d: d.mjd or 0)
     assert [p.mjd for p in points] == [60100.1, 60100.2, 60100.3, 60100.4]
     assert [p.observers for p in points] == [("3",), ("alice bob",), (), ("alice",)]
     assert points[0].value_list == ()
@@ -281,7 +279,7 @@ async def test_each_dirty_listing_logs_exactly_one_warning(
     """Targets, data products, reduced data and calibration results: one warning per call, not per row."""
     await alice.targets.list().to_list()
     await alice.dataproducts.list().to_list()
-    await alice.reduced_data.list(target_name="Null;Flags").to_list()
+    await alice.reduced_data.list(target="Null;Flags").to_list()
     _ = [r async for r in alice.calibration.results([1, 3])]
     calls = [w.split(":", 1)[0] for w in warnings_of(caplog)]
     assert calls == [

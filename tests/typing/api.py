@@ -65,3 +65,37 @@ async def uploads(bh: Client, night: Path) -> None:
             print(calibrated.dataproduct_id)
     final: UploadSummary | None = job.summary
     print(final)
+
+
+def blocking(night: Path) -> None:
+    """The sync client: same resources and arguments, plain values, lists and iterators."""
+    from bhtom_async import LightCurve, ResultSet, Target, sync
+
+    token: str = sync.login("alice", "secret", base_url="http://127.0.0.1:8000")
+    with sync.Client(token, timeout=30) as bh:
+        curve: LightCurve = bh.targets.photometry("Gaia22bpl")
+        print(curve.to_table(), curve.to_pandas(), curve.plot(save=night / "c.png"))
+        for target in bh.targets.list(name="Gaia", ra_min=10.0):
+            name: str | None = target.name
+            print(name)
+        everything: ResultSet[Target] = bh.targets.list().to_list()
+        print(everything.to_table())
+        products = bh.dataproducts.list(target="Gaia22bpl").to_list()
+        print(products.to_pandas())
+        options = UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+        receipt: UploadReceipt = bh.uploads.upload_file(night / "f1.fits", options)
+        with bh.calibration.wait(receipt.ids, PollOptions(timeout=60)) as results:
+            for result in results:
+                magnitude: float | None = result.magnitude
+                print(magnitude)
+        listed: ResultSet[CalibrationResult] = bh.calibration.wait(receipt.ids).to_list()
+        for plain in bh.calibration.results([1, 2]):
+            done: bool = plain.is_done
+            print(done, listed)
+        summary: UploadSummary = sync.Uploader(bh, night, options, JobOptions(concurrency=2)).run()
+        with sync.upload_and_calibrate(bh, night, options) as job:
+            for calibrated in job:
+                print(calibrated.dataproduct_id)
+        final: UploadSummary | None = job.summary
+        faster: sync.Client = bh.with_options(timeout=300)
+        print(summary, final, faster.config.base_url)

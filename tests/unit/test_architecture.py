@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "_clock": 0,
     "_config": 0,
     "models": 0,
+    "_display": 0,
     # the request builder and what it leans on
     "_logging": 1,
     "_error_body": 1,

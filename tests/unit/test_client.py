@@ -152,3 +152,11 @@ async def test_bhtom_log_debug_prints_request_lines(
     assert "POST /x/ → 200 in" in err
     assert "(attempt 1)" in err
     assert FAKE_TOKEN not in err
+
+
+def test_plain_with_says_to_use_async_with_or_the_sync_client() -> None:
+    """`with Client():` (no async) raises ClientStateError naming `async with` and the sync client."""
+    client = Client("t" * 40, base_url="https://bh-tom2.example.test")
+    with pytest.raises(errors.ClientStateError, match="async with") as caught, client:
+        pass
+    assert "bhtom_async.sync.Client" in str(caught.value.hint)

@@ -42,6 +42,7 @@ PUBLIC_MODULES = [
     "bhtom_async.errors",
     "bhtom_async.models",
     "bhtom_async.poll",
+    "bhtom_async.sync",
     "bhtom_async.testing",
     "bhtom_async.upload",
     *(

@@ -201,9 +201,9 @@ async def test_restart_non_admin_302_is_permission_denied(bh: Client) -> None:
 
 
 async def test_restart_by_target_needs_exactly_one_target(bh: Client) -> None:
-    """restart_by_target refuses both or neither of target_name/target_id."""
+    """restart_by_target refuses both or neither of target/target_id."""
     with pytest.raises(errors.InvalidInputError):
-        await bh.calibration.restart_by_target(target_name="A", target_id=1)
+        await bh.calibration.restart_by_target(target="A", target_id=1)
     with pytest.raises(errors.InvalidInputError):
         await bh.calibration.restart_by_target()
 

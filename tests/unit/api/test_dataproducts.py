@@ -26,7 +26,7 @@ async def test_list_sends_filters_and_parses_recorded_item(bh: Client) -> None:
             return_value=httpx.Response(200, json=recorded["json"])
         )
         items = await bh.dataproducts.list(
-            id=1, target_name="Harness", created_start=dt.date(2026, 1, 2)
+            id=1, target="Harness", created_start=dt.date(2026, 1, 2)
         ).to_list()
     assert json.loads(route.calls.last.request.content) == {
         "id": 1,
@@ -63,7 +63,7 @@ async def test_list_row_without_an_id_is_kept_not_dropped(
     answer = {"count": 2, "num_pages": 1, "current_page": 1, "data": [good, broken]}
     with respx.mock:
         respx.post(BASE_URL + "/common/api/data/").mock(return_value=httpx.Response(200, json=answer))
-        rows = await bh.dataproducts.list(target_name="HarnessStar1").to_list()
+        rows = await bh.dataproducts.list(target="HarnessStar1").to_list()
     assert [row.id for row in rows] == [good["id"], None]
     assert rows[1].raw["id"] is None
     warnings = [r for r in caplog.records if r.name == "bhtom_async" and r.levelname == "WARNING"]
@@ -225,3 +225,22 @@ async def test_photometry_file_name_is_parsed_and_made_safe(bh: Client, header: 
         )
         phot = await bh.dataproducts.photometry_file(416)
     assert phot.filename == expected
+
+
+@pytest.mark.parametrize("keyword", ["target", "target_name"])
+async def test_target_and_its_older_name_send_the_same_filter(bh: Client, keyword: str) -> None:
+    """`target=` (the CLI's --target) and the older `target_name=` both filter by target name."""
+    with respx.mock:
+        route = respx.post(BASE_URL + "/common/api/data/").mock(
+            return_value=httpx.Response(200, json={"count": 0, "num_pages": 1, "current_page": 1, "data": []})
+        )
+        await bh.dataproducts.list(**{keyword: "Gaia22bpl"}).to_list()  # type: ignore[arg-type]
+    assert json.loads(route.calls.last.request.content) == {"target_name": "Gaia22bpl", "page": 1}
+
+
+async def test_target_and_a_different_target_name_are_refused(bh: Client) -> None:
+    """Two different names for the one target filter are refused before anything is sent."""
+    with pytest.raises(errors.InvalidInputError, match="name different targets"):
+        bh.dataproducts.list(target="A", target_name="B")
+    with pytest.raises(errors.InvalidInputError, match="name different targets"):
+        bh.reduced_data.list(target="A", target_name="B")

@@ -17,13 +17,13 @@ POINT = {"mjd": 60000.1, "mag": 15.2, "magerr": 0.02, "filter": "GaiaSP/V", "obs
 
 
 async def test_list_by_name_parses_recorded_points(bh: Client) -> None:
-    """target_name goes in the body; the recorded items become ReducedDatum points."""
+    """`target` goes in the body as target_name; the recorded items become ReducedDatum points."""
     recorded = capture("41")
     with respx.mock:
         route = respx.post(BASE_URL + "/common/api/reducedDatum/").mock(
             return_value=httpx.Response(200, json=recorded["json"])
         )
-        points = await bh.reduced_data.list(target_name="HarnessStar1").to_list()
+        points = await bh.reduced_data.list(target="HarnessStar1").to_list()
     assert json.loads(route.calls.last.request.content) == {"target_name": "HarnessStar1", "page": 1}
     assert [(p.id, p.mjd, p.value, p.error, p.filter, p.active) for p in points] == [
         (1, 60000.1, 15.2, 0.02, "GaiaSP/V", True),
@@ -35,9 +35,9 @@ async def test_list_by_name_parses_recorded_points(bh: Client) -> None:
 
 
 async def test_list_needs_exactly_one_target_key(bh: Client) -> None:
-    """Both or neither of target_name/target_id is refused before sending."""
+    """Both or neither of target/target_id is refused before sending."""
     with pytest.raises(errors.InvalidInputError):
-        bh.reduced_data.list(target_name="A", target_id=1)
+        bh.reduced_data.list(target="A", target_id=1)
     with pytest.raises(errors.InvalidInputError):
         bh.reduced_data.list()
 
@@ -50,7 +50,7 @@ async def test_list_unknown_target_is_not_found(bh: Client) -> None:
             return_value=httpx.Response(404, json=recorded["json"])
         )
         with pytest.raises(errors.NotFoundError):
-            await bh.reduced_data.list(target_name="NoSuchTarget").to_list()
+            await bh.reduced_data.list(target="NoSuchTarget").to_list()
 
 
 async def test_delete_sends_body_with_delete_method(bh: Client) -> None:
@@ -59,7 +59,7 @@ async def test_delete_sends_body_with_delete_method(bh: Client) -> None:
         route = respx.delete(BASE_URL + "/common/api/deleteReducedDatum/").mock(
             return_value=httpx.Response(200, json={"Success": "Reduced datum deleted successfully."})
         )
-        await bh.reduced_data.delete(**POINT, target_name="HarnessStar1", delete_associated_data_product=True)  # type: ignore[arg-type]
+        await bh.reduced_data.delete(**POINT, target="HarnessStar1", delete_associated_data_product=True)  # type: ignore[arg-type]
     request = route.calls.last.request
     assert request.url.query == b""
     assert json.loads(request.content) == {
