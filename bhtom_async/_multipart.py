@@ -8,7 +8,6 @@ per upload, sends an exact ``Content-Length``, and can be replayed for a retry.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -27,13 +26,18 @@ CRLF = b"\r\n"
 
 @attrs.frozen
 class FilePart:
-    """A file to send under form field `field`; `size` is checked again while streaming."""
+    """A file to send under form field `field`; `size` is checked again while streaming.
+
+    `opener` reads something other than the file's own bytes (a gzipped frame's decompressed
+    stream); `size` is then the length of that stream.
+    """
 
     field: str
     path: Path
     size: int
     filename: str = ""
     content_type: str = "application/octet-stream"
+    opener: Callable[[Path], BinaryIO] | None = None
 
     @property
     def name(self) -> str:
@@ -105,9 +109,9 @@ class MultipartBody:
                         )
                     remaining -= len(chunk)
                     yield await self._emit(chunk)
-                if await anyio.to_thread.run_sync(_size_of, handle) != part.size:
+                if await anyio.to_thread.run_sync(handle.read, 1):
                     raise InvalidInputError(
-                        f"{part.path} changed size while it was being uploaded",
+                        f"{part.path} grew while it was being uploaded",
                         hint="upload files only once they are completely written",
                     )
             finally:
@@ -151,7 +155,7 @@ class MultipartBody:
 
 async def _open(part: FilePart) -> BinaryIO:
     try:
-        return await anyio.to_thread.run_sync(_open_sync, part.path)
+        return await anyio.to_thread.run_sync(part.opener or _open_sync, part.path)
     except FileNotFoundError:
         raise InvalidInputError(f"{part.path} vanished before it could be uploaded") from None
     except PermissionError:
@@ -166,10 +170,6 @@ def _read_and_hash(handle: BinaryIO, size: int, digest: hashlib._Hash) -> bytes:
     chunk = handle.read(size)
     digest.update(chunk)
     return chunk
-
-
-def _size_of(handle: BinaryIO) -> int:
-    return os.fstat(handle.fileno()).st_size
 
 
 def _quote(value: str) -> str:

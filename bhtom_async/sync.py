@@ -397,6 +397,7 @@ class UploadsAPI(_Wrapper[_Uploads]):
 
     upload_file = _sync(_Uploads.upload_file)
     prepare = _sync(_Uploads.prepare)
+    prepare_parts = _sync(_Uploads.prepare_parts)
     send = _sync(_Uploads.send)
 
 

@@ -100,8 +100,22 @@ class UploadsAPI(Resource):
             FilePart(field="files", path=p, size=s, filename=n)
             for p, s, n in zip(paths, sizes, names, strict=True)
         ]
+        return await self.prepare_parts(files, options, on_bytes=on_bytes, throttle=throttle)
+
+    async def prepare_parts(
+        self,
+        files: Sequence[FilePart],
+        options: UploadOptions,
+        *,
+        on_bytes: Callable[[int], None] | None = None,
+        throttle: Callable[[int], Awaitable[None]] | None = None,
+    ) -> PreparedUpload:
+        """Build the body from file parts already checked by the caller (the bulk uploader's
+        frames: a gzipped frame goes as its decompressed stream, `FilePart.opener`)."""
+        if not files:
+            raise InvalidInputError("no file to upload")
         body = MultipartBody(_form_fields(options), files, on_bytes=on_bytes, throttle=throttle)
-        return PreparedUpload(body=body, filenames=tuple(names), options=options)
+        return PreparedUpload(body=body, filenames=tuple(f.name for f in files), options=options)
 
     async def send(self, prepared: PreparedUpload) -> UploadReceipt:
         """Send a prepared upload once (retried only when nothing can have reached the server)."""

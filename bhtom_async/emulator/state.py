@@ -57,6 +57,8 @@ class DataProductInfo:
     status: str
     #: When its calibration ends in S or E, on the emulator's clock (None: no calibration).
     calibrated_at: float | None = None
+    #: Where the stored bytes are on disk ("" for dry runs): tests read back what arrived.
+    disk_path: str = ""
 
 
 class State:
@@ -406,6 +408,7 @@ class State:
             dry_run=product.dry_run,
             status="dry_run" if product.dry_run else self.product_status(product, now),
             calibrated_at=None if cal is None else cal.p_until,
+            disk_path=product.disk_path,
         )
 
     def snapshot(self, now: float) -> dict[str, Any]:

@@ -31,11 +31,11 @@ from typing import Literal
 import anyio.to_thread
 import attrs
 
+from .frames import FITS_MAGIC, FITS_SUFFIXES, Compression, compression_of, gzip_size, plain_head, plain_name
+
 __all__ = [
     "BATCH",
     "COMPRESSED_SUFFIXES",
-    "FITS_MAGIC",
-    "FITS_SUFFIXES",
     "Candidate",
     "Fingerprint",
     "Found",
@@ -48,9 +48,8 @@ __all__ = [
     "wire_name",
 ]
 
-FITS_SUFFIXES = (".fits", ".fit", ".fts")
-COMPRESSED_SUFFIXES = (".fz", ".gz", ".bz2", ".xz", ".zip")
-FITS_MAGIC = b"SIMPLE  ="
+#: Compressions the server cannot take and we cannot undo (gzip and fpack are unpacked, see `frames`).
+COMPRESSED_SUFFIXES = (".bz2", ".xz", ".zip", ".Z")
 #: Entries classified per worker-thread call.
 BATCH = 32
 _UNSAFE = re.compile(r"[^\w.\-]")
@@ -87,6 +86,7 @@ class Found:
     path: Path
     fingerprint: Fingerprint
     wire_name: str
+    compression: Compression | None = None
 
     @property
     def size(self) -> int:
@@ -95,11 +95,17 @@ class Found:
 
 @attrs.frozen
 class Candidate:
-    """A settled, inspected file, ready to send."""
+    """A settled, inspected file, ready to send.
+
+    `send_size` is the length of what goes on the wire (the decompressed length of a gzipped
+    frame; that of a tile-compressed one is known only once it is unpacked, so its own size).
+    """
 
     path: Path
     fingerprint: Fingerprint
     wire_name: str
+    compression: Compression | None = None
+    send_size: int = 0
 
     @property
     def size(self) -> int:
@@ -193,22 +199,28 @@ class _Walk:
         except UnicodeEncodeError:
             return Rejected(path, "its name is not valid UTF-8; rename the file to upload it", info.st_size)
         lower = path.name.lower()
-        if self.data_product_type == "fits_file":
+        packed = compression_of(path.name) if self.data_product_type == "fits_file" else None
+        if self.data_product_type == "fits_file" and packed is None:
             if lower.endswith(COMPRESSED_SUFFIXES) and any(f"{s}." in lower for s in FITS_SUFFIXES):
                 return Rejected(
                     path,
-                    "compressed frame: the server calibrates only plain FITS; decompress it first",
+                    "compressed in a way the uploader cannot undo; decompress it (or gzip it) first",
                     info.st_size,
                 )
             if not lower.endswith(FITS_SUFFIXES):
-                return Rejected(path, "not a FITS file name (.fits, .fit or .fts)", info.st_size, "ignored")
+                return Rejected(
+                    path,
+                    "not a FITS file name (.fits, .fit, .fts, or .gz/.fz of those)",
+                    info.st_size,
+                    "ignored",
+                )
         identity = (info.st_dev, info.st_ino)
         first = self.files.get(identity)
         if first is not None:
             same = "listed twice" if first == path else f"a second path to {first} (hard link)"
             return Rejected(path, f"{same}; the file is sent once", info.st_size, "skipped")
         self.files[identity] = path
-        return Found(path, fingerprint_of(path, info), wire_name(path.name))
+        return Found(path, fingerprint_of(path, info), wire_name(plain_name(path.name)), packed)
 
 
 def walk(
@@ -303,22 +315,24 @@ def _matches(path: Path, patterns: Sequence[str]) -> bool:
 def inspect(found: Found | Candidate, data_product_type: str) -> Candidate | Rejected:
     """Check a settled file is complete and of the right kind (blocking: run it in a thread).
 
-    Re-reads the stat, so the fingerprint is the one of the file as it will be sent.
+    Re-reads the stat, so the fingerprint is the one of the file as it will be sent. For a
+    compressed frame the check is on what would be sent (its decompressed start).
     """
     path = found.path
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(len(FITS_MAGIC))
-            info = os.fstat(handle.fileno())
+        info = os.stat(path)
+        head = plain_head(path, found.compression) if info.st_size else b""
+        send_size = gzip_size(path) if found.compression == "gzip" and info.st_size else info.st_size
     except FileNotFoundError:
         return Rejected(path, "vanished before it could be read", found.size)
-    except OSError as exc:
-        return Rejected(path, f"cannot be read ({exc.strerror or exc})", found.size)
+    except (OSError, EOFError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        return Rejected(path, f"cannot be read ({reason})", found.size)
     if info.st_size == 0:
         return Rejected(path, "empty file (0 bytes)")
     if data_product_type == "fits_file" and head != FITS_MAGIC:
         return Rejected(path, "not a FITS file (no 'SIMPLE  =' card at the start)", info.st_size)
-    return Candidate(path, fingerprint_of(path, info), found.wire_name)
+    return Candidate(path, fingerprint_of(path, info), found.wire_name, found.compression, send_size)
 
 
 def sha256_of(path: Path) -> str:

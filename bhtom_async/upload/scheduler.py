@@ -47,6 +47,8 @@ import logging
 import math
 import os
 import random
+import shutil
+import tempfile
 import time
 import uuid
 import warnings
@@ -61,6 +63,7 @@ import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._clock import Clock
+from .._multipart import FilePart
 from .._ratelimit import TokenBucket
 from .._retry import backoff
 from ..errors import (
@@ -71,6 +74,7 @@ from ..errors import (
     ConnectError,
     InvalidInputError,
     JournalError,
+    MissingDependencyError,
     ObserverUnknownError,
     PermissionDeniedError,
     RateLimitError,
@@ -81,7 +85,8 @@ from ..errors import (
     UploadOutcomeUnknown,
 )
 from ..models.uploads import UploadOptions
-from .discovery import Candidate, Found, Rejected, discover, inspect, sha256_of
+from . import frames
+from .discovery import Candidate, Found, Rejected, discover, inspect
 from .events import (
     BytesSent,
     FileFinished,
@@ -207,6 +212,8 @@ class Uploader:
         self._server_check: ServerCheck | None = None
         self._settle: SettleGate | None = None
         self._pending: dict[str, _Item] = {}  # queued for a worker or held back, by path
+        self._scratch_dir: Path | None = None
+        self._unpacked: dict[str, Path] = {}  # a tile-compressed frame's temporary plain copy
         self._deadlines: dict[str, anyio.CancelScope] = {}  # each handled file's deadline
         self._busy = 0  # files a worker is handling now (each may go back to the settle gate)
         self._walked = False
@@ -238,6 +245,8 @@ class Uploader:
         finally:
             with anyio.CancelScope(shield=True):
                 await journal.aclose()
+                if self._scratch_dir is not None:
+                    await anyio.to_thread.run_sync(shutil.rmtree, self._scratch_dir, True)
             if cancelled:
                 self._finish(started, cancelled=True)
         return self._finish(started, cancelled=False)
@@ -473,8 +482,10 @@ class Uploader:
         if not similar:
             return False
         try:
-            digest = await anyio.to_thread.run_sync(sha256_of, candidate.path)
-        except OSError:
+            digest = await anyio.to_thread.run_sync(
+                frames.content_sha256, candidate.path, candidate.compression, self._scratch()
+            )
+        except (OSError, ValueError, EOFError, MissingDependencyError):
             return False  # the upload itself will report the problem
         original = next((r for r in similar if r.sha256 == digest), None)
         if original is None:
@@ -521,13 +532,30 @@ class Uploader:
         self, candidate: Candidate, options: UploadOptions, marker: str | None, attempt: int, note: str | None
     ) -> bool:
         """Send once and record the outcome; True if the file should be sent again."""
-        path = candidate.path
-        journal = self._require_journal()
         try:
             prepared = await self._prepare(candidate, options)
-        except InvalidInputError as exc:
+        except (InvalidInputError, MissingDependencyError) as exc:
+            await self._forget_unpacked(candidate)
             self._finished(candidate, "failed", reason=exc.headline, error=exc, attempts=attempt)
             return False
+        try:
+            return await self._send_prepared(candidate, options, prepared, marker, attempt, note)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._forget_unpacked(candidate)
+
+    async def _send_prepared(
+        self,
+        candidate: Candidate,
+        options: UploadOptions,
+        prepared: PreparedUpload,
+        marker: str | None,
+        attempt: int,
+        note: str | None,
+    ) -> bool:
+        """Journal, send and record one prepared request; True if the file should be sent again."""
+        path = candidate.path
+        journal = self._require_journal()
         row: JournalRow | None = None
         if not self._dry_run:
             try:
@@ -694,7 +722,9 @@ class Uploader:
     ) -> bool:
         if row is not None:
             await self._require_journal().finish(row.id, "failed", reason=exc.headline)
-        if await anyio.to_thread.run_sync(os.path.exists, candidate.path):
+        if await anyio.to_thread.run_sync(os.path.exists, candidate.path) and not await self._unchanged(
+            candidate
+        ):
             self._requeue(
                 candidate, options, "it changed while being sent (the request was cut short; nothing stored)"
             )
@@ -724,19 +754,40 @@ class Uploader:
         self._finished(candidate, "unknown", reason=reason)
 
     async def _prepare(self, candidate: Candidate, options: UploadOptions) -> PreparedUpload:
+        """The request body: the file itself, a gzipped frame's stream, or an unpacked fpack frame."""
         path = candidate.path
 
         def on_bytes(n: int) -> None:
             self._bytes_sent += n
             self._emit(BytesSent(path, n, self._bytes_sent))
 
-        return await self._client.uploads.prepare(
-            path,
-            options,
-            send_as=[candidate.wire_name],
-            on_bytes=on_bytes,
-            throttle=self._bytes.acquire if self._bytes is not None else None,
-        )
+        hooks: dict[str, Any] = {
+            "on_bytes": on_bytes,
+            "throttle": self._bytes.acquire if self._bytes is not None else None,
+        }
+        if candidate.compression == "gzip":
+            part = FilePart("files", path, candidate.send_size, candidate.wire_name, opener=frames.open_plain)
+            return await self._client.uploads.prepare_parts([part], options, **hooks)
+        if candidate.compression == "fpack":
+            try:
+                plain = await anyio.to_thread.run_sync(frames.unpack_fpack, path, self._scratch())
+            except (OSError, ValueError) as exc:
+                raise InvalidInputError(f"{path} could not be decompressed ({exc})") from None
+            self._unpacked[candidate.fingerprint.path] = plain
+            return await self._client.uploads.prepare(plain, options, send_as=[candidate.wire_name], **hooks)
+        return await self._client.uploads.prepare(path, options, send_as=[candidate.wire_name], **hooks)
+
+    def _scratch(self) -> Path:
+        """A private folder for unpacked frames, removed when the job ends."""
+        if self._scratch_dir is None:
+            self._scratch_dir = Path(tempfile.mkdtemp(prefix="bhtom-unpack-"))
+        return self._scratch_dir
+
+    async def _forget_unpacked(self, candidate: Candidate) -> None:
+        """Remove the temporary plain copy of a tile-compressed frame once its attempt is over."""
+        plain = self._unpacked.pop(candidate.fingerprint.path, None)
+        if plain is not None:
+            await anyio.to_thread.run_sync(plain.unlink, True)
 
     async def _reconcile(self, sent: Sent, sha256: str | None) -> Verdict:
         """Ask the server whether the file arrived (see `reconcile`)."""

@@ -10,8 +10,17 @@ import pytest
 from bhtom_async import Client
 from bhtom_async.testing import Clock
 
+from .helpers import DiscardServer
+
 if TYPE_CHECKING:
     from bhtom_async.emulator import Emulator
+
+
+@pytest.fixture(scope="session")
+def discard_server() -> Iterator[DiscardServer]:
+    """One loopback server that reads and drops upload bodies (the big-file tests)."""
+    with DiscardServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -49,19 +49,20 @@ def night(tmp_path: Path) -> Path:
 
 def test_walk_finds_fits_in_subdirectories_in_name_order(night: Path) -> None:
     """Every FITS-named file under the folder is found, depth first in name order."""
-    assert names(list(walk([night]))) == ["a.fits", "empty.fits", "fake.fits", "b.fit", "c.FTS"]
+    expected = ["a.fits", "d.fits.fz", "e.fits.gz", "empty.fits", "fake.fits", "b.fit", "c.FTS"]
+    assert names(list(walk([night]))) == expected
 
 
 def test_each_non_candidate_gets_its_reason_and_kind(night: Path) -> None:
-    """Logs are ignored; compressed frames fail; empty and fake FITS fail once inspected."""
+    """Logs are ignored; empty, fake and broken compressed frames fail once inspected."""
     items = list(walk([night]))
     assert (kinds(items)["log.txt"], reasons(items)["log.txt"]) == (
         "ignored",
-        "not a FITS file name (.fits, .fit or .fts)",
+        "not a FITS file name (.fits, .fit, .fts, or .gz/.fz of those)",
     )
-    assert kinds(items)["d.fits.fz"] == kinds(items)["e.fits.gz"] == "failed"
-    assert "compressed" in reasons(items)["d.fits.fz"]
     checked = inspected(items)
+    assert "no 'SIMPLE  =' card" in str(getattr(checked["d.fits.fz"], "reason", ""))
+    assert "cannot be read (Not a gzipped file" in str(getattr(checked["e.fits.gz"], "reason", ""))
     assert isinstance(checked["a.fits"], Candidate)
     assert checked["empty.fits"] == Rejected(night / "empty.fits", "empty file (0 bytes)")
     assert "no 'SIMPLE  =' card" in str(getattr(checked["fake.fits"], "reason", ""))
@@ -85,14 +86,17 @@ def test_symlink_loop_terminates(night: Path) -> None:
     (night / "sub" / "loop").symlink_to(night, target_is_directory=True)
     (night / "broken.fits").symlink_to(night / "missing.fits")
     items = list(walk([night]))
-    assert names(items) == ["a.fits", "empty.fits", "fake.fits", "b.fit", "c.FTS"]
+    assert names(items) == ["a.fits", "d.fits.fz", "e.fits.gz", "empty.fits", "fake.fits", "b.fit", "c.FTS"]
     assert reasons(items)["broken.fits"] == "broken symlink"
 
 
 def test_include_and_exclude_globs(night: Path) -> None:
     """Include keeps only matching files; exclude drops files and whole folders."""
     assert names(list(walk([night], include=["*.fits"]))) == ["a.fits", "empty.fits", "fake.fits"]
-    assert names(list(walk([night], exclude=["deeper", "empty.fits", "fake.*"]))) == ["a.fits", "b.fit"]
+    assert names(list(walk([night], exclude=["deeper", "empty.fits", "fake.*", "*.?z"]))) == [
+        "a.fits",
+        "b.fit",
+    ]
 
 
 def test_fingerprint_is_absolute_path_size_and_mtime(night: Path) -> None:
@@ -106,7 +110,7 @@ def test_fingerprint_is_absolute_path_size_and_mtime(night: Path) -> None:
 
 def test_unreadable_file_fails_with_its_reason(night: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file we may not read fails with the reason (denial simulated: CI runs as root)."""
-    from bhtom_async.upload import discovery
+    from bhtom_async.upload import frames
 
     locked = night / "a.fits"
     real_open = open
@@ -116,7 +120,7 @@ def test_unreadable_file_fails_with_its_reason(night: Path, monkeypatch: pytest.
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(discovery, "open", guarded, raising=False)
+    monkeypatch.setattr(frames, "open", guarded, raising=False)
     checked = inspected(list(walk([night])))
     assert checked["a.fits"] == Rejected(locked, "cannot be read (Permission denied)", locked.stat().st_size)
     assert isinstance(checked["b.fit"], Candidate)

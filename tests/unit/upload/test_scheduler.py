@@ -349,19 +349,22 @@ async def test_cancellation_marks_in_flight_upload_unknown(
     assert row.state == "unknown"
 
 
-async def test_rejected_paths_are_skipped_with_reasons(
-    make_uploader: MakeUploader, bh: Client, routes, tmp_path: Path
+async def test_bad_inputs_each_get_their_own_reason_and_nothing_is_sent(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, tmp_path: Path
 ) -> None:
-    """Bad inputs each come back as a skipped outcome with its own reason, and nothing is sent."""
+    """Bad inputs each come back with their own reason and status, and nothing is sent."""
     (tmp_path / "empty.fits").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "c.fits.fz").write_bytes(b"x")
+    (tmp_path / "d.fits.bz2").write_bytes(b"x")
     summary = await make_uploader(bh, [tmp_path, tmp_path / "missing.fits"], tmp_path / "j.sqlite3").run()
-    reasons = {o.path.name: o.reason for o in summary.outcomes}
-    assert reasons["empty.fits"] == "empty file (0 bytes)"
-    assert reasons["missing.fits"] == "does not exist"
-    assert "compressed" in str(reasons["c.fits.fz"])
-    assert "not a FITS file" in str(reasons["notes.txt"])
+    got = {o.path.name: (o.status, o.reason) for o in summary.outcomes}
+    assert got["empty.fits"] == ("failed", "empty file (0 bytes)")
+    assert got["missing.fits"] == ("failed", "does not exist")
+    assert got["c.fits.fz"] == ("failed", "not a FITS file (no 'SIMPLE  =' card at the start)")
+    assert got["d.fits.bz2"][0] == "failed"
+    assert "cannot undo" in str(got["d.fits.bz2"][1])
+    assert got["notes.txt"][0] == "ignored"
     assert routes.upload.call_count == 0
 
 
