@@ -89,7 +89,9 @@ from .upload import Uploader as Uploader
 from .upload import UploadEvent as UploadEvent
 from .upload import UploadOutcome as UploadOutcome
 from .upload import UploadSummary as UploadSummary
+from .upload import WatchOptions as WatchOptions
 from .upload import upload_and_calibrate as upload_and_calibrate
+from .upload import watch_paths as watch_paths
 
 __all__ = [
     "APIError",
@@ -163,6 +165,7 @@ __all__ = [
     "Uploader",
     "User",
     "ValidationError",
+    "WatchOptions",
     "__version__",
     "errors",
     "login",
@@ -170,4 +173,5 @@ __all__ = [
     "poll",
     "upload",
     "upload_and_calibrate",
+    "watch_paths",
 ]

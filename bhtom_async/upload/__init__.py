@@ -38,6 +38,8 @@ from .options import JobOptions as JobOptions
 from .scheduler import Uploader as Uploader
 from .settings import SettingsSource as SettingsSource
 from .settings import SkipFile as SkipFile
+from .watch import WatchOptions as WatchOptions
+from .watch import watch_paths as watch_paths
 
 __all__ = [
     "BytesSent",
@@ -66,9 +68,11 @@ __all__ = [
     "UploadOutcome",
     "UploadSummary",
     "Uploader",
+    "WatchOptions",
     "default_journal_path",
     "discover",
     "read_header",
     "settings_from_header",
     "upload_and_calibrate",
+    "watch_paths",
 ]

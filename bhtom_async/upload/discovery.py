@@ -142,6 +142,8 @@ async def discover(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     batch: int = BATCH,
+    roots: Sequence[str | os.PathLike[str]] | None = None,
+    explicit: bool = True,
 ) -> AsyncGenerator[Found | Rejected, None]:
     """Yield every found and every rejected path under `paths`, walking in a worker thread.
 
@@ -153,8 +155,18 @@ async def discover(
             must match one of them.
         exclude: glob patterns; a matching file (or directory) is left out silently.
         batch: entries classified per worker-thread call.
+        roots: the folders a symlink may lead into (default: the directories in `paths`).
+        explicit: `paths` were named by the user, so the globs do not apply to them (a watcher's
+            events are not: they pass False).
     """
-    walker = walk(paths, data_product_type=data_product_type, include=include, exclude=exclude)
+    walker = walk(
+        paths,
+        data_product_type=data_product_type,
+        include=include,
+        exclude=exclude,
+        roots=roots,
+        explicit=explicit,
+    )
     try:
         while True:
             items = await anyio.to_thread.run_sync(_next_batch, walker, batch)
@@ -229,12 +241,18 @@ def walk(
     data_product_type: str = "fits_file",
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    roots: Sequence[str | os.PathLike[str]] | None = None,
+    explicit: bool = True,
 ) -> Generator[Found | Rejected, None, None]:
     """The blocking walk behind `discover` (run it in a worker thread)."""
     state = _Walk(data_product_type, include, exclude)
-    state.roots = [os.path.realpath(p) for p in paths if os.path.isdir(p)]
+    state.roots = [os.path.realpath(p) for p in (paths if roots is None else roots) if os.path.isdir(p)]
     for given in paths:
         root = Path(given)
+        if not explicit and (
+            _matches(root, exclude) or any(_matches(Path(p), exclude) for p in root.parents)
+        ):
+            continue
         try:
             info = root.stat()
         except FileNotFoundError:
@@ -247,7 +265,7 @@ def walk(
             yield from _walk_dir(root, state)
         elif stat_module.S_ISREG(info.st_mode):
             # A file named explicitly is taken even if a glob would leave it out.
-            found = state.entry(root, info, given=True)
+            found = state.entry(root, info, given=explicit)
             if found is not None:
                 yield found
         else:

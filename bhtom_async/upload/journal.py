@@ -249,6 +249,17 @@ class UploadJournal(Protocol):
         self, key: JournalKey, fingerprint: Fingerprint, name: str, original: JournalRow
     ) -> None: ...
 
+    async def record_stored(
+        self,
+        key: JournalKey,
+        fingerprint: Fingerprint,
+        name: str,
+        data_product_id: int | None,
+        *,
+        sha256: str | None = None,
+        reason: str | None = None,
+    ) -> None: ...
+
     async def unclear(self, key: JournalKey, name: str) -> list[JournalRow]: ...
 
     async def held_ids(self, ids: Iterable[int]) -> set[int]: ...
@@ -564,6 +575,26 @@ class SqliteJournal:
         self, key: JournalKey, fingerprint: Fingerprint, name: str, original: JournalRow
     ) -> None:
         """Remember a copy of an uploaded file under its own fingerprint, so it is not hashed again."""
+        await self.record_stored(
+            key,
+            fingerprint,
+            name,
+            original.data_product_id,
+            sha256=original.sha256,
+            reason=f"same content as {original.path}",
+        )
+
+    async def record_stored(
+        self,
+        key: JournalKey,
+        fingerprint: Fingerprint,
+        name: str,
+        data_product_id: int | None,
+        *,
+        sha256: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Record a file found already stored (a copy, or found on the server) without sending it."""
         fp = fingerprint
 
         def write() -> None:
@@ -583,9 +614,9 @@ class SqliteJournal:
                         fp.mtime_ns,
                         fp.device,
                         fp.inode,
-                        original.sha256,
-                        original.data_product_id,
-                        f"same content as {original.path}",
+                        sha256,
+                        data_product_id,
+                        reason,
                         time.time(),
                     ),
                 )

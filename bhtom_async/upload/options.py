@@ -78,6 +78,10 @@ class JobOptions:
         marker: add a unique tag (``[bhtom_async:<id>]``) to each upload's comment, so a file
             whose answer was lost is recognised on the server exactly. The tag is visible in the
             product's comment on the web site.
+        check_server: before first sending a file the journal does not know, look for it among
+            the destination's stored products (one listing per destination, cached), so a night
+            uploaded before under another journal is not stored twice. None (the default): on
+            when the paths are a watched stream, off otherwise. See `upload.server_index`.
     """
 
     concurrency: int = attrs.field(default=4, validator=_at_least_one)
@@ -93,3 +97,4 @@ class JobOptions:
     file_timeout: float = attrs.field(default=900.0, validator=_seconds(1e-9))
     rate_limit_budget: float = attrs.field(default=900.0, validator=_seconds(0.0))
     marker: bool = False
+    check_server: bool | None = None

@@ -43,6 +43,7 @@ never write to it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import os
@@ -52,7 +53,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,7 +87,7 @@ from ..errors import (
 )
 from ..models.uploads import UploadOptions
 from . import frames
-from .discovery import Candidate, Found, Rejected, discover, inspect
+from .discovery import Candidate, Fingerprint, Found, Rejected, discover, inspect
 from .events import (
     BytesSent,
     FileFinished,
@@ -103,6 +104,7 @@ from .events import (
 from .journal import JournalKey, JournalRow, SqliteJournal, UploadJournal, default_journal_path, key_of
 from .options import JobOptions
 from .reconcile import CAMERA_TYPES, ProductLike, Sent, ServerCheck, Verdict
+from .server_index import ServerIndex
 from .settings import SettingsSource, SkipFile, settings_for
 from .settle import NotReady, SettleGate
 
@@ -149,7 +151,9 @@ class Uploader:
 
     Args:
         client: a `Client` (opened on first use if it is not yet).
-        paths: files and directories (walked recursively, lazily).
+        paths: files and directories (walked recursively, lazily), or an async stream of paths
+            that arrive over time (`watch.watch_paths` watches a night's folders); the job ends
+            when the stream does. A path that comes again is handled again only if it changed.
         options: what the server is told about every file (`UploadOptions`); ``fits_file``
             accepts only FITS files (``.fits/.fit/.fts`` with a ``SIMPLE  =`` card), other types
             any non-empty file. With ``dry_run`` the server checks each file and stores
@@ -175,7 +179,7 @@ class Uploader:
     def __init__(
         self,
         client: Client,
-        paths: StrPath | Sequence[StrPath],
+        paths: StrPath | Sequence[StrPath] | AsyncIterable[StrPath],
         options: UploadOptions,
         job: JobOptions | None = None,
         *,
@@ -184,7 +188,14 @@ class Uploader:
         clock: Clock | None = None,
     ) -> None:
         self._client = client
-        self._paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        self._source: AsyncIterable[StrPath] | None = None
+        self._paths: list[StrPath] = []
+        if isinstance(paths, AsyncIterable):
+            self._source = paths
+        elif isinstance(paths, (str, os.PathLike)):
+            self._paths = [paths]
+        else:
+            self._paths = list(paths)
         self._defaults = options
         self._job = job or JobOptions()
         self._dry_run = options.dry_run
@@ -210,11 +221,17 @@ class Uploader:
         self._rng = random.Random()
         self._journal: UploadJournal | None = None
         self._server_check: ServerCheck | None = None
+        self._server_index: ServerIndex | None = None
         self._settle: SettleGate | None = None
         self._pending: dict[str, _Item] = {}  # queued for a worker or held back, by path
         self._scratch_dir: Path | None = None
         self._unpacked: dict[str, Path] = {}  # a tile-compressed frame's temporary plain copy
         self._deadlines: dict[str, anyio.CancelScope] = {}  # each handled file's deadline
+        # Files this run finished with, as they were (None: refused by the walk, e.g. a log file).
+        self._handled: dict[str, Fingerprint | None] = {}
+        self._halted: str | None = None  # why `stop()` was called
+        self._decided: set[str] = set()  # absolute paths that have an outcome in this run
+        self._intake_scope = anyio.CancelScope()
         self._busy = 0  # files a worker is handling now (each may go back to the settle gate)
         self._walked = False
 
@@ -236,6 +253,9 @@ class Uploader:
         self._server_check = ServerCheck(
             self._lookup, journal, self._clock, lambda: self._client.server_clock_offset
         )
+        check = self._job.check_server
+        if check or (check is None and self._source is not None):
+            self._server_index = ServerIndex(self._listing, lambda: self._client.server_clock_offset)
         cancelled = False
         try:
             await self._pipeline(workers)
@@ -344,24 +364,74 @@ class Uploader:
             self._abandon_pending()
 
     async def _produce(self, send: MemoryObjectSendStream[Found | _Item]) -> None:
-        assert self._settle is not None
         async with send:
-            found = discover(
-                self._paths,
-                data_product_type=self._defaults.data_product_type,
-                include=self._job.include,
-                exclude=self._job.exclude,
-            )
-            async with aclosing(found):
-                async for item in found:
-                    if isinstance(item, Rejected):
-                        self._rejected(item)
-                    elif self._stopped is not None:
-                        self._not_attempted(item.path, item.size)
-                    else:
-                        await self._intake(item, send)
+            with self._intake_scope:
+                if self._source is None:
+                    await self._walk(self._paths, send, explicit=True)
+                else:
+                    async for given in self._source:
+                        await self._walk([given], send, explicit=False)
+                        if self._halted is not None:
+                            break
         self._walked = True
         self._close_gate_when_done()
+
+    async def _walk(
+        self, paths: Sequence[StrPath], send: MemoryObjectSendStream[Found | _Item], *, explicit: bool
+    ) -> None:
+        found = discover(
+            paths,
+            data_product_type=self._defaults.data_product_type,
+            include=self._job.include,
+            exclude=self._job.exclude,
+            explicit=explicit,
+        )
+        async with aclosing(found):
+            async for item in found:
+                # A watched folder reports a file again each time it changes: one entry per file.
+                repeated = not explicit and self._seen_before(
+                    item.path, item.fingerprint if isinstance(item, Found) else None
+                )
+                if repeated:
+                    continue
+                if isinstance(item, Rejected):
+                    self._handled[str(item.path.absolute())] = None
+                    self._rejected(item)
+                elif self._stopped is not None or self._halted is not None:
+                    self._not_attempted(item.path, item.size)
+                else:
+                    await self._intake(item, send)
+
+    def _seen_before(self, path: Path, fingerprint: Fingerprint | None) -> bool:
+        """The file is queued or held now, or was handled in this run and has not changed since."""
+        key = str(path.absolute())
+        if key in self._pending:
+            held = self._pending[key]
+            if fingerprint is not None and self._settle is not None and held.found.fingerprint != fingerprint:
+                self._settle.hold(attrs.evolve(held.found, fingerprint=fingerprint))  # still changing
+            return True
+        if key not in self._handled:
+            return False
+        done = self._handled[key]
+        return fingerprint is None or done is None or done.same_content_as(fingerprint)
+
+    def stop(self, reason: str = "the job was asked to stop") -> None:
+        """Stop taking files: the uploads in flight finish; the rest are reported as not attempted.
+
+        `run` then returns its summary with ``cancelled`` set. A second call does nothing more.
+        Call it from the event loop (a signal handler task, a watcher's condition).
+        """
+        if self._halted is not None:
+            return
+        self._halted = reason
+        if self._source is not None:
+            self._intake_scope.cancel()  # a watch never ends by itself; a walk is finished quickly
+        self._gate_open.set()
+        if self._settle is not None:
+            for found in self._settle.drop_all():
+                if self._pending.pop(found.fingerprint.path, None) is not None:
+                    self._not_attempted(found.path, found.size)
+            self._close_gate_when_done()
 
     async def _intake(self, found: Found, send: MemoryObjectSendStream[Found | _Item]) -> None:
         """Report a file already uploaded at once; pass the rest on, held back while they change."""
@@ -383,7 +453,13 @@ class Uploader:
         self._pending[found.fingerprint.path] = item
         self._emit(FileQueued(found.path, found.size))
         if self._settle.is_settled(found):
-            await send.send(item)
+            try:
+                await send.send(item)
+            except anyio.get_cancelled_exc_class():
+                # Stopped while waiting for a free worker: it never reached the queue.
+                if self._pending.pop(found.fingerprint.path, None) is not None:
+                    self._not_attempted(found.path, found.size)
+                raise
         else:
             self._emit(FileHeld(found.path, found.size))
             self._settle.hold(found)
@@ -398,15 +474,20 @@ class Uploader:
                     continue
                 if isinstance(queued, Found):
                     item = attrs.evolve(item, found=queued)
-                if self._stopped is not None:
+                if self._stopped is not None or self._halted is not None:
                     self._not_attempted(item.found.path, item.found.size)
                     self._close_gate_when_done()
                     continue
                 self._busy += 1
                 try:
                     await self._handle(item)
+                except anyio.get_cancelled_exc_class():
+                    if item.found.fingerprint.path not in self._decided:
+                        self._not_attempted(item.found.path, item.found.size)
+                    raise
                 finally:
                     self._busy -= 1
+                    self._handled[item.found.fingerprint.path] = item.found.fingerprint
                     self._close_gate_when_done()
 
     def _close_gate_when_done(self) -> None:
@@ -473,7 +554,36 @@ class Uploader:
                 return
         if row is None and await self._is_copy(candidate, options):
             return
+        if row is None and self._server_index is not None and await self._on_server(candidate, options):
+            return
         await self._send(candidate, options, row, note)
+
+    async def _on_server(self, candidate: Candidate, options: UploadOptions) -> bool:
+        """Whether the server already holds this file (uploaded before under another journal)."""
+        assert self._server_index is not None
+        journal = self._require_journal()
+        key = key_of(options)
+        try:
+            verdict = await self._server_index.find(
+                key, candidate.wire_name, candidate.fingerprint.mtime_ns / 1e9, journal.held_ids
+            )
+        except (AuthenticationError, PermissionDeniedError) as exc:
+            self._stop(exc)
+            raise _Stop from None
+        except BhtomError as exc:
+            verdict = Verdict("unknown", reason=f"could not check the server first ({exc.headline})")
+        if verdict.kind == "absent":
+            return False
+        if verdict.kind == "stored":
+            reason = f"already on the server (id {verdict.data_product_id})"
+            if not self._dry_run:
+                await journal.record_stored(
+                    key, candidate.fingerprint, candidate.wire_name, verdict.data_product_id, reason=reason
+                )
+            self._skip(candidate.path, reason, size=candidate.size, data_product_id=verdict.data_product_id)
+            return True
+        self._finished(candidate, "unknown", reason=verdict.reason, candidates=verdict.candidates)
+        return True
 
     async def _is_copy(self, candidate: Candidate, options: UploadOptions) -> bool:
         """A file new to the journal whose name and size match an uploaded row: compare content."""
@@ -510,14 +620,14 @@ class Uploader:
         sent_options = options.replace(dry_run=self._dry_run, comment=_with_marker(options.comment, marker))
         attempts = 0
         while True:
-            if self._stopped is not None:
+            if self._stopped is not None or self._halted is not None:
                 raise _Stop
             attempts += 1
             if not self._gate_open.is_set():
                 # Until one request has been answered, requests go one at a time: a refusal that
                 # every file would get (bad token, unknown target) then costs exactly one request.
                 async with self._probe_lock:
-                    if self._stopped is not None:
+                    if self._stopped is not None or self._halted is not None:
                         raise _Stop
                     if not self._gate_open.is_set():
                         again = await self._attempt(candidate, sent_options, marker, attempts, note)
@@ -799,8 +909,6 @@ class Uploader:
             return Verdict("unknown", reason=f"could not look the file up on the server ({exc.headline})")
 
     def _lookup(self, key: JournalKey, wire_name: str, sent_at: float) -> AsyncIterator[ProductLike]:
-        import datetime as dt
-
         offset = self._client.server_clock_offset or 0.0
         # A day of slack: the exact comparison is made on our side, by `reconcile.attribute`.
         since = dt.datetime.fromtimestamp(sent_at + offset - 86400.0, tz=dt.timezone.utc)
@@ -810,6 +918,15 @@ class Uploader:
             data_product_type=key.data_product_type,
             photometry_data=wire_name,
             created_start=since,
+        ).__aiter__()
+
+    def _listing(self, key: JournalKey, since: float) -> AsyncIterator[ProductLike]:
+        offset = self._client.server_clock_offset or 0.0
+        return self._client.dataproducts.list(
+            target=key.target,
+            oname=key.observatory if key.data_product_type in CAMERA_TYPES else None,
+            data_product_type=key.data_product_type,
+            created_start=dt.datetime.fromtimestamp(since + offset, tz=dt.timezone.utc),
         ).__aiter__()
 
     async def _unchanged(self, candidate: Candidate) -> bool:
@@ -867,7 +984,7 @@ class Uploader:
         summary = UploadSummary(
             outcomes=tuple(self._outcomes),
             stopped=self._stopped,
-            cancelled=cancelled,
+            cancelled=cancelled or self._halted is not None,
             bytes_sent=self._bytes_sent,
             elapsed=self._clock.monotonic() - started,
             warnings=tuple(self._warnings),
@@ -889,7 +1006,7 @@ class Uploader:
         self._close_gate_when_done()
 
     def _not_attempted(self, path: Path, size: int) -> None:
-        why = self._stopped.headline if self._stopped is not None else "the job was cancelled"
+        why = self._stopped.headline if self._stopped is not None else self._halted or "the job was cancelled"
         self._record(
             UploadOutcome(path, "not_attempted", reason=f"not tried: {why}", size=size), finished=False
         )
@@ -921,6 +1038,7 @@ class Uploader:
         self._record(UploadOutcome(candidate.path, status, size=candidate.size, **fields), finished=True)
 
     def _record(self, outcome: UploadOutcome, *, finished: bool) -> None:
+        self._decided.add(str(outcome.path.absolute()))
         self._outcomes.append(outcome)
         self._emit(FileFinished(outcome) if finished else FileSkipped(outcome))
 

@@ -123,11 +123,14 @@ class SettleGate:
                 self._changed = anyio.Event()
 
     async def _check(self) -> None:
-        paths = [Path(h.found.fingerprint.path) for h in self._held.values()]
+        snapshot = list(self._held.values())
+        paths = [Path(h.found.fingerprint.path) for h in snapshot]
         stats = await anyio.to_thread.run_sync(_stat_all, paths)
         now = self._clock.monotonic()
-        for held, info in zip(list(self._held.values()), stats, strict=True):
+        for held, info in zip(snapshot, stats, strict=True):
             key = held.found.fingerprint.path
+            if self._held.get(key) is not held:
+                continue  # held again (it changed) or dropped while the stats were taken
             if info is None:
                 del self._held[key]
                 self._gave_up(NotReady(held.found, "vanished while it was being written"))
@@ -141,11 +144,8 @@ class SettleGate:
                 await self._release(attrs.evolve(held.found, fingerprint=current))
             elif now - held.held_since >= self._max_wait:
                 del self._held[key]
-                self._gave_up(
-                    NotReady(
-                        held.found, f"still being written after {self._max_wait:g} s; re-run to upload it"
-                    )
-                )
+                reason = f"still being written after {self._max_wait:g} s; re-run to upload it"
+                self._gave_up(NotReady(held.found, reason))
 
     def _next_wait(self) -> float:
         now = self._clock.monotonic()

@@ -30,6 +30,7 @@ from bhtom_async.upload import (
     SkipFile,
     SqliteJournal,
     UploadEvent,
+    UploadSummary,
 )
 
 from ...conftest import fits_bytes
@@ -840,3 +841,41 @@ async def test_a_captive_portal_run_then_a_real_run_stores_every_frame(
     second = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
     assert [o.status for o in second.outcomes] == ["uploaded"] * 5
     assert len(server.stored) == 5
+
+
+async def test_stop_lets_uploads_in_flight_finish_and_lists_the_rest(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """`stop()` (the CLI's SIGTERM) takes no new file; the one in flight is stored; the rest are listed."""
+    paths = frames(5)
+    arrived = anyio.Event()
+    release = anyio.Event()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        arrived.set()
+        await release.wait()
+        return server.upload(request)
+
+    routes.upload.mock(side_effect=slow)
+    job = make_uploader(bh, paths, tmp_path / "j.sqlite3", concurrency=1)
+    result: list[UploadSummary] = []
+
+    async def run() -> None:
+        result.append(await job.run())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        with anyio.fail_after(5):
+            await arrived.wait()
+        job.stop("the operator pressed Ctrl-C")
+        release.set()
+    (summary,) = result
+    assert [o.status for o in summary.outcomes].count("uploaded") == 1
+    assert [o.status for o in summary.outcomes].count("not_attempted") == 4
+    assert all("Ctrl-C" in str(o.reason) for o in summary.of("not_attempted"))
+    assert (summary.cancelled, summary.verdict) == (True, "cancelled")
