@@ -194,6 +194,7 @@ class Uploader:
         self._bytes_sent = 0
         self._stopped: BhtomError | None = None
         self._stop_reason = ""
+        self._stop_request: BhtomError | None = None  # set by `stop`
         self._gate_open = anyio.Event()
         self._probe_lock = anyio.Lock()
         self._names: dict[tuple[JournalKey, str], anyio.Lock] = {}
@@ -281,6 +282,19 @@ class Uploader:
                     tg.cancel_scope.cancel()  # the consumer left before the end
         finally:
             self._on_event = forward
+
+    def stop(self, reason: str = "the job was stopped before this file was sent") -> None:
+        """Start no more uploads, and end the job as cancelled once those in flight are done.
+
+        The graceful half of an interruption (what the CLI does on Ctrl-C or SIGTERM): uploads
+        in flight finish and keep their real outcomes; every file not yet sent is reported as
+        not attempted with `reason`; `run` then returns a summary with ``cancelled=True``. To
+        cut the in-flight uploads short as well, cancel the task running `run` (they are
+        journaled ``unknown``). Calling it again, or after the job ended, changes nothing.
+        """
+        if self._stop_request is None and not self._done:
+            self._stop_request = BhtomError(reason)
+            self._stop(self._stop_request)
 
     @property
     def outcomes(self) -> tuple[UploadOutcome, ...]:
@@ -785,10 +799,11 @@ class Uploader:
 
     def _finish(self, started: float, *, cancelled: bool) -> UploadSummary:
         self._done = True
+        requested = self._stop_request is not None
         summary = UploadSummary(
             outcomes=tuple(self._outcomes),
-            stopped=self._stopped,
-            cancelled=cancelled,
+            stopped=None if requested and self._stopped is self._stop_request else self._stopped,
+            cancelled=cancelled or requested,
             bytes_sent=self._bytes_sent,
             elapsed=self._clock.monotonic() - started,
             warnings=tuple(self._warnings),
