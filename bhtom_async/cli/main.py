@@ -21,7 +21,7 @@ __all__ = ["cli", "main"]
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(cls=BhtomGroup, context_settings=CONTEXT_SETTINGS)
+@click.group("bhtom", cls=BhtomGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--base-url", metavar="URL", help="Main BHTOM site (default: env, config file, then BHTOM2).")
 @click.option("--upload-url", metavar="URL", help="Upload service (default: env, config, then BHTOM2's).")
 @click.option(

@@ -75,11 +75,15 @@ class UploadRequest:
 
 @attrs.frozen
 class JobResult:
-    """How a job ended: its summary, calibrations (``--wait``) and the signal that stopped it."""
+    """How a job ended: its summary, calibrations (``--wait``) and the signal that stopped it.
+
+    `unreached` counts files the plan found that an interrupted job never got to (no outcome).
+    """
 
     summary: UploadSummary
     results: tuple[CalibrationResult, ...] = ()
     signum: int | None = None
+    unreached: int = 0
 
 
 # ---- running a job ------------------------------------------------------------------------------
@@ -142,7 +146,9 @@ async def run_job(
     if report is None:  # interrupted while walking the folders: nothing was sent
         report = JobReport(Plan(0, {}), screen="off")
     summary = report.summary or UploadSummary(outcomes=(), cancelled=True)
-    return JobResult(summary, tuple(results), interruption.signum), report
+    # A cancelled job reports the files it reached; the plan knows how many more there were.
+    unreached = max(report.tally.plan.entries - len(summary.outcomes), 0) if summary.cancelled else 0
+    return JobResult(summary, tuple(results), interruption.signum, unreached), report
 
 
 async def _tick(report: JobReport) -> None:
@@ -155,7 +161,7 @@ async def _tick(report: JobReport) -> None:
 
 
 def exit_for(
-    summary: UploadSummary, *, signum: int | None = None, allow_empty: bool = False
+    summary: UploadSummary, *, signum: int | None = None, allow_empty: bool = False, unreached: int = 0
 ) -> tuple[int, str | None]:
     """The exit code for a job's verdict, and the one-line reason for a non-zero one."""
     counts = summary.counts
@@ -163,9 +169,10 @@ def exit_for(
     if verdict == "cancelled" or signum is not None:
         name = signal_name(signum) if signum is not None else "a cancellation"
         code = 128 + signum if signum is not None else int(ExitCode.INTERRUPTED)
+        left = f", {unreached} not reached" if unreached else ""
         return code, (
             f"interrupted by {name}: {counts['uploaded']} uploaded, {counts['unknown']} unknown, "
-            f"{counts['not_attempted']} not attempted; run the same command again to carry on "
+            f"{counts['not_attempted']} not attempted{left}; run the same command again to carry on "
             "(the journal skips what is stored and checks what is unknown)"
         )
     if verdict == "stopped":
@@ -197,7 +204,7 @@ def _files(count: int) -> str:
     return f"{count} file" if count == 1 else f"{count} files"
 
 
-def summary_lines(summary: UploadSummary) -> list[str]:
+def summary_lines(summary: UploadSummary, unreached: int = 0) -> list[str]:
     """The summary as plain lines (logs and pipes): counts, bytes and time, each problem file."""
     counts = summary.counts
     already = sum(1 for o in summary.outcomes if already_uploaded(o))
@@ -211,6 +218,7 @@ def summary_lines(summary: UploadSummary) -> list[str]:
         ("not ready", counts["not_ready"]),
         ("not attempted", counts["not_attempted"]),
         ("ignored", counts["ignored"]),
+        ("not reached (interrupted first)", unreached),
     ]
     always = {"uploaded", "already uploaded", "failed", "unknown"}
     lines = [", ".join(f"{n} {label}" for label, n in names if n or label in always)]
@@ -226,9 +234,9 @@ def summary_lines(summary: UploadSummary) -> list[str]:
     return lines
 
 
-def print_summary_table(summary: UploadSummary) -> None:
+def print_summary_table(summary: UploadSummary, unreached: int = 0) -> None:
     """The summary on a terminal: files per outcome, bytes and time, then the problem files."""
-    first, sent = summary_lines(summary)[:2]
+    first, sent = summary_lines(summary, unreached)[:2]
     rows = [part.split(" ", 1)[::-1] for part in first.split(", ")]
     print_table(["outcome", "files"], rows, title="Upload summary")
     click.echo(sent[0].upper() + sent[1:])
@@ -256,7 +264,8 @@ Exit codes (also in docs/cli.md):
        still pending at --timeout
   5    incomplete: files not ready (still being written) or not attempted
   6    nothing to upload was found (0 with --allow-empty)
-  130  interrupted by Ctrl-C (SIGINT); 143 terminated (SIGTERM)
+  130  interrupted by Ctrl-C (SIGINT)
+  143  terminated (SIGTERM, e.g. by cron's `timeout`)
 Every non-zero exit ends with one line saying why.
 
 \b
@@ -538,19 +547,21 @@ def finish(
 ) -> int:
     """Print the summary (table, lines or machine output), the stopping error and the exit reason."""
     summary = result.summary
-    code, reason = exit_for(summary, signum=result.signum, allow_empty=allow_empty)
+    code, reason = exit_for(
+        summary, signum=result.signum, allow_empty=allow_empty, unreached=result.unreached
+    )
     if code == ExitCode.OK and report.wait:
         code = int(results_exit_code(result.results, waited=True))
         if code == ExitCode.SOME_FAILED:
             reason = "some calibrations ended in error"
         elif code == ExitCode.UNKNOWN_OUTCOME:
             reason = "some calibrations were still pending at --timeout"
-    lines = summary_lines(summary)
+    lines = summary_lines(summary, result.unreached)
     for line in lines:
         report.to_log("summary", line)
     if state.output == "table":
         if screen == "live":
-            print_summary_table(summary)
+            print_summary_table(summary, result.unreached)
         else:
             _plain_summary(lines)
         if result.results:
@@ -589,6 +600,7 @@ def _document(
 ) -> dict[str, object]:
     document = summary_json(summary)
     document.update(
+        unreached=result.unreached,
         exit_code=code,
         reason=reason,
         interrupted=signal_name(result.signum) if result.signum is not None else None,

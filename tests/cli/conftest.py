@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from bhtom_async.emulator import Emulator
 
 
+@pytest.fixture(autouse=True)
+def _no_profile_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's BHTOM_PROFILE never picks the profile a CLI test runs with."""
+    monkeypatch.delenv("BHTOM_PROFILE", raising=False)
+
+
 @pytest.fixture
 def run_cli() -> Callable[..., Result]:
     """Factory: `run_cli("whoami", "--json", input=...)` runs `bhtom` in-process (never a terminal)."""
