@@ -67,3 +67,20 @@ def as_user(emu: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> C
         monkeypatch.setenv("BHTOM_UPLOAD_URL", emu.upload_url)
 
     return use
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bhtom upload`'s client backs off on a ManualClock, so retries cost no wall time."""
+    import time
+
+    from bhtom_async import Client
+    from bhtom_async.cli import upload as cli_upload
+    from bhtom_async.testing import ManualClock
+
+    real = cli_upload.make_client
+
+    def with_manual_clock(*args: Any, **options: Any) -> Client:
+        return real(*args, clock=ManualClock(wall_start=time.time()), **options)
+
+    monkeypatch.setattr(cli_upload, "make_client", with_manual_clock)

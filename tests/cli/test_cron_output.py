@@ -85,7 +85,7 @@ def test_quiet_prints_only_the_summary_and_the_log_file_keeps_everything(
 
 
 def test_quiet_still_shows_the_reason_for_a_failure(
-    run_cli: Run, as_user: AsUser, emu: Emulator, tmp_path: Path
+    run_cli: Run, as_user: AsUser, emu: Emulator, tmp_path: Path, no_backoff: None
 ) -> None:
     """With -q a failed file is named in the summary and the exit line says why (exit 1)."""
     as_user("alice")

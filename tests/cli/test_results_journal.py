@@ -53,7 +53,7 @@ def test_results_of_a_journal_list_every_file_with_name_id_and_calibration(
 
 
 def test_results_of_a_journal_as_json_include_failed_uploads(
-    run_cli: Run, as_user: AsUser, emu: Emulator, tmp_path: Path
+    run_cli: Run, as_user: AsUser, emu: Emulator, tmp_path: Path, no_backoff: None
 ) -> None:
     """A frame whose upload failed is listed too, with its state, its reason and no calibration."""
     as_user("alice")
