@@ -94,6 +94,12 @@ _VISIBLE_FLAG_WARNING = (
 )
 
 
+#: Click 8.2+ raises this (a UsageError) for a group run without a command; older ones exit.
+_NO_ARGS_IS_HELP: tuple[type[click.ClickException], ...] = tuple(
+    getattr(click.exceptions, name) for name in ("NoArgsIsHelpError",) if hasattr(click.exceptions, name)
+)
+
+
 class _Shared(click.Option):
     """Strictly private: a global option that a command also accepts after its own name."""
 
@@ -247,6 +253,9 @@ class BhtomGroup(click.Group):
     ) -> Any:
         try:
             value = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as exc:
+            exc.show()  # a group run without a command: its help, as click prints it
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx is not None else "bhtom"
             click.secho(f"error: {exc.format_message()} (see `{where} --help`)", fg="red", err=True)

@@ -222,9 +222,10 @@ class Tally:
         """``4.2 MiB of 10.0 MiB  1.6 MiB/s  elapsed 0:00:03  ETA 0:00:04``."""
         done, total = self.completed_bytes, self.total_bytes
         text = f"{human_bytes(done)} of {human_bytes(total)}"
-        if self.summary is not None:
-            average = self.summary.bytes_sent / self.summary.elapsed if self.summary.elapsed > 0 else 0.0
-            return f"{text}  avg {human_bytes(average)}/s  elapsed {clock_text(elapsed)}  done"
+        if self.summary is not None:  # the uploads are over: their own time, not the clock's
+            took = self.summary.elapsed
+            average = self.summary.bytes_sent / took if took > 0 else 0.0
+            return f"{text}  avg {human_bytes(average)}/s  elapsed {clock_text(took)}  done"
         rate = self.meter.rate()
         if rate is None or rate <= 0:
             return f"{text}  rate -  elapsed {clock_text(elapsed)}  ETA -"
@@ -438,11 +439,6 @@ class JobReport:
         )
         self._json("interrupted", signal=name, grace=grace, in_flight=sending)
 
-    def summary_lines(self, lines: list[str]) -> None:
-        """The summary as plain timestamped lines (off a terminal, and in the log)."""
-        for text in lines:
-            self._line("summary", text, counter=False, important=True)
-
     def to_log(self, word: str, text: str) -> None:
         """A line for the log file only (the screen shows the same thing its own way)."""
         if self.log is not None:
@@ -482,12 +478,12 @@ class JobReport:
     # ---- the live display ---------------------------------------------------------------------
 
     def _open_live(self) -> None:
-        from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn
+        from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
         from rich.text import Text
 
         class _Text(ProgressColumn):
-            def render(self, task: object) -> Text:
-                return Text(str(getattr(task, "fields", {}).get("text", "")))
+            def render(self, task: Task) -> Text:
+                return Text(str(task.fields.get("text", "")))
 
         tally = self.tally
 

@@ -47,11 +47,6 @@ class Interruption:
         self.stop: Callable[[], None] | None = None
         self.signum: int | None = None
 
-    @property
-    def exit_code(self) -> int | None:
-        """128 + the signal number once a signal came (130 for SIGINT, 143 for SIGTERM)."""
-        return None if self.signum is None else 128 + self.signum
-
     async def watch(self) -> None:
         """Wait for the signals (until the task group is cancelled)."""
         try:

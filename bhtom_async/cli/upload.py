@@ -45,8 +45,6 @@ from .shapes import already_uploaded, calibration_json, outcome_json, summary_js
 from .signals import DEFAULT_GRACE, Interruption
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from ..client import Client
     from ..models.calibration import CalibrationResult
 
@@ -543,7 +541,6 @@ def finish(
     *,
     allow_empty: bool,
     screen: str,
-    console: Console | None = None,
 ) -> int:
     """Print the summary (table, lines or machine output), the stopping error and the exit reason."""
     summary = result.summary

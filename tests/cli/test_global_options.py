@@ -100,3 +100,11 @@ def test_upload_help_documents_the_exit_codes(run_cli: Run) -> None:
     options = result.stdout.split("\nOptions:\n", 1)[1]
     assert "--target " in options
     assert "--directory" not in options  # the official scripts' aliases stay out of the list
+
+
+def test_a_group_without_a_command_shows_its_help(run_cli: Run) -> None:
+    """`bhtom targets` alone prints the group's usage and commands (not an `error:` line)."""
+    result = run_cli("targets")
+    assert result.exit_code == 2
+    assert result.output.startswith("Usage: bhtom targets [OPTIONS] COMMAND [ARGS]...")
+    assert "create" in result.output
