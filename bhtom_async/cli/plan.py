@@ -15,6 +15,7 @@ from ..models.uploads import UploadOptions
 from ..upload.discovery import Found, discover
 from ..upload.journal import SqliteJournal, default_journal_path, key_of
 from ..upload.options import JobOptions
+from ..upload.settings import SettingsSource, SkipFile, settings_for
 
 __all__ = ["Plan", "plan_job"]
 
@@ -28,7 +29,8 @@ class Plan:
         to_send: path -> size of each file the journal does not hold as uploaded.
         already: files the journal holds as uploaded (they will be skipped unread).
         already_bytes: their size in bytes.
-        other: files that are not of the type being uploaded, or unreadable.
+        other: files that are not of the type being uploaded, unreadable, or left out by the
+            per-file settings.
         journal: the journal's path (``:memory:`` when none is kept).
     """
 
@@ -45,14 +47,18 @@ class Plan:
         return sum(self.to_send.values())
 
 
-async def plan_job(paths: list[str], options: UploadOptions, job: JobOptions) -> Plan:
+async def plan_job(
+    paths: list[str], options: UploadOptions, job: JobOptions, settings: SettingsSource | None = None
+) -> Plan:
     """Walk `paths` and ask the journal (read-only) which files are uploaded already.
+
+    `settings` are the job's per-file settings: each file is looked up under its own target
+    and camera, as the uploader will.
 
     Raises:
         JournalError: the journal exists but cannot be read (the job would refuse it too).
     """
     journal_path = job.journal or str(default_journal_path())
-    key = key_of(options)
     to_send: dict[str, int] = {}
     entries = already = already_bytes = other = 0
     async with SqliteJournal(journal_path, read_only=True) as journal:
@@ -64,7 +70,11 @@ async def plan_job(paths: list[str], options: UploadOptions, job: JobOptions) ->
             if not isinstance(item, Found):
                 other += 1
                 continue
-            row = await journal.find(key, item.fingerprint)
+            chosen = await settings_for(settings, item.path, item.fingerprint.path, options)
+            if isinstance(chosen, SkipFile):
+                other += 1
+                continue
+            row = await journal.find(key_of(chosen), item.fingerprint)
             if row is not None and row.state == "uploaded":
                 already += 1
                 already_bytes += item.size

@@ -24,6 +24,7 @@ from ..upload.calibrate import upload_and_calibrate
 from ..upload.events import JobFinished, UploadEvent, UploadSummary
 from ..upload.options import JobOptions
 from ..upload.scheduler import Uploader
+from ..upload.settings import SettingsSource
 from . import output
 from ._core import (
     BhtomCommand,
@@ -64,11 +65,15 @@ SUMMARY_TROUBLE_LINES = 20
 
 @attrs.frozen
 class UploadRequest:
-    """What `bhtom upload` (and `bhtom demo`) asks the bulk uploader to do."""
+    """What `bhtom upload` (and `bhtom demo`) asks the bulk uploader to do.
+
+    `settings` are per-file settings (`Uploader`'s), e.g. each frame's target from its header.
+    """
 
     paths: tuple[Path, ...]
     options: UploadOptions
     job: JobOptions = attrs.field(factory=JobOptions)
+    settings: SettingsSource | None = None
 
 
 @attrs.frozen
@@ -118,7 +123,9 @@ async def run_job(
     async with anyio.create_task_group() as tg:
         tg.start_soon(interruption.watch)
         with job_scope:
-            plan = await plan_job(list(map(str, request.paths)), request.options, request.job)
+            plan = await plan_job(
+                list(map(str, request.paths)), request.options, request.job, request.settings
+            )
             report = make_report(plan, poll is not None)
             interruption.announce = report.interrupted
             report.start()
@@ -126,13 +133,24 @@ async def run_job(
             try:
                 if poll is None:
                     uploader = Uploader(
-                        bh, list(request.paths), request.options, request.job, on_event=on_event
+                        bh,
+                        list(request.paths),
+                        request.options,
+                        request.job,
+                        settings=request.settings,
+                        on_event=on_event,
                     )
                     interruption.stop = uploader.stop
                     await uploader.run()
                 else:
                     async with upload_and_calibrate(
-                        bh, list(request.paths), request.options, request.job, poll, on_event=on_event
+                        bh,
+                        list(request.paths),
+                        request.options,
+                        request.job,
+                        poll,
+                        settings=request.settings,
+                        on_event=on_event,
                     ) as calibrated:
                         interruption.stop = calibrated.stop
                         async for result in calibrated:

@@ -167,3 +167,26 @@ async def test_live_display_on_a_rerun_through_a_fake_terminal(emu: Emulator, tm
     assert "4 files found: 1 to send (5.6 KiB), 3 already uploaded" in text
     assert not re.search(r"\d (kB|MB|GB)\b", text)  # one unit family: KiB, MiB, GiB
     assert "━" in text  # the bar itself
+
+
+@pytest.mark.anyio
+async def test_the_plan_follows_per_file_settings(emu: Emulator, tmp_path: Path) -> None:
+    """Per-file settings: a file they leave out is not counted to send; the rest are, by their own key."""
+    from bhtom_async.cli.plan import plan_job
+    from bhtom_async.upload import SkipFile
+
+    night = tmp_path / "night"
+    night.mkdir()
+    for i in range(3):
+        (night / f"frame_{i}.fits").write_bytes(fits_bytes(i))
+    options = UploadOptions(target="Gaia22bpl", observatory=CAMERA)
+    job = JobOptions(journal=str(tmp_path / "j.sqlite3"), settle_time=0)
+    settings = {"frame_2.fits": SkipFile("dark frame")}
+    request = UploadRequest((night,), options, job, settings)
+    async with Client(emu.tokens["alice"], base_url=emu.base_url, upload_url=emu.upload_url) as bh:
+        result, _ = await run_job(bh, request, lambda plan, wait: JobReport(plan, screen="off", wait=wait))
+    assert (result.summary.counts["uploaded"], result.summary.counts["skipped"]) == (2, 1)
+    again = await plan_job([str(night)], options, job, settings)
+    assert (again.entries, again.already, again.other, again.to_send) == (3, 2, 1, {})
+    fresh = await plan_job([str(night)], options, job)  # without the settings: frame_2 is new
+    assert list(fresh.to_send) == [str(night / "frame_2.fits")]
