@@ -7,15 +7,16 @@ import sys
 
 import click
 
-from .._config import TOKEN_ENV_VARS, config_file_path, read_config_file, resolve_config, write_config_file
+from .._config import TOKEN_ENV_VARS, read_config_file, resolve_config, write_config_file
 from ..client import login as library_login
-from ._core import CliState, make_client, pass_state, run
-from .output import emit_json, print_mapping
+from ._core import BhtomCommand, BhtomGroup, CliState, make_client, pass_state, run
+from .output import print_mapping
+from .profiles import DEFAULT, connection, list_profiles, login_destination, profile_path, selected_profile
 
 __all__ = ["register"]
 
 
-@click.command()
+@click.command(cls=BhtomCommand)
 @click.option("-u", "--username", prompt=True, help="Your BHTOM username.")
 @click.option(
     "--password-stdin",
@@ -24,41 +25,55 @@ __all__ = ["register"]
 )
 @pass_state
 def login(state: CliState, username: str, password_stdin: bool) -> None:
-    """Get your API token and store it in the private (0600) config file.
+    """Get your API token and store it in the private (0600) config file, or in a profile.
+
+    `--profile NAME` keeps this login apart from the default one (select it later with
+    `--profile NAME` or BHTOM_PROFILE). A login to a local emulator never replaces a default
+    profile that points at a real server: it is saved as profile 'emulator' unless you pass
+    `--profile default`.
 
     \b
     Example:
         bhtom login -u alice
-        bhtom --base-url http://127.0.0.1:8765 --upload-url http://127.0.0.1:8766 login -u alice
+        bhtom login --profile emulator --base-url http://127.0.0.1:8765 \\
+            --upload-url http://127.0.0.1:8766 -u alice
     """
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True)
-    path = config_file_path()
-    stored = read_config_file(path)
-    # Where to log in: --base-url, else BHTOM_BASE_URL, else the stored one, else BHTOM2 itself.
+    # Where to log in: --base-url, else BHTOM_BASE_URL, else the profile's stored one, else BHTOM2.
     environ = {key: value for key, value in os.environ.items() if key not in TOKEN_ENV_VARS}
+    asked = selected_profile(state.profile)
     settings = resolve_config(
-        base_url=state.base_url, upload_url=state.upload_url, environ=environ, config_path=path
+        base_url=state.base_url,
+        upload_url=state.upload_url,
+        environ=environ,
+        config_path=profile_path(asked),
     )
+    name, note = login_destination(state.profile, settings.base_url)
+    path = profile_path(name)
     token: str = run(_login, username, password, settings.base_url)
-    values = dict(stored)
+    values = dict(read_config_file(path))
     values.update(token=token, username=username, base_url=settings.base_url, upload_url=settings.upload_url)
     written = write_config_file(values, path)
     if state.json:
-        emit_json(
+        state.emit(
             {
                 "username": username,
+                "profile": name,
                 "config_file": str(written),
                 "base_url": settings.base_url,
                 "upload_url": settings.upload_url,
             }
         )
-        return
-    click.echo(f"Logged in as {username}; token stored in {written} (mode 0600).")
-    if state.base_url is not None and state.upload_url is None:
-        click.echo(f"Uploads go to {settings.upload_url}; change it with --upload-url.", err=True)
+    else:
+        where = "" if name == DEFAULT else f" (profile {name})"
+        click.echo(f"Logged in as {username}; token stored in {written}{where} (mode 0600).")
+        if state.base_url is not None and state.upload_url is None:
+            click.echo(f"Uploads go to {settings.upload_url}; change it with --upload-url.", err=True)
+    if note:
+        click.echo(f"note: {note}", err=True)
 
 
 async def _login(username: str, password: str, base_url: str) -> str:
@@ -66,31 +81,29 @@ async def _login(username: str, password: str, base_url: str) -> str:
 
 
 def _settings(state: CliState) -> dict[str, object]:
-    path = config_file_path()
-    config = resolve_config(token=state.token, base_url=state.base_url, upload_url=state.upload_url)
+    chosen = connection(
+        profile=state.profile, base_url=state.base_url, upload_url=state.upload_url, token=state.token
+    )
+    config = resolve_config(
+        token=chosen.token,
+        base_url=chosen.base_url,
+        upload_url=chosen.upload_url,
+        config_path=chosen.config_path,
+    )
     return {
-        "username": read_config_file(path).get("username"),
+        "username": read_config_file(chosen.config_path).get("username"),
+        "profile": chosen.profile,
         "base_url": config.base_url,
         "upload_url": config.upload_url,
         "token": config.token.masked() if config.token else None,
-        "token_source": _token_source(state),
-        "config_file": str(path),
-        "config_file_exists": path.exists(),
+        "token_source": chosen.token_source,
+        "config_file": str(chosen.config_path),
+        "config_file_exists": chosen.config_path.exists(),
+        "profiles": list_profiles(),
     }
 
 
-def _token_source(state: CliState) -> str | None:
-    if state.token:
-        return "--token"
-    for name in TOKEN_ENV_VARS:
-        if os.environ.get(name, "").strip():
-            return name
-    if read_config_file(config_file_path()).get("token"):
-        return "config file"
-    return None
-
-
-@click.command()
+@click.command(cls=BhtomCommand)
 @click.option(
     "--check/--no-check",
     default=True,
@@ -111,7 +124,7 @@ def whoami(state: CliState, check: bool) -> None:
         run(_check_token, state)
         settings["token_accepted"] = True
     if state.json:
-        emit_json(settings)
+        state.emit(settings)
         return
     print_mapping(settings)
     if settings["token"] is None:
@@ -124,7 +137,7 @@ async def _check_token(state: CliState) -> None:
         await bh.targets.list(name="bhtom-whoami-check").first_page()
 
 
-@click.group()
+@click.group(cls=BhtomGroup)
 def config() -> None:
     """Inspect the settings `bhtom` uses.
 
@@ -145,7 +158,7 @@ def config_show(state: CliState) -> None:
     """
     settings = _settings(state)
     if state.json:
-        emit_json(settings)
+        state.emit(settings)
     else:
         print_mapping(settings)
 

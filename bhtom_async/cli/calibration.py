@@ -2,52 +2,45 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 import click
 
 from ..poll import PollOptions
-from ._core import CliState, ExitCode, make_client, pass_state, run
-from .output import emit_json, print_mapping, print_table, to_jsonable
+from ..upload.journal import SqliteJournal, default_journal_path
+from ._core import BhtomCommand, CliState, ExitCode, make_client, pass_state, run, warn
+from ._params import Seconds
+from .output import print_mapping, print_table, to_jsonable
+from .shapes import calibration_json
 
 if TYPE_CHECKING:
     from ..models.calibration import CalibrationResult, FileCalibration, RestartResult
+    from ..upload.journal import JournalRow
 
 __all__ = ["calibration_json", "print_results", "register", "results_exit_code"]
 
-
-def calibration_json(result: CalibrationResult) -> dict[str, object]:
-    """The stable ``--json`` shape of one calibration result (documented in docs/cli.md)."""
-    return {
-        "dataproduct_id": result.dataproduct_id,
-        "filename": result.filename,
-        "status": result.status.name.lower(),
-        "magnitude": result.magnitude,
-        "error": result.error,
-        "is_limit": result.is_limit,
-        "filter": result.filter,
-        "mjd": result.mjd,
-        "observatory": result.observatory,
-        "status_message": result.status_message,
-        "message": result.message,
-        "dry_run": result.dry_run,
-        "plot_path": str(result.plot_path) if result.plot_path else None,
-    }
+#: What an API token looks like (40 hex digits): `get_calib_res.py TOKEN ID...` puts it first.
+_TOKEN_SHAPE = re.compile(r"[0-9a-fA-F]{40}")
 
 
 def print_results(results: Sequence[CalibrationResult], *, title: str | None = None) -> None:
     """A table of calibration results, sorted by MJD (then id)."""
     ordered = sorted(results, key=lambda r: (r.mjd is None, r.mjd or 0.0, r.dataproduct_id or 0))
-    rows = []
-    for r in ordered:
-        mag = None if r.magnitude is None else f"{'>' if r.is_limit else ''}{r.magnitude:.3f}"
-        err = None if r.error is None else f"{abs(r.error):.3f}"
-        note = r.status_message or r.message or ""
-        mjd = None if r.mjd is None else f"{r.mjd:.5f}"
-        rows.append([r.dataproduct_id, r.filename, r.status.name.lower(), mjd, r.filter, mag, err, note])
+    rows = [[r.dataproduct_id, r.filename, *_calibration_cells(r)] for r in ordered]
     print_table(["id", "file", "status", "MJD", "filter", "mag", "err", "note"], rows, title=title)
+
+
+def _calibration_cells(r: CalibrationResult | None) -> list[object]:
+    if r is None:
+        return [None] * 6
+    mag = None if r.magnitude is None else f"{'>' if r.is_limit else ''}{r.magnitude:.3f}"
+    err = None if r.error is None else f"{abs(r.error):.3f}"
+    mjd = None if r.mjd is None else f"{r.mjd:.5f}"
+    return [r.status.name.lower(), mjd, r.filter, mag, err, r.status_message or r.message or ""]
 
 
 def results_exit_code(results: Sequence[CalibrationResult], *, waited: bool) -> ExitCode:
@@ -61,13 +54,35 @@ def results_exit_code(results: Sequence[CalibrationResult], *, waited: bool) -> 
     return ExitCode.OK
 
 
-@click.command()
-@click.argument("ids", nargs=-1, required=True, type=int)
+def split_keys(args: Sequence[str]) -> tuple[str | None, list[int], list[str]]:
+    """`get_calib_res.py`'s positional form: an optional leading token, then ids and file names.
+
+    The first argument is taken as a token only when it has a token's shape (40 hex digits) and
+    something follows it; numbers are data-product ids, anything else a file name.
+    """
+    token = None
+    rest = list(args)
+    if len(rest) >= 2 and _TOKEN_SHAPE.fullmatch(rest[0]):
+        token, rest = rest[0], rest[1:]
+    ids = [int(a) for a in rest if a.isdigit()]
+    names = [a for a in rest if not a.isdigit()]
+    return token, ids, names
+
+
+@click.command(cls=BhtomCommand)
+@click.argument("keys", nargs=-1, metavar="[ID|FILENAME]...")
+@click.option(
+    "--journal",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Every file of this upload journal (a night's --journal), with its local name.",
+)
 @click.option("--wait", is_flag=True, help="Wait until every calibration is final (or --timeout).")
-@click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds to wait per id.")
+@click.option(
+    "--timeout", type=Seconds(positive=True), default=600.0, show_default=True, help="Seconds to wait per id."
+)
 @click.option(
     "--poll-interval",
-    type=click.FloatRange(min=0.05),
+    type=Seconds(positive=True),
     default=3.0,
     show_default=True,
     help="Seconds between the first polls (backs off to 30).",
@@ -78,28 +93,54 @@ def results_exit_code(results: Sequence[CalibrationResult], *, waited: bool) -> 
     type=click.Path(file_okay=False, path_type=Path),
     help="Save each calibration plot here as <id>.png.",
 )
+@click.option("--get_plot", "get_plot", is_flag=True, hidden=True)
 @pass_state
 def results(
     state: CliState,
-    ids: tuple[int, ...],
+    keys: tuple[str, ...],
+    journal: Path | None,
     wait: bool,
     timeout: float,
     poll_interval: float,
     plots_dir: Path | None,
+    get_plot: bool,
 ) -> None:
-    """Show the calibration results of uploaded data products (ids from `bhtom upload`).
+    """Show calibration results by data-product id or file name, or for every file of a journal.
 
-    Exits 1 if any calibration failed, 4 if `--wait` ran out with some still pending.
+    With --journal (the file given to `bhtom upload --journal`), every file of that upload is
+    listed with its local name, id, upload state and calibration; without it, file names come
+    from the default journal where it knows the id. The official get_calib_res.py's form works
+    too (`bhtom results TOKEN 1 2 --get_plot`; prefer BHTOM_TOKEN). Exits 1 if a calibration
+    failed, 4 if --wait ran out with some still pending.
 
     \b
     Example:
         bhtom results 1454270 1454271 --wait --plots plots/
+        bhtom results --journal night.sqlite3 --wait
     """
+    token, ids, names = split_keys(keys)
+    if token is not None:
+        state = attrs.evolve(state, token=token)
+        warn("a token on the command line is visible to other users (ps); prefer BHTOM_TOKEN")
+    if not ids and not names and journal is None:
+        raise click.UsageError("give data-product ids or file names, or --journal FILE")
+    if wait and names:
+        raise click.UsageError("--wait takes data-product ids (or --journal), not file names")
+    if get_plot and plots_dir is None:
+        plots_dir = Path(".")
     if plots_dir is not None:
         plots_dir.mkdir(parents=True, exist_ok=True)
-    found = run(_results, state, ids, wait, timeout, poll_interval, plots_dir)
-    if state.json:
-        emit_json([calibration_json(r) for r in found])
+    source = journal or default_journal_path()
+    rows = run(_journal_rows, source) if journal is not None or source.exists() else []
+    if journal is not None and not ids and not names:
+        ids = list(dict.fromkeys(r.data_product_id for r in rows if r.data_product_id is not None))
+    local = {r.data_product_id: Path(r.path).name for r in rows if r.data_product_id is not None}
+    found = run(_results, state, ids, names, wait, timeout, poll_interval, plots_dir) if ids or names else []
+    found = [_named(r, local) for r in found]
+    if journal is not None:
+        _show_journal(state, rows, found)
+    elif state.json:
+        state.emit([calibration_json(r) for r in found])
     else:
         print_results(found)
     code = results_exit_code(found, waited=wait)
@@ -107,9 +148,49 @@ def results(
         raise SystemExit(int(code))
 
 
+def _named(result: CalibrationResult, local: dict[int, str]) -> CalibrationResult:
+    name = local.get(result.dataproduct_id) if result.dataproduct_id is not None else None
+    return attrs.evolve(result, filename=name) if name else result
+
+
+async def _journal_rows(path: Path) -> list[JournalRow]:
+    """Every row of the journal at `path` (read-only: no lock, so an upload may be running)."""
+    async with SqliteJournal(path, read_only=True) as journal:
+        return await journal.rows()
+
+
+def _show_journal(state: CliState, rows: list[JournalRow], found: list[CalibrationResult]) -> None:
+    by_id = {r.dataproduct_id: r for r in found if r.dataproduct_id is not None}
+    ordered = sorted(rows, key=lambda r: (r.path, r.id))
+    if state.json:
+        items = []
+        for row in ordered:
+            result = by_id.get(row.data_product_id) if row.data_product_id is not None else None
+            calibration = calibration_json(result) if result is not None else None
+            items.append(
+                {
+                    "path": row.path,
+                    "file": Path(row.path).name,
+                    "data_product_id": row.data_product_id,
+                    "upload_state": row.state,
+                    "upload_reason": row.reason,
+                    "calibration": calibration,
+                }
+            )
+        state.emit(items)
+        return
+    table = []
+    for row in ordered:
+        result = by_id.get(row.data_product_id) if row.data_product_id is not None else None
+        table.append([Path(row.path).name, row.data_product_id, row.state, *_calibration_cells(result)])
+    columns = ["file", "id", "upload", "calibration", "MJD", "filter", "mag", "err", "note"]
+    print_table(columns, table)
+
+
 async def _results(
     state: CliState,
-    ids: tuple[int, ...],
+    ids: list[int],
+    names: list[str],
     wait: bool,
     timeout: float,
     interval: float,
@@ -123,7 +204,7 @@ async def _results(
                     ids, PollOptions(timeout=timeout, interval=interval, plots_dir=plots_dir)
                 )
             ]
-        found = [r async for r in bh.calibration.results(ids, plot=plots_dir is not None)]
+        found = [r async for r in bh.calibration.results(ids, names, plot=plots_dir is not None)]
     if plots_dir is not None:
         for r in found:
             if r.plot is not None and r.dataproduct_id is not None:
@@ -137,7 +218,7 @@ async def _save(path: Path, data: bytes) -> None:
     await anyio.Path(path).write_bytes(data)
 
 
-@click.command("restart-calibration")
+@click.command("restart-calibration", cls=BhtomCommand)
 @click.option("--dataproduct", "dataproduct_id", type=int, help="Restart one data product.")
 @click.option("--target", "target_name", help="Restart every calibration of this target.")
 @click.option("--id-from", type=int, help="First calibration id of a range.")
@@ -184,7 +265,7 @@ def restart_calibration(
     }
     answer = run(_restart, state, dataproduct_id, target_name, id_from, id_to, mjd_min, mjd_max, common)
     if state.json:
-        emit_json({"restarted": True, "cpcs": to_jsonable(answer.cpcs)})
+        state.emit({"restarted": True, "cpcs": to_jsonable(answer.cpcs)})
     else:
         click.echo(f"Restart accepted: {answer.cpcs}")
 
@@ -213,7 +294,7 @@ async def _restart(
         return await api.restart_by_id(id_from=id_from, id_to=id_to, **common)  # type: ignore[arg-type]
 
 
-@click.command("calibrate-file")
+@click.command("calibrate-file", cls=BhtomCommand)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--ra", type=float, required=True, help="Target right ascension, degrees.")
 @click.option("--dec", type=float, required=True, help="Target declination, degrees.")
@@ -250,7 +331,7 @@ def calibrate_file(
         data["is_limit"] = answer.is_limit
         data["plot_path"] = str(plot_path) if plot_path is not None and png is not None else None
     if state.json:
-        emit_json(data)
+        state.emit(data)
     else:
         print_mapping({k: v for k, v in data.items() if k != "extra"} if isinstance(data, dict) else {})
 

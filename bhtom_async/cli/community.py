@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._core import BhtomGroup, CliState, make_client, pass_state, run
-from .output import emit_json, print_table
+from .output import print_table
 
 if TYPE_CHECKING:
     from ..models.comments import Comment
@@ -56,7 +56,7 @@ def comments_list(
     }
     found = run(_comments, state, filters)
     if state.json:
-        emit_json(found)
+        state.emit(found)
     else:
         rows = [[c.id, c.target_name, c.user_name, c.submit_date, c.text] for c in found]
         print_table(["id", "target", "user", "date", "comment"], rows)
@@ -91,7 +91,7 @@ def users_list(state: CliState, id_: int | None, username: str | None, created: 
     """
     found = run(_users, state, id_, username, created)
     if state.json:
-        emit_json(found)
+        state.emit(found)
     else:
         rows = [[u.id, u.username, u.first_name, u.last_name, u.is_staff, u.date_joined] for u in found]
         print_table(["id", "username", "first name", "last name", "staff", "joined"], rows)

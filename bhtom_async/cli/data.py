@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._core import BhtomGroup, CliState, make_client, pass_state, run
-from .output import emit_json, print_table, to_jsonable
+from .output import print_table, to_jsonable
 
 if TYPE_CHECKING:
     from ..models.dataproducts import DataProduct
@@ -65,7 +65,7 @@ def dataproducts_list(
     }
     found = run(_list_products, state, filters, limit)
     if state.json:
-        emit_json(found)
+        state.emit(found)
         return
     rows = []
     for dp in found:
@@ -100,7 +100,7 @@ def dataproducts_delete(state: CliState, ids: tuple[int, ...], yes: bool) -> Non
         click.confirm(f"Delete {len(ids)} data product(s) and their points?", abort=True)
     run(_delete_products, state, ids)
     if state.json:
-        emit_json({"deleted": list(ids)})
+        state.emit({"deleted": list(ids)})
     else:
         click.echo(f"Deleted {len(ids)} data product(s).")
 
@@ -124,7 +124,7 @@ def dataproducts_change_observers(state: CliState, id_: int, observers: tuple[st
     """
     product = run(_change_observers, state, id_, observers)
     if state.json:
-        emit_json(product)
+        state.emit(product)
     else:
         click.echo(f"Data product {product.id} observers: {', '.join(observers)}")
 
@@ -155,7 +155,7 @@ def dataproducts_download(state: CliState, ids: tuple[int, ...], out_dir: Path) 
     out_dir.mkdir(parents=True, exist_ok=True)
     saved = run(_download, state, ids, out_dir)
     if state.json:
-        emit_json([{"id": id_, "path": str(path)} for id_, path in saved])
+        state.emit([{"id": id_, "path": str(path)} for id_, path in saved])
     else:
         for id_, path in saved:
             click.echo(f"{id_}: {path}")
@@ -197,7 +197,7 @@ def reduced_data_list(state: CliState, target_name: str | None, target_id: int |
     """
     found = run(_list_datums, state, target_name, target_id)
     if state.json:
-        emit_json(found)
+        state.emit(found)
         return
     rows = [[d.id, d.mjd, d.value, d.error, d.filter, d.observer, d.facility, d.active_flg] for d in found]
     print_table(["id", "MJD", "value", "error", "filter", "observer", "facility", "active"], rows)
@@ -276,7 +276,7 @@ def reduced_data_deactivate(
 
 def _report(state: CliState, action: str, match: dict[str, object]) -> None:
     if state.json:
-        emit_json({action: True, **to_jsonable(match)})
+        state.emit({action: True, **to_jsonable(match)})
     else:
         click.echo(f"Point at MJD {match['mjd']} {action}.")
 

@@ -22,12 +22,16 @@ import click
 
 from ..client import Client, login
 from ..models.uploads import UploadOptions
+from ..poll import PollOptions
 from ..upload.options import JobOptions
-from ._core import CliState, ExitCode, pass_state, run
-from .calibration import calibration_json, print_results, results_exit_code
+from . import output
+from ._core import BhtomCommand, CliState, ExitCode, pass_state, run
+from .calibration import print_results, results_exit_code
 from .fits_synth import night_of_frames, write_frame
-from .output import emit_json, is_terminal
-from .upload import UploadRequest, upload_with_progress, wait_with_names
+from .plan import Plan
+from .progress import JobReport
+from .shapes import calibration_json
+from .upload import UploadRequest, run_job
 
 if TYPE_CHECKING:
     from ..models.calibration import CalibrationResult
@@ -38,7 +42,7 @@ USER = "alice"
 CAMERA = "HarnessObs_HarnessCam"
 
 
-@click.command()
+@click.command(cls=BhtomCommand)
 @click.option(
     "--frames", type=click.IntRange(1, 200), default=12, show_default=True, help="Frames in the night."
 )
@@ -72,7 +76,7 @@ def demo(state: CliState, frames: int, concurrency: int, plot_path: Path, no_plo
     saved = None if no_plot else _save_plot(results, target, plot_path, say)
     code = results_exit_code(results, waited=True)
     if state.json:
-        emit_json(
+        state.emit(
             {
                 "target": target,
                 "frames": frames,
@@ -101,7 +105,7 @@ class _Say:
     def __call__(self, message: str) -> None:
         self.step += 1
         if not self.quiet:
-            click.secho(f"[{self.step}] {message}", bold=is_terminal())
+            click.secho(f"[{self.step}] {message}", bold=output.is_terminal())
 
 
 def _by_mjd(result: CalibrationResult) -> tuple[bool, float, int]:
@@ -132,10 +136,16 @@ async def _demo(
                     UploadOptions(target=target, observatory=CAMERA, filter="GaiaSP/V"),
                     JobOptions(concurrency=concurrency, journal=":memory:", settle_time=0.0),
                 )
-                outcome = await upload_with_progress(bh, request, show=not state.json)
-                say(f"Uploaded {len(outcome.ids)} frames; waiting for calibration")
-                results = await wait_with_names(bh, outcome, interval=0.2, timeout=40, show=not state.json)
-    return results, target
+                say("Uploading them, each frame's calibration shown as it completes")
+                screen = "off" if state.json else ("live" if output.is_terminal() else "lines")
+
+                def report(plan: Plan, wait: bool) -> JobReport:
+                    return JobReport(plan, screen=screen, wait=wait)
+
+                poll = PollOptions(interval=0.2, max_interval=1.0, timeout=40)
+                result, _ = await run_job(bh, request, report, poll=poll)
+                say(f"Uploaded {len(result.summary.ids)} frames, {len(result.results)} calibrations back")
+    return list(result.results), target
 
 
 async def _ensure_favourite(bh: Client) -> None:

@@ -1,7 +1,8 @@
 """The `bhtom` entry point: the click group, global options and command registration.
 
-Exit codes: 0 success (all uploaded or skipped), 1 some failed, 2 usage error, 3 fatal (bad token,
-unknown target, camera not in favourites, configuration), 4 some outcomes unknown.
+Exit codes (docs/cli.md): 0 success, 1 some failed, 2 usage error, 3 fatal (bad token, unknown
+target, camera not in favourites, configuration, journal), 4 some outcomes unknown, 5 upload
+incomplete, 6 nothing to upload, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ import click
 
 from .._version import __version__
 from . import account, calibration, community, data, observatories, targets, upload
-from ._core import BhtomGroup, CliState
+from ._core import BhtomGroup, CliState, merge_state
 from .demo import demo
 from .emulator import emulator
+from .output import FORMATS
 
 __all__ = ["cli", "main"]
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(cls=BhtomGroup, context_settings=CONTEXT_SETTINGS)
+@click.group("bhtom", cls=BhtomGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--base-url", metavar="URL", help="Main BHTOM site (default: env, config file, then BHTOM2).")
 @click.option("--upload-url", metavar="URL", help="Upload service (default: env, config, then BHTOM2's).")
 @click.option(
@@ -27,18 +29,20 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
     metavar="TOKEN",
     help="API token. Discouraged (it shows in `ps`); prefer BHTOM_TOKEN or `bhtom login`.",
 )
-@click.option("--json", "json_", is_flag=True, help="Machine-readable JSON on stdout (see docs/cli.md).")
+@click.option(
+    "--profile", metavar="NAME", help="Saved profile to use (default: BHTOM_PROFILE, then default)."
+)
+@click.option("--json", "json_", is_flag=True, help="Machine-readable JSON on stdout (same as -o json).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(FORMATS),
+    help="table (default), json (one document), jsonl (one object per line) or csv.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(__version__, prog_name="bhtom")
 @click.pass_context
-def cli(
-    ctx: click.Context,
-    base_url: str | None,
-    upload_url: str | None,
-    token: str | None,
-    json_: bool,
-    verbose: bool,
-) -> None:
+def cli(ctx: click.Context, /, **given: object) -> None:
     """Talk to BHTOM2 from the shell: upload a night of frames, fetch light curves, and more.
 
     \b
@@ -48,10 +52,13 @@ def cli(
         bhtom login
         bhtom upload night/*.fits --target Gaia22bpl --observatory MyObs_MyCam --wait
 
-    Exit codes: 0 ok, 1 some failed, 2 usage error, 3 fatal (token, target, camera, config),
-    4 some outcomes unknown.
+    Global options may also follow the command: `bhtom results 5 --json`.
+
+    Exit codes: 0 ok, 1 some failed, 2 usage error, 3 fatal (token, target, camera, config,
+    journal), 4 some outcomes unknown, 5 upload incomplete, 6 nothing to upload, 130 Ctrl-C,
+    143 SIGTERM (details: bhtom upload --help).
     """
-    ctx.obj = CliState(base_url=base_url, upload_url=upload_url, token=token, json=json_, verbose=verbose)
+    ctx.obj = merge_state(CliState(), given)
 
 
 account.register(cli)

@@ -1,20 +1,22 @@
-"""Human output (rich tables, progress) and machine output (``--json``) for the CLI.
+"""Human output (tables) and machine output (``--json``, ``-o jsonl``, ``-o csv``) for the CLI.
 
-``--json`` output is stable: attrs models become objects via `attrs.asdict`, datetimes and dates
+Machine output is stable: attrs models become objects via `attrs.asdict`, datetimes and dates
 become ISO 8601 strings, paths become strings, enums their values, and secrets are masked.
+Off a terminal (a pipe, a log file, cron) tables are plain aligned text with no box drawing.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import enum
+import io
 import json
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import click
@@ -23,9 +25,27 @@ from .._secret import Secret
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import Progress, TaskID
 
-__all__ = ["ProgressDisplay", "emit_json", "is_terminal", "print_table", "to_jsonable"]
+__all__ = [
+    "FORMATS",
+    "OutputFormat",
+    "emit",
+    "emit_json",
+    "human_bytes",
+    "is_terminal",
+    "json_line",
+    "plain_table",
+    "print_mapping",
+    "print_table",
+    "timestamp",
+    "to_csv",
+    "to_jsonable",
+]
+
+OutputFormat = Literal["table", "json", "jsonl", "csv"]
+#: What ``-o/--output`` accepts: a human table (the default), one JSON document, one JSON
+#: object per line, or CSV with a header row.
+FORMATS: tuple[OutputFormat, ...] = ("table", "json", "jsonl", "csv")
 
 
 def to_jsonable(value: object) -> Any:
@@ -63,6 +83,63 @@ def emit_json(value: object) -> None:
     click.echo(json.dumps(to_jsonable(value), indent=2, sort_keys=False, allow_nan=False, default=str))
 
 
+def json_line(value: object) -> str:
+    """One compact JSON object on one line (``-o jsonl``)."""
+    return json.dumps(to_jsonable(value), sort_keys=False, allow_nan=False, default=str)
+
+
+def emit(value: object, output: OutputFormat) -> None:
+    """Print `value` in a machine format: one JSON document, JSON lines, or CSV.
+
+    For ``jsonl`` a list prints one line per item and anything else one line; for ``csv`` see
+    `to_csv`. ``table`` is the caller's own rendering, so it falls back to JSON here.
+    """
+    if output == "jsonl":
+        data = to_jsonable(value)
+        for item in data if isinstance(data, list) else [data]:
+            click.echo(json.dumps(item, sort_keys=False, allow_nan=False, default=str))
+    elif output == "csv":
+        click.echo(to_csv(value), nl=False)
+    else:
+        emit_json(value)
+
+
+def to_csv(value: object) -> str:
+    """CSV text with a header row: a list of objects gives one row each, an object one row.
+
+    Columns are the objects' keys in order of first appearance; nested values (lists, objects)
+    are written as compact JSON, None as an empty cell.
+    """
+    data = to_jsonable(value)
+    items = data if isinstance(data, list) else [data]
+    rows = [item if isinstance(item, dict) else {"value": item} for item in items]
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(list(columns))
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(column)) for column in columns])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as in the JSON output
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=False, default=str)
+    return value
+
+
+def timestamp(*, date: bool = True) -> str:
+    """Local time for log lines: ``2026-11-24T03:12:01+01:00`` (or ``03:12:01`` without the date)."""
+    now = dt.datetime.now().astimezone()
+    return now.isoformat(timespec="seconds") if date else now.strftime("%H:%M:%S")
+
+
 def is_terminal() -> bool:
     """True when stdout is an interactive terminal (progress bars and colours are shown)."""
     return sys.stdout.isatty()
@@ -80,15 +157,33 @@ def _console() -> Console:
 def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None
 ) -> None:
-    """A rich table on a terminal, tab-free aligned plain text otherwise (same columns)."""
+    """A rich table on a terminal; plain aligned columns otherwise (no box drawing in logs)."""
+    cells = [["" if cell is None else _cell(cell) for cell in row] for row in rows]
+    if not is_terminal():
+        click.echo(plain_table(columns, cells, title=title), nl=False)
+        return
     from rich.table import Table
 
     table = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:
         table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if cell is None else _cell(cell) for cell in row))
+    for row in cells:
+        table.add_row(*row)
     _console().print(table)
+
+
+def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, title: str | None = None) -> str:
+    """Columns padded with spaces, a dashed rule under the header, one line per row."""
+    widths = [len(column) for column in columns]
+    for row in rows:
+        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=False)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(value.ljust(width) for value, width in zip(values, widths, strict=False)).rstrip()
+
+    lines = ([title] if title else []) + [line(columns), line(["-" * width for width in widths])]
+    lines += [line(row) for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 def print_mapping(values: Mapping[str, object]) -> None:
@@ -107,6 +202,8 @@ def _cell(value: object) -> str:
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return str(value.value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(item) for item in value)
     return str(value)
 
 
@@ -117,118 +214,3 @@ def human_bytes(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} GiB"
-
-
-class ProgressDisplay:
-    """Live progress for many files: a rich bar on a terminal, one plain line per file otherwise.
-
-    Shows files done/failed/left, bytes, rate and ETA (with `by_files`, the bar counts files
-    instead of bytes, as while waiting for calibration). Quiet when `enabled` is False (``--json``).
-
-    Example:
-        >>> with ProgressDisplay(total_files=3, total_bytes=9000) as progress:  # doctest: +SKIP
-        ...     progress.file_finished("a.fits", status="uploaded", size=3000)
-    """
-
-    def __init__(
-        self,
-        *,
-        total_files: int = 0,
-        total_bytes: int = 0,
-        enabled: bool = True,
-        live: bool | None = None,
-        label: str = "uploading",
-        by_files: bool = False,
-    ) -> None:
-        self.total_files = total_files
-        self.total_bytes = total_bytes
-        self.done = 0
-        self.failed = 0
-        self.bytes_done = 0
-        self.enabled = enabled
-        self.live = is_terminal() if live is None else live
-        self.label = label
-        self.by_files = by_files
-        self._progress: Progress | None = None
-        self._task: TaskID | None = None
-
-    def __enter__(self) -> ProgressDisplay:
-        if self.enabled and self.live:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                MofNCompleteColumn,
-                Progress,
-                ProgressColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
-
-            middle: tuple[ProgressColumn, ...] = (
-                (MofNCompleteColumn(), TimeElapsedColumn())
-                if self.by_files
-                else (DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-            )
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                *middle,
-                TextColumn("{task.fields[counts]}"),
-                console=_console(),
-                transient=False,
-            )
-            self._progress.start()
-            total = self.total_files if self.by_files else self.total_bytes
-            self._task = self._progress.add_task(self.label, total=total or None, counts=self._counts())
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-
-    def set_totals(self, *, files: int, size: int) -> None:
-        """Totals once discovery has finished."""
-        self.total_files, self.total_bytes = files, size
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, total=size or None, counts=self._counts())
-
-    def advance_bytes(self, count: int) -> None:
-        """Bytes sent (for the rate and ETA)."""
-        self.bytes_done += count
-        if self._progress is not None and self._task is not None and not self.by_files:
-            # Request bodies carry multipart framing, so the bytes sent outgrow the file sizes.
-            total = max(self.total_bytes, self.bytes_done) or None
-            self._progress.update(self._task, advance=count, total=total)
-
-    def file_finished(self, name: str, *, status: str, size: int = 0, detail: str = "") -> None:
-        """One file reached a final state (uploaded, skipped, failed, unknown, ...)."""
-        if status in ("failed", "unknown"):
-            self.failed += 1
-        else:
-            self.done += 1
-        if not self.enabled:
-            return
-        line = f"{status:<10} {name}" + (f"  ({detail})" if detail else "")
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, counts=self._counts(), advance=1 if self.by_files else 0)
-            self._progress.console.print(line, markup=False, highlight=False)
-        else:
-            click.echo(f"[{self.done + self.failed}/{self.total_files or '?'}] {line}")
-
-    def note(self, message: str) -> None:
-        """A free-form line (plain in both modes)."""
-        if not self.enabled:
-            return
-        if self._progress is not None:
-            self._progress.console.print(message, markup=False, highlight=False)
-        else:
-            click.echo(message)
-
-    def _counts(self) -> str:
-        left = max(self.total_files - self.done - self.failed, 0)
-        return f"{self.done} done, {self.failed} failed, {left} left"

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
+import attrs
 import click
 
 from ..client import Client
 from ..models._files import safe_filename
-from ._core import BhtomGroup, CliState, ExitCode, apply_update, fail, make_client, pass_state, run
-from .output import emit_json, print_table, to_jsonable
+from ._core import (
+    BhtomCommand,
+    BhtomGroup,
+    CliState,
+    ExitCode,
+    apply_update,
+    fail,
+    make_client,
+    pass_state,
+    run,
+    warn,
+)
+from .output import print_table, to_jsonable
 
 if TYPE_CHECKING:
     from ..models.targets import LightCurve, Target, TargetGroup, TargetPlot
@@ -78,7 +91,7 @@ def targets_list(
     }
     found = run(_list_targets, state, filters, limit)
     if state.json:
-        emit_json(found)
+        state.emit(found)
     else:
         print_table(_TARGET_COLUMNS, _target_rows(found))
 
@@ -94,7 +107,8 @@ async def _list_targets(state: CliState, filters: dict[str, object], limit: int 
 
 
 @targets.command("create")
-@click.argument("name")
+@click.argument("name", required=False)
+@click.option("--name", "name_option", hidden=True)  # create_target.py's form
 @click.option("--ra", type=float, required=True, help="Right ascension, degrees.")
 @click.option("--dec", type=float, required=True, help="Declination, degrees.")
 @click.option("--epoch", type=float, help="Epoch, e.g. 2000.")
@@ -102,10 +116,12 @@ async def _list_targets(state: CliState, filters: dict[str, object], limit: int 
 @click.option("--description", help="Free text.")
 @click.option("--importance", type=float, help="0-10.")
 @click.option("--cadence", type=float, help="Days between observations.")
+@click.option("--discovery-date", "--discovery_date", help="ISO 8601, e.g. 2023-09-28T10:00:00Z.")
 @pass_state
 def targets_create(
     state: CliState,
-    name: str,
+    name: str | None,
+    name_option: str | None,
     ra: float,
     dec: float,
     epoch: float | None,
@@ -113,23 +129,28 @@ def targets_create(
     description: str | None,
     importance: float | None,
     cadence: float | None,
+    discovery_date: str | None,
 ) -> None:
     """Create a sidereal target.
+
+    The official create_target.py's flags work too (--name, --discovery_date, --token).
 
     \b
     Example:
         bhtom targets create MyStar --ra 83.82 --dec -5.39 --epoch 2000 --importance 5
     """
+    name = _single_name(name, name_option)
     extra = {
         "epoch": epoch,
         "classification": classification,
         "description": description,
         "importance": importance,
         "cadence": cadence,
+        "discovery_date": discovery_date,
     }
     created = run(_create, state, name, ra, dec, extra)
     if state.json:
-        emit_json(created)
+        state.emit(created)
     else:
         click.echo(f"Created target {created.name} (ra {created.ra}, dec {created.dec}).")
 
@@ -144,10 +165,12 @@ async def _create(state: CliState, name: str, ra: float, dec: float, extra: dict
 @click.option("--new-name", help="Rename the target.")
 @click.option("--ra", type=float, help="Right ascension, degrees.")
 @click.option("--dec", type=float, help="Declination, degrees.")
+@click.option("--epoch", help="Epoch, e.g. 2000 or J2023.")
 @click.option("--classification")
 @click.option("--description")
 @click.option("--importance", type=float)
 @click.option("--cadence", type=float)
+@click.option("--discovery-date", "--discovery_date", help="ISO 8601.")
 @pass_state
 def targets_update(state: CliState, /, name: str, **changes: object) -> None:
     """Change a target's fields (only the ones given).
@@ -161,6 +184,16 @@ def targets_update(state: CliState, /, name: str, **changes: object) -> None:
 
 async def _update(bh: Client, name: str, changes: dict[str, object]) -> None:
     await bh.targets.update(name=name, **changes)  # type: ignore[arg-type]
+
+
+def _single_name(positional: str | None, option: str | None) -> str:
+    """The target name, given as NAME or as --name (create_target.py), not both differently."""
+    if positional and option and positional != option:
+        raise click.UsageError(f"two names given: {positional!r} and --name {option!r}")
+    chosen = positional or option
+    if not chosen:
+        raise click.UsageError("missing the target NAME")
+    return chosen
 
 
 @targets.command("delete")
@@ -178,7 +211,7 @@ def targets_delete(state: CliState, name: str, yes: bool) -> None:
         click.confirm(f"Delete target {name} and all its data?", abort=True)
     run(_delete, state, name)
     if state.json:
-        emit_json({"deleted": name})
+        state.emit({"deleted": name})
     else:
         click.echo(f"Deleted target {name}.")
 
@@ -199,7 +232,7 @@ def targets_groups(state: CliState) -> None:
     """
     found = run(_groups, state)
     if state.json:
-        emit_json(found)
+        state.emit(found)
     else:
         print_table(["id", "name", "created"], [[g.id, g.name, g.created] for g in found])
 
@@ -224,7 +257,7 @@ def targets_in_group(state: CliState, group: str | None, group_id: int | None) -
         raise click.UsageError("give a group name or --id, not both")
     found = run(_in_group, state, group, group_id)
     if state.json:
-        emit_json(found)
+        state.emit(found)
     else:
         print_table(_TARGET_COLUMNS, _target_rows(found))
 
@@ -262,7 +295,7 @@ def targets_plots(state: CliState, names: tuple[str, ...], out_dir: Path) -> Non
             path.write_text(json.dumps(to_jsonable(plot.figure)), encoding="utf-8")
         saved.append({"name": plot.name, "path": str(path) if path else None})
     if state.json:
-        emit_json(saved)
+        state.emit(saved)
     else:
         for item in saved:
             click.echo(f"{item['name']}: {item['path'] or 'no plot'}")
@@ -294,7 +327,7 @@ def light_curve_json(curve: LightCurve) -> dict[str, object]:
     }
 
 
-@click.command()
+@click.command(cls=BhtomCommand)
 @click.argument("names", nargs=-1, required=True)
 @click.option("--radio", is_flag=True, help="The radio light curve (mJy) instead of photometry.")
 @click.option(
@@ -318,11 +351,19 @@ def photometry(
 ) -> None:
     """Download the light curves of many targets at once.
 
+    `-o csv` prints the server's CSV file unchanged (what download_photometry.py printed);
+    `bhtom photometry TOKEN NAME` (that script's form) works too, but prefer BHTOM_TOKEN.
+
     \b
     Example:
         bhtom photometry Gaia22bpl Gaia21abc --out curves/ --format ecsv
+        bhtom photometry Gaia22bpl -o csv > Gaia22bpl.csv
         bhtom --json photometry Gaia22bpl
     """
+    token, names = _token_first(names)
+    if token is not None:
+        state = attrs.evolve(state, token=token)
+        warn("a token on the command line is visible to other users (ps); prefer BHTOM_TOKEN")
     if format_ == "ecsv" and out_dir is not None:
         try:
             import astropy.table  # noqa: F401
@@ -337,7 +378,7 @@ def photometry(
         out_dir.mkdir(parents=True, exist_ok=True)
         saved = [str(_save_curve(curve, out_dir, format_)) for curve in curves]
         if state.json:
-            emit_json(
+            state.emit(
                 [
                     {"target": c.target, "path": p, "points": len(c)}
                     for c, p in zip(curves, saved, strict=True)
@@ -347,8 +388,12 @@ def photometry(
             for curve, path in zip(curves, saved, strict=True):
                 click.echo(f"{curve.target}: {len(curve)} points → {path}")
         return
+    if state.output == "csv":
+        for curve in curves:
+            click.echo(curve.raw, nl=not curve.raw.endswith("\n"))
+        return
     if state.json:
-        emit_json([light_curve_json(c) for c in curves])
+        state.emit([light_curve_json(c) for c in curves])
         return
     for curve in curves:
         rows = [
@@ -387,6 +432,17 @@ def _save_curve(curve: LightCurve, out_dir: Path, format_: str) -> Path:
         # The library's table (Time MJDs, units, is_limit), so the CLI and notebooks agree.
         curve.to_table().write(path, format="ascii.ecsv", overwrite=True)
     return path
+
+
+#: What an API token looks like (40 hex digits); the official download scripts put it first.
+_TOKEN_SHAPE = re.compile(r"[0-9a-fA-F]{40}")
+
+
+def _token_first(names: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """`download_photometry.py TOKEN NAME`: a leading token-shaped argument before a name."""
+    if len(names) >= 2 and _TOKEN_SHAPE.fullmatch(names[0]):
+        return names[0], names[1:]
+    return None, names
 
 
 def register(group: click.Group) -> None:

@@ -1,39 +1,78 @@
-"""`bhtom upload`: a night of frames through the library's bulk uploader, with live progress.
+"""`bhtom upload`: a night of frames through the library's bulk uploader, with honest progress.
 
-The uploader (journal, retries, concurrency) is the library's; this module only turns its events
-into the progress display and its summary into a table, JSON and an exit code.
+The uploader (journal, retries, concurrency, settling) is the library's; this module turns the
+command line (its own flags and the official scripts' ones) into `UploadOptions` and
+`JobOptions`, its events into the progress report (`progress.JobReport`), signals into a
+graceful stop (`signals.Interruption`), and its summary into a table, JSON and an exit code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, TypeVar
 
+import anyio
 import attrs
 import click
 
-from ..errors import BhtomError
+from ..errors import InvalidInputError
 from ..models.uploads import DATA_PRODUCT_TYPES, UploadOptions
 from ..poll import PollOptions
+from ..upload.calibrate import upload_and_calibrate
+from ..upload.events import JobFinished, UploadEvent, UploadSummary
 from ..upload.headers import settings_from_header
 from ..upload.options import JobOptions
 from ..upload.scheduler import Uploader
 from ..upload.settings import SettingsSource
-from ._core import CliState, ExitCode, error_lines, fail, make_client, pass_state, run
-from .output import ProgressDisplay, emit_json, human_bytes, print_table
+from . import output
+from ._core import (
+    BhtomCommand,
+    CliState,
+    ExitCode,
+    error_lines,
+    exit_code_for,
+    make_client,
+    pass_state,
+    run,
+    warn,
+)
+from ._params import SECONDS, BoolWord, Seconds
+from .calibration import print_results, results_exit_code
+from .output import emit_json, human_bytes, print_table, timestamp, to_csv
+from .plan import Plan, plan_job
+from .progress import JobReport, signal_name
+from .shapes import already_uploaded, calibration_json, outcome_json, summary_json
+from .signals import DEFAULT_GRACE, Interruption
 
 if TYPE_CHECKING:
     from ..client import Client
     from ..models.calibration import CalibrationResult
-    from ..upload.events import UploadEvent, UploadOutcome, UploadSummary
 
-__all__ = ["UploadRequest", "outcome_json", "register", "summary_exit_code", "upload_with_progress"]
+__all__ = [
+    "JobResult",
+    "UploadRequest",
+    "exit_for",
+    "outcome_json",
+    "register",
+    "run_job",
+    "summary_json",
+]
+
+#: The target a job with --target-from-header is planned under; never sent.
+FROM_HEADER = "(from header)"
+
+#: Problems listed one per line in the summary before "... and N more".
+SUMMARY_TROUBLE_LINES = 20
 
 
 @attrs.frozen
 class UploadRequest:
-    """What `bhtom upload` (and `bhtom demo`) asks the bulk uploader to do."""
+    """What `bhtom upload` (and `bhtom demo`) asks the bulk uploader to do.
+
+    `settings` are per-file settings (`Uploader`'s), e.g. each frame's target from its header.
+    """
 
     paths: tuple[Path, ...]
     options: UploadOptions
@@ -41,176 +80,239 @@ class UploadRequest:
     settings: SettingsSource | None = None
 
 
-#: The job-wide target while each frame's comes from its header (never sent to the server).
-_FROM_HEADER = "(from header)"
+@attrs.frozen
+class JobResult:
+    """How a job ended: its summary, calibrations (``--wait``) and the signal that stopped it.
+
+    `unreached` counts files the plan found that an interrupted job never got to (no outcome).
+    """
+
+    summary: UploadSummary
+    results: tuple[CalibrationResult, ...] = ()
+    signum: int | None = None
+    unreached: int = 0
 
 
-def outcome_json(outcome: UploadOutcome) -> dict[str, object]:
-    """The stable ``--json`` shape of one file's outcome (documented in docs/cli.md)."""
-    return {
-        "path": str(outcome.path),
-        "status": outcome.status,
-        "data_product_id": outcome.data_product_id,
-        "reason": outcome.reason,
-        "size": outcome.size,
-        "attempts": outcome.attempts,
-    }
+# ---- running a job ------------------------------------------------------------------------------
 
 
-def summary_json(summary: UploadSummary) -> dict[str, object]:
-    """The stable ``--json`` shape of a whole upload job."""
-    return {
-        "counts": summary.counts,
-        "ids": list(summary.ids),
-        "bytes_sent": summary.bytes_sent,
-        "elapsed": round(summary.elapsed, 3),
-        "stopped": summary.stopped.headline if summary.stopped is not None else None,
-        "stopped_hint": _cli_hint(summary.stopped),
-        "cancelled": summary.cancelled,
-        "files": [outcome_json(o) for o in summary.outcomes],
-    }
+#: Builds the job's report once the plan is known: ``(plan, waiting_for_calibration)``.
+ReportFactory = Callable[[Plan, bool], JobReport]
 
 
-def summary_exit_code(summary: UploadSummary) -> ExitCode:
-    """3 if the job was stopped by a fatal error, 4 if some outcomes are unknown, 1 if some failed."""
-    from ._core import exit_code_for
+async def run_job(
+    bh: Client,
+    request: UploadRequest,
+    make_report: ReportFactory,
+    *,
+    poll: PollOptions | None = None,
+    grace: float = DEFAULT_GRACE,
+) -> tuple[JobResult, JobReport]:
+    """Plan, then upload (and with `poll`, calibrate while uploading), reporting as it goes.
 
-    if summary.stopped is not None:
-        code = exit_code_for(summary.stopped)
-        return code if code != ExitCode.SOME_FAILED else ExitCode.FATAL
-    counts = summary.counts
-    if counts["unknown"]:
-        return ExitCode.UNKNOWN_OUTCOME
-    if counts["failed"] or summary.cancelled:
-        return ExitCode.SOME_FAILED
-    return ExitCode.OK
+    SIGINT and SIGTERM stop the job gracefully (see `signals`); the result says which came.
+    """
+    job_scope = anyio.CancelScope()
+    uploads_done = anyio.Event()
+    interruption = Interruption(job_scope, grace=grace, done=uploads_done)
+    results: list[CalibrationResult] = []
+    report: JobReport | None = None
 
+    def on_event(event: UploadEvent) -> None:
+        assert report is not None
+        report(event)
+        if isinstance(event, JobFinished):
+            uploads_done.set()
 
-def _cli_hint(error: BhtomError | None) -> str | None:
-    return None if error is None else error.cli_hint or error.hint
-
-
-class _EventSink:
-    """Feeds uploader events into a `ProgressDisplay`."""
-
-    def __init__(self, display: ProgressDisplay) -> None:
-        self.display = display
-
-    def __call__(self, event: UploadEvent) -> None:
-        from ..upload.events import BytesSent, FileFinished, FileSkipped
-
-        if isinstance(event, BytesSent):
-            self.display.advance_bytes(event.sent)
-        elif isinstance(event, (FileFinished, FileSkipped)):
-            outcome = event.outcome
-            if outcome.data_product_id is not None:
-                detail = f"id {outcome.data_product_id}"
-            else:
-                detail = outcome.reason or ""
-            self.display.file_finished(
-                outcome.path.name, status=outcome.status, size=outcome.size, detail=detail
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(interruption.watch)
+        with job_scope:
+            plan = await plan_job(
+                list(map(str, request.paths)), request.options, request.job, request.settings
             )
+            report = make_report(plan, poll is not None)
+            interruption.announce = report.interrupted
+            report.start()
+            tg.start_soon(_tick, report)
+            try:
+                if poll is None:
+                    uploader = Uploader(
+                        bh,
+                        list(request.paths),
+                        request.options,
+                        request.job,
+                        settings=request.settings,
+                        on_event=on_event,
+                    )
+                    interruption.stop = uploader.stop
+                    await uploader.run()
+                else:
+                    async with upload_and_calibrate(
+                        bh,
+                        list(request.paths),
+                        request.options,
+                        request.job,
+                        poll,
+                        settings=request.settings,
+                        on_event=on_event,
+                    ) as calibrated:
+                        interruption.stop = calibrated.stop
+                        async for result in calibrated:
+                            results.append(result)
+                            report.calibrated(result)
+            finally:
+                report.close()
+        tg.cancel_scope.cancel()
+    if report is None:  # interrupted while walking the folders: nothing was sent
+        report = JobReport(Plan(0, {}), screen="off")
+    summary = report.summary or UploadSummary(outcomes=(), cancelled=True)
+    # A cancelled job reports the files it reached; the plan knows how many more there were.
+    unreached = max(report.tally.plan.entries - len(summary.outcomes), 0) if summary.cancelled else 0
+    return JobResult(summary, tuple(results), interruption.signum, unreached), report
 
 
-async def _totals(request: UploadRequest) -> tuple[int, int]:
-    from ..upload.discovery import Found, discover
-
-    files = size = 0
-    async for item in discover(
-        request.paths,
-        data_product_type=request.options.data_product_type,
-        include=request.job.include,
-        exclude=request.job.exclude,
-    ):
-        if isinstance(item, Found):
-            files += 1
-            size += item.size
-    return files, size
+async def _tick(report: JobReport) -> None:
+    while True:
+        await anyio.sleep(0.5)
+        report.tick()
 
 
-async def upload_with_progress(bh: Client, request: UploadRequest, *, show: bool = True) -> UploadSummary:
-    """Run the library's bulk uploader for `request`, showing progress unless `show` is False."""
-    files, size = await _totals(request)
-    with ProgressDisplay(total_files=files, total_bytes=size, enabled=show) as display:
-        uploader = Uploader(
-            bh,
-            list(request.paths),
-            request.options,
-            request.job,
-            settings=request.settings,
-            on_event=_EventSink(display),
+# ---- verdicts and exit codes -------------------------------------------------------------------
+
+
+def exit_for(
+    summary: UploadSummary, *, signum: int | None = None, allow_empty: bool = False, unreached: int = 0
+) -> tuple[int, str | None]:
+    """The exit code for a job's verdict, and the one-line reason for a non-zero one."""
+    counts = summary.counts
+    verdict = summary.verdict
+    if verdict == "cancelled" or signum is not None:
+        name = signal_name(signum) if signum is not None else "a cancellation"
+        code = 128 + signum if signum is not None else int(ExitCode.INTERRUPTED)
+        left = f", {unreached} not reached" if unreached else ""
+        return code, (
+            f"interrupted by {name}: {counts['uploaded']} uploaded, {counts['unknown']} unknown, "
+            f"{counts['not_attempted']} not attempted{left}; run the same command again to carry on "
+            "(the journal skips what is stored and checks what is unknown)"
         )
-        return await uploader.run()
+    if verdict == "stopped":
+        assert summary.stopped is not None
+        code = exit_code_for(summary.stopped)
+        code = code if code in (ExitCode.USAGE, ExitCode.FATAL) else ExitCode.FATAL
+        return int(code), f"the job was stopped: {summary.stopped.headline}"
+    if verdict == "unknown":
+        return int(ExitCode.UNKNOWN_OUTCOME), (
+            f"{_files(counts['unknown'])} with an unknown outcome (never re-sent blindly); run again "
+            "with the same --journal to find out"
+        )
+    if verdict == "failed":
+        return int(ExitCode.SOME_FAILED), f"{_files(counts['failed'])} failed (reasons above)"
+    if verdict == "incomplete":
+        return int(ExitCode.INCOMPLETE), (
+            f"{counts['not_ready']} not ready (still changing after --max-settle-wait), "
+            f"{counts['not_attempted']} not attempted; run again to upload them"
+        )
+    if verdict == "empty" and not allow_empty:
+        return int(ExitCode.EMPTY), (
+            "nothing to upload: no files of this type were found (pass --allow-empty where "
+            "quiet nights are normal)"
+        )
+    return int(ExitCode.OK), None
 
 
-async def wait_with_names(
-    bh: Client, summary: UploadSummary, *, timeout: float, interval: float = 3.0, show: bool = True
-) -> list[CalibrationResult]:
-    """Wait for the uploaded files' calibrations, showing each as it ends; results carry file names."""
-    names = {o.data_product_id: o.path.name for o in summary.outcomes if o.data_product_id is not None}
-    found = []
-    with ProgressDisplay(total_files=len(names), enabled=show, label="calibrating", by_files=True) as display:
-        async for result in bh.calibration.wait(summary.ids, PollOptions(timeout=timeout, interval=interval)):
-            if result.filename is None and result.dataproduct_id in names:
-                result = attrs.evolve(result, filename=names[result.dataproduct_id])
-            found.append(result)
-            display.file_finished(
-                result.filename or str(result.dataproduct_id),
-                status=_calibration_status(result),
-                detail=_calibration_detail(result),
-            )
-    return found
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
-def _calibration_status(result: CalibrationResult) -> str:
-    name = result.status.name.lower()
-    return {"success": "calibrated", "error": "failed"}.get(name, "unknown" if name == "pending" else name)
-
-
-def _calibration_detail(result: CalibrationResult) -> str:
-    if result.magnitude is not None:
-        limit = ">" if result.is_limit else ""
-        return f"{result.filter or ''} {limit}{result.magnitude:.3f} ± {abs(result.error or 0.0):.3f}".strip()
-    return result.status_message or result.message or ""
-
-
-def print_summary(summary: UploadSummary) -> None:
-    """The final summary table (counts, bytes, time) and any failures, one line each."""
+def summary_lines(summary: UploadSummary, unreached: int = 0) -> list[str]:
+    """The summary as plain lines (logs and pipes): counts, bytes and time, each problem file."""
     counts = summary.counts
-    rate = summary.bytes_sent / summary.elapsed if summary.elapsed > 0 else 0.0
-    print_table(
-        ["uploaded", "skipped", "failed", "unknown", "dry run", "sent", "time", "rate"],
-        [
-            [
-                counts["uploaded"],
-                counts["skipped"],
-                counts["failed"],
-                counts["unknown"],
-                counts["dry_run"],
-                human_bytes(summary.bytes_sent),
-                f"{summary.elapsed:.1f} s",
-                f"{human_bytes(rate)}/s",
-            ]
-        ],
-        title="Upload summary",
+    already = sum(1 for o in summary.outcomes if already_uploaded(o))
+    names = [
+        ("uploaded", counts["uploaded"]),
+        ("already uploaded", already),
+        ("skipped", counts["skipped"] - already),
+        ("failed", counts["failed"]),
+        ("unknown", counts["unknown"]),
+        ("dry run", counts["dry_run"]),
+        ("not ready", counts["not_ready"]),
+        ("not attempted", counts["not_attempted"]),
+        ("ignored", counts["ignored"]),
+        ("not reached (interrupted first)", unreached),
+    ]
+    always = {"uploaded", "already uploaded", "failed", "unknown"}
+    lines = [", ".join(f"{n} {label}" for label, n in names if n or label in always)]
+    average = summary.bytes_sent / summary.elapsed if summary.elapsed > 0 else 0.0
+    lines.append(
+        f"sent {human_bytes(summary.bytes_sent)} in {summary.elapsed:.1f} s (avg {human_bytes(average)}/s)"
     )
-    trouble = [o for o in summary.outcomes if o.status in ("failed", "unknown")]
+    trouble = [o for o in summary.outcomes if o.status in ("failed", "unknown", "not_ready", "not_attempted")]
+    for outcome in trouble[:SUMMARY_TROUBLE_LINES]:
+        lines.append(f"{outcome.status} {outcome.path}: {outcome.reason or ''}".rstrip(": "))
+    if len(trouble) > SUMMARY_TROUBLE_LINES:
+        lines.append(f"... and {len(trouble) - SUMMARY_TROUBLE_LINES} more (-o json lists every file)")
+    return lines
+
+
+def print_summary_table(summary: UploadSummary, unreached: int = 0) -> None:
+    """The summary on a terminal: files per outcome, bytes and time, then the problem files."""
+    first, sent = summary_lines(summary, unreached)[:2]
+    rows = [part.split(" ", 1)[::-1] for part in first.split(", ")]
+    print_table(["outcome", "files"], rows, title="Upload summary")
+    click.echo(sent[0].upper() + sent[1:])
+    trouble = [o for o in summary.outcomes if o.status in ("failed", "unknown", "not_ready", "not_attempted")]
     if trouble and summary.stopped is None:
-        rows = [[o.path.name, o.status, o.reason or ""] for o in trouble]
+        rows = [[str(o.path), o.status, o.reason or ""] for o in trouble[:SUMMARY_TROUBLE_LINES]]
         print_table(["file", "status", "reason"], rows)
-    if counts["unknown"]:
-        click.echo("Re-run with the same --journal to find out what happened to the unknown files.", err=True)
 
 
-@click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+# ---- the command --------------------------------------------------------------------------------
+
+_UPLOAD_HELP = """Upload files and folders (walked recursively), several at once, never the same file twice.
+
+A file still being written is held back until it has been still for --settle seconds, then
+sent in the same run. Ctrl-C or SIGTERM starts no new uploads, gives those in flight --grace
+seconds, prints the summary and exits 130 / 143; run the same command again to carry on.
+
+\b
+Exit codes (also in docs/cli.md):
+  0    every file found is uploaded, or was already (or checked, with --dry-run)
+  1    some files failed (or, with --wait, a calibration ended in error)
+  2    usage error: a bad option or value (nan, a negative time...), a missing path
+  3    stopped: bad token, unknown target, camera not in favourites, journal unusable
+  4    some outcomes unknown (re-run with the same --journal); with --wait, calibrations
+       still pending at --timeout
+  5    incomplete: files not ready (still being written) or not attempted
+  6    nothing to upload was found (0 with --allow-empty)
+  130  interrupted by Ctrl-C (SIGINT)
+  143  terminated (SIGTERM, e.g. by cron's `timeout`)
+Every non-zero exit ends with one line saying why.
+
+\b
+The official upload_files_script.py's flags work too (--directory, --filename, --target_name,
+--observatory_name, --filter_name, --dry_run True, --observer, --match_dist,
+--data_product_type...): see docs/migrating.md.
+
+\b
+Example:
+    bhtom upload night/ --target Gaia22bpl --observatory MyObs_MyCam --filter GaiaSP/V \\
+        --journal night.sqlite3 --wait
+    bhtom upload night/ --target Gaia22bpl --observatory MyObs_MyCam --log-file night.log -q
+    bhtom upload mixed-night/ --target-from-header --filter-from-header --observatory MyObs_MyCam
+"""
+
+
+@click.command(
+    cls=BhtomCommand, help=_UPLOAD_HELP, short_help="Upload files and folders (never the same file twice)."
+)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--target", help="Exact BHTOM target name (or --target-from-header).")
 @click.option(
     "--target-from-header",
     is_flag=True,
     help="Each frame's target from its OBJECT card; frames without one are skipped, not guessed.",
 )
-@click.option("--observatory", required=True, help="Camera ONAME (must be in your favourites).")
+@click.option("--observatory", help="Camera ONAME (must be in your favourites).")
 @click.option("--filter", "filter_", help="Filter, e.g. GaiaSP/V (default: the server's GaiaSP/any).")
 @click.option(
     "--filter-from-header",
@@ -222,9 +324,7 @@ def print_summary(summary: UploadSummary) -> None:
     "--type",
     "data_product_type",
     type=click.Choice(DATA_PRODUCT_TYPES),
-    default="fits_file",
-    show_default=True,
-    help="What the files are.",
+    help="What the files are (default fits_file).",
 )
 @click.option("--mjd", type=float, help="Observation MJD (required for --type photometry).")
 @click.option("--observers", help="Comma-separated BHTOM usernames.")
@@ -239,34 +339,98 @@ def print_summary(summary: UploadSummary) -> None:
 @click.option(
     "--journal",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite journal: files already uploaded are skipped on re-runs.",
+    help="SQLite journal: uploaded files are skipped on re-runs (default: the library's own).",
 )
 @click.option(
-    "--min-age",
-    type=float,
-    default=2.0,
-    show_default=True,
-    help="Skip files modified less than this many seconds ago (still being written).",
+    "--journal-wait", type=SECONDS, default=0.0, help="Wait this long for a job holding the journal."
 )
-@click.option("--wait", is_flag=True, help="Then wait for calibration and print the results.")
-@click.option("--timeout", type=float, default=600.0, show_default=True, help="With --wait: seconds per id.")
+@click.option(
+    "--settle",
+    type=SECONDS,
+    help="Hold back a file modified less than this many seconds ago until it is still [default: 2].",
+)
+@click.option("--min-age", type=SECONDS, hidden=True)
+@click.option(
+    "--max-settle-wait",
+    type=SECONDS,
+    default=300.0,
+    show_default=True,
+    help="Give up on a file still changing after this long (then it is 'not ready').",
+)
+@click.option(
+    "--file-timeout",
+    type=Seconds(positive=True),
+    default=900.0,
+    show_default=True,
+    help="Deadline per file, look-ups included (then 'unknown').",
+)
+@click.option("--max-attempts", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.option("--max-requests-per-second", type=Seconds(positive=True), help="Limit upload requests.")
+@click.option("--max-bytes-per-second", type=Seconds(positive=True), help="Limit bytes sent.")
+@click.option("--rate-limit-budget", type=SECONDS, default=900.0, show_default=True, help="Total 429 pause.")
+@click.option(
+    "--marker",
+    is_flag=True,
+    help="Tag each upload's comment [bhtom_async:<id>] so a lost answer is matched exactly.",
+)
+@click.option("--wait", is_flag=True, help="Show each frame's calibration as it completes.")
+@click.option(
+    "--timeout", type=Seconds(positive=True), default=600.0, show_default=True, help="--wait: per id."
+)
 @click.option(
     "--poll-interval",
-    type=click.FloatRange(min=0.05),
+    type=Seconds(positive=True),
     default=3.0,
     show_default=True,
-    help="With --wait: seconds between the first polls (backs off to 30).",
+    help="--wait: seconds between the first polls (backs off to 30).",
 )
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors, warnings and the summary.")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append timestamped lines for every event and the summary here.",
+)
+@click.option("--json-lines", is_flag=True, help="Stream one JSON object per event (same as -o jsonl).")
+@click.option("--allow-empty", is_flag=True, help="Exit 0 when nothing to upload is found.")
+@click.option(
+    "--grace",
+    type=SECONDS,
+    default=DEFAULT_GRACE,
+    show_default=True,
+    help="On Ctrl-C/SIGTERM, seconds the uploads in flight get to finish.",
+)
+# The official scripts' flags (upload_files_script.py, send_fits_to_bhtom.py): hidden aliases.
+@click.option(
+    "--directory",
+    "--dir",
+    "-d",
+    "legacy_dirs",
+    multiple=True,
+    hidden=True,
+    type=click.Path(exists=True, path_type=Path),
+)
+@click.option(
+    "--filename", "legacy_files", multiple=True, hidden=True, type=click.Path(exists=True, path_type=Path)
+)
+@click.option("--target_name", "--object", "legacy_target", hidden=True)
+@click.option("--observatory_name", "-oname", "legacy_observatory", hidden=True)
+@click.option("--filter_name", "-f", "legacy_filter", hidden=True)
+@click.option("--data_product_type", "legacy_type", hidden=True, type=click.Choice(DATA_PRODUCT_TYPES))
+@click.option("--dry_run", "legacy_dry_run", hidden=True, type=BoolWord())
+@click.option("--dryrun", "legacy_dryrun", hidden=True, is_flag=True)
+@click.option("--observer", "legacy_observer", hidden=True, multiple=True)
+@click.option("--match_dist", "legacy_match_dist", hidden=True, type=float)
+@click.option("-t", "legacy_token", hidden=True)
 @pass_state
 def upload(
     state: CliState,
     paths: tuple[Path, ...],
     target: str | None,
     target_from_header: bool,
-    observatory: str,
+    observatory: str | None,
     filter_: str | None,
     filter_from_header: bool,
-    data_product_type: str,
+    data_product_type: str | None,
     mjd: float | None,
     observers: str | None,
     comment: str | None,
@@ -276,88 +440,220 @@ def upload(
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     journal: Path | None,
-    min_age: float,
+    journal_wait: float,
+    settle: float | None,
+    min_age: float | None,
+    max_settle_wait: float,
+    file_timeout: float,
+    max_attempts: int,
+    max_requests_per_second: float | None,
+    max_bytes_per_second: float | None,
+    rate_limit_budget: float,
+    marker: bool,
     wait: bool,
     timeout: float,
     poll_interval: float,
+    quiet: bool,
+    log_file: Path | None,
+    json_lines: bool,
+    allow_empty: bool,
+    grace: float,
+    legacy_dirs: tuple[Path, ...],
+    legacy_files: tuple[Path, ...],
+    legacy_target: str | None,
+    legacy_observatory: str | None,
+    legacy_filter: str | None,
+    legacy_type: str | None,
+    legacy_dry_run: bool | None,
+    legacy_dryrun: bool,
+    legacy_observer: tuple[str, ...],
+    legacy_match_dist: float | None,
+    legacy_token: str | None,
 ) -> None:
-    """Upload files and folders (walked recursively), several at once, never the same file twice.
-
-    Exit codes: 0 all uploaded or skipped, 1 some failed, 2 usage error, 3 fatal (bad token,
-    unknown target, camera not in favourites), 4 some outcomes unknown.
-
-    \b
-    Example:
-        bhtom upload night/ --target Gaia22bpl --observatory MyObs_MyCam --filter GaiaSP/V \\
-            --journal night.journal --wait
-        bhtom upload mixed-night/ --target-from-header --filter-from-header --observatory MyObs_MyCam
-    """
-    if (target is None) == (not target_from_header):
-        fail(
-            "give either --target or --target-from-header",
-            "frames from several targets: --target-from-header",
+    if legacy_token:
+        state = attrs.evolve(state, token=legacy_token)
+        warn("-t puts the token in the process list and your shell history; prefer BHTOM_TOKEN")
+    everything = (*paths, *legacy_dirs, *legacy_files)
+    if not everything:
+        raise click.UsageError("give the files or folders to upload (PATHS, or --directory / --filename)")
+    chosen_target = _one("the target (--target)", target, legacy_target)
+    camera = _one("the camera (--observatory)", observatory, legacy_observatory)
+    if chosen_target is not None and target_from_header:
+        raise click.UsageError("give either --target or --target-from-header, not both")
+    if chosen_target is None and not target_from_header:
+        raise click.UsageError(
+            "missing --target: give either --target (the exact BHTOM target name) or "
+            "--target-from-header (each frame's OBJECT card)"
         )
-    if filter_ is not None and filter_from_header:
-        fail("give either --filter or --filter-from-header, not both")
+    if camera is None:
+        raise click.UsageError("missing --observatory: the camera's ONAME (see `bhtom observatories list`)")
+    names = [o.strip() for o in (observers or "").split(",") if o.strip()] + list(legacy_observer)
+    settle_time = _one("--settle", settle, min_age)
+    chosen_filter = _one("--filter", filter_, legacy_filter)
+    if chosen_filter is not None and filter_from_header:
+        raise click.UsageError("give either --filter or --filter-from-header, not both")
     settings = None
     if target_from_header or filter_from_header:
         settings = settings_from_header(target=target_from_header, filter=filter_from_header)
-    options = UploadOptions(
-        # With --target-from-header every frame gets its own target or is skipped, so this
-        # stand-in is never sent.
-        target=target or _FROM_HEADER,
-        observatory=observatory,
-        data_product_type=data_product_type,
-        filter=filter_,
-        mjd=mjd,
-        observers=(o for o in (observers or "").split(",")),
-        comment=comment,
-        match_dist=match_dist,
-        dry_run=dry_run,
-    )
-    job = JobOptions(
-        concurrency=concurrency, include=include, exclude=exclude, journal=journal, settle_time=min_age
-    )
-    request = UploadRequest(paths, options, job, settings)
-    summary, results = run(_upload, state, request, wait, timeout, poll_interval)
-    code = summary_exit_code(summary)
-    if state.json:
-        from .calibration import calibration_json
+    try:
+        options = UploadOptions(
+            # With --target-from-header each frame gets its own target or is skipped, so this
+            # stand-in is never sent.
+            target=chosen_target or FROM_HEADER,
+            observatory=camera,
+            data_product_type=_one("--type", data_product_type, legacy_type) or "fits_file",
+            filter=chosen_filter,
+            mjd=mjd,
+            observers=names,
+            comment=comment,
+            match_dist=_one("--match-dist", match_dist, legacy_match_dist),
+            dry_run=bool(dry_run or legacy_dryrun or legacy_dry_run),
+        )
+        job = JobOptions(
+            concurrency=concurrency,
+            journal=journal,
+            journal_wait=journal_wait,
+            include=include,
+            exclude=exclude,
+            settle_time=2.0 if settle_time is None else settle_time,
+            max_settle_wait=max_settle_wait,
+            file_timeout=file_timeout,
+            max_attempts=max_attempts,
+            max_requests_per_second=max_requests_per_second,
+            max_bytes_per_second=max_bytes_per_second,
+            rate_limit_budget=rate_limit_budget,
+            marker=marker,
+        )
+        poll = PollOptions(timeout=timeout, interval=poll_interval) if wait else None
+    except InvalidInputError as exc:
+        raise click.UsageError(exc.headline) from None
+    if json_lines:
+        state = attrs.evolve(state, output="jsonl")
+    request = UploadRequest(everything, options, job, settings)
+    screen = _screen(state, quiet=quiet)
+    with ExitStack() as stack:
+        log = _open_log(log_file, stack)
 
-        data = summary_json(summary)
-        if wait:
-            data["results"] = [calibration_json(r) for r in results]
-        emit_json(data)
-    else:
-        print_summary(summary)
-        if summary.stopped is not None:
-            message, hint = error_lines(summary.stopped)
-            click.secho(f"error: {message}", fg="red", err=True)
-            if hint:
-                click.echo(f"hint: {hint}", err=True)
-        if wait and results:
-            from .calibration import print_results
+        def make_report(plan: Plan, waiting: bool) -> JobReport:
+            return JobReport(plan, screen=screen, json_lines=state.output == "jsonl", log=log, wait=waiting)
 
-            print_results(results, title="Calibration")
-    if wait and code == ExitCode.OK:
-        from .calibration import results_exit_code
-
-        code = results_exit_code(results, waited=True)
+        result, report = run(_upload, state, request, make_report, poll, grace)
+        code = finish(state, result, report, allow_empty=allow_empty, screen=screen)
     if code:
-        raise SystemExit(int(code))
+        raise SystemExit(code)
+
+
+_T = TypeVar("_T")
+
+
+def _one(what: str, *values: _T | None) -> _T | None:
+    """The value given for `what` under any of its names; two different ones are a usage error."""
+    given = {v for v in values if v is not None}
+    if len(given) > 1:
+        shown = " and ".join(sorted(repr(v) for v in given))
+        raise click.UsageError(f"{what} was given twice with different values ({shown})")
+    return next(iter(given), None)
+
+
+def _open_log(path: Path | None, stack: ExitStack) -> IO[str] | None:
+    if path is None:
+        return None
+    try:
+        return stack.enter_context(path.open("a", encoding="utf-8", buffering=1))
+    except OSError as exc:
+        raise click.UsageError(f"cannot write the log file {path}: {exc.strerror}") from None
+
+
+def _screen(state: CliState, *, quiet: bool) -> str:
+    if state.json:
+        return "off"
+    if quiet:
+        return "quiet"
+    return "live" if output.is_terminal() else "lines"
 
 
 async def _upload(
-    state: CliState, request: UploadRequest, wait: bool, timeout: float, interval: float
-) -> tuple[UploadSummary, Sequence[CalibrationResult]]:
+    state: CliState,
+    request: UploadRequest,
+    make_report: ReportFactory,
+    poll: PollOptions | None,
+    grace: float,
+) -> tuple[JobResult, JobReport]:
     async with make_client(state) as bh:
-        summary = await upload_with_progress(bh, request, show=not state.json)
-        results: list[CalibrationResult] = []
-        if wait and summary.ids:
-            results = await wait_with_names(
-                bh, summary, timeout=timeout, interval=interval, show=not state.json
-            )
-    return summary, results
+        return await run_job(bh, request, make_report, poll=poll, grace=grace)
+
+
+def finish(
+    state: CliState,
+    result: JobResult,
+    report: JobReport,
+    *,
+    allow_empty: bool,
+    screen: str,
+) -> int:
+    """Print the summary (table, lines or machine output), the stopping error and the exit reason."""
+    summary = result.summary
+    code, reason = exit_for(
+        summary, signum=result.signum, allow_empty=allow_empty, unreached=result.unreached
+    )
+    if code == ExitCode.OK and report.wait:
+        code = int(results_exit_code(result.results, waited=True))
+        if code == ExitCode.SOME_FAILED:
+            reason = "some calibrations ended in error"
+        elif code == ExitCode.UNKNOWN_OUTCOME:
+            reason = "some calibrations were still pending at --timeout"
+    lines = summary_lines(summary, result.unreached)
+    for line in lines:
+        report.to_log("summary", line)
+    if state.output == "table":
+        if screen == "live":
+            print_summary_table(summary, result.unreached)
+        else:
+            _plain_summary(lines)
+        if result.results:
+            print_results(list(result.results), title="Calibration")
+    else:
+        document = _document(summary, result, code, reason, waited=report.wait)
+        if state.output == "jsonl":
+            report.json_event("summary", **document)
+        elif state.output == "csv":
+            click.echo(to_csv([outcome_json(o) for o in summary.outcomes]), nl=False)
+        else:
+            emit_json(document)
+    if summary.stopped is not None:
+        message, hint = error_lines(summary.stopped)
+        click.secho(f"error: {message}", fg="red", err=True)
+        report.to_log("error", message)
+        if hint:
+            click.echo(f"hint: {hint}", err=True)
+            report.to_log("hint", hint)
+    if reason is not None and code:
+        click.secho(f"exit {code} ({summary.verdict}): {reason}", err=True)
+        report.to_log("exit", f"{code} ({summary.verdict}): {reason}")
+    else:
+        report.to_log("exit", f"{code} ({summary.verdict})")
+    return code
+
+
+def _plain_summary(lines: list[str]) -> None:
+    """Off a terminal (and with -q): the summary as timestamped lines on stdout."""
+    for line in lines:
+        click.echo(f"{timestamp()} {'summary':<13} {line}")
+
+
+def _document(
+    summary: UploadSummary, result: JobResult, code: int, reason: str | None, *, waited: bool
+) -> dict[str, object]:
+    document = summary_json(summary)
+    document.update(
+        unreached=result.unreached,
+        exit_code=code,
+        reason=reason,
+        interrupted=signal_name(result.signum) if result.signum is not None else None,
+    )
+    if waited:
+        document["results"] = [calibration_json(r) for r in result.results]
+    return document
 
 
 def register(group: click.Group) -> None:

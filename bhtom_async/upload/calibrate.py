@@ -29,12 +29,20 @@ class CalibratedUpload:
     `summary` is the upload's `UploadSummary` once every file has been handled (None before).
     """
 
-    def __init__(self, results: AsyncIterator[CalibrationResult]) -> None:
+    def __init__(
+        self, results: AsyncIterator[CalibrationResult], stop: Callable[[], None] | None = None
+    ) -> None:
         self._results = results
+        self._stop = stop
         self.summary: UploadSummary | None = None
 
     def __aiter__(self) -> AsyncIterator[CalibrationResult]:
         return self._results
+
+    def stop(self) -> None:
+        """Start no more uploads (`Uploader.stop`); files already uploaded are still polled."""
+        if self._stop is not None:
+            self._stop()
 
 
 @asynccontextmanager
@@ -84,6 +92,6 @@ async def upload_and_calibrate(
 
     with receive:
         async with anyio.create_task_group() as tg, client.calibration.wait(receive, poll) as results:
-            calibrated = CalibratedUpload(results)
+            calibrated = CalibratedUpload(results, uploader.stop)
             tg.start_soon(upload)
             yield calibrated

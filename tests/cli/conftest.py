@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from bhtom_async.emulator import Emulator
 
 
+@pytest.fixture(autouse=True)
+def _no_profile_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's BHTOM_PROFILE never picks the profile a CLI test runs with."""
+    monkeypatch.delenv("BHTOM_PROFILE", raising=False)
+
+
 @pytest.fixture
 def run_cli() -> Callable[..., Result]:
     """Factory: `run_cli("whoami", "--json", input=...)` runs `bhtom` in-process (never a terminal)."""
@@ -61,3 +67,20 @@ def as_user(emu: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> C
         monkeypatch.setenv("BHTOM_UPLOAD_URL", emu.upload_url)
 
     return use
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bhtom upload`'s client backs off on a ManualClock, so retries cost no wall time."""
+    import time
+
+    from bhtom_async import Client
+    from bhtom_async.cli import upload as cli_upload
+    from bhtom_async.testing import ManualClock
+
+    real = cli_upload.make_client
+
+    def with_manual_clock(*args: Any, **options: Any) -> Client:
+        return real(*args, clock=ManualClock(wall_start=time.time()), **options)
+
+    monkeypatch.setattr(cli_upload, "make_client", with_manual_clock)

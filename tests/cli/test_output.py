@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from bhtom_async._secret import Secret
 from bhtom_async.cli._core import ExitCode, exit_code_for
 from bhtom_async.cli.calibration import calibration_json, results_exit_code
-from bhtom_async.cli.output import ProgressDisplay, emit_json, print_table, to_jsonable
+from bhtom_async.cli.output import emit_json, print_table, to_jsonable
 from bhtom_async.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -86,32 +86,6 @@ def test_table_has_no_control_codes_off_a_terminal() -> None:
     out = _capture(lambda: print_table(["id", "mag"], [[1, 15.25], [2, None]], title="T"))
     assert "15.25" in out
     assert "\x1b[" not in out
-
-
-def test_progress_plain_lines_count_files() -> None:
-    """Off a terminal every finished file is one numbered line."""
-
-    def show() -> None:
-        with ProgressDisplay(total_files=2, total_bytes=10, live=False) as progress:
-            progress.advance_bytes(5)
-            progress.file_finished("a.fits", status="uploaded", size=5, detail="id 7")
-            progress.file_finished("b.fits", status="failed", detail="refused")
-
-    lines = _capture(show).splitlines()
-    assert lines == ["[1/2] uploaded   a.fits  (id 7)", "[2/2] failed     b.fits  (refused)"]
-
-
-def test_progress_live_mode_shows_counts() -> None:
-    """On a terminal the rich display runs and still names each finished file."""
-
-    def show() -> None:
-        with ProgressDisplay(total_files=1, total_bytes=10, live=True) as progress:
-            progress.advance_bytes(10)
-            progress.file_finished("a.fits", status="uploaded", size=10)
-
-    out = _capture(show)
-    assert "a.fits" in out
-    assert "1 done, 0 failed, 0 left" in out
 
 
 @pytest.mark.parametrize(

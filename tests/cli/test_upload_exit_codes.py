@@ -124,3 +124,198 @@ def test_upload_target_flags_are_exclusive(
     result = run_cli("upload", str(tmp_path / "f.fits"), "--observatory", CAMERA, *flags)
     assert result.exit_code == 2
     assert "either" in result.stderr
+
+
+def _args(folder: Path, *extra: str) -> tuple[str, ...]:
+    return ("upload", str(folder), "--target", "Gaia22bpl", "--observatory", CAMERA, "--settle", "0", *extra)
+
+
+def _frames(tmp_path: Path, n: int = 2) -> Path:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(n):
+        (folder / f"frame_{i}.fits").write_bytes(fits_bytes(i, mjd=60827.9 + i * 0.01))
+    return folder
+
+
+def test_every_file_uploaded_exits_0_without_a_reason_line(
+    run_cli: Run, as_user: AsUser, tmp_path: Path
+) -> None:
+    """Verdict ok: exit 0 and nothing on stderr."""
+    as_user("alice")
+    result = run_cli(*_args(_frames(tmp_path)))
+    assert (result.exit_code, result.stderr) == (0, "")
+
+
+def test_a_job_stopped_by_an_unknown_target_exits_3_with_the_summary(
+    run_cli: Run, as_user: AsUser, tmp_path: Path
+) -> None:
+    """Verdict stopped: the summary, the error and its hint, then the exit line; exit 3."""
+    as_user("alice")
+    folder = _frames(tmp_path)
+    result = run_cli(
+        "upload", str(folder), "--target", "NoSuchStar", "--observatory", CAMERA, "--settle", "0"
+    )
+    assert result.exit_code == 3
+    error, hint, exit_line = result.stderr.strip().splitlines()
+    assert error.startswith("error: no target named 'NoSuchStar'")
+    assert hint.startswith("hint: find it with `bhtom targets list --name NAME`")
+    assert exit_line.startswith("exit 3 (stopped): the job was stopped: no target named 'NoSuchStar'")
+    assert "1 failed" in result.stdout
+    assert "1 not attempted" in result.stdout
+
+
+def test_files_still_being_written_make_the_job_incomplete_exit_5(
+    run_cli: Run, as_user: AsUser, tmp_path: Path
+) -> None:
+    """Verdict incomplete: a file that never settles within --max-settle-wait is 'not ready'; exit 5."""
+    as_user("alice")
+    folder = _frames(tmp_path, 1)
+    result = run_cli(
+        "--json", "upload", str(folder), "--target", "Gaia22bpl", "--observatory", CAMERA,
+        "--settle", "3600", "--max-settle-wait", "0.1",
+    )  # fmt: skip
+    report = parse_json(result.stdout)
+    assert result.exit_code == 5
+    assert (report["verdict"], report["counts"]["not_ready"], report["exit_code"]) == ("incomplete", 1, 5)
+    assert report["reason"].startswith("1 not ready")
+    assert result.stderr.startswith("exit 5 (incomplete): 1 not ready")
+
+
+def test_nothing_to_upload_exits_6_unless_allow_empty(run_cli: Run, as_user: AsUser, tmp_path: Path) -> None:
+    """Verdict empty: exit 6 with a reason naming --allow-empty; with it, exit 0."""
+    as_user("alice")
+    empty = tmp_path / "quiet-night"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("clouds all night\n")
+    result = run_cli(*_args(empty))
+    assert result.exit_code == 6
+    assert result.stderr == (
+        "exit 6 (empty): nothing to upload: no files of this type were found "
+        "(pass --allow-empty where quiet nights are normal)\n"
+    )
+    assert run_cli(*_args(empty, "--allow-empty")).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--timeout", "nan"), ("--settle", "-5"), ("--min-age", "nan"), ("--file-timeout", "0"),
+     ("--max-settle-wait", "inf"), ("--journal-wait", "-1"), ("--grace", "nan")],
+)  # fmt: skip
+def test_bad_durations_are_one_line_usage_errors(
+    run_cli: Run, as_user: AsUser, tmp_path: Path, option: str, value: str
+) -> None:
+    """nan, inf, negative (or zero where it cannot be) durations: exit 2 and one line on stderr."""
+    as_user("alice")
+    result = run_cli(*_args(_frames(tmp_path, 1), option, value))
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: Invalid value for '{option}'")
+    assert line.endswith("(see `bhtom upload --help`)")
+
+
+def test_a_journal_in_use_by_another_job_is_one_error_and_exit_3(
+    run_cli: Run, as_user: AsUser, tmp_path: Path
+) -> None:
+    """JournalBusyError: `error:` naming the holder and a hint with CLI words; no traceback; exit 3."""
+    import anyio
+
+    from bhtom_async.upload.journal import SqliteJournal
+
+    as_user("alice")
+    journal = SqliteJournal(tmp_path / "busy.sqlite3")
+    anyio.run(journal.open)
+    try:
+        result = run_cli(*_args(_frames(tmp_path), "--journal", str(tmp_path / "busy.sqlite3")))
+    finally:
+        anyio.run(journal.aclose)
+    assert result.exit_code == 3
+    error, hint = result.stderr.strip().splitlines()
+    assert error.startswith(f"error: upload journal {tmp_path / 'busy.sqlite3'} is in use by process ")
+    assert (
+        hint == "hint: let that job finish, wait for it with --journal-wait SECONDS, or use another --journal"
+    )
+    assert "Traceback" not in result.output
+
+
+def test_a_damaged_journal_is_one_error_and_exit_3(run_cli: Run, as_user: AsUser, tmp_path: Path) -> None:
+    """A file that is not a journal: one error line and a hint, exit 3, nothing sent."""
+    as_user("alice")
+    bad = tmp_path / "bad.sqlite3"
+    bad.write_bytes(b"this is not a database" * 100)
+    result = run_cli("--json", *_args(_frames(tmp_path), "--journal", str(bad)))
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[0].endswith("it is not an upload journal (or it is damaged).")
+    assert parse_json(result.stdout)["type"] == "JournalError"
+
+
+def test_a_disk_full_mid_job_prints_the_json_summary_and_exits_3(
+    run_cli: Run, as_user: AsUser, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal cannot be written after the first file: the job stops, the JSON summary still comes."""
+    import errno
+
+    from bhtom_async.upload import journal as journal_module
+
+    as_user("alice")
+    real_begin = journal_module.SqliteJournal.begin
+    calls = 0
+
+    async def begin(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise journal_module._journal_error(self.path, OSError(errno.ENOSPC, "No space left on device"))
+        return await real_begin(self, *args, **kwargs)
+
+    monkeypatch.setattr(journal_module.SqliteJournal, "begin", begin)
+    result = run_cli("--json", *_args(_frames(tmp_path, 3), "--journal", str(tmp_path / "j.sqlite3")))
+    report = parse_json(result.stdout)
+    assert result.exit_code == 3
+    assert (report["verdict"], report["exit_code"]) == ("stopped", 3)
+    assert report["stopped"].endswith("the disk is full.")
+    assert report["counts"]["uploaded"] == 1
+    assert report["counts"]["uploaded"] + report["counts"]["not_attempted"] == 3
+    assert len(emu.state.dataproducts()) == 1 + 1  # nothing sent without a journal row
+
+
+@pytest.mark.parametrize(
+    ("verdict_outcomes", "expected"),
+    [
+        ((("uploaded", 1),), 0),
+        ((("uploaded", 1), ("failed", None)), 1),
+        ((("uploaded", 1), ("unknown", None)), 4),
+        ((("uploaded", 1), ("not_ready", None)), 5),
+        ((("uploaded", 1), ("not_attempted", None)), 5),
+        ((("ignored", None),), 6),
+        ((("skipped", 3),), 0),
+    ],
+)
+def test_exit_code_for_each_verdict(
+    verdict_outcomes: tuple[tuple[str, int | None], ...], expected: int
+) -> None:
+    """The documented table: ok 0, failed 1, unknown 4, incomplete 5, empty 6 (already uploaded is ok)."""
+    from bhtom_async.upload.events import UploadOutcome, UploadSummary
+
+    outcomes = tuple(
+        UploadOutcome(Path(f"f{i}.fits"), status, data_product_id=id_)  # type: ignore[arg-type]
+        for i, (status, id_) in enumerate(verdict_outcomes)
+    )
+    code, reason = cli_upload.exit_for(UploadSummary(outcomes=outcomes))
+    assert code == expected
+    assert (reason is None) == (expected == 0)
+
+
+def test_exit_codes_for_stopped_cancelled_and_allowed_empty() -> None:
+    """stopped 3, SIGINT 130, SIGTERM 143, empty with --allow-empty 0."""
+    import signal
+
+    from bhtom_async.errors import TargetNotFoundError
+    from bhtom_async.upload.events import UploadSummary
+
+    stopped = UploadSummary(outcomes=(), stopped=TargetNotFoundError("X", method="POST", path="/upload/"))
+    assert cli_upload.exit_for(stopped)[0] == 3
+    cancelled = UploadSummary(outcomes=(), cancelled=True)
+    assert cli_upload.exit_for(cancelled, signum=signal.SIGINT)[0] == 130
+    assert cli_upload.exit_for(cancelled, signum=signal.SIGTERM)[0] == 143
+    assert cli_upload.exit_for(UploadSummary(outcomes=()), allow_empty=True) == (0, None)

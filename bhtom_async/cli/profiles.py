@@ -1,0 +1,159 @@
+"""Profiles: named sets of server URLs and token, so a real account and a local emulator coexist.
+
+The default profile is the config file `bhtom login` has always written (``config.toml``);
+every other profile is a file of the same format beside it, ``profiles/<NAME>.toml``. A profile
+is chosen with ``--profile NAME`` or ``BHTOM_PROFILE``; its values beat the ``BHTOM_*``
+environment variables (choosing a profile is deliberate), and ``--base-url``, ``--upload-url``
+and ``--token`` beat the profile.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+from .._config import config_file_path, is_loopback_url, read_config_file
+from ..errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT",
+    "Connection",
+    "connection",
+    "list_profiles",
+    "login_destination",
+    "profile_path",
+    "selected_profile",
+]
+
+#: The name of the profile kept in the config file itself.
+DEFAULT = "default"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+@attrs.frozen
+class Connection:
+    """Where a command connects and with what: the explicit values handed to `Client`.
+
+    `token_source` says where the token came from (for `bhtom whoami`), `profile` which profile
+    was used (``default`` for the config file).
+    """
+
+    base_url: str | None
+    upload_url: str | None
+    token: str | None
+    config_path: Path
+    profile: str
+    token_source: str | None
+
+
+def profile_path(name: str, environ: Mapping[str, str] | None = None) -> Path:
+    """The file that holds profile `name` (the config file itself for ``default``)."""
+    base = config_file_path(environ)
+    if name == DEFAULT:
+        return base
+    if not _NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"{name!r} is not a profile name",
+            hint="use letters, digits, '.', '_' and '-', e.g. --profile emulator",
+        )
+    return base.parent / "profiles" / f"{name}.toml"
+
+
+def list_profiles(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every profile that has a file, ``default`` first when it exists."""
+    base = config_file_path(environ)
+    found = [DEFAULT] if base.exists() else []
+    folder = base.parent / "profiles"
+    if folder.is_dir():
+        found += sorted(path.stem for path in folder.glob("*.toml"))
+    return found
+
+
+def selected_profile(flag: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The profile chosen by ``--profile`` (first) or ``BHTOM_PROFILE``, else ``default``."""
+    env = os.environ if environ is None else environ
+    chosen = flag or env.get("BHTOM_PROFILE", "").strip()
+    return chosen or DEFAULT
+
+
+def connection(
+    *,
+    profile: str | None,
+    base_url: str | None,
+    upload_url: str | None,
+    token: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> Connection:
+    """Resolve the profile and the flags into the values a `Client` gets.
+
+    For the default profile nothing is read here: the library's own order applies (flags,
+    then environment, then the config file). A named profile must exist.
+
+    Raises:
+        ConfigurationError: the profile has no file, or its name is not valid.
+    """
+    env = os.environ if environ is None else environ
+    name = selected_profile(profile, env)
+    path = profile_path(name, env)
+    if name == DEFAULT:
+        return Connection(base_url, upload_url, token, path, name, _default_source(token, env, path))
+    if not path.exists():
+        known = ", ".join(list_profiles(env)) or "none yet"
+        raise ConfigurationError(
+            f"there is no profile named {name!r} (profiles: {known})",
+            hint=f"create it with `bhtom login --profile {name}`",
+        )
+    stored = read_config_file(path)
+    chosen_token = token or stored.get("token")
+    source = "--token" if token else (f"profile {name}" if stored.get("token") else _env_source(env))
+    return Connection(
+        base_url or stored.get("base_url"),
+        upload_url or stored.get("upload_url"),
+        chosen_token,
+        path,
+        name,
+        source,
+    )
+
+
+def _env_source(env: Mapping[str, str]) -> str | None:
+    from .._config import TOKEN_ENV_VARS
+
+    return next((name for name in TOKEN_ENV_VARS if env.get(name, "").strip()), None)
+
+
+def _default_source(token: str | None, env: Mapping[str, str], path: Path) -> str | None:
+    if token:
+        return "--token"
+    found = _env_source(env)
+    if found:
+        return found
+    return "config file" if read_config_file(path).get("token") else None
+
+
+def login_destination(
+    flag: str | None, base_url: str, environ: Mapping[str, str] | None = None
+) -> tuple[str, str | None]:
+    """Which profile `bhtom login` writes, and a note when it is not the one the user might expect.
+
+    A login to a loopback emulator never overwrites a default profile that points at a real
+    server: without ``--profile`` it goes to the ``emulator`` profile instead (and says so).
+    ``--profile default`` asks for the default explicitly.
+    """
+    env = os.environ if environ is None else environ
+    chosen = selected_profile(flag, env)
+    if flag or env.get("BHTOM_PROFILE", "").strip() or not is_loopback_url(base_url):
+        return chosen, None
+    stored = read_config_file(profile_path(DEFAULT, env))
+    current = stored.get("base_url")
+    if current and not is_loopback_url(current):
+        return "emulator", (
+            f"{base_url} is a local emulator, so this login is saved as profile 'emulator' and "
+            f"your default profile ({current}) is unchanged; use it with --profile emulator "
+            "(or log in with --profile default to replace the default)"
+        )
+    return chosen, None

@@ -1,0 +1,531 @@
+"""What `bhtom upload` says while it runs, to a terminal, a log, or a program.
+
+One `JobReport` takes the uploader's events (and, with ``--wait``, each calibration result) and
+sends them to:
+
+- the screen: on a terminal, a live display (a bar of the bytes to send with rate, elapsed time
+  and ETA, and the file counts; a second bar for calibrations with ``--wait``) above which each
+  finished file gets a line; off a terminal (cron, a pipe), one timestamped plain line per event
+  and no box drawing; nothing but errors and the summary with ``-q``; nothing on stdout when it
+  carries machine output (``--json``, ``-o csv``);
+- a log file (``--log-file``): the timestamped plain lines, always, whatever the screen shows;
+- JSON lines (``-o jsonl`` / ``--json-lines``): one object per event on stdout (docs/cli.md).
+
+The totals count only the bytes that will be sent: the plan (`plan.Plan`) says which files the
+journal holds as uploaded already, and the events correct it where the job decides otherwise.
+A file counts toward the bar as its bytes go out and is full once its upload has an answer;
+files left unsent (not ready, not attempted) keep the bar short of full, truthfully.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import click
+
+from ..upload.events import (
+    BytesSent,
+    FileFinished,
+    FileHeld,
+    FileQueued,
+    FileSkipped,
+    FileStarted,
+    JobFinished,
+    UploadEvent,
+    UploadOutcome,
+    UploadSummary,
+)
+from .output import human_bytes, json_line, timestamp
+from .shapes import already_uploaded, calibration_json, outcome_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from ..models.calibration import CalibrationResult
+    from .plan import Plan
+
+__all__ = ["JobReport", "RateMeter", "Tally", "clock_text", "signal_name"]
+
+#: Seconds of sending the rate is averaged over.
+RATE_WINDOW = 15.0
+#: No rate (nor ETA) is shown before this many seconds of sending: the first bytes only fill
+#: socket buffers, and a rate taken from them is wildly high.
+RATE_WARMUP = 3.0
+#: The live display is redrawn at most this often on events (and every half second anyway).
+REDRAW = 0.1
+
+
+def clock_text(seconds: float) -> str:
+    """``h:mm:ss``."""
+    whole = max(int(seconds), 0)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def signal_name(signum: int) -> str:
+    """``SIGINT``, ``SIGTERM``..."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+class RateMeter:
+    """Bytes per second over the last `window` seconds, once `warmup` seconds of data exist."""
+
+    def __init__(
+        self,
+        *,
+        window: float = RATE_WINDOW,
+        warmup: float = RATE_WARMUP,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.window = window
+        self.warmup = warmup
+        self._now = now
+        self._samples: deque[tuple[float, int]] = deque()
+        self._first: float | None = None
+
+    def add(self, total: int) -> None:
+        """The running total of bytes sent, now."""
+        now = self._now()
+        if self._first is None:
+            self._first = now
+        self._samples.append((now, total))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= self.window:
+            self._samples.popleft()
+
+    def rate(self) -> float | None:
+        """Bytes per second, or None while warming up (or when nothing is being sent)."""
+        if self._first is None or len(self._samples) < 2:
+            return None
+        now = self._now()
+        if now - self._first < self.warmup:
+            return None
+        (start, low), (_, high) = self._samples[0], self._samples[-1]
+        span = now - start
+        return (high - low) / span if span > 0 else None
+
+
+class Tally:
+    """The running figures of one job: files by status, bytes to send and done, calibrations."""
+
+    def __init__(self, plan: Plan, *, now: Callable[[], float] = time.monotonic) -> None:
+        self.plan = plan
+        self.to_send = dict(plan.to_send)
+        self.total_bytes = plan.bytes_to_send
+        self.done_bytes = 0
+        self.inflight_bytes = 0
+        self._credited: dict[str, int] = {}
+        self.counts: dict[str, int] = {}
+        self.already = 0
+        self.finished = 0
+        self.held: set[str] = set()
+        self.sending: set[str] = set()
+        self.meter = RateMeter(now=now)
+        self.calib_expected = 0
+        self.calib_counts: dict[str, int] = {}
+        self.last_magnitude: dict[str, float] = {}
+        self.summary: UploadSummary | None = None
+
+    # ---- uploads ------------------------------------------------------------------------------
+
+    def apply(self, event: UploadEvent) -> None:
+        """Update the figures for one event."""
+        if isinstance(event, FileQueued):
+            key = str(event.path)
+            if key not in self.to_send:
+                self.to_send[key] = event.size
+                self.total_bytes += event.size
+        elif isinstance(event, FileHeld):
+            self.held.add(str(event.path))
+        elif isinstance(event, FileStarted):
+            key = str(event.path)
+            self.held.discard(key)
+            self.sending.add(key)
+            self.inflight_bytes -= self._credited.pop(key, 0)
+            self._credited[key] = 0
+        elif isinstance(event, BytesSent):
+            self.meter.add(event.total)
+            key = str(event.path)
+            if key in self._credited:
+                size = self.to_send.get(key, 0)
+                credit = max(min(event.sent, size - self._credited[key]), 0)
+                self._credited[key] += credit
+                self.inflight_bytes += credit
+        elif isinstance(event, (FileFinished, FileSkipped)):
+            self._outcome(event.outcome, sent=isinstance(event, FileFinished))
+        elif isinstance(event, JobFinished):
+            self.summary = event.summary
+            if event.summary.ok:
+                self.done_bytes, self.inflight_bytes = self.total_bytes, 0
+
+    def _outcome(self, outcome: UploadOutcome, *, sent: bool) -> None:
+        key = str(outcome.path)
+        self.finished += 1
+        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+        if already_uploaded(outcome):
+            self.already += 1
+        self.held.discard(key)
+        self.sending.discard(key)
+        self.inflight_bytes -= self._credited.pop(key, 0)
+        size = self.to_send.get(key)
+        if size is None:
+            return
+        if outcome.status in ("not_ready", "not_attempted"):
+            return  # still to send: the bar stays short of full
+        if sent:
+            self.done_bytes += size
+        else:  # settled without sending (a copy of a stored file, refused before sending...)
+            del self.to_send[key]
+            self.total_bytes -= size
+
+    @property
+    def completed_bytes(self) -> int:
+        """Bytes of the files to send that have gone out (a file's whole size once answered)."""
+        return min(self.done_bytes + self.inflight_bytes, self.total_bytes)
+
+    @property
+    def left(self) -> int:
+        """Files found that have no outcome yet."""
+        return max(self.plan.entries - self.finished, 0)
+
+    def count(self, status: str) -> int:
+        return self.counts.get(status, 0)
+
+    def counts_text(self) -> str:
+        """``3 uploaded, 2 already uploaded, 0 failed, 0 unknown, 4 left`` (+ any other status)."""
+        parts = [f"{self.count('uploaded')} uploaded", f"{self.already} already uploaded"]
+        others = self.count("skipped") - self.already
+        if others:
+            parts.append(f"{others} skipped")
+        parts += [f"{self.count('failed')} failed", f"{self.count('unknown')} unknown"]
+        for status, label in (
+            ("dry_run", "checked (dry run)"),
+            ("not_ready", "not ready"),
+            ("not_attempted", "not attempted"),
+            ("ignored", "ignored"),
+        ):
+            if self.count(status):
+                parts.append(f"{self.count(status)} {label}")
+        if self.held:
+            parts.append(f"{len(self.held)} waiting to settle")
+        parts.append(f"{self.left} left")
+        return ", ".join(parts)
+
+    def bytes_text(self, elapsed: float) -> str:
+        """``4.2 MiB of 10.0 MiB  1.6 MiB/s  elapsed 0:00:03  ETA 0:00:04``."""
+        done, total = self.completed_bytes, self.total_bytes
+        text = f"{human_bytes(done)} of {human_bytes(total)}"
+        if self.summary is not None:  # the uploads are over: their own time, not the clock's
+            took = self.summary.elapsed
+            average = self.summary.bytes_sent / took if took > 0 else 0.0
+            return f"{text}  avg {human_bytes(average)}/s  elapsed {clock_text(took)}  done"
+        rate = self.meter.rate()
+        if rate is None or rate <= 0:
+            return f"{text}  rate -  elapsed {clock_text(elapsed)}  ETA -"
+        eta = (total - done) / rate
+        return f"{text}  {human_bytes(rate)}/s  elapsed {clock_text(elapsed)}  ETA {clock_text(eta)}"
+
+    # ---- calibrations -------------------------------------------------------------------------
+
+    def expect_calibration(self) -> None:
+        self.calib_expected += 1
+
+    def calibrated(self, result: CalibrationResult) -> str:
+        """Count a final calibration result; its status word for lines."""
+        status = calibration_word(result)
+        self.calib_counts[status] = self.calib_counts.get(status, 0) + 1
+        if result.magnitude is not None and result.filter:
+            self.last_magnitude[result.filter] = result.magnitude
+        return status
+
+    def calibration_text(self) -> str:
+        """``3/7 frames: 3 calibrated, 0 failed, 4 waiting; last GaiaSP/V 15.213``."""
+        done = sum(self.calib_counts.values())
+        waiting = max(self.calib_expected - done, 0)
+        text = (
+            f"{done}/{self.calib_expected} frames: {self.calib_counts.get('calibrated', 0)} calibrated, "
+            f"{self.calib_counts.get('calib-error', 0)} failed, {waiting} waiting"
+        )
+        pending = self.calib_counts.get("calib-pending", 0)
+        if pending:
+            text += f", {pending} still pending at the timeout"
+        if self.last_magnitude:
+            text += "; last " + ", ".join(f"{f} {m:.3f}" for f, m in sorted(self.last_magnitude.items()))
+        return text
+
+
+def calibration_word(result: CalibrationResult) -> str:
+    """``calibrated``, ``calib-error``, ``calib-pending`` (still not final), or the status name."""
+    name = result.status.name.lower()
+    return {"success": "calibrated", "error": "calib-error", "pending": "calib-pending"}.get(
+        name, f"calib-{name}"
+    )
+
+
+def calibration_detail(result: CalibrationResult) -> str:
+    """``id 5: GaiaSP/V 15.213 ± 0.021`` or the server's message."""
+    ident = f"id {result.dataproduct_id}"
+    if result.magnitude is not None:
+        limit = ">" if result.is_limit else ""
+        magnitude = f"{limit}{result.magnitude:.3f} ± {abs(result.error or 0.0):.3f}"
+        return f"{ident}: {result.filter or ''} {magnitude}".replace(":  ", ": ")
+    note = result.status_message or result.message
+    return f"{ident}: {note}" if note else ident
+
+
+def outcome_detail(outcome: UploadOutcome) -> str:
+    """What a file's line says after its name."""
+    parts = []
+    if outcome.data_product_id is not None and outcome.status == "uploaded":
+        parts.append(f"id {outcome.data_product_id}")
+    if outcome.reason:
+        parts.append(outcome.reason)
+    if outcome.status == "uploaded" and outcome.size:
+        parts.append(human_bytes(outcome.size))
+    return ", ".join(parts)
+
+
+class JobReport:
+    """Fans one job's events out to the screen, a log file and JSON lines (see the module doc).
+
+    Args:
+        plan: what the job is about to do.
+        screen: ``live`` (a terminal), ``lines`` (timestamped plain lines), ``quiet`` (errors
+            and the summary only) or ``off`` (stdout carries machine output).
+        json_lines: write one JSON object per event on stdout.
+        log: an open text file for the plain lines (``--log-file``), or None.
+        console: the rich console of the live display (a terminal's by default).
+        wait: calibrations are awaited too (a second bar).
+        now: the monotonic clock (tests bring their own).
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        screen: str = "lines",
+        json_lines: bool = False,
+        log: IO[str] | None = None,
+        console: Console | None = None,
+        wait: bool = False,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.tally = Tally(plan, now=now)
+        self.screen = screen
+        self.json_lines = json_lines
+        self.log = log
+        self.wait = wait
+        self._now = now
+        self._started = now()
+        self._console = console
+        self._progress: Progress | None = None
+        self._upload_task: TaskID | None = None
+        self._calib_task: TaskID | None = None
+        self._drawn = 0.0
+        self._paths: dict[int, Path] = {}
+
+    @property
+    def summary(self) -> UploadSummary | None:
+        """The job's summary, once `JobFinished` has been seen (also after a cancellation)."""
+        return self.tally.summary
+
+    @property
+    def elapsed(self) -> float:
+        return self._now() - self._started
+
+    # ---- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the live display (on a terminal) and say what the job is about to do."""
+        plan = self.tally.plan
+        if self.screen == "live":
+            self._open_live()
+        other = f", {plan.other} not of the type or unreadable" if plan.other else ""
+        text = (
+            f"{plan.entries} files found: {len(plan.to_send)} to send "
+            f"({human_bytes(plan.bytes_to_send)}), {plan.already} already uploaded{other}; "
+            f"journal {plan.journal}"
+        )
+        self._line("start", text, counter=False)
+        self._json(
+            "start",
+            files=plan.entries,
+            to_send=len(plan.to_send),
+            bytes_to_send=plan.bytes_to_send,
+            already_uploaded=plan.already,
+            journal=plan.journal,
+        )
+
+    def close(self) -> None:
+        """Draw the final state and close the live display."""
+        if self._progress is not None:
+            self._redraw(force=True)
+            self._progress.stop()
+            self._progress = None
+        if self.log is not None:
+            self.log.flush()
+
+    def tick(self) -> None:
+        """Redraw the live display (the elapsed time moves even when no event comes)."""
+        self._redraw(force=True)
+
+    # ---- events -------------------------------------------------------------------------------
+
+    def __call__(self, event: UploadEvent) -> None:
+        """The uploader's `on_event`."""
+        self.tally.apply(event)
+        if isinstance(event, FileQueued):
+            self._json("queued", path=str(event.path), size=event.size)
+        elif isinstance(event, FileHeld):
+            self._line(
+                "held", f"{event.path}  (changed recently; sent once it has been still)", counter=False
+            )
+            self._json("held", path=str(event.path), size=event.size)
+        elif isinstance(event, FileStarted):
+            if event.attempt > 1:
+                self._line("retry", f"{event.path}  (attempt {event.attempt})", counter=False)
+            self._json("started", path=str(event.path), size=event.size, attempt=event.attempt)
+        elif isinstance(event, (FileFinished, FileSkipped)):
+            self._file(event.outcome)
+        elif isinstance(event, JobFinished):
+            for warning in event.summary.warnings:
+                self.warning(warning)
+        self._redraw()
+
+    def _file(self, outcome: UploadOutcome) -> None:
+        detail = outcome_detail(outcome)
+        self._line(outcome.status, f"{outcome.path}" + (f"  ({detail})" if detail else ""))
+        self._json(outcome.status, **outcome_json(outcome))
+        if self.wait and outcome.data_product_id is not None and outcome.status in ("uploaded", "skipped"):
+            self._paths[outcome.data_product_id] = outcome.path
+            self.tally.expect_calibration()
+
+    def calibrated(self, result: CalibrationResult) -> None:
+        """One final calibration result (``--wait``)."""
+        word = self.tally.calibrated(result)
+        path = self._paths.get(result.dataproduct_id) if result.dataproduct_id is not None else None
+        name = str(path) if path is not None else (result.filename or str(result.dataproduct_id))
+        done = sum(self.tally.calib_counts.values())
+        self._line(word, f"{name}  ({calibration_detail(result)})", counter=False, index=done)
+        self._json("calibrated", path=str(path) if path is not None else None, **calibration_json(result))
+        self._redraw()
+
+    def warning(self, message: str) -> None:
+        """A warning line (always shown, also with -q)."""
+        self._line("warning", message, counter=False, important=True)
+        self._json("warning", message=message)
+
+    def interrupted(self, signum: int, grace: float) -> None:
+        """A signal arrived: say what happens next."""
+        sending = len(self.tally.sending)
+        what = (
+            f"waiting up to {grace:g} s for the {sending} upload(s) in flight"
+            if sending
+            else "no upload was in flight"
+        )
+        name = signal_name(signum)
+        self._line(
+            "interrupted",
+            f"by {name}: starting no new uploads; {what} (again to stop at once)",
+            counter=False,
+            important=True,
+        )
+        self._json("interrupted", signal=name, grace=grace, in_flight=sending)
+
+    def to_log(self, word: str, text: str) -> None:
+        """A line for the log file only (the screen shows the same thing its own way)."""
+        if self.log is not None:
+            self.log.write(f"{timestamp()} {word:<13} {text}\n")
+
+    def json_event(self, event: str, **fields: object) -> None:
+        """One JSON line (``-o jsonl``), e.g. the closing ``summary``."""
+        self._json(event, **fields)
+
+    # ---- writers ------------------------------------------------------------------------------
+
+    def _line(
+        self,
+        word: str,
+        text: str,
+        *,
+        counter: bool = True,
+        important: bool = False,
+        index: int | None = None,
+    ) -> None:
+        total = max(self.tally.plan.entries, self.tally.finished)
+        number = index if index is not None else self.tally.finished
+        of = self.tally.calib_expected if index is not None else total
+        prefix = f"[{number}/{of}] " if counter or index is not None else ""
+        line = f"{prefix}{word:<13} {text}".rstrip()
+        if self.log is not None:
+            self.log.write(f"{timestamp()} {line}\n")
+        if self.screen == "lines" or (self.screen == "quiet" and important):
+            click.echo(f"{timestamp()} {line}")
+        elif self.screen == "live" and self._progress is not None:
+            self._progress.console.print(f"{timestamp(date=False)} {line}", markup=False, highlight=False)
+
+    def _json(self, event: str, **fields: object) -> None:
+        if self.json_lines:
+            click.echo(json_line({"event": event, "time": timestamp(), **fields}))
+
+    # ---- the live display ---------------------------------------------------------------------
+
+    def _open_live(self) -> None:
+        from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
+        from rich.text import Text
+
+        class _Text(ProgressColumn):
+            def render(self, task: Task) -> Text:
+                return Text(str(task.fields.get("text", "")))
+
+        tally = self.tally
+
+        class _Display(Progress):
+            # The file counts get a line of their own under the bars, so nothing wraps oddly.
+            def get_renderables(self) -> Iterator[object]:  # type: ignore[override]
+                yield self.make_tasks_table(self.tasks)
+                yield Text(f"files     {tally.counts_text()}")
+
+        self._progress = _Display(
+            TextColumn("[bold]{task.description:<9}"),
+            BarColumn(bar_width=20),
+            _Text(),
+            console=self._console,
+            auto_refresh=False,
+            transient=False,
+        )
+        self._progress.start()
+        self._upload_task = self._progress.add_task("upload", total=1, text="")
+        if self.wait:
+            self._calib_task = self._progress.add_task("calibrate", total=1, text="")
+        self._redraw(force=True)
+
+    def _redraw(self, *, force: bool = False) -> None:
+        progress = self._progress
+        if progress is None or self._upload_task is None:
+            return
+        now = self._now()
+        if not force and now - self._drawn < REDRAW:
+            return
+        self._drawn = now
+        tally = self.tally
+        total, done = tally.total_bytes, tally.completed_bytes
+        if total == 0:  # nothing to send: an empty bar until the job ends, then a full one
+            total, done = 1, 1 if tally.summary is not None else 0
+        progress.update(self._upload_task, total=total, completed=done, text=tally.bytes_text(self.elapsed))
+        if self._calib_task is not None:
+            finished = sum(tally.calib_counts.values())
+            progress.update(
+                self._calib_task,
+                total=max(tally.calib_expected, 1),
+                completed=finished,
+                text=tally.calibration_text(),
+            )
+        progress.refresh()
