@@ -1,17 +1,34 @@
-"""Click parameter types the commands share: seconds, the official scripts' True/False words, pairs."""
+"""Click parameter types the commands share: durations, clock times, True/False words, pairs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 
 import click
 
-__all__ = ["SECONDS", "BoolWord", "NumberPair", "Seconds"]
+__all__ = ["SECONDS", "BoolWord", "ClockTime", "NumberPair", "Seconds", "next_clock_time", "seconds_of"]
+
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)[smhd]")
+
+
+def seconds_of(text: str) -> float | None:
+    """``90`` -> 90.0, ``30m`` -> 1800.0, ``1h30m`` -> 5400.0; None when `text` is neither."""
+    word = text.strip().lower()
+    try:
+        return float(word)
+    except ValueError:
+        pass
+    parts = _DURATION.findall(word)
+    if not parts or "".join(parts) != word:
+        return None
+    return sum(float(part[:-1]) * _UNIT_SECONDS[part[-1]] for part in parts)
 
 
 class Seconds(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.2
-    """A finite number of seconds of at least `minimum` (``nan``, ``inf`` and negatives are refused).
+    """A duration: plain seconds or with units (``90``, ``30m``, ``1h30m``); finite, not negative.
 
     With `positive`, zero is refused too.
     """
@@ -25,10 +42,10 @@ class Seconds(click.ParamType):  # type: ignore[type-arg]  # generic only in cli
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             number = float(value)
         else:
-            try:
-                number = float(str(value))
-            except ValueError:
-                self.fail(f"{value!r} is not a number of seconds", param, ctx)
+            parsed = seconds_of(str(value))
+            if parsed is None:
+                self.fail(f"{value!r} is not a duration (90, 90s, 30m, 2h, 1h30m)", param, ctx)
+            number = parsed
         ok = math.isfinite(number) and (number > 0 if self.positive else number >= 0)
         if not ok:
             least = "a positive" if self.positive else "a finite, non-negative"
@@ -77,3 +94,49 @@ class NumberPair(click.ParamType):  # type: ignore[type-arg]  # generic only in 
         if not all(math.isfinite(x) and x >= 0 for x in (low, high)):
             self.fail(f"{value!r}: both numbers must be finite and non-negative", param, ctx)
         return (low, high)
+
+
+def next_clock_time(text: str, now: dt.datetime) -> dt.datetime | None:
+    """When ``06:30`` (local) next comes after `now`, or the moment an ISO time names.
+
+    A bare clock time already past today means tomorrow; an ISO time without a zone is local.
+    None when `text` is neither.
+    """
+    word = text.strip()
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", word)
+    if match:
+        hour, minute, second = (int(g or 0) for g in match.groups())
+        if hour > 23 or minute > 59 or second > 59:
+            return None
+        # Naive local wall times, zoned afterwards: right across a daylight-saving change too.
+        today = now.astimezone().replace(tzinfo=None, hour=hour, minute=minute, second=second, microsecond=0)
+        for day in (today, today + dt.timedelta(days=1)):
+            if day.astimezone() > now:
+                return day.astimezone()
+        return None
+    try:
+        # Python 3.10's fromisoformat does not read a trailing Z.
+        zoned = word[:-1] + "+00:00" if word.endswith(("Z", "z")) else word
+        moment = dt.datetime.fromisoformat(zoned)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
+class ClockTime(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.2
+    """A moment as seconds since the epoch: ``06:30`` (the next one, local time) or an ISO time."""
+
+    name = "HH:MM|ISO"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        moment = next_clock_time(str(value), dt.datetime.now().astimezone())
+        if moment is None:
+            self.fail(
+                f"{value!r} is not a time: give a local clock time (06:30) or an ISO time "
+                "(2026-11-30T06:30, 2026-11-30T05:30Z)",
+                param,
+                ctx,
+            )
+        return moment.timestamp()

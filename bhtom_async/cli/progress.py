@@ -132,6 +132,9 @@ class Tally:
         self.calib_counts: dict[str, int] = {}
         self.last_magnitude: dict[str, float] = {}
         self.summary: UploadSummary | None = None
+        self._new: set[str] = set()
+        self._now = now
+        self.last_new: float | None = None
 
     # ---- uploads ------------------------------------------------------------------------------
 
@@ -142,6 +145,9 @@ class Tally:
             if key not in self.to_send:
                 self.to_send[key] = event.size
                 self.total_bytes += event.size
+            if key not in self.plan.to_send and key not in self._new:  # appeared while watching
+                self._new.add(key)
+                self.last_new = self._now()
         elif isinstance(event, FileHeld):
             self.held.add(str(event.path))
         elif isinstance(event, FileStarted):
@@ -191,9 +197,14 @@ class Tally:
         return min(self.done_bytes + self.inflight_bytes, self.total_bytes)
 
     @property
+    def seen(self) -> int:
+        """Files found: the plan's, and those that appeared since (watch mode)."""
+        return self.plan.entries + len(self._new)
+
+    @property
     def left(self) -> int:
         """Files found that have no outcome yet."""
-        return max(self.plan.entries - self.finished, 0)
+        return max(self.seen - self.finished, 0)
 
     def count(self, status: str) -> int:
         return self.counts.get(status, 0)
@@ -231,6 +242,25 @@ class Tally:
             return f"{text}  rate -  elapsed {clock_text(elapsed)}  ETA -"
         eta = (total - done) / rate
         return f"{text}  {human_bytes(rate)}/s  elapsed {clock_text(elapsed)}  ETA {clock_text(eta)}"
+
+    def status_text(self) -> str:
+        """A watch's figures: ``12 frames seen, 10 uploaded, 1 waiting to settle, ...; last ...``."""
+        parts = [
+            f"{self.seen} frames seen",
+            f"{self.count('uploaded')} uploaded",
+            f"{self.already} already uploaded",
+            f"{len(self.held)} waiting to settle",
+            f"{self.count('failed')} failed",
+            f"{self.count('unknown')} unknown",
+        ]
+        if self.calib_expected:
+            parts.append(f"{self.calib_counts.get('calibrated', 0)} calibrated")
+        text = ", ".join(parts)
+        if self.last_magnitude:
+            text += "; last " + ", ".join(f"{f} {m:.3f}" for f, m in sorted(self.last_magnitude.items()))
+        if self.last_new is not None:
+            text += f"; newest frame {clock_text(self._now() - self.last_new)} ago"
+        return text
 
     # ---- calibrations -------------------------------------------------------------------------
 
@@ -303,6 +333,10 @@ class JobReport:
         log: an open text file for the plain lines (``--log-file``), or None.
         console: the rich console of the live display (a terminal's by default).
         wait: calibrations are awaited too (a second bar).
+        watching: what a watch run watches (``--watch``): said at the start, and the live
+            display gets a status line.
+        status_every: seconds between status lines off a terminal, in the log and as JSON
+            lines (``--watch``); None for none.
         now: the monotonic clock (tests bring their own).
     """
 
@@ -315,6 +349,8 @@ class JobReport:
         log: IO[str] | None = None,
         console: Console | None = None,
         wait: bool = False,
+        watching: str | None = None,
+        status_every: float | None = None,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.tally = Tally(plan, now=now)
@@ -322,6 +358,9 @@ class JobReport:
         self.json_lines = json_lines
         self.log = log
         self.wait = wait
+        self.watching = watching
+        self.status_every = status_every
+        self._last_status = now()
         self._now = now
         self._started = now()
         self._console = console
@@ -362,6 +401,14 @@ class JobReport:
             already_uploaded=plan.already,
             journal=plan.journal,
         )
+        if self.watching is not None:
+            self._line("watch", self.watching, counter=False, important=True)
+            self._json("watch", watching=self.watching)
+
+    def watch_ended(self, reason: str) -> None:
+        """The watch stopped looking for new frames (``--until``, ``--idle-exit``)."""
+        self._line("watch", f"ended: {reason}; finishing the frames found", counter=False, important=True)
+        self._json("watch_ended", reason=reason)
 
     def close(self) -> None:
         """Draw the final state and close the live display."""
@@ -373,8 +420,29 @@ class JobReport:
             self.log.flush()
 
     def tick(self) -> None:
-        """Redraw the live display (the elapsed time moves even when no event comes)."""
+        """Redraw the live display (the elapsed time moves even when no event comes); a status
+        line when one is due (``status_every``)."""
         self._redraw(force=True)
+        if self.status_every is not None and self._now() - self._last_status >= self.status_every:
+            self._last_status = self._now()
+            self.status()
+
+    def status(self) -> None:
+        """One status line (and JSON line) with the watch's figures; the live display has its own."""
+        tally = self.tally
+        if self.screen != "live":
+            self._line("status", tally.status_text(), counter=False)
+        self._json(
+            "status",
+            seen=tally.seen,
+            uploaded=tally.count("uploaded"),
+            already_uploaded=tally.already,
+            waiting_to_settle=len(tally.held),
+            failed=tally.count("failed"),
+            unknown=tally.count("unknown"),
+            calibrated=tally.calib_counts.get("calibrated", 0),
+            last_magnitude=dict(sorted(tally.last_magnitude.items())),
+        )
 
     # ---- events -------------------------------------------------------------------------------
 
@@ -459,7 +527,7 @@ class JobReport:
         important: bool = False,
         index: int | None = None,
     ) -> None:
-        total = max(self.tally.plan.entries, self.tally.finished)
+        total = max(self.tally.seen, self.tally.finished)
         number = index if index is not None else self.tally.finished
         of = self.tally.calib_expected if index is not None else total
         prefix = f"[{number}/{of}] " if counter or index is not None else ""
@@ -486,12 +554,15 @@ class JobReport:
                 return Text(str(task.fields.get("text", "")))
 
         tally = self.tally
+        watching = self.watching is not None
 
         class _Display(Progress):
             # The file counts get a line of their own under the bars, so nothing wraps oddly.
             def get_renderables(self) -> Iterator[object]:  # type: ignore[override]
                 yield self.make_tasks_table(self.tasks)
                 yield Text(f"files     {tally.counts_text()}")
+                if watching:
+                    yield Text(f"night     {tally.status_text()}")
 
         self._progress = _Display(
             TextColumn("[bold]{task.description:<9}"),

@@ -8,7 +8,8 @@ graceful stop (`signals.Interruption`), and its summary into a table, JSON and a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
@@ -26,6 +27,7 @@ from ..upload.headers import settings_from_header
 from ..upload.options import JobOptions
 from ..upload.scheduler import Uploader
 from ..upload.settings import SettingsSource
+from ..upload.watch import WatchOptions
 from . import output
 from ._core import (
     BhtomCommand,
@@ -38,13 +40,14 @@ from ._core import (
     run,
     warn,
 )
-from ._params import SECONDS, BoolWord, Seconds
+from ._params import SECONDS, BoolWord, ClockTime, Seconds
 from .calibration import print_results, results_exit_code
 from .output import emit_json, human_bytes, print_table, timestamp, to_csv
 from .plan import Plan, plan_job
 from .progress import JobReport, signal_name
 from .shapes import already_uploaded, calibration_json, outcome_json, summary_json
 from .signals import DEFAULT_GRACE, Interruption
+from .watching import NightWatch
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -72,12 +75,14 @@ class UploadRequest:
     """What `bhtom upload` (and `bhtom demo`) asks the bulk uploader to do.
 
     `settings` are per-file settings (`Uploader`'s), e.g. each frame's target from its header.
+    With `watch`, the paths are watched for new frames (``--watch``) instead of walked once.
     """
 
     paths: tuple[Path, ...]
     options: UploadOptions
     job: JobOptions = attrs.field(factory=JobOptions)
     settings: SettingsSource | None = None
+    watch: NightWatch | None = None
 
 
 @attrs.frozen
@@ -91,6 +96,7 @@ class JobResult:
     results: tuple[CalibrationResult, ...] = ()
     signum: int | None = None
     unreached: int = 0
+    watch_ended: str | None = None
 
 
 # ---- running a job ------------------------------------------------------------------------------
@@ -132,13 +138,17 @@ async def run_job(
             )
             report = make_report(plan, poll is not None)
             interruption.announce = report.interrupted
+            paths: list[Path] | AsyncIterator[Path] = list(request.paths)
+            if request.watch is not None:
+                request.watch.on_end = report.watch_ended
+                paths = request.watch.stream()
             report.start()
             tg.start_soon(_tick, report)
             try:
                 if poll is None:
                     uploader = Uploader(
                         bh,
-                        list(request.paths),
+                        paths,
                         request.options,
                         request.job,
                         settings=request.settings,
@@ -149,7 +159,7 @@ async def run_job(
                 else:
                     async with upload_and_calibrate(
                         bh,
-                        list(request.paths),
+                        paths,
                         request.options,
                         request.job,
                         poll,
@@ -167,8 +177,9 @@ async def run_job(
         report = JobReport(Plan(0, {}), screen="off")
     summary = report.summary or UploadSummary(outcomes=(), cancelled=True)
     # A cancelled job reports the files it reached; the plan knows how many more there were.
-    unreached = max(report.tally.plan.entries - len(summary.outcomes), 0) if summary.cancelled else 0
-    return JobResult(summary, tuple(results), interruption.signum, unreached), report
+    unreached = max(report.tally.seen - len(summary.outcomes), 0) if summary.cancelled else 0
+    ended = request.watch.ended if request.watch is not None else None
+    return JobResult(summary, tuple(results), interruption.signum, unreached, ended), report
 
 
 async def _tick(report: JobReport) -> None:
@@ -274,6 +285,13 @@ A file still being written is held back until it has been still for --settle sec
 sent in the same run. Ctrl-C or SIGTERM starts no new uploads, gives those in flight --grace
 seconds, prints the summary and exits 130 / 143; run the same command again to carry on.
 
+With --watch (the way to run a night) the folders are watched: every frame already there is
+sent, then each new one once it has settled, while --wait shows the calibrations as they come.
+The watch ends at --until, after --idle-exit without a new frame, or on SIGTERM/Ctrl-C; it
+then exits as a one-shot run would (0 when every frame found is uploaded). It checks the
+server for each file the journal does not know (--check-server), so no journal mix-up stores
+a frame twice.
+
 \b
 Exit codes (also in docs/cli.md):
   0    every file found is uploaded, or was already (or checked, with --dry-run)
@@ -298,6 +316,8 @@ Example:
     bhtom upload night/ --target Gaia22bpl --observatory MyObs_MyCam --filter GaiaSP/V \\
         --journal night.sqlite3 --wait
     bhtom upload night/ --target Gaia22bpl --observatory MyObs_MyCam --log-file night.log -q
+    bhtom upload /data/tonight --watch --until 06:30 --wait --target Gaia22bpl \\
+        --observatory MyObs_MyCam --journal ~/bhtom/night.sqlite3 --log-file night.log
     bhtom upload mixed-night/ --target-from-header --filter-from-header --observatory MyObs_MyCam
 """
 
@@ -399,6 +419,47 @@ Example:
     show_default=True,
     help="On Ctrl-C/SIGTERM, seconds the uploads in flight get to finish.",
 )
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep watching the folders: each new frame is uploaded once it has settled, until "
+    "--until, --idle-exit or Ctrl-C/SIGTERM.",
+)
+@click.option(
+    "--until",
+    type=ClockTime(),
+    help="--watch: stop at this local time (06:30, the next one) or ISO time (2026-11-30T06:30).",
+)
+@click.option(
+    "--idle-exit",
+    type=Seconds(positive=True),
+    help="--watch: stop once no new frame has appeared for this long (30m, 1h, 900).",
+)
+@click.option(
+    "--force-polling",
+    is_flag=True,
+    help="--watch: scan the folders instead of waiting for change notifications (network disks).",
+)
+@click.option(
+    "--scan-interval",
+    type=Seconds(positive=True),
+    default=2.0,
+    show_default=True,
+    help="--watch: seconds between scans when polling.",
+)
+@click.option(
+    "--status-every",
+    type=Seconds(positive=True),
+    default=60.0,
+    show_default=True,
+    help="--watch: a status line this often (off a terminal, in the log, as JSON lines).",
+)
+@click.option(
+    "--check-server/--no-check-server",
+    default=None,
+    help="Before first sending a file the journal does not know, look for it on the server "
+    "(one listing per target and camera) [default: on with --watch].",
+)
 # The official scripts' flags (upload_files_script.py, send_fits_to_bhtom.py): hidden aliases.
 @click.option(
     "--directory",
@@ -458,6 +519,13 @@ def upload(
     json_lines: bool,
     allow_empty: bool,
     grace: float,
+    watch: bool,
+    until: float | None,
+    idle_exit: float | None,
+    force_polling: bool,
+    scan_interval: float,
+    status_every: float,
+    check_server: bool | None,
     legacy_dirs: tuple[Path, ...],
     legacy_files: tuple[Path, ...],
     legacy_target: str | None,
@@ -523,19 +591,29 @@ def upload(
             max_bytes_per_second=max_bytes_per_second,
             rate_limit_budget=rate_limit_budget,
             marker=marker,
+            check_server=check_server,
         )
+        night = _night_watch(everything, watch, until, idle_exit, force_polling, scan_interval)
         poll = PollOptions(timeout=timeout, interval=poll_interval) if wait else None
     except InvalidInputError as exc:
         raise click.UsageError(exc.headline) from None
     if json_lines:
         state = attrs.evolve(state, output="jsonl")
-    request = UploadRequest(everything, options, job, settings)
+    request = UploadRequest(everything, options, job, settings, night)
     screen = _screen(state, quiet=quiet)
     with ExitStack() as stack:
         log = _open_log(log_file, stack)
 
         def make_report(plan: Plan, waiting: bool) -> JobReport:
-            return JobReport(plan, screen=screen, json_lines=state.output == "jsonl", log=log, wait=waiting)
+            return JobReport(
+                plan,
+                screen=screen,
+                json_lines=state.output == "jsonl",
+                log=log,
+                wait=waiting,
+                watching=night.describe() if night is not None else None,
+                status_every=status_every if night is not None else None,
+            )
 
         result, report = run(_upload, state, request, make_report, poll, grace)
         code = finish(state, result, report, allow_empty=allow_empty, screen=screen)
@@ -553,6 +631,31 @@ def _one(what: str, *values: _T | None) -> _T | None:
         shown = " and ".join(sorted(repr(v) for v in given))
         raise click.UsageError(f"{what} was given twice with different values ({shown})")
     return next(iter(given), None)
+
+
+def _night_watch(
+    paths: tuple[Path, ...],
+    watch: bool,
+    until: float | None,
+    idle_exit: float | None,
+    force_polling: bool,
+    scan_interval: float,
+) -> NightWatch | None:
+    """The watch `--watch` asks for; its options without `--watch` are a usage error."""
+    if not watch:
+        asked = {"--until": until, "--idle-exit": idle_exit, "--force-polling": force_polling}
+        given = [name for name, value in asked.items() if value]
+        if given:
+            raise click.UsageError(f"{' and '.join(given)}: only with --watch")
+        return None
+    if not any(p.is_dir() for p in paths):
+        raise click.UsageError("--watch needs a folder to watch (the files a camera writes appear there)")
+    if until is not None and until <= time.time():
+        raise click.UsageError("--until is already past; give a later time")
+    options = WatchOptions(
+        until=until, idle_exit=idle_exit, force_polling=force_polling, poll_interval=scan_interval
+    )
+    return NightWatch(paths, options)
 
 
 def _open_log(path: Path | None, stack: ExitStack) -> IO[str] | None:
@@ -650,6 +753,7 @@ def _document(
         exit_code=code,
         reason=reason,
         interrupted=signal_name(result.signum) if result.signum is not None else None,
+        watch_ended=result.watch_ended,
     )
     if waited:
         document["results"] = [calibration_json(r) for r in result.results]

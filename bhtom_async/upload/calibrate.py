@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING
 
@@ -48,7 +48,7 @@ class CalibratedUpload:
 @asynccontextmanager
 async def upload_and_calibrate(
     client: Client,
-    paths: StrPath | Sequence[StrPath],
+    paths: StrPath | Sequence[StrPath] | AsyncIterable[StrPath],
     options: UploadOptions,
     job: JobOptions | None = None,
     poll: PollOptions | None = None,

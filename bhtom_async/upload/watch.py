@@ -126,9 +126,19 @@ def _notifications(folders: list[str], stop: anyio.Event) -> AsyncIterator[list[
             watch_filter=None,
         ):
             # Folders and deleted files are sorted out by the walk that follows each path.
-            yield sorted({Path(path) for change, path in changes if change in wanted})
+            yield sorted({_as_given(Path(path), folders) for change, path in changes if change in wanted})
 
     return batches()
+
+
+def _as_given(path: Path, folders: list[str]) -> Path:
+    """`path` (absolute, as notifications report it) under the folder as the caller wrote it."""
+    for folder in folders:
+        try:
+            return Path(folder) / path.relative_to(Path(folder).absolute())
+        except ValueError:
+            continue
+    return path
 
 
 async def _polling(folders: list[str], interval: float, stop: anyio.Event) -> AsyncIterator[list[Path]]:

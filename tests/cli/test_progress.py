@@ -190,3 +190,36 @@ async def test_the_plan_follows_per_file_settings(emu: Emulator, tmp_path: Path)
     assert (again.entries, again.already, again.other, again.to_send) == (3, 2, 1, {})
     fresh = await plan_job([str(night)], options, job)  # without the settings: frame_2 is new
     assert list(fresh.to_send) == [str(night / "frame_2.fits")]
+
+
+def test_a_watch_reports_its_night_in_status_lines_on_time() -> None:
+    """--watch off a terminal: a status line every status_every seconds (not before) with frames
+    seen (new ones too), uploaded, waiting to settle, calibrated and the last magnitude per filter."""
+    from bhtom_async.models.calibration import CalibrationResult, CalibrationStatus
+    from bhtom_async.upload.events import FileHeld
+
+    clock = Clock()
+    log = io.StringIO()
+    plan = Plan(entries=1, to_send={"n/a.fits": 100})
+    report = JobReport(
+        plan, screen="off", log=log, wait=True, watching="watching n/", status_every=60, now=clock
+    )
+    report.start()
+    report(FileQueued(Path("n/a.fits"), 100))
+    report(FileFinished(_outcome("n/a.fits", "uploaded", id_=7)))
+    clock.now = 30.0
+    report(FileQueued(Path("n/b.fits"), 100))
+    report(FileHeld(Path("n/b.fits"), 100))
+    report.calibrated(CalibrationResult(7, CalibrationStatus.SUCCESS, magnitude=15.2134, filter="GaiaSP/V"))
+    report.calibrated(CalibrationResult(9, CalibrationStatus.SUCCESS, magnitude=14.5, filter="GaiaSP/R"))
+    report.tick()
+    assert "status" not in log.getvalue()  # not due yet
+    clock.now = 61.0
+    report.tick()
+    status = [line for line in log.getvalue().splitlines() if " status " in line]
+    assert len(status) == 1
+    assert status[0].endswith(
+        "status        2 frames seen, 1 uploaded, 0 already uploaded, 1 waiting to settle, 0 failed, "
+        "0 unknown, 2 calibrated; last GaiaSP/R 14.500, GaiaSP/V 15.213; newest frame 0:00:31 ago"
+    )
+    assert "watch         watching n/" in log.getvalue()

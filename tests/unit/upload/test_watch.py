@@ -33,6 +33,27 @@ async def test_yields_the_folder_then_each_new_file_until_idle(tmp_path: Path, f
     assert tmp_path / "new.fits" in seen[1:]
 
 
+@pytest.mark.parametrize("force_polling", [False, True], ids=["notifications", "polling"])
+async def test_new_files_are_named_under_the_folder_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, force_polling: bool
+) -> None:
+    """A relative folder's new files come as relative paths too, like the frames already there."""
+    monkeypatch.chdir(tmp_path)
+    Path("night").mkdir()
+    options = WatchOptions(idle_exit=0.8, force_polling=force_polling, poll_interval=0.1)
+
+    async def write_later() -> None:
+        await anyio.sleep(0.3)
+        Path("night/new.fits").write_bytes(b"x")
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(write_later)
+            seen = [path async for path in watch_paths(["night"], options)]
+    assert seen[0] == Path("night")
+    assert set(seen[1:]) == {Path("night/new.fits")}
+
+
 async def test_until_ends_the_watch_at_that_moment(tmp_path: Path) -> None:
     """A watch with `until` one second away ends within a tick of it, with nothing new."""
     start = time.time()
