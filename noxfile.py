@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests lint typecheck`, `nox -s bench` for the long measurements."""
+"""Developer sessions: `nox -s tests lint typecheck`; `nox -s bench` and `nox -s soak` run long."""
 
 from __future__ import annotations
 
@@ -38,6 +38,14 @@ def bench(session: nox.Session) -> None:
     """
     session.install("-e", ".[dev,astro]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """The exactly-once soak: 2,000 frames, faults, a skewed server clock, overlapping runs and
+    20 kill -9 cycles, then the emulator's state checked file by file (`-- --kills N` ...)."""
+    session.install("-e", ".[cli,emulator]")
+    session.run("python", "-m", "benchmarks.soak", *session.posargs)
 
 
 @nox.session

@@ -282,6 +282,11 @@ class FaultInjector:
         """The armed rules, in order."""
         return [armed.rule for armed in self._armed]
 
+    def fired(self) -> list[tuple[FaultRule, int]]:
+        """Each armed rule with how many requests it has hit so far."""
+        with self._lock:
+            return [(armed.rule, armed.fired) for armed in self._armed]
+
     def select(self, host: str, method: str, path: str) -> _Firing:
         """Decide which rules fire for this request (advances counters and RNGs)."""
         firing = _Firing()

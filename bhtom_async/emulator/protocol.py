@@ -9,6 +9,7 @@ the asyncio transport into ``scope["extensions"]``, and :func:`reset_connection`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -46,7 +47,9 @@ def reset_connection(scope: Scope) -> None:
         raise RuntimeError("connection reset needs the emulator's ExposingH11Protocol")
     sock = transport.get_extra_info("socket")
     if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # The client may be gone already (killed mid-request): then there is nothing to reset.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
 
 

@@ -183,6 +183,10 @@ class Emulator:
         for item in parse_fault_spec(rule) if isinstance(rule, str) else [rule]:
             self.injector.add(item)
 
+    def faults_fired(self) -> list[tuple[FaultRule, int]]:
+        """Each armed fault rule with how many requests it has hit (cleared with the rules)."""
+        return self.injector.fired()
+
     def clear_faults(self) -> None:
         """Disarm every fault rule."""
         self.injector.clear()

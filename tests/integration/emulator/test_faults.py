@@ -190,6 +190,7 @@ def test_times_after_and_host_scoping(client: Client, emu: Emulator) -> None:
     c = client()
     assert [c.post(LIST, json={}).status_code for _ in range(4)] == [200, 500, 500, 200]
     assert c.post("/common/api/comments/", json={}).status_code == 200
+    assert [fired for _, fired in emu.faults_fired()] == [2, 0]  # what each rule hit
 
 
 def test_probability_is_reproducible_under_the_seed(client: Client, emu: Emulator) -> None:

@@ -1,0 +1,274 @@
+"""The exactly-once soak: `nox -s soak` or `python -m benchmarks.soak` (minutes; not a test).
+
+An adversarial night against the local emulator, through the real `bhtom upload` command in
+subprocesses, then a check of the emulator's state file by file:
+
+- 2,000 frames: four folders (R, V, B, I) holding the same 500 names, some with characters the
+  multipart encoding rewrites (``img "0100".fits``);
+- the server's clock 11 minutes behind the client's (its ``Date`` header and creation stamps);
+- about 10 % of upload requests meet a fault (reset after the server stored the file, reset
+  before the body, 503 and Django 500 pages, a truncated 2xx, 429 with ``Retry-After``), 3 % of
+  look-ups a 502, and every upload 50-250 ms of latency;
+- two overlapping runs on one journal (the second refuses at once), and a third that waits for
+  the journal (``--journal-wait``) while the first is killed;
+- 20 ``kill -9`` cycles at random moments;
+- then runs until one ends with every file uploaded (the faults stay on for at most 12 runs,
+  then are cleared; the figures say how many runs each took).
+
+The check: every frame's content is stored exactly once (0 lost, 0 doubled, nothing stored that
+is not one of the frames), and every ``uploaded`` outcome in every finished run's report names a
+product holding that file's bytes. Figures go to ``benchmarks/results/<date>-soak.json``; the
+README's **Guarantees** section quotes them. Exits 1 if any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bhtom_async.cli.fits_synth import FrameSpec, write_frame
+from bhtom_async.emulator import Emulator, FaultRule
+
+from . import machine
+
+HERE = Path(__file__).resolve().parent
+TARGET = "Gaia22bpl"
+CAMERA = "HarnessObs_HarnessCam"
+FOLDERS = ("R", "V", "B", "I")
+SKEW = -660.0  # the server's clock, seconds from ours
+
+UPLOAD_FAULTS = [
+    FaultRule(kind="reset_after_store", host="upload", path="/upload/", probability=0.03),
+    FaultRule(kind="reset_before_body", host="upload", path="/upload/", probability=0.02),
+    FaultRule(kind="error", host="upload", path="/upload/", status=503, probability=0.02),
+    FaultRule(kind="error", host="upload", path="/upload/", status=500, probability=0.01),
+    FaultRule(kind="truncate", host="upload", path="/upload/", probability=0.01),
+    FaultRule(kind="throttle", host="upload", path="/upload/", retry_after=1, probability=0.01),
+    FaultRule(kind="error", host="main", path="/common/api/data/", status=502, probability=0.03),
+    FaultRule(kind="latency", host="upload", path="/upload/", seconds=0.05, seconds_max=0.25),
+]
+
+
+def _frame_names(per_folder: int) -> list[str]:
+    return [f'img "{i:04d}".fits' if i % 100 == 0 else f"img_{i:04d}.fits" for i in range(per_folder)]
+
+
+def write_night(root: Path, per_folder: int) -> dict[str, str]:
+    """The frames on disk; path -> sha256 of its bytes (every frame's content is distinct)."""
+    shas: dict[str, str] = {}
+    seed = 0
+    for folder in FOLDERS:
+        (root / folder).mkdir(parents=True)
+        for name in _frame_names(per_folder):
+            seed += 1
+            spec = FrameSpec(target=TARGET, mjd=60827.5 + seed * 1e-4, filter=folder, seed=seed, size=32)
+            path = write_frame(spec, root / folder / name, use_astropy=False)
+            shas[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return shas
+
+
+class Soak:
+    """Runs `bhtom upload` against one emulator and keeps every finished run's report."""
+
+    def __init__(self, emulator: Emulator, root: Path, work: Path) -> None:
+        self.emulator = emulator
+        self.root = root
+        self.journal = work / "night.sqlite3"
+        keep = {k: v for k, v in os.environ.items() if not k.startswith("BHTOM_")}
+        self.env = {
+            **keep,
+            "BHTOM_TOKEN": emulator.tokens["alice"],
+            "BHTOM_BASE_URL": emulator.base_url,
+            "BHTOM_UPLOAD_URL": emulator.upload_url,
+            "BHTOM_CONFIG": str(work / "config.toml"),
+            "XDG_STATE_HOME": str(work / "state"),
+        }
+        self.reports: list[dict[str, Any]] = []
+        self.exits: list[int] = []
+        self.faults_fired: dict[str, int] = {}
+
+    def note_faults(self) -> None:
+        """Remember how often each fault fired (clearing the rules forgets it)."""
+        for rule, fired in self.emulator.faults_fired():
+            name = (
+                f"{rule.kind}{'' if rule.kind != 'error' else ' ' + str(rule.status)} {rule.host}{rule.path}"
+            )
+            self.faults_fired[name] = self.faults_fired.get(name, 0) + fired
+
+    def start(self, *extra: str) -> subprocess.Popen[str]:
+        command = [sys.executable, "-m", "bhtom_async.cli", "--json", "upload", str(self.root),
+                   "--target", TARGET, "--observatory", CAMERA, "--journal", str(self.journal),
+                   "--settle", "0", "--concurrency", "8", "--file-timeout", "120", *extra]  # fmt: skip
+        pipe = subprocess.PIPE
+        return subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=self.env)
+
+    def finish(self, process: subprocess.Popen[str], timeout: float = 1800) -> dict[str, Any] | None:
+        out, err = process.communicate(timeout=timeout)
+        self.exits.append(process.returncode)
+        if process.returncode < 0:
+            return None  # killed: no report
+        try:
+            report: dict[str, Any] = json.loads(out)
+        except json.JSONDecodeError:
+            raise SystemExit(f"a run printed no JSON (exit {process.returncode}): {err[-2000:]}") from None
+        report["_stderr"] = err
+        self.reports.append(report)
+        return report
+
+    def kill(self, process: subprocess.Popen[str]) -> None:
+        process.send_signal(signal.SIGKILL)
+        self.finish(process)
+
+
+def _overlap(soak: Soak) -> dict[str, Any]:
+    """Run 1 uploads; run 2 on the same journal refuses; run 3 waits, takes over when 1 is killed."""
+    first = soak.start()
+    time.sleep(1.5)
+    second = soak.start()
+    refused = soak.finish(second)
+    third = soak.start("--journal-wait", "600")
+    time.sleep(1.0)
+    soak.kill(first)
+    time.sleep(2.0)
+    soak.kill(third)
+    assert refused is not None
+    counts = refused.get("counts", {})  # a refusal before the job is an error document
+    return {
+        "second_run_exit": refused["exit_code"],
+        "second_run_error": refused.get("type"),
+        "second_run_message": refused.get("error"),
+        "second_run_sent": sum(counts.get(k, 0) for k in ("uploaded", "unknown", "failed")),
+    }
+
+
+def _kill_cycles(soak: Soak, cycles: int, rng: random.Random) -> list[float]:
+    moments = []
+    for _ in range(cycles):
+        process = soak.start()
+        moment = rng.uniform(0.8, 3.5)  # the CLI needs ~0.7 s to start
+        time.sleep(moment)
+        soak.kill(process)
+        moments.append(round(moment, 2))
+    return moments
+
+
+def _finish_night(soak: Soak, max_faulty_runs: int) -> dict[str, Any]:
+    faulty = clean = 0
+    while True:
+        if faulty >= max_faulty_runs:
+            soak.note_faults()
+            soak.emulator.clear_faults()
+            clean += 1
+        else:
+            faulty += 1
+        report = soak.finish(soak.start())
+        if report is not None and report["exit_code"] == 0:
+            return {"runs_with_faults": faulty, "runs_without_faults": clean, "last_counts": report["counts"]}
+        if clean >= 3:
+            return {"runs_with_faults": faulty, "runs_without_faults": clean, "unfinished": True}
+
+
+def check(emulator: Emulator, shas: dict[str, str], reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every frame stored once; every `uploaded` claim true."""
+    products = [p for p in emulator.state.dataproducts() if p.target == TARGET and not p.dry_run]
+    stored: dict[str, list[int]] = {}
+    for product in products:
+        stored.setdefault(product.sha256, []).append(product.id)
+    by_id = {p.id: p.sha256 for p in products}
+    expected = set(shas.values())
+    claims = false_claims = 0
+    for report in reports:
+        for file in report.get("files", []):
+            if file["status"] != "uploaded":
+                continue
+            claims += 1
+            if by_id.get(file["data_product_id"]) != shas.get(str(Path(file["path"]).absolute())):
+                false_claims += 1
+    return {
+        "frames": len(shas),
+        "stored_products": len(products),
+        "lost": len(expected - set(stored)),
+        "doubled": sum(1 for sha in expected if len(stored.get(sha, [])) > 1),
+        "extra_copies": sum(len(ids) - 1 for ids in stored.values() if len(ids) > 1),
+        "not_a_frame": sum(len(ids) for sha, ids in stored.items() if sha not in expected),
+        "uploaded_claims_checked": claims,
+        "false_uploaded_claims": false_claims,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.soak", description=__doc__.split("\n")[0])
+    parser.add_argument("--frames-per-folder", type=int, default=500, help="x4 folders (default 500: 2,000)")
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bhtom-soak-") as tmp:
+        work = Path(tmp)
+        root = work / "night"
+        shas = write_night(root, args.frames_per_folder)
+        with Emulator(
+            seed=args.seed,
+            calibration_delays=(3600.0, 3600.0),
+            faults=UPLOAD_FAULTS,
+            clock=lambda: time.time() + SKEW,
+        ) as emulator:
+            soak = Soak(emulator, root, work)
+            overlap = _overlap(soak)
+            kills = _kill_cycles(soak, args.kills, rng)
+            finished = _finish_night(soak, max_faulty_runs=12)
+            figures = check(emulator, shas, soak.reports)
+            soak.note_faults()
+            requests = emulator.state.request_count("POST", "/upload/")
+            lookups = emulator.state.request_count("POST", "/common/api/data/")
+    figures.update(
+        overlap=overlap,
+        kill_moments_s=kills,
+        finish=finished,
+        runs=len(soak.exits),
+        exit_codes=soak.exits,
+        upload_requests=requests,
+        lookup_requests=lookups,
+        server_clock_skew_s=SKEW,
+        faults_fired=soak.faults_fired,
+        elapsed_s=round(time.monotonic() - started, 1),
+    )
+    passed = (
+        figures["lost"] == 0
+        and figures["doubled"] == 0
+        and figures["not_a_frame"] == 0
+        and figures["false_uploaded_claims"] == 0
+        and overlap["second_run_exit"] == 3
+        and overlap["second_run_error"] == "JournalBusyError"
+        and overlap["second_run_sent"] == 0
+        and not finished.get("unfinished")
+    )
+    figures["passed"] = passed
+    document = {
+        "scenario": "soak",
+        "date": dt.date.today().isoformat(),
+        "command": "python -m benchmarks.soak " + " ".join(argv or sys.argv[1:]),
+        "machine": machine.describe(),
+        "figures": figures,
+    }
+    out = HERE / "results" / f"{dt.date.today().isoformat()}-soak.json"
+    out.write_text(json.dumps(document, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+    print(f"{'PASSED' if passed else 'FAILED'}; written to {out.relative_to(HERE.parent)}")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
