@@ -1,8 +1,9 @@
 """One parser for the server's many error-body shapes.
 
-Seen from the real server (`bhtom-server-behaviour.md` §1, §3): a bare JSON string, ``{"Error": …}``,
-``{"Error ": …}`` (trailing space), ``{"error": …}``, ``{"detail": …}``, ``{"non_field_errors": […]}``,
-DRF field dicts, a bare JSON list, Django's HTML error pages, and empty bodies.
+Seen from the real server (docs/server-behaviour.md, "Cross-cutting"): a bare JSON string,
+``{"Error": …}``, ``{"Error ": …}`` (trailing space), ``{"error": …}``, ``{"detail": …}``,
+``{"non_field_errors": […]}``, DRF field dicts, a bare JSON list, Django's HTML error pages, and
+empty bodies.
 """
 
 from __future__ import annotations

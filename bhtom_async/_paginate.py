@@ -1,10 +1,11 @@
 """The one page walker for every list endpoint.
 
 The server's lists answer ``{"count", "num_pages", "current_page", "data"}``. It answers a page
-past the end with the *last* page, and two views put every row on every page (§1, §3.3, §3.6), so
-the walker reads `num_pages` from page 1, never asks past it, stops early when page 1 already
-holds all `count` rows, and drops rows it has already yielded when a key function is given (a
-row whose key is None, an identity the converter could not read, is never dropped).
+past the end with the *last* page, and two views put every row on every page
+(docs/server-behaviour.md, "Pagination"), so the walker reads `num_pages` from page 1, never
+asks past it, stops early when page 1 already holds all `count` rows, and drops rows it has
+already yielded when a key function is given (a row whose key is None, an identity the converter
+could not read, is never dropped).
 
 Rows are converted by the tolerant converter; what it could not read as typed is summed over
 every page of one walk and logged as one warning at its end, never one line per row.

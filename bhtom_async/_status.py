@@ -61,7 +61,7 @@ def error_for_status(
     if status in (301, 302, 303, 307, 308):
         location = headers.get("location", "")
         if "/accounts/login" in location:
-            # The real server turns every 403 into a redirect to its login page (§1).
+            # The real server turns every 403 into a redirect to its login page.
             return PermissionDeniedError(
                 "this call is for BHTOM admins (staff) only; the server redirected to its login page",
                 hint="use the token of an admin account, or ask the BHTOM team to do this",

@@ -14,7 +14,8 @@ async def request_token(transport: Transport, username: str, password: str) -> s
     """Exchange credentials for the account's token (the server returns the same one each time).
 
     Sent without any ``Authorization`` header: a stale one makes the server answer 401 even for
-    correct credentials (§3.1). No ``X-CSRFToken`` either; the server ignores it.
+    correct credentials (docs/server-behaviour.md, "Token"). No ``X-CSRFToken`` either; the
+    server ignores it.
     """
     spec = RequestSpec("POST", PATH, json={"username": username, "password": password}, authenticated=False)
     try:

@@ -2,7 +2,7 @@
 
 Dispatch follows Django + DRF: URL resolution (APPEND_SLASH's 301, the HTML 404), then for
 API views authentication, permission, method (405), body parsing and the view, where any
-uncaught exception becomes Django's HTML 500 (§1).
+uncaught exception becomes Django's HTML 500 (docs/server-behaviour.md, "Cross-cutting").
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def _main_router() -> Router:
     )
     for pattern, methods in views_targets.PATTERN_ROUTES:
         router.add_pattern(pattern, Route(methods))
-    # Django HTML views that answer token-only clients with the login redirect (§1, §3.15).
+    # Django HTML views that answer token-only clients with the login redirect.
     for pattern in (r"/targets/", r"/targets/[^/]+/?", r"/dataproducts/download/[^/]+/\d+/?", r"/data/.+"):
         router.add_pattern(pattern, _html_route())
     router.add("/accounts/login/", Route({"GET": _login_page, "POST": _login_page}, auth=False, html=True))
@@ -137,7 +137,7 @@ async def _login_page(ctx: Ctx) -> Response:
 
 
 async def token_auth(ctx: Ctx) -> Response:
-    """POST /api/token-auth/ (§3.1): DRF's obtain_auth_token, AllowAllUsersModelBackend."""
+    """POST /api/token-auth/: DRF's obtain_auth_token, AllowAllUsersModelBackend."""
     data = ctx.data if isinstance(ctx.data, dict) else {}
     errors: dict[str, list[str]] = {}
     for key in ("username", "password"):

@@ -59,7 +59,7 @@ class CalibrationSettings:
     ``delays`` is (time in C, time in P). ``registration_delay`` is how long after the upload
     the calibration row appears (before that, get-calibration-res answers "does not exist").
     ``ccdphot_delay`` opens the window in which a ``fits_file`` has a calibration row but no
-    CCDPhotJob, which makes the whole get-calibration-res batch fail with 400 (§3.2).
+    CCDPhotJob, which makes the whole get-calibration-res batch fail with 400.
     ``spread`` lengthens each product's P phase by its own share of up to that many seconds
     (see :func:`spread_share`), so a night's products finish at scattered times, as on a busy
     server; 0 (the default) keeps every product on the same timeline.

@@ -1,7 +1,9 @@
-"""The real server's wire habits, in one place (see ``bhtom-server-behaviour.md`` §1).
+"""The real server's wire habits, in one place.
 
 Django error pages, DRF's JSON rendering, the 302-to-login that replaces every 403, the two
-datetime precisions, and the hand-rolled paginator with its "out of range means last page" rule.
+datetime precisions, and the hand-rolled paginator with its "out of range means last page" rule
+(docs/server-behaviour.md, "Cross-cutting" and "Pagination"). Capture numbers name the recorded
+answers in ``tests/data/captures/``.
 """
 
 from __future__ import annotations
@@ -85,17 +87,17 @@ def django_404() -> Response:
 
 
 def login_redirect(path: str) -> Response:
-    """What ``Raise403Middleware`` makes of a 403: 302 to the login page, empty body (§1)."""
+    """What ``Raise403Middleware`` makes of a 403: 302 to the login page, empty body."""
     return raw_response(302, b"", "text/html; charset=utf-8", {"location": f"/accounts/login/?next={path}"})
 
 
 def permanent_redirect(location: str) -> Response:
-    """APPEND_SLASH's 301 for a slashless path that exists with a slash (§1)."""
+    """APPEND_SLASH's 301 for a slashless path that exists with a slash."""
     return raw_response(301, b"", "text/html; charset=utf-8", {"location": location})
 
 
 def unauthorized(detail: str, *, allow: str = "POST, OPTIONS") -> Response:
-    """DRF's 401 with ``WWW-Authenticate: Token`` (§1, captures 04/05)."""
+    """DRF's 401 with ``WWW-Authenticate: Token`` (captures 04, 05)."""
     return drf_json({"detail": detail}, 401, allow=allow, headers={"www-authenticate": "Token"})
 
 
@@ -134,7 +136,7 @@ def clean_float(value: float | None) -> float | None:
 
 
 def page_number(raw: Any, num_pages: int) -> int:
-    """Django ``Paginator.get_page``: junk means page 1, out of range means the last page (§1)."""
+    """Django ``Paginator.get_page``: junk means page 1, out of range means the last page."""
     try:
         if isinstance(raw, float) and not raw.is_integer():
             raise ValueError
@@ -147,7 +149,7 @@ def page_number(raw: Any, num_pages: int) -> int:
 
 
 def strict_page(raw: Any, num_pages: int) -> int | None:
-    """Django ``Paginator.page``: None for any invalid page (the reducedDatum 400, §3.20)."""
+    """Django ``Paginator.page``: None for any invalid page (the reducedDatum 400)."""
     try:
         if isinstance(raw, float) and not raw.is_integer():
             raise ValueError
@@ -167,7 +169,7 @@ def num_pages(count: int, size: int) -> int:
 def page_envelope(items: Sequence[Any], number: int, size: int, *, all_rows: bool = False) -> dict[str, Any]:
     """The ``{"count","num_pages","current_page","data"}`` envelope.
 
-    ``all_rows`` reproduces the observatory and favourites bug: ``data`` holds every row (§3.3).
+    ``all_rows`` reproduces the observatory and favourites bug: ``data`` holds every row.
     """
     pages = num_pages(len(items), size)
     start = (number - 1) * size

@@ -1,7 +1,8 @@
 """The seeded world: users, observatories, targets, a light curve, one calibrated product.
 
 Identifiers and timestamps are fixed, so every emulator starts from the same state; only the
-tokens depend on the seed. The harness rows match ``real-server-captures`` (ids, values).
+tokens depend on the seed. The harness rows match the recorded answers in ``tests/data/captures/``
+(ids, values); capture numbers below name those files.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def make_token(seed: int, username: str) -> str:
 
 
 def _password_hash(username: str, password: str) -> str:
-    """A genuine Django ``pbkdf2_sha256`` hash (few iterations: it is only leaked, §3.22)."""
+    """A genuine Django ``pbkdf2_sha256`` hash (few iterations: it is only leaked by the users list)."""
     salt = hashlib.sha256(f"salt/{username}".encode()).hexdigest()[:22]
     iterations = 1000
     digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
@@ -58,7 +59,7 @@ def _password_hash(username: str, password: str) -> str:
 
 
 def target_created_comment(full_name: str, username: str, created: float) -> str:
-    """The hook's auto-comment text (§3.10, capture 46)."""
+    """The comment the server adds to a new target (capture 46)."""
     moment = dt.datetime.fromtimestamp(created, tz=dt.timezone.utc)
     return f"Target created by {full_name}({username}) on {moment}"
 
@@ -283,7 +284,7 @@ def _light_curve(first_id: int, target_id: int) -> list[Datum]:
                 )
             )
             ident += 1
-    # A non-detection: negative error marks a limit (§3.9).
+    # A non-detection: negative error marks a limit.
     datums.append(
         Datum(
             ident,

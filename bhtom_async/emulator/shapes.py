@@ -1,7 +1,8 @@
 """Records rendered the way the real views render them (key order included).
 
-Two families (§1 "Two item shapes"): Django ``serialize()`` ``fields`` (no id, ms datetimes)
-and DRF serializer dicts (ids, µs datetimes, FileFields as ``/data/<name>``).
+Two families: Django ``serialize()`` ``fields`` (no id, ms datetimes) and DRF serializer dicts
+(ids, µs datetimes, FileFields as ``/data/<name>``); see docs/server-behaviour.md, "Pagination".
+Capture numbers name the recorded answers in ``tests/data/captures/``.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ _ORBITAL = (
 
 
 def target_fields(target: Target, state: State) -> dict[str, Any]:
-    """getTargetList item: Django ``fields`` + ``aliases`` and ``groups`` pairs (§3.12)."""
+    """getTargetList item: Django ``fields`` + ``aliases`` and ``groups`` pairs."""
     item: dict[str, Any] = {
         "name": target.name,
         "type": target.type,
@@ -119,7 +120,7 @@ def target_fields(target: Target, state: State) -> dict[str, Any]:
 
 
 def target_summary(target: Target) -> dict[str, Any]:
-    """TargetsSerializers output (createTarget, targets-from-group): no id (§3.10)."""
+    """TargetsSerializers output (createTarget, targets-from-group): no id."""
     return {
         "name": target.name,
         "ra": target.ra,
@@ -140,7 +141,7 @@ def target_summary(target: Target) -> dict[str, Any]:
 
 
 def camera_item(camera: Camera) -> dict[str, Any]:
-    """``cameras[]`` item of the observatory list (§3.3)."""
+    """``cameras[]`` item of the observatory list."""
     return {
         "id": camera.id,
         "user": camera.user_id,
@@ -167,7 +168,7 @@ def camera_item(camera: Camera) -> dict[str, Any]:
 
 
 def observatory_item(obs: Observatory, state: State) -> dict[str, Any]:
-    """ObservatorySerializers item with nested cameras (§3.3)."""
+    """ObservatorySerializers item with nested cameras."""
     return {
         "id": obs.id,
         "name": obs.name,
@@ -192,7 +193,7 @@ def observatory_item(obs: Observatory, state: State) -> dict[str, Any]:
 
 
 def favourite_fields(fav: Favourite) -> dict[str, Any]:
-    """getFavouriteObservatory item: Django ``fields``, camera as id (§3.6)."""
+    """getFavouriteObservatory item: Django ``fields``, camera as id."""
     return {
         "user": fav.user_id,
         "camera": fav.camera_id,
@@ -216,7 +217,7 @@ def _cal_times(cal: Calibration, now: float) -> tuple[float, float]:
 
 
 def calibration_fields(cal: Calibration, now: float) -> dict[str, Any]:
-    """``Calibration_data`` Django ``fields``: ``dataproduct`` is the only id (§3.2)."""
+    """``Calibration_data`` Django ``fields``: ``dataproduct`` is the only id."""
     status = calib.status_at(cal, now)
     final = status in ("S", "E")
     ok = status == "S"
@@ -254,12 +255,12 @@ def calibration_fields(cal: Calibration, now: float) -> dict[str, Any]:
 
 
 def _or_blank(value: Any) -> Any:
-    """The serializer's ``x or ""``: 0.0 and None both become "" (§3.18)."""
+    """The serializer's ``x or ""``: 0.0 and None both become ""."""
     return value or ""
 
 
 def calibration_data(cal: Calibration | None, now: float) -> dict[str, Any]:
-    """The ``calibration_data`` dict of a data-product item (§3.18, capture 38)."""
+    """The ``calibration_data`` dict of a data-product item (capture 38)."""
     if cal is None or now < cal.registered_at:
         keys = (
             "id",
@@ -302,7 +303,7 @@ def calibration_data(cal: Calibration | None, now: float) -> dict[str, Any]:
 
 
 def dataproduct_item(product: DataProduct, state: State, now: float) -> dict[str, Any]:
-    """``common/api/data`` item (§3.18, capture 38)."""
+    """``common/api/data`` item (capture 38)."""
     user: User | None = state.get("user", product.user_id)
     if user is None:
         raise LookupError("data product without a user")
@@ -346,7 +347,7 @@ def dataproduct_item(product: DataProduct, state: State, now: float) -> dict[str
 
 
 def datum_item(datum: Datum) -> dict[str, Any]:
-    """``ReducedDatum.__all__`` (§3.20, capture 41)."""
+    """``ReducedDatum.__all__`` (capture 41)."""
     return {
         "id": datum.id,
         "data_type": datum.data_type,
@@ -382,7 +383,7 @@ def _array(value: list[Any] | None) -> list[Any] | None:
 
 
 def comment_item(comment: Comment, state: State) -> dict[str, Any]:
-    """Comment item; ``target_id`` is a string (§3.17). A dangling target raises (-> 500)."""
+    """Comment item; ``target_id`` is a string. A dangling target raises (-> 500)."""
     target: Target | None = state.get("target", comment.target_id)
     if target is None:
         raise LookupError("Target matching query does not exist.")
@@ -398,7 +399,7 @@ def comment_item(comment: Comment, state: State) -> dict[str, Any]:
 
 
 def download_item(row: Download, state: State) -> dict[str, Any]:
-    """DownloadedTargetSerializer item (§3.16)."""
+    """DownloadedTargetSerializer item."""
     user: User | None = state.get("user", row.user_id)
     target: Target | None = state.get("target", row.target_id)
     return {
@@ -415,12 +416,12 @@ def download_item(row: Download, state: State) -> dict[str, Any]:
 
 
 def group_item(group: Group) -> dict[str, Any]:
-    """TargetsGroupsSerializer item (§3.16)."""
+    """TargetsGroupsSerializer item."""
     return {"id": group.id, "name": group.name, "created": drf_dt(group.created)}
 
 
 def user_item(user: User) -> dict[str, Any]:
-    """``User.__all__``, password hash included: the real server leaks it (§3.22)."""
+    """``User.__all__``, password hash included: the real server leaks it."""
     return {
         "id": user.id,
         "password": user.password_hash,

@@ -1,4 +1,4 @@
-"""TargetsSerializers validation (createTarget / updateTarget, §3.10-§3.11)."""
+"""TargetsSerializers validation (createTarget / updateTarget; docs/server-behaviour.md, "Targets")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""The upload service (``/upload/``, ``/calibFile/``) and the main host's proxy (§4).
+"""The upload service (``/upload/``, ``/calibFile/``) and the main host's proxy.
 
 The upload service's source is not public; its preconditions and answers follow what clients
-recorded (§4.2). Messages for cases no client recorded are the emulator's own wording, kept in
-``non_field_errors`` like the recorded ones.
+recorded (docs/server-behaviour.md, "Uploads"). Messages for cases no client recorded are the
+emulator's own wording, kept in ``non_field_errors`` like the recorded ones.
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def _as_lists(form: ReceivedForm) -> dict[str, list[str]]:
 
 
 async def upload(ctx: Ctx) -> Response:
-    """POST {upload}/upload/: multipart, ``files`` or ``file_0..N`` parts (§4.1-§4.2)."""
+    """POST {upload}/upload/: multipart, ``files`` or ``file_0..N`` parts."""
     received = await _receive(ctx)
     if isinstance(received, Response):
         return received
@@ -253,7 +253,7 @@ async def upload(ctx: Ctx) -> Response:
 
 
 async def proxy_upload(ctx: Ctx) -> Response:
-    """POST /dataproducts/upload/ on the main host: only ``files`` parts survive (§4.1)."""
+    """POST /dataproducts/upload/ on the main host: only ``files`` parts survive."""
     received = await _receive(ctx, lambda name: name == "files")
     if isinstance(received, Response):
         return received
@@ -269,7 +269,7 @@ async def proxy_upload(ctx: Ctx) -> Response:
 
 
 async def calib_file(ctx: Ctx) -> Response:
-    """POST {upload}/calibFile/ (§4.4, unverified): calibrate one catalogue, answer at once."""
+    """POST {upload}/calibFile/ (unverified): calibrate one catalogue, answer at once."""
     received = await _receive(ctx)
     if isinstance(received, Response):
         return received

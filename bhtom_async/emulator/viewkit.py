@@ -52,7 +52,7 @@ def attachment_header(filename: str) -> str:
 
 
 def csv_attachment(header: Sequence[str], rows: Sequence[Sequence[Any]], filename: str) -> Response:
-    """pandas ``to_csv(sep=';', index=False)`` as a ``text/csv`` attachment (§3.9)."""
+    """pandas ``to_csv(sep=';', index=False)`` as a ``text/csv`` attachment."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)

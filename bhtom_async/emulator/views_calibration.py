@@ -1,4 +1,7 @@
-"""``/calibration/...`` views (§3.2, §3.21)."""
+"""``/calibration/...`` views.
+
+See docs/server-behaviour.md, "Calibration results" and "Calibration restarts (admin)".
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ PAGE = 200
 
 
 class _BatchError(Exception):
-    """Any exception inside the lookup loop: the whole request answers 400 (§3.2)."""
+    """Any exception inside the lookup loop: the whole request answers 400."""
 
 
 def _lookup_id(ctx: Ctx, raw: Any) -> Calibration | None:
@@ -82,7 +85,7 @@ def _truthy(value: Any) -> bool:
 
 
 async def get_calibration_res(ctx: Ctx) -> Response:
-    """POST /calibration/get-calibration-res/ (§3.2): ids first, then names; batch errors."""
+    """POST /calibration/get-calibration-res/: ids first, then names; batch errors."""
     data = body(ctx)
     calibid, filename = data.get("calibid"), data.get("filename")
     if not calibid and not filename:
@@ -159,29 +162,29 @@ def _restart(ctx: Ctx, scope: str) -> Response:
             cal.materialized = False
             cal.c_until, cal.p_until = ctx.now + delay_c, ctx.now + delay_c + delay_p
             state.track(cal)
-    # The CPCS answer is not public (§3.21): this is the emulator's stand-in.
+    # The CPCS answer is not public: this is the emulator's stand-in.
     return drf_json(
         {"Success": {"status": "restarted", "count": len(chosen), "calibration_ids": [c.id for c in chosen]}}
     )
 
 
 async def restart_by_id(ctx: Ctx) -> Response:
-    """POST /calibration/restart-calib-by-id/ (§3.21): staff only, else 302."""
+    """POST /calibration/restart-calib-by-id/: staff only, else 302."""
     return _restart(ctx, "id")
 
 
 async def restart_by_target(ctx: Ctx) -> Response:
-    """POST /calibration/restart-calib-by-target/ (§3.21)."""
+    """POST /calibration/restart-calib-by-target/."""
     return _restart(ctx, "target")
 
 
 async def restart_by_dataproduct(ctx: Ctx) -> Response:
-    """POST /calibration/restart-calib-by-dataproduct/ (§3.21)."""
+    """POST /calibration/restart-calib-by-dataproduct/."""
     return _restart(ctx, "dataproduct")
 
 
 async def get_catalogs(ctx: Ctx) -> Response:
-    """GET /calibration/get-catalogs/?page=N (§3.21, not in the docs)."""
+    """GET /calibration/get-catalogs/?page=N (not in the API documentation)."""
     items = [{"filters": f"{name}/{filters}"} for name, (_, filters) in calib.CATALOGS.items()]
     number = page_number(ctx.request.query_params.get("page", 1), num_pages(len(items), PAGE))
     return drf_json(page_envelope(items, number, PAGE), allow="GET, HEAD, OPTIONS")

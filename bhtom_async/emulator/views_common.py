@@ -1,4 +1,7 @@
-"""``/common/api/...`` views: comments, data products, reduced datums, users (§3.17-§3.24)."""
+"""``/common/api/...`` views: comments, data products, reduced datums, users.
+
+See docs/server-behaviour.md, "Comments and users", "Data products", "Reduced data" and "Downloads".
+"""
 
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ def _day_start(day: dt.date) -> float:
 
 
 async def comments(ctx: Ctx) -> Response:
-    """POST /common/api/comments/ (§3.17): a dangling comment makes the page a 500."""
+    """POST /common/api/comments/: a dangling comment makes the page a 500."""
     data = body(ctx)
     state = ctx.state
     rows = sorted(state.comments(), key=lambda c: (c.submit_date, c.id))
@@ -81,7 +84,7 @@ def _product_filters(ctx: Ctx, data: dict[str, Any]) -> list[DataProduct]:
     rows.sort(key=lambda p: (-p.created, -p.id))
     for key in _FIELD_TYPO:
         if not is_absent(data.get(key)):
-            raise ServerError(f"FieldError for {key}")  # lookup typo / missing field (§3.18)
+            raise ServerError(f"FieldError for {key}")  # lookup typo / missing field
     try:
         if not is_absent(data.get("id")):
             wanted = django_int(data["id"])
@@ -150,7 +153,7 @@ def _calibration_filters(ctx: Ctx, data: dict[str, Any], rows: list[DataProduct]
 
 
 async def data_products(ctx: Ctx) -> Response:
-    """POST /common/api/data/ (§3.18): every user's products, 500 per page (1000 for staff)."""
+    """POST /common/api/data/: every user's products, 500 per page (1000 for staff)."""
     data = body(ctx)
     rows = _product_filters(ctx, data)
     size = 1000 if ctx.me.is_staff else 500
@@ -166,7 +169,7 @@ async def data_products(ctx: Ctx) -> Response:
 
 
 async def delete_data_product(ctx: Ctx) -> Response:
-    """DELETE /common/api/deleteDataProduct/ (§3.19): staff only, else 302 to login."""
+    """DELETE /common/api/deleteDataProduct/: staff only, else 302 to login."""
     allow = "DELETE, OPTIONS"
     if not ctx.me.is_staff:
         return login_redirect(ctx.path)
@@ -186,7 +189,7 @@ async def delete_data_product(ctx: Ctx) -> Response:
 
 
 async def reduced_datums(ctx: Ctx) -> Response:
-    """POST /common/api/reducedDatum/ (§3.20): a bad page is a 400, unlike every other list."""
+    """POST /common/api/reducedDatum/: a bad page is a 400, unlike every other list."""
     data = body(ctx)
     target_id, target_name = data.get("target_id"), data.get("target_name")
     if bool(target_id) == bool(target_name):
@@ -240,7 +243,7 @@ _REQUIRED = ("mjd", "mag", "magerr", "filter", "observer")
 
 
 async def delete_reduced_datum(ctx: Ctx) -> Response:
-    """DELETE /common/api/deleteReducedDatum/ (§3.20): staff; fields read from the body."""
+    """DELETE /common/api/deleteReducedDatum/: staff; fields read from the body."""
     allow = "DELETE, OPTIONS"
     if not ctx.me.is_staff:
         return login_redirect(ctx.path)
@@ -262,7 +265,7 @@ async def delete_reduced_datum(ctx: Ctx) -> Response:
 
 
 async def deactivate_reduced_datum(ctx: Ctx) -> Response:
-    """POST /common/api/deactivateReducedDatum/ (§3.20): no match is a 500."""
+    """POST /common/api/deactivateReducedDatum/: no match is a 500."""
     if not ctx.me.is_staff:
         return login_redirect(ctx.path)
     data = body(ctx)
@@ -280,7 +283,7 @@ async def deactivate_reduced_datum(ctx: Ctx) -> Response:
 
 
 async def users(ctx: Ctx) -> Response:
-    """POST /common/api/users/ (§3.22): staff; bare list with password hashes (a real leak)."""
+    """POST /common/api/users/: staff; bare list with password hashes (a real leak)."""
     if not ctx.me.is_staff:
         return login_redirect(ctx.path)
     data = body(ctx)
@@ -309,7 +312,7 @@ def _usernames(raw: Any) -> list[str]:
 
 
 async def change_observers(ctx: Ctx) -> Response:
-    """POST /common/api/changeObservers/ (§3.23): no owner check; stores user ids."""
+    """POST /common/api/changeObservers/: no owner check; stores user ids."""
     data = body(ctx)
     if is_absent(data.get("id")) or is_absent(data.get("observers")):
         return drf_json({"error": "Missing required fields: 'id' and/or 'observers'"}, 400)
@@ -337,7 +340,7 @@ async def change_observers(ctx: Ctx) -> Response:
 
 
 async def download_photometry_file(ctx: Ctx) -> Response:
-    """POST /common/api/downloadPhotometryFile/ (§3.24): any product; bare-string errors."""
+    """POST /common/api/downloadPhotometryFile/: any product; bare-string errors."""
     data = body(ctx)
     if is_absent(data.get("id")):
         return drf_json("ID not provided", 400)

@@ -1,4 +1,4 @@
-"""``/observatory/...`` API views (§3.3-§3.8)."""
+"""``/observatory/...`` API views (docs/server-behaviour.md, "Observatories and favourites")."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def _created_range(data: dict[str, Any], rows: list[Any]) -> list[Any]:
 
 
 async def get_observatory_list(ctx: Ctx) -> Response:
-    """POST /observatory/getObservatoryList/ (§3.3): ``data`` holds every row, not the page."""
+    """POST /observatory/getObservatoryList/: ``data`` holds every row, not the page."""
     data = body(ctx)
     rows = sorted(ctx.state.observatories(), key=lambda o: (o.created, o.id))
     try:
@@ -117,7 +117,7 @@ def _validate_obs(
 
 
 async def create_observatory(ctx: Ctx) -> Response:
-    """POST /observatory/createObservatory/ (§3.4): 404 on bad input, 500 on good input."""
+    """POST /observatory/createObservatory/: 404 on bad input, 500 on good input."""
     data = body(ctx)
     if data.get("camera_name") is None:
         return drf_json("camera name can not be None", 404)
@@ -136,7 +136,7 @@ async def create_observatory(ctx: Ctx) -> Response:
 
 
 async def update_observatory(ctx: Ctx) -> Response:
-    """PATCH /observatory/updateObservatory/ (§3.5): owner only; 201 on success."""
+    """PATCH /observatory/updateObservatory/: owner only; 201 on success."""
     data = body(ctx)
     allow = "PATCH, OPTIONS"
     name = data.get("name")
@@ -164,7 +164,7 @@ def _oops(exc: Exception) -> Response:
 
 
 async def get_favourites(ctx: Ctx) -> Response:
-    """POST /observatory/getFavouriteObservatory/ (§3.6): every user's rows, all in ``data``."""
+    """POST /observatory/getFavouriteObservatory/: every user's rows, all in ``data``."""
     data = body(ctx)
     rows = sorted(ctx.state.favourites(), key=lambda f: (f.created, f.id))
     try:
@@ -205,7 +205,7 @@ def _find_camera(ctx: Ctx, data: dict[str, Any]) -> Camera | str:
 
 
 async def add_favourite(ctx: Ctx) -> Response:
-    """POST /observatory/addFavouriteObservatory/ (§3.7): errors are 404 bare strings."""
+    """POST /observatory/addFavouriteObservatory/: errors are 404 bare strings."""
     data = body(ctx)
     found = _find_camera(ctx, data)
     if isinstance(found, str):
@@ -228,7 +228,7 @@ async def add_favourite(ctx: Ctx) -> Response:
 
 
 async def delete_favourite(ctx: Ctx) -> Response:
-    """DELETE /observatory/deleteFavouriteObservatory/ (§3.8): staff, own row only."""
+    """DELETE /observatory/deleteFavouriteObservatory/: staff, own row only."""
     allow = "DELETE, OPTIONS"
     if not ctx.me.is_staff:
         return drf_json("Only admin have access", 404, allow=allow)

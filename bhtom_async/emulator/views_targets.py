@@ -1,4 +1,4 @@
-"""``/targets/...`` API views (§3.9-§3.16)."""
+"""``/targets/...`` API views (docs/server-behaviour.md, "Targets" and "Downloads")."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _to_float(value: Any) -> float:
 
 
 def _cone_center(data: dict[str, Any], targets: list[Target]) -> tuple[float, float, float] | None:
-    """Cone from ``coneSearchRaDecRadius`` / ``coneSearchTarget``; malformed -> None (§3.12)."""
+    """Cone from ``coneSearchRaDecRadius`` / ``coneSearchTarget``; malformed -> None."""
     raw = data.get("coneSearchRaDecRadius")
     if raw:
         try:
@@ -106,7 +106,7 @@ def _filter_targets(ctx: Ctx, data: dict[str, Any]) -> list[Target]:
 
 
 async def get_target_list(ctx: Ctx) -> Response:
-    """POST /targets/getTargetList/ (§3.12)."""
+    """POST /targets/getTargetList/."""
     data = body(ctx)
     try:
         picked = _filter_targets(ctx, data)
@@ -120,7 +120,7 @@ async def get_target_list(ctx: Ctx) -> Response:
 
 
 async def create_target(ctx: Ctx) -> Response:
-    """POST /targets/createTarget/ (§3.10): 404 on validation, 500 when ra/dec are missing."""
+    """POST /targets/createTarget/: 404 on validation, 500 when ra/dec are missing."""
     data = body(ctx)
     state = ctx.state
     validated, errors = validate_target(data, state.targets(), None)
@@ -144,7 +144,7 @@ async def create_target(ctx: Ctx) -> Response:
 
 
 async def update_target(ctx: Ctx) -> Response:
-    """PATCH /targets/updateTarget/<name>/ (§3.11): any target, 201 on success."""
+    """PATCH /targets/updateTarget/<name>/: any target, 201 on success."""
     data = body(ctx)
     state = ctx.state
     target = state.target_by_name(ctx.params["name"])
@@ -162,7 +162,7 @@ async def update_target(ctx: Ctx) -> Response:
 
 
 def delete_target_cascade(ctx: Ctx, target: Target) -> None:
-    """Remove a target and what hangs on it (comments stay: generic FK, §3.17)."""
+    """Remove a target and what hangs on it (comments stay: a generic FK)."""
     state = ctx.state
     with state.lock:
         for product in state.dataproducts():
@@ -195,7 +195,7 @@ def remove_product(ctx: Ctx, product: DataProduct) -> None:
 
 
 async def delete_target(ctx: Ctx) -> Response:
-    """DELETE /targets/deleteTarget/ (§3.13): anyone, any target; unknown name is a 500."""
+    """DELETE /targets/deleteTarget/: anyone, any target; unknown name is a 500."""
     data = body(ctx)
     name = data.get("name")
     target = ctx.state.target_by_name(str(name)) if name else None
@@ -233,7 +233,7 @@ def _plot(ctx: Ctx, target: Target) -> dict[str, Any] | str:
 
 
 async def get_plots(ctx: Ctx) -> Response:
-    """POST /targets/get-plots/ (§3.14): all-or-nothing, ``"Error "`` keys with a space."""
+    """POST /targets/get-plots/: all-or-nothing, ``"Error "`` keys with a space."""
     data = body(ctx)
     if "targetNames" not in data:
         raise ServerError("KeyError: 'targetNames'")
@@ -256,12 +256,12 @@ def _clean_cache(ctx: Ctx) -> Response:
 
 
 async def clean_target_list_cache(ctx: Ctx) -> Response:
-    """POST /targets/cleanTargetListCache/ (§3.15): non-superuser gets 500 "ERROR"."""
+    """POST /targets/cleanTargetListCache/: non-superuser gets 500 "ERROR"."""
     return _clean_cache(ctx)
 
 
 async def clean_target_detail_cache(ctx: Ctx) -> Response:
-    """POST /targets/cleanTargetDetailCache/ (§3.15)."""
+    """POST /targets/cleanTargetDetailCache/."""
     return _clean_cache(ctx)
 
 
@@ -329,17 +329,17 @@ def _download(ctx: Ctx, kind: str) -> Response:
 
 
 async def download_photometry(ctx: Ctx) -> Response:
-    """POST /targets/download-photometry/ (§3.9)."""
+    """POST /targets/download-photometry/."""
     return _download(ctx, "P")
 
 
 async def download_radio(ctx: Ctx) -> Response:
-    """POST /targets/download-radio/ (§3.9)."""
+    """POST /targets/download-radio/."""
     return _download(ctx, "R")
 
 
 async def download_high_energy(ctx: Ctx) -> Response:
-    """POST /targets/download-high-energy/ (§3.9, not in the docs)."""
+    """POST /targets/download-high-energy/ (not in the API documentation)."""
     return _download(ctx, "H")
 
 
@@ -348,7 +348,7 @@ def _icontains(haystack: str | None, needle: Any) -> bool:
 
 
 async def downloaded_target_list(ctx: Ctx) -> Response:
-    """POST /targets/get-downloaded-target-list/ (§3.16): superuser only, else 404 string."""
+    """POST /targets/get-downloaded-target-list/: superuser only, else 404 string."""
     if not ctx.me.is_superuser:
         return drf_json("You have no permissions, Admin Only", 404)
     data = body(ctx)
@@ -372,7 +372,7 @@ async def downloaded_target_list(ctx: Ctx) -> Response:
 
 
 async def target_groups(ctx: Ctx) -> Response:
-    """POST /targets/target-groups/ (§3.16): every user's groups, newest first."""
+    """POST /targets/target-groups/: every user's groups, newest first."""
     data = body(ctx)
     groups = sorted(ctx.state.groups(), key=lambda g: (-g.created, -g.id))
     items = [group_item(g) for g in groups]
@@ -381,7 +381,7 @@ async def target_groups(ctx: Ctx) -> Response:
 
 
 async def targets_from_group(ctx: Ctx) -> Response:
-    """POST /targets/targets-from-group/ (§3.16): envelope plus a ``group`` echo."""
+    """POST /targets/targets-from-group/: envelope plus a ``group`` echo."""
     data = body(ctx)
     ident, name = data.get("id"), data.get("name")
     if is_absent(ident) and is_absent(name):
