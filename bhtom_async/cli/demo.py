@@ -31,7 +31,7 @@ from .fits_synth import night_of_frames, write_frame
 from .plan import Plan
 from .progress import JobReport
 from .shapes import calibration_json
-from .upload import UploadRequest, run_job
+from .upload_job import UploadRequest, run_job
 
 if TYPE_CHECKING:
     from ..models.calibration import CalibrationResult

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 
 import anyio
 
-__all__ = ["DEFAULT_GRACE", "Interruption"]
+__all__ = ["DEFAULT_GRACE", "Interruption", "signal_name"]
 
 #: Seconds the uploads in flight get to finish after the first signal.
 DEFAULT_GRACE = 10.0
@@ -81,3 +81,11 @@ class Interruption:
 
             tg.start_soon(second)
             tg.start_soon(done)
+
+
+def signal_name(signum: int) -> str:
+    """``SIGINT``, ``SIGTERM``..."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"

@@ -1,281 +1,51 @@
 """`bhtom upload`: a night of frames through the library's bulk uploader, with honest progress.
 
 The uploader (journal, retries, concurrency, settling) is the library's; this module turns the
-command line (its own flags and the official scripts' ones) into `UploadOptions` and
-`JobOptions`, its events into the progress report (`progress.JobReport`), signals into a
-graceful stop (`signals.Interruption`), and its summary into a table, JSON and an exit code.
+command line (its own flags and the official scripts' ones) into `UploadOptions`, `JobOptions`
+and a watch (`watching.NightWatch`). `upload_job` runs the job; `upload_summary` says how it
+ended (a table, lines or JSON, and the exit code).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
-import anyio
 import attrs
 import click
 
 from ..errors import InvalidInputError
 from ..models.uploads import DATA_PRODUCT_TYPES, UploadOptions
 from ..poll import PollOptions
-from ..upload.calibrate import upload_and_calibrate
-from ..upload.events import JobFinished, UploadEvent, UploadSummary
 from ..upload.headers import settings_from_header
 from ..upload.options import JobOptions
-from ..upload.scheduler import Uploader
-from ..upload.settings import SettingsSource
 from ..upload.watch import WatchOptions
 from . import output
 from ._core import (
     BhtomCommand,
     CliState,
-    ExitCode,
-    error_lines,
-    exit_code_for,
     make_client,
     pass_state,
     run,
     warn,
 )
 from ._params import SECONDS, BoolWord, ClockTime, Seconds
-from .calibration import print_results, results_exit_code
-from .output import emit_json, human_bytes, print_table, timestamp, to_csv
-from .plan import Plan, plan_job
-from .progress import JobReport, signal_name
-from .shapes import already_uploaded, calibration_json, outcome_json, summary_json
-from .signals import DEFAULT_GRACE, Interruption
+from .plan import Plan
+from .progress import JobReport
+from .signals import DEFAULT_GRACE
+from .upload_job import JobResult, ReportFactory, UploadRequest, run_job
+from .upload_summary import finish
 from .watching import NightWatch
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..models.calibration import CalibrationResult
+    pass
 
-__all__ = [
-    "JobResult",
-    "UploadRequest",
-    "exit_for",
-    "outcome_json",
-    "register",
-    "run_job",
-    "summary_json",
-]
+__all__ = ["register", "upload"]
 
 #: The target a job with --target-from-header is planned under; never sent.
 FROM_HEADER = "(from header)"
-
-#: Problems listed one per line in the summary before "... and N more".
-SUMMARY_TROUBLE_LINES = 20
-
-
-@attrs.frozen
-class UploadRequest:
-    """What `bhtom upload` (and `bhtom demo`) asks the bulk uploader to do.
-
-    `settings` are per-file settings (`Uploader`'s), e.g. each frame's target from its header.
-    With `watch`, the paths are watched for new frames (``--watch``) instead of walked once.
-    """
-
-    paths: tuple[Path, ...]
-    options: UploadOptions
-    job: JobOptions = attrs.field(factory=JobOptions)
-    settings: SettingsSource | None = None
-    watch: NightWatch | None = None
-
-
-@attrs.frozen
-class JobResult:
-    """How a job ended: its summary, calibrations (``--wait``) and the signal that stopped it.
-
-    `unreached` counts files the plan found that an interrupted job never got to (no outcome).
-    """
-
-    summary: UploadSummary
-    results: tuple[CalibrationResult, ...] = ()
-    signum: int | None = None
-    unreached: int = 0
-    watch_ended: str | None = None
-
-
-# ---- running a job ------------------------------------------------------------------------------
-
-
-#: Builds the job's report once the plan is known: ``(plan, waiting_for_calibration)``.
-ReportFactory = Callable[[Plan, bool], JobReport]
-
-
-async def run_job(
-    bh: Client,
-    request: UploadRequest,
-    make_report: ReportFactory,
-    *,
-    poll: PollOptions | None = None,
-    grace: float = DEFAULT_GRACE,
-) -> tuple[JobResult, JobReport]:
-    """Plan, then upload (and with `poll`, calibrate while uploading), reporting as it goes.
-
-    SIGINT and SIGTERM stop the job gracefully (see `signals`); the result says which came.
-    """
-    job_scope = anyio.CancelScope()
-    uploads_done = anyio.Event()
-    interruption = Interruption(job_scope, grace=grace, done=uploads_done)
-    results: list[CalibrationResult] = []
-    report: JobReport | None = None
-
-    def on_event(event: UploadEvent) -> None:
-        assert report is not None
-        report(event)
-        if isinstance(event, JobFinished):
-            uploads_done.set()
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(interruption.watch)
-        with job_scope:
-            plan = await plan_job(
-                list(map(str, request.paths)), request.options, request.job, request.settings
-            )
-            report = make_report(plan, poll is not None)
-            interruption.announce = report.interrupted
-            paths: list[Path] | AsyncIterator[Path] = list(request.paths)
-            if request.watch is not None:
-                request.watch.on_end = report.watch_ended
-                paths = request.watch.stream()
-            report.start()
-            tg.start_soon(_tick, report)
-            try:
-                if poll is None:
-                    uploader = Uploader(
-                        bh,
-                        paths,
-                        request.options,
-                        request.job,
-                        settings=request.settings,
-                        on_event=on_event,
-                    )
-                    interruption.stop = uploader.stop
-                    await uploader.run()
-                else:
-                    async with upload_and_calibrate(
-                        bh,
-                        paths,
-                        request.options,
-                        request.job,
-                        poll,
-                        settings=request.settings,
-                        on_event=on_event,
-                    ) as calibrated:
-                        interruption.stop = calibrated.stop
-                        async for result in calibrated:
-                            results.append(result)
-                            report.calibrated(result)
-            finally:
-                report.close()
-        tg.cancel_scope.cancel()
-    if report is None:  # interrupted while walking the folders: nothing was sent
-        report = JobReport(Plan(0, {}), screen="off")
-    summary = report.summary or UploadSummary(outcomes=(), cancelled=True)
-    # A cancelled job reports the files it reached; the plan knows how many more there were.
-    unreached = max(report.tally.seen - len(summary.outcomes), 0) if summary.cancelled else 0
-    ended = request.watch.ended if request.watch is not None else None
-    return JobResult(summary, tuple(results), interruption.signum, unreached, ended), report
-
-
-async def _tick(report: JobReport) -> None:
-    while True:
-        await anyio.sleep(0.5)
-        report.tick()
-
-
-# ---- verdicts and exit codes -------------------------------------------------------------------
-
-
-def exit_for(
-    summary: UploadSummary, *, signum: int | None = None, allow_empty: bool = False, unreached: int = 0
-) -> tuple[int, str | None]:
-    """The exit code for a job's verdict, and the one-line reason for a non-zero one."""
-    counts = summary.counts
-    verdict = summary.verdict
-    if verdict == "cancelled" or signum is not None:
-        name = signal_name(signum) if signum is not None else "a cancellation"
-        code = 128 + signum if signum is not None else int(ExitCode.INTERRUPTED)
-        left = f", {unreached} not reached" if unreached else ""
-        return code, (
-            f"interrupted by {name}: {counts['uploaded']} uploaded, {counts['unknown']} unknown, "
-            f"{counts['not_attempted']} not attempted{left}; run the same command again to carry on "
-            "(the journal skips what is stored and checks what is unknown)"
-        )
-    if verdict == "stopped":
-        assert summary.stopped is not None
-        code = exit_code_for(summary.stopped)
-        code = code if code in (ExitCode.USAGE, ExitCode.FATAL) else ExitCode.FATAL
-        return int(code), f"the job was stopped: {summary.stopped.headline}"
-    if verdict == "unknown":
-        return int(ExitCode.UNKNOWN_OUTCOME), (
-            f"{_files(counts['unknown'])} with an unknown outcome (never re-sent blindly); run again "
-            "with the same --journal to find out"
-        )
-    if verdict == "failed":
-        return int(ExitCode.SOME_FAILED), f"{_files(counts['failed'])} failed (reasons above)"
-    if verdict == "incomplete":
-        return int(ExitCode.INCOMPLETE), (
-            f"{counts['not_ready']} not ready (still changing after --max-settle-wait), "
-            f"{counts['not_attempted']} not attempted; run again to upload them"
-        )
-    if verdict == "empty" and not allow_empty:
-        return int(ExitCode.EMPTY), (
-            "nothing to upload: no files of this type were found (pass --allow-empty where "
-            "quiet nights are normal)"
-        )
-    return int(ExitCode.OK), None
-
-
-def _files(count: int) -> str:
-    return f"{count} file" if count == 1 else f"{count} files"
-
-
-def summary_lines(summary: UploadSummary, unreached: int = 0) -> list[str]:
-    """The summary as plain lines (logs and pipes): counts, bytes and time, each problem file."""
-    counts = summary.counts
-    already = sum(1 for o in summary.outcomes if already_uploaded(o))
-    names = [
-        ("uploaded", counts["uploaded"]),
-        ("already uploaded", already),
-        ("skipped", counts["skipped"] - already),
-        ("failed", counts["failed"]),
-        ("unknown", counts["unknown"]),
-        ("dry run", counts["dry_run"]),
-        ("not ready", counts["not_ready"]),
-        ("not attempted", counts["not_attempted"]),
-        ("ignored", counts["ignored"]),
-        ("not reached (interrupted first)", unreached),
-    ]
-    always = {"uploaded", "already uploaded", "failed", "unknown"}
-    lines = [", ".join(f"{n} {label}" for label, n in names if n or label in always)]
-    average = summary.bytes_sent / summary.elapsed if summary.elapsed > 0 else 0.0
-    lines.append(
-        f"sent {human_bytes(summary.bytes_sent)} in {summary.elapsed:.1f} s (avg {human_bytes(average)}/s)"
-    )
-    trouble = [o for o in summary.outcomes if o.status in ("failed", "unknown", "not_ready", "not_attempted")]
-    for outcome in trouble[:SUMMARY_TROUBLE_LINES]:
-        lines.append(f"{outcome.status} {outcome.path}: {outcome.reason or ''}".rstrip(": "))
-    if len(trouble) > SUMMARY_TROUBLE_LINES:
-        lines.append(f"... and {len(trouble) - SUMMARY_TROUBLE_LINES} more (-o json lists every file)")
-    return lines
-
-
-def print_summary_table(summary: UploadSummary, unreached: int = 0) -> None:
-    """The summary on a terminal: files per outcome, bytes and time, then the problem files."""
-    first, sent = summary_lines(summary, unreached)[:2]
-    rows = [part.split(" ", 1)[::-1] for part in first.split(", ")]
-    print_table(["outcome", "files"], rows, title="Upload summary")
-    click.echo(sent[0].upper() + sent[1:])
-    trouble = [o for o in summary.outcomes if o.status in ("failed", "unknown", "not_ready", "not_attempted")]
-    if trouble and summary.stopped is None:
-        rows = [[str(o.path), o.status, o.reason or ""] for o in trouble[:SUMMARY_TROUBLE_LINES]]
-        print_table(["file", "status", "reason"], rows)
-
 
 # ---- the command --------------------------------------------------------------------------------
 
@@ -684,80 +454,6 @@ async def _upload(
 ) -> tuple[JobResult, JobReport]:
     async with make_client(state) as bh:
         return await run_job(bh, request, make_report, poll=poll, grace=grace)
-
-
-def finish(
-    state: CliState,
-    result: JobResult,
-    report: JobReport,
-    *,
-    allow_empty: bool,
-    screen: str,
-) -> int:
-    """Print the summary (table, lines or machine output), the stopping error and the exit reason."""
-    summary = result.summary
-    code, reason = exit_for(
-        summary, signum=result.signum, allow_empty=allow_empty, unreached=result.unreached
-    )
-    if code == ExitCode.OK and report.wait:
-        code = int(results_exit_code(result.results, waited=True))
-        if code == ExitCode.SOME_FAILED:
-            reason = "some calibrations ended in error"
-        elif code == ExitCode.UNKNOWN_OUTCOME:
-            reason = "some calibrations were still pending at --timeout"
-    lines = summary_lines(summary, result.unreached)
-    for line in lines:
-        report.to_log("summary", line)
-    if state.output == "table":
-        if screen == "live":
-            print_summary_table(summary, result.unreached)
-        else:
-            _plain_summary(lines)
-        if result.results:
-            print_results(list(result.results), title="Calibration")
-    else:
-        document = _document(summary, result, code, reason, waited=report.wait)
-        if state.output == "jsonl":
-            report.json_event("summary", **document)
-        elif state.output == "csv":
-            click.echo(to_csv([outcome_json(o) for o in summary.outcomes]), nl=False)
-        else:
-            emit_json(document)
-    if summary.stopped is not None:
-        message, hint = error_lines(summary.stopped)
-        click.secho(f"error: {message}", fg="red", err=True)
-        report.to_log("error", message)
-        if hint:
-            click.echo(f"hint: {hint}", err=True)
-            report.to_log("hint", hint)
-    if reason is not None and code:
-        click.secho(f"exit {code} ({summary.verdict}): {reason}", err=True)
-        report.to_log("exit", f"{code} ({summary.verdict}): {reason}")
-    else:
-        report.to_log("exit", f"{code} ({summary.verdict})")
-    return code
-
-
-def _plain_summary(lines: list[str]) -> None:
-    """Off a terminal (and with -q): the summary as timestamped lines on stdout."""
-    for line in lines:
-        click.echo(f"{timestamp()} {'summary':<13} {line}")
-
-
-def _document(
-    summary: UploadSummary, result: JobResult, code: int, reason: str | None, *, waited: bool
-) -> dict[str, object]:
-    document = summary_json(summary)
-    document.update(
-        unreached=result.unreached,
-        exit_code=code,
-        reason=reason,
-        interrupted=signal_name(result.signum) if result.signum is not None else None,
-        watch_ended=result.watch_ended,
-    )
-    if waited:
-        document["results"] = [calibration_json(r) for r in result.results]
-    return document
 
 
 def register(group: click.Group) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import attrs
 
 from ..upload.watch import WatchOptions, watch_paths
-from .progress import clock_text
+from .tally import clock_text
 
 __all__ = ["NightWatch"]
 

@@ -12,8 +12,9 @@ from rich.console import Console
 
 from bhtom_async import Client, JobOptions, UploadOptions
 from bhtom_async.cli.plan import Plan
-from bhtom_async.cli.progress import JobReport, RateMeter, Tally
-from bhtom_async.cli.upload import UploadRequest, run_job
+from bhtom_async.cli.progress import JobReport
+from bhtom_async.cli.tally import RateMeter, Tally
+from bhtom_async.cli.upload_job import UploadRequest, run_job
 from bhtom_async.upload.events import (
     BytesSent,
     FileFinished,

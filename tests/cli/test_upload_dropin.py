@@ -15,6 +15,7 @@ import pytest
 from click.testing import Result
 
 from bhtom_async.cli import upload as cli_upload
+from bhtom_async.cli.upload_job import UploadRequest
 
 from ..conftest import fits_bytes
 from .conftest import parse_json
@@ -29,12 +30,12 @@ SAMPLES = Path(__file__).parent.parent / "data" / "samples"
 
 
 @pytest.fixture
-def requests_seen(monkeypatch: pytest.MonkeyPatch) -> list[cli_upload.UploadRequest]:
+def requests_seen(monkeypatch: pytest.MonkeyPatch) -> list[UploadRequest]:
     """Every `UploadRequest` `bhtom upload` hands to the job runner, in order."""
-    seen: list[cli_upload.UploadRequest] = []
+    seen: list[UploadRequest] = []
     real = cli_upload.run_job
 
-    async def recording(bh: Any, request: cli_upload.UploadRequest, *args: Any, **kwargs: Any) -> Any:
+    async def recording(bh: Any, request: UploadRequest, *args: Any, **kwargs: Any) -> Any:
         seen.append(request)
         return await real(bh, request, *args, **kwargs)
 

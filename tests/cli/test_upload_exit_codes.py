@@ -12,6 +12,7 @@ from click.testing import Result
 
 from bhtom_async import Client
 from bhtom_async.cli import upload as cli_upload
+from bhtom_async.cli.upload_summary import exit_for
 from bhtom_async.testing import ManualClock
 
 from ..conftest import fits_bytes
@@ -301,7 +302,7 @@ def test_exit_code_for_each_verdict(
         UploadOutcome(Path(f"f{i}.fits"), status, data_product_id=id_)  # type: ignore[arg-type]
         for i, (status, id_) in enumerate(verdict_outcomes)
     )
-    code, reason = cli_upload.exit_for(UploadSummary(outcomes=outcomes))
+    code, reason = exit_for(UploadSummary(outcomes=outcomes))
     assert code == expected
     assert (reason is None) == (expected == 0)
 
@@ -314,8 +315,8 @@ def test_exit_codes_for_stopped_cancelled_and_allowed_empty() -> None:
     from bhtom_async.upload.events import UploadSummary
 
     stopped = UploadSummary(outcomes=(), stopped=TargetNotFoundError("X", method="POST", path="/upload/"))
-    assert cli_upload.exit_for(stopped)[0] == 3
+    assert exit_for(stopped)[0] == 3
     cancelled = UploadSummary(outcomes=(), cancelled=True)
-    assert cli_upload.exit_for(cancelled, signum=signal.SIGINT)[0] == 130
-    assert cli_upload.exit_for(cancelled, signum=signal.SIGTERM)[0] == 143
-    assert cli_upload.exit_for(UploadSummary(outcomes=()), allow_empty=True) == (0, None)
+    assert exit_for(cancelled, signum=signal.SIGINT)[0] == 130
+    assert exit_for(cancelled, signum=signal.SIGTERM)[0] == 143
+    assert exit_for(UploadSummary(outcomes=()), allow_empty=True) == (0, None)
