@@ -11,10 +11,11 @@ sends them to:
 - a log file (``--log-file``): the timestamped plain lines, always, whatever the screen shows;
 - JSON lines (``-o jsonl`` / ``--json-lines``): one object per event on stdout (docs/cli.md).
 
-The figures are `tally.Tally`'s. The totals count only the bytes that will be sent: the plan (`plan.Plan`) says which files the
-journal holds as uploaded already, and the events correct it where the job decides otherwise.
-A file counts toward the bar as its bytes go out and is full once its upload has an answer;
-files left unsent (not ready, not attempted) keep the bar short of full, truthfully.
+The figures are `tally.Tally`'s. The totals count only the bytes that will be sent: the plan
+(`plan.Plan`) says which files the journal holds as uploaded already, and the events correct it
+where the job decides otherwise. A file counts toward the bar as its bytes go out and is full
+once its upload has an answer; files left unsent (not ready, not attempted) keep the bar short
+of full, truthfully.
 """
 
 from __future__ import annotations
