@@ -5,10 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 
-__all__ = ["SECONDS", "BoolWord", "ClockTime", "NumberPair", "Seconds", "next_clock_time", "seconds_of"]
+__all__ = [
+    "SECONDS",
+    "BoolWord",
+    "ClockTime",
+    "NumberPair",
+    "Seconds",
+    "next_clock_time",
+    "poll_timing_options",
+    "seconds_of",
+]
 
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)[smhd]")
@@ -140,3 +151,24 @@ class ClockTime(click.ParamType):  # type: ignore[type-arg]  # generic only in c
                 ctx,
             )
         return moment.timestamp()
+
+
+_F = TypeVar("_F", bound=Callable[..., object])
+
+
+def poll_timing_options(command: _F) -> _F:
+    """``--timeout`` and ``--poll-interval``: how a command's ``--wait`` polls for calibrations."""
+    command = click.option(
+        "--poll-interval",
+        type=Seconds(positive=True),
+        default=3.0,
+        show_default=True,
+        help="With --wait: seconds between the first polls (backs off to 30).",
+    )(command)
+    return click.option(
+        "--timeout",
+        type=Seconds(positive=True),
+        default=600.0,
+        show_default=True,
+        help="With --wait: seconds to wait per id.",
+    )(command)

@@ -13,7 +13,7 @@ import click
 from ..poll import PollOptions
 from ..upload.journal import SqliteJournal, default_journal_path
 from ._core import BhtomCommand, CliState, ExitCode, make_client, pass_state, run, warn
-from ._params import Seconds
+from ._params import poll_timing_options
 from .output import print_mapping, print_table, to_jsonable
 from .shapes import calibration_json
 
@@ -77,16 +77,7 @@ def split_keys(args: Sequence[str]) -> tuple[str | None, list[int], list[str]]:
     help="Every file of this upload journal (a night's --journal), with its local name.",
 )
 @click.option("--wait", is_flag=True, help="Wait until every calibration is final (or --timeout).")
-@click.option(
-    "--timeout", type=Seconds(positive=True), default=600.0, show_default=True, help="Seconds to wait per id."
-)
-@click.option(
-    "--poll-interval",
-    type=Seconds(positive=True),
-    default=3.0,
-    show_default=True,
-    help="Seconds between the first polls (backs off to 30).",
-)
+@poll_timing_options
 @click.option(
     "--plots",
     "plots_dir",

@@ -31,7 +31,7 @@ from ._core import (
     run,
     warn,
 )
-from ._params import SECONDS, BoolWord, ClockTime, Seconds
+from ._params import SECONDS, BoolWord, ClockTime, Seconds, poll_timing_options
 from .plan import Plan
 from .progress import JobReport
 from .signals import DEFAULT_GRACE
@@ -164,16 +164,7 @@ Example:
     help="Tag each upload's comment [bhtom_async:<id>] so a lost answer is matched exactly.",
 )
 @click.option("--wait", is_flag=True, help="Show each frame's calibration as it completes.")
-@click.option(
-    "--timeout", type=Seconds(positive=True), default=600.0, show_default=True, help="--wait: per id."
-)
-@click.option(
-    "--poll-interval",
-    type=Seconds(positive=True),
-    default=3.0,
-    show_default=True,
-    help="--wait: seconds between the first polls (backs off to 30).",
-)
+@poll_timing_options
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors, warnings and the summary.")
 @click.option(
     "--log-file",
