@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ from .helpers import MB, DiscardServer, sparse_fits, upload_one
 
 if TYPE_CHECKING:
     from bhtom_async.emulator import DataProductInfo, Emulator
+
+MakeClient = Callable[..., Client]
 
 pytestmark = pytest.mark.anyio
 
@@ -114,8 +117,8 @@ FAULTS = {
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 async def test_each_file_stored_exactly_once_under_fault(
-    emulator, emulator_client, tmp_path: Path, fault: str
-) -> None:  # type: ignore[no-untyped-def]
+    emulator: Emulator, emulator_client: MakeClient, tmp_path: Path, fault: str
+) -> None:
     """Under 429s, 5xx, resets before the body and resets after the store, every file is stored once."""
     from bhtom_async.emulator import FaultRule
 
@@ -136,7 +139,7 @@ async def test_each_file_stored_exactly_once_under_fault(
     gc.collect()  # a dropped body's file must already be closed: a leak would warn (and fail) here
 
 
-async def test_all_faults_together(emulator, emulator_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_all_faults_together(emulator: Emulator, emulator_client: MakeClient, tmp_path: Path) -> None:
     """Every fault kind at once, concurrency 4: still each file exactly once, ids as the server has them."""
     from bhtom_async.emulator import FaultRule
 
@@ -162,8 +165,8 @@ async def test_all_faults_together(emulator, emulator_client, tmp_path: Path) ->
 
 
 async def test_rerun_after_interrupted_job_uploads_only_the_rest(
-    emulator, emulator_client, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    emulator: Emulator, emulator_client: MakeClient, tmp_path: Path
+) -> None:
     """A job cancelled after two files finished; the re-run uploads only the remainder."""
     from bhtom_async.emulator import FaultRule
 
@@ -274,8 +277,8 @@ async def test_bad_inputs_each_give_their_reason(emulator, alice: Client, tmp_pa
         ("camera not in favourites", errors.CameraNotFavouriteError),
     ],
 )
-async def test_job_wide_refusal_stops_after_one_request(  # type: ignore[no-untyped-def]
-    emulator, emulator_client, tmp_path: Path, case: str, error: type[Exception]
+async def test_job_wide_refusal_stops_after_one_request(
+    emulator: Emulator, emulator_client: MakeClient, tmp_path: Path, case: str, error: type[Exception]
 ) -> None:
     """A bad token, unknown target or non-favourite camera: one request, one clear message, then stop."""
     night_of(tmp_path / "night", 6)
