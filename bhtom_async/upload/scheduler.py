@@ -90,18 +90,15 @@ from . import frames
 from .discovery import Candidate, Fingerprint, Found, Rejected, discover, inspect
 from .events import (
     BytesSent,
-    FileFinished,
     FileHeld,
     FileQueued,
-    FileSkipped,
     FileStarted,
-    JobFinished,
-    OutcomeStatus,
     UploadEvent,
     UploadOutcome,
     UploadSummary,
 )
 from .journal import JournalKey, JournalRow, SqliteJournal, UploadJournal, default_journal_path, key_of
+from .ledger import Ledger
 from .options import JobOptions
 from .reconcile import CAMERA_TYPES, ProductLike, Sent, ServerCheck, Verdict
 from .server_index import ServerIndex
@@ -201,22 +198,17 @@ class Uploader:
         self._dry_run = options.dry_run
         self._journal_path = self._job.journal or str(default_journal_path())
         self._settings = settings
-        self._on_event = on_event
         self._clock: Clock = clock or client.clock
+        self._ledger = Ledger(on_event)
         rps, bps = self._job.max_requests_per_second, self._job.max_bytes_per_second
         self._requests = TokenBucket(rps, burst=1, clock=self._clock) if rps else None
         self._bytes = TokenBucket(bps, clock=self._clock) if bps else None
-        self._outcomes: list[UploadOutcome] = []
-        self._bytes_sent = 0
-        self._stopped: BhtomError | None = None
-        self._stop_reason = ""
         self._gate_open = anyio.Event()
         self._probe_lock = anyio.Lock()
         self._names: dict[tuple[JournalKey, str], anyio.Lock] = {}
         self._paused = 0.0  # seconds the job has been held by the server's 429s
         self._resume_at = 0.0
         self._throttled = 0
-        self._warnings: list[str] = []
         self._done = False
         self._rng = random.Random()
         self._journal: UploadJournal | None = None
@@ -229,8 +221,6 @@ class Uploader:
         self._deadlines: dict[str, anyio.CancelScope] = {}  # each handled file's deadline
         # Files this run finished with, as they were (None: refused by the walk, e.g. a log file).
         self._handled: dict[str, Fingerprint | None] = {}
-        self._halted: str | None = None  # why `stop()` was called
-        self._decided: set[str] = set()  # absolute paths that have an outcome in this run
         self._intake_scope = anyio.CancelScope()
         self._busy = 0  # files a worker is handling now (each may go back to the settle gate)
         self._walked = False
@@ -288,7 +278,7 @@ class Uploader:
         # Unbounded only in principle: bytes events are shed at EVENT_BACKLOG, and the rest are
         # a handful of small objects per file.
         send, receive = anyio.create_memory_object_stream[UploadEvent](max_buffer_size=math.inf)
-        forward = self._on_event
+        forward = self._ledger.on_event
 
         def enqueue(event: UploadEvent) -> None:
             if forward is not None:
@@ -298,7 +288,7 @@ class Uploader:
             with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):  # the consumer left
                 send.send_nowait(event)
 
-        self._on_event = enqueue
+        self._ledger.on_event = enqueue
 
         async def job() -> None:
             async with send:
@@ -312,12 +302,12 @@ class Uploader:
                 if not self._done:
                     tg.cancel_scope.cancel()  # the consumer left before the end
         finally:
-            self._on_event = forward
+            self._ledger.on_event = forward
 
     @property
     def outcomes(self) -> tuple[UploadOutcome, ...]:
         """The outcomes so far (also readable after a cancelled `run`)."""
-        return tuple(self._outcomes)
+        return self._ledger.outcomes
 
     # ---- the pipeline -----------------------------------------------------------------------
 
@@ -333,7 +323,7 @@ class Uploader:
             f"the client allows {granted} connections, so {workers} uploads run at once instead of "
             f"{self._job.concurrency} (leave max_connections unset, or set it to at least {wanted})"
         )
-        self._warnings.append(message)
+        self._ledger.warn(message)
         warnings.warn(message, UserWarning, stacklevel=3)
         logger.warning("%s", message)
         return workers
@@ -371,7 +361,7 @@ class Uploader:
                 else:
                     async for given in self._source:
                         await self._walk([given], send, explicit=False)
-                        if self._halted is not None:
+                        if self._ledger.halted is not None:
                             break
         self._walked = True
         self._close_gate_when_done()
@@ -396,9 +386,9 @@ class Uploader:
                     continue
                 if isinstance(item, Rejected):
                     self._handled[str(item.path.absolute())] = None
-                    self._rejected(item)
-                elif self._stopped is not None or self._halted is not None:
-                    self._not_attempted(item.path, item.size)
+                    self._ledger.rejected(item)
+                elif self._ledger.stopping:
+                    self._ledger.not_attempted(item.path, item.size)
                 else:
                     await self._intake(item, send)
 
@@ -421,16 +411,15 @@ class Uploader:
         `run` then returns its summary with ``cancelled`` set. A second call does nothing more.
         Call it from the event loop (a signal handler task, a watcher's condition).
         """
-        if self._halted is not None:
+        if not self._ledger.halt(reason):
             return
-        self._halted = reason
         if self._source is not None:
             self._intake_scope.cancel()  # a watch never ends by itself; a walk is finished quickly
         self._gate_open.set()
         if self._settle is not None:
             for found in self._settle.drop_all():
                 if self._pending.pop(found.fingerprint.path, None) is not None:
-                    self._not_attempted(found.path, found.size)
+                    self._ledger.not_attempted(found.path, found.size)
             self._close_gate_when_done()
 
     async def _intake(self, found: Found, send: MemoryObjectSendStream[Found | _Item]) -> None:
@@ -438,30 +427,30 @@ class Uploader:
         assert self._settle is not None
         options = await settings_for(self._settings, found.path, found.fingerprint.path, self._defaults)
         if isinstance(options, SkipFile):
-            self._skip(found.path, options.reason, size=found.size)
+            self._ledger.skip(found.path, options.reason, size=found.size)
             return
         try:
             row = await self._require_journal().find(key_of(options), found.fingerprint)
         except JournalError as exc:
             self._stop(exc)
-            self._not_attempted(found.path, found.size)
+            self._ledger.not_attempted(found.path, found.size)
             return
         if row is not None and row.state == "uploaded":
-            self._already_uploaded(found.path, found.size, row)
+            self._ledger.already_uploaded(found.path, found.size, row)
             return
         item = _Item(found, options)
         self._pending[found.fingerprint.path] = item
-        self._emit(FileQueued(found.path, found.size))
+        self._ledger.emit(FileQueued(found.path, found.size))
         if self._settle.is_settled(found):
             try:
                 await send.send(item)
             except anyio.get_cancelled_exc_class():
                 # Stopped while waiting for a free worker: it never reached the queue.
                 if self._pending.pop(found.fingerprint.path, None) is not None:
-                    self._not_attempted(found.path, found.size)
+                    self._ledger.not_attempted(found.path, found.size)
                 raise
         else:
-            self._emit(FileHeld(found.path, found.size))
+            self._ledger.emit(FileHeld(found.path, found.size))
             self._settle.hold(found)
 
     async def _work(self, receive: MemoryObjectReceiveStream[Found | _Item]) -> None:
@@ -474,16 +463,16 @@ class Uploader:
                     continue
                 if isinstance(queued, Found):
                     item = attrs.evolve(item, found=queued)
-                if self._stopped is not None or self._halted is not None:
-                    self._not_attempted(item.found.path, item.found.size)
+                if self._ledger.stopping:
+                    self._ledger.not_attempted(item.found.path, item.found.size)
                     self._close_gate_when_done()
                     continue
                 self._busy += 1
                 try:
                     await self._handle(item)
                 except anyio.get_cancelled_exc_class():
-                    if item.found.fingerprint.path not in self._decided:
-                        self._not_attempted(item.found.path, item.found.size)
+                    if not self._ledger.has_outcome(item.found.fingerprint.path):
+                        self._ledger.not_attempted(item.found.path, item.found.size)
                     raise
                 finally:
                     self._busy -= 1
@@ -498,7 +487,7 @@ class Uploader:
     def _abandon_pending(self) -> None:
         """Every file still queued or held when the job ends is reported as not attempted."""
         for item in list(self._pending.values()):
-            self._not_attempted(item.found.path, item.found.size)
+            self._ledger.not_attempted(item.found.path, item.found.size)
         self._pending.clear()
 
     # ---- one file ---------------------------------------------------------------------------
@@ -506,29 +495,29 @@ class Uploader:
     async def _handle(self, item: _Item) -> None:
         inspected = await anyio.to_thread.run_sync(inspect, item.found, item.options.data_product_type)
         if isinstance(inspected, Rejected):
-            self._rejected(inspected)
+            self._ledger.rejected(inspected)
             return
         options = item.options
         key = key_of(options)
         lock = self._names.setdefault((key, inspected.wire_name), anyio.Lock())
         async with lock:  # one upload of a name to a place at a time
-            before = len(self._outcomes)
+            before = self._ledger.recorded
             with anyio.move_on_after(self._job.file_timeout) as scope:
                 self._deadlines[inspected.fingerprint.path] = scope
                 try:
                     await self._handle_settled(inspected, options, item.note)
                 except _Stop:
-                    self._not_attempted(inspected.path, inspected.size)
+                    self._ledger.not_attempted(inspected.path, inspected.size)
                 except JournalError as exc:
                     # The journal can no longer be written (disk full): stop; what is journaled stays.
                     self._stop(exc)
-                    self._finished(
+                    self._ledger.finished(
                         inspected,
                         "unknown",
                         reason=f"could not be journaled ({exc.problem}); a re-run checks it",
                     )
             self._deadlines.pop(inspected.fingerprint.path, None)
-            if scope.cancelled_caught and len(self._outcomes) == before:
+            if scope.cancelled_caught and self._ledger.recorded == before:
                 await self._timed_out(inspected, options)
 
     async def _handle_settled(self, candidate: Candidate, options: UploadOptions, note: str | None) -> None:
@@ -536,21 +525,25 @@ class Uploader:
         key = key_of(options)
         row = await journal.find(key, candidate.fingerprint)
         if row is not None and row.state == "uploaded":
-            self._already_uploaded(candidate.path, candidate.size, row)
+            self._ledger.already_uploaded(candidate.path, candidate.size, row)
             return
         if row is not None and row.state in ("sending", "unknown"):
             if self._dry_run:
-                self._skip(candidate.path, "an earlier upload's outcome is unknown; a real run reconciles it")
+                self._ledger.skip(
+                    candidate.path, "an earlier upload's outcome is unknown; a real run reconciles it"
+                )
                 return
             verdict = await self._reconcile(Sent.of_row(row), row.sha256)
             if verdict.kind == "stored":
-                self._finished(
+                self._ledger.finished(
                     candidate, "uploaded", data_product_id=verdict.data_product_id, reconciled=True
                 )
                 return
             if verdict.kind == "unknown":
                 await journal.finish(row.id, "unknown", reason=verdict.reason, candidates=verdict.candidates)
-                self._finished(candidate, "unknown", reason=verdict.reason, candidates=verdict.candidates)
+                self._ledger.finished(
+                    candidate, "unknown", reason=verdict.reason, candidates=verdict.candidates
+                )
                 return
         if row is None and await self._is_copy(candidate, options):
             return
@@ -580,9 +573,11 @@ class Uploader:
                 await journal.record_stored(
                     key, candidate.fingerprint, candidate.wire_name, verdict.data_product_id, reason=reason
                 )
-            self._skip(candidate.path, reason, size=candidate.size, data_product_id=verdict.data_product_id)
+            self._ledger.skip(
+                candidate.path, reason, size=candidate.size, data_product_id=verdict.data_product_id
+            )
             return True
-        self._finished(candidate, "unknown", reason=verdict.reason, candidates=verdict.candidates)
+        self._ledger.finished(candidate, "unknown", reason=verdict.reason, candidates=verdict.candidates)
         return True
 
     async def _is_copy(self, candidate: Candidate, options: UploadOptions) -> bool:
@@ -602,7 +597,7 @@ class Uploader:
             return False
         if not self._dry_run:
             await journal.record_copy(key_of(options), candidate.fingerprint, candidate.wire_name, original)
-        self._skip(
+        self._ledger.skip(
             candidate.path,
             f"same content as {original.path}, already uploaded (id {original.data_product_id})",
             size=candidate.size,
@@ -620,14 +615,14 @@ class Uploader:
         sent_options = options.replace(dry_run=self._dry_run, comment=_with_marker(options.comment, marker))
         attempts = 0
         while True:
-            if self._stopped is not None or self._halted is not None:
+            if self._ledger.stopping:
                 raise _Stop
             attempts += 1
             if not self._gate_open.is_set():
                 # Until one request has been answered, requests go one at a time: a refusal that
                 # every file would get (bad token, unknown target) then costs exactly one request.
                 async with self._probe_lock:
-                    if self._stopped is not None or self._halted is not None:
+                    if self._ledger.stopping:
                         raise _Stop
                     if not self._gate_open.is_set():
                         again = await self._attempt(candidate, sent_options, marker, attempts, note)
@@ -646,7 +641,7 @@ class Uploader:
             prepared = await self._prepare(candidate, options)
         except (InvalidInputError, MissingDependencyError) as exc:
             await self._forget_unpacked(candidate)
-            self._finished(candidate, "failed", reason=exc.headline, error=exc, attempts=attempt)
+            self._ledger.finished(candidate, "failed", reason=exc.headline, error=exc, attempts=attempt)
             return False
         try:
             return await self._send_prepared(candidate, options, prepared, marker, attempt, note)
@@ -690,7 +685,7 @@ class Uploader:
         await self._wait_for_resume()
         if self._requests is not None:
             await self._requests.acquire(1)
-        self._emit(FileStarted(path, candidate.size, attempt))
+        self._ledger.emit(FileStarted(path, candidate.size, attempt))
         common: dict[str, Any] = {"attempts": attempt, "sent_as": _renamed(candidate)}
         try:
             receipt = await self._client.uploads.send(prepared)
@@ -699,7 +694,7 @@ class Uploader:
                 cut = self._cut_reason(candidate)
                 if row is not None:
                     await journal.finish(row.id, "unknown", reason=cut)
-                self._finished(candidate, "unknown", reason=cut, **common)
+                self._ledger.finished(candidate, "unknown", reason=cut, **common)
             raise
         except InvalidInputError as exc:
             # The file changed or vanished mid-stream: the body was cut short, nothing is stored.
@@ -717,7 +712,7 @@ class Uploader:
         if self._dry_run:
             message = receipt.files[0].message if receipt.files else None
             reason = "dry run: checked by the server, nothing stored" + (f" ({message})" if message else "")
-            self._finished(candidate, "dry_run", reason=reason, sha256=sha, **common)
+            self._ledger.finished(candidate, "dry_run", reason=reason, sha256=sha, **common)
             return False
         data_product_id = receipt.files[0].id if receipt.files else None
         assert row is not None
@@ -733,7 +728,7 @@ class Uploader:
             )
             return False
         await journal.finish(row.id, "uploaded", data_product_id=data_product_id, sha256=sha)
-        self._finished(
+        self._ledger.finished(
             candidate, "uploaded", data_product_id=data_product_id, sha256=sha, reason=note, **common
         )
         return False
@@ -754,11 +749,11 @@ class Uploader:
             if attempt < self._job.max_attempts:
                 await self._back_off(attempt)
                 return True
-            self._finished(candidate, "failed", reason=exc.headline, error=exc, **common)
+            self._ledger.finished(candidate, "failed", reason=exc.headline, error=exc, **common)
             return False
         verdict = await self._reconcile(sent, sha)
         if verdict.kind == "stored":  # ServerCheck has journaled it
-            self._finished(
+            self._ledger.finished(
                 candidate,
                 "uploaded",
                 data_product_id=verdict.data_product_id,
@@ -784,7 +779,7 @@ class Uploader:
             return False
         reason = verdict.reason or "could not tell whether the server stored it"
         await journal.finish(sent.row_id, "unknown", reason=reason, candidates=verdict.candidates)
-        self._finished(
+        self._ledger.finished(
             candidate, "unknown", reason=reason, error=exc, candidates=verdict.candidates, **common
         )
         return False
@@ -810,7 +805,7 @@ class Uploader:
                 "(rate_limit_budget); the files not yet sent are left for a re-run"
             )
             self._stop(RateLimitError(reason, method=exc.method, path=exc.path, retry_after=exc.retry_after))
-            self._finished(candidate, "not_attempted", reason=f"not tried: {reason}", **common)
+            self._ledger.finished(candidate, "not_attempted", reason=f"not tried: {reason}", **common)
             return False
         self._pause(wait)
         return True
@@ -839,7 +834,7 @@ class Uploader:
                 candidate, options, "it changed while being sent (the request was cut short; nothing stored)"
             )
         else:
-            self._finished(candidate, "failed", reason=exc.headline, error=exc)
+            self._ledger.finished(candidate, "failed", reason=exc.headline, error=exc)
         return False
 
     def _cut_reason(self, candidate: Candidate) -> str:
@@ -861,15 +856,14 @@ class Uploader:
         )
         if row is not None and row.state == "sending":
             await self._require_journal().finish(row.id, "unknown", reason=reason)
-        self._finished(candidate, "unknown", reason=reason)
+        self._ledger.finished(candidate, "unknown", reason=reason)
 
     async def _prepare(self, candidate: Candidate, options: UploadOptions) -> PreparedUpload:
         """The request body: the file itself, a gzipped frame's stream, or an unpacked fpack frame."""
         path = candidate.path
 
         def on_bytes(n: int) -> None:
-            self._bytes_sent += n
-            self._emit(BytesSent(path, n, self._bytes_sent))
+            self._ledger.sent_bytes(path, n)
 
         hooks: dict[str, Any] = {
             "on_bytes": on_bytes,
@@ -945,7 +939,7 @@ class Uploader:
         assert self._settle is not None
         found = Found(candidate.path, candidate.fingerprint, candidate.wire_name)
         self._pending[candidate.fingerprint.path] = _Item(found, options, note)
-        self._emit(FileHeld(candidate.path, candidate.size))
+        self._ledger.emit(FileHeld(candidate.path, candidate.size))
         self._settle.hold(found)
 
     async def _back_off(self, attempt: int) -> None:
@@ -965,86 +959,28 @@ class Uploader:
         row_id = row.id if isinstance(row, JournalRow) else row
         if row_id is not None:
             await self._require_journal().finish(row_id, "failed", reason=reason)
-        self._finished(candidate, "failed", reason=reason, error=error, **common)
+        self._ledger.finished(candidate, "failed", reason=reason, error=error, **common)
 
-    # ---- outcomes ---------------------------------------------------------------------------
+    # ---- stopping and finishing -------------------------------------------------------------
 
     def _stop(self, exc: BhtomError) -> None:
-        if self._stopped is None:
-            self._stopped = exc
+        self._ledger.stop(exc)
         self._gate_open.set()
         if self._settle is not None:
             for found in self._settle.drop_all():
                 if self._pending.pop(found.fingerprint.path, None) is not None:
-                    self._not_attempted(found.path, found.size)
+                    self._ledger.not_attempted(found.path, found.size)
             self._close_gate_when_done()
 
     def _finish(self, started: float, *, cancelled: bool) -> UploadSummary:
         self._done = True
-        summary = UploadSummary(
-            outcomes=tuple(self._outcomes),
-            stopped=self._stopped,
-            cancelled=cancelled or self._halted is not None,
-            bytes_sent=self._bytes_sent,
-            elapsed=self._clock.monotonic() - started,
-            warnings=tuple(self._warnings),
-        )
-        self._emit(JobFinished(summary))
-        return summary
-
-    def _rejected(self, item: Rejected) -> None:
-        status: OutcomeStatus = "failed" if item.kind == "failed" else item.kind
-        self._record(UploadOutcome(item.path, status, reason=item.reason, size=item.size), finished=False)
+        return self._ledger.summary(elapsed=self._clock.monotonic() - started, cancelled=cancelled)
 
     def _not_ready(self, gave_up: NotReady) -> None:
         item = self._pending.pop(gave_up.found.fingerprint.path, None)
         note = f" ({item.note})" if item is not None and item.note else ""
-        outcome = UploadOutcome(
-            gave_up.found.path, "not_ready", reason=gave_up.reason + note, size=gave_up.found.size
-        )
-        self._record(outcome, finished=False)
+        self._ledger.not_ready(gave_up.found, gave_up.reason + note)
         self._close_gate_when_done()
-
-    def _not_attempted(self, path: Path, size: int) -> None:
-        why = self._stopped.headline if self._stopped is not None else self._halted or "the job was cancelled"
-        self._record(
-            UploadOutcome(path, "not_attempted", reason=f"not tried: {why}", size=size), finished=False
-        )
-
-    def _already_uploaded(self, path: Path, size: int, row: JournalRow) -> None:
-        self._skip(
-            path,
-            f"already uploaded (id {row.data_product_id})",
-            size=size,
-            data_product_id=row.data_product_id,
-            sha256=row.sha256,
-        )
-
-    def _skip(
-        self,
-        path: Path,
-        reason: str,
-        *,
-        size: int = 0,
-        data_product_id: int | None = None,
-        sha256: str | None = None,
-    ) -> None:
-        outcome = UploadOutcome(
-            path, "skipped", reason=reason, size=size, data_product_id=data_product_id, sha256=sha256
-        )
-        self._record(outcome, finished=False)
-
-    def _finished(self, candidate: Candidate, status: OutcomeStatus, **fields: Any) -> None:
-        self._record(UploadOutcome(candidate.path, status, size=candidate.size, **fields), finished=True)
-
-    def _record(self, outcome: UploadOutcome, *, finished: bool) -> None:
-        self._decided.add(str(outcome.path.absolute()))
-        self._outcomes.append(outcome)
-        self._emit(FileFinished(outcome) if finished else FileSkipped(outcome))
-
-    def _emit(self, event: UploadEvent) -> None:
-        if self._on_event is not None:
-            self._on_event(event)
 
     def _require_journal(self) -> UploadJournal:
         if self._journal is None:
