@@ -47,7 +47,6 @@ import datetime as dt
 import logging
 import math
 import os
-import random
 import shutil
 import tempfile
 import time
@@ -65,8 +64,6 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from .._clock import Clock
 from .._multipart import FilePart
-from .._ratelimit import TokenBucket
-from .._retry import backoff
 from ..errors import (
     APIError,
     AuthenticationError,
@@ -104,6 +101,7 @@ from .reconcile import CAMERA_TYPES, ProductLike, Sent, ServerCheck, Verdict
 from .server_index import ServerIndex
 from .settings import SettingsSource, SkipFile, settings_for
 from .settle import NotReady, SettleGate
+from .throttle import JobThrottle
 
 if TYPE_CHECKING:
     from ..api.uploads import PreparedUpload
@@ -200,17 +198,11 @@ class Uploader:
         self._settings = settings
         self._clock: Clock = clock or client.clock
         self._ledger = Ledger(on_event)
-        rps, bps = self._job.max_requests_per_second, self._job.max_bytes_per_second
-        self._requests = TokenBucket(rps, burst=1, clock=self._clock) if rps else None
-        self._bytes = TokenBucket(bps, clock=self._clock) if bps else None
+        self._throttle = JobThrottle(self._job, self._clock, lambda: client.config.retry)
         self._gate_open = anyio.Event()
         self._probe_lock = anyio.Lock()
         self._names: dict[tuple[JournalKey, str], anyio.Lock] = {}
-        self._paused = 0.0  # seconds the job has been held by the server's 429s
-        self._resume_at = 0.0
-        self._throttled = 0
         self._done = False
-        self._rng = random.Random()
         self._journal: UploadJournal | None = None
         self._server_check: ServerCheck | None = None
         self._server_index: ServerIndex | None = None
@@ -682,9 +674,7 @@ class Uploader:
             row.server_offset if row else None,
             marker,
         )
-        await self._wait_for_resume()
-        if self._requests is not None:
-            await self._requests.acquire(1)
+        await self._throttle.before_request()
         self._ledger.emit(FileStarted(path, candidate.size, attempt))
         common: dict[str, Any] = {"attempts": attempt, "sent_as": _renamed(candidate)}
         try:
@@ -747,7 +737,7 @@ class Uploader:
         if self._dry_run:
             # A dry run stores nothing, so sending again cannot make a duplicate.
             if attempt < self._job.max_attempts:
-                await self._back_off(attempt)
+                await self._throttle.back_off(attempt)
                 return True
             self._ledger.finished(candidate, "failed", reason=exc.headline, error=exc, **common)
             return False
@@ -766,7 +756,7 @@ class Uploader:
         assert sent.row_id is not None
         if verdict.kind == "absent" and attempt < self._job.max_attempts:
             await journal.finish(sent.row_id, "failed", reason=f"not stored after: {exc.headline}")
-            await self._back_off(attempt)
+            await self._throttle.back_off(attempt)
             return True
         if verdict.kind == "absent":
             await self._fail(
@@ -790,16 +780,7 @@ class Uploader:
         """The server refused before doing anything: pause every worker and try again, within budget."""
         if row is not None:
             await self._require_journal().finish(row.id, "failed", reason=exc.headline)
-        policy = self._client.config.retry
-        self._throttled += 1
-        wait = backoff(
-            self._throttled,
-            initial=policy.wait_initial,
-            maximum=policy.wait_max,
-            rng=self._rng,
-            retry_after=exc.retry_after,
-        )
-        if self._paused + wait > self._job.rate_limit_budget:
+        if not self._throttle.pause_after(exc):
             reason = (
                 f"the server kept answering 429 (slow down) for more than {self._job.rate_limit_budget:g} s "
                 "(rate_limit_budget); the files not yet sent are left for a re-run"
@@ -807,20 +788,7 @@ class Uploader:
             self._stop(RateLimitError(reason, method=exc.method, path=exc.path, retry_after=exc.retry_after))
             self._ledger.finished(candidate, "not_attempted", reason=f"not tried: {reason}", **common)
             return False
-        self._pause(wait)
         return True
-
-    def _pause(self, seconds: float) -> None:
-        """Hold every worker for `seconds` (extends, never shortens, a pause in force)."""
-        now = self._clock.monotonic()
-        until = now + seconds
-        if until > self._resume_at:
-            self._paused += until - max(now, self._resume_at)
-            self._resume_at = until
-
-    async def _wait_for_resume(self) -> None:
-        while (left := self._resume_at - self._clock.monotonic()) > 0:
-            await self._clock.sleep(left)
 
     async def _changed_mid_stream(
         self, candidate: Candidate, options: UploadOptions, row: JournalRow | None, exc: InvalidInputError
@@ -867,7 +835,7 @@ class Uploader:
 
         hooks: dict[str, Any] = {
             "on_bytes": on_bytes,
-            "throttle": self._bytes.acquire if self._bytes is not None else None,
+            "throttle": self._throttle.byte_pacer,
         }
         if candidate.compression == "gzip":
             part = FilePart("files", path, candidate.send_size, candidate.wire_name, opener=frames.open_plain)
@@ -941,12 +909,6 @@ class Uploader:
         self._pending[candidate.fingerprint.path] = _Item(found, options, note)
         self._ledger.emit(FileHeld(candidate.path, candidate.size))
         self._settle.hold(found)
-
-    async def _back_off(self, attempt: int) -> None:
-        policy = self._client.config.retry
-        await self._clock.sleep(
-            backoff(attempt, initial=policy.wait_initial, maximum=policy.wait_max, rng=self._rng)
-        )
 
     async def _fail(
         self,
