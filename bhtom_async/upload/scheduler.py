@@ -199,8 +199,6 @@ class Uploader:
         self._clock: Clock = clock or client.clock
         self._ledger = Ledger(on_event)
         self._throttle = JobThrottle(self._job, self._clock, lambda: client.config.retry)
-        self._gate_open = anyio.Event()
-        self._probe_lock = anyio.Lock()
         self._names: dict[tuple[JournalKey, str], anyio.Lock] = {}
         self._done = False
         self._journal: UploadJournal | None = None
@@ -407,7 +405,7 @@ class Uploader:
             return
         if self._source is not None:
             self._intake_scope.cancel()  # a watch never ends by itself; a walk is finished quickly
-        self._gate_open.set()
+        self._throttle.end_probe()
         if self._settle is not None:
             for found in self._settle.drop_all():
                 if self._pending.pop(found.fingerprint.path, None) is not None:
@@ -610,19 +608,13 @@ class Uploader:
             if self._ledger.stopping:
                 raise _Stop
             attempts += 1
-            if not self._gate_open.is_set():
-                # Until one request has been answered, requests go one at a time: a refusal that
-                # every file would get (bad token, unknown target) then costs exactly one request.
-                async with self._probe_lock:
-                    if self._ledger.stopping:
-                        raise _Stop
-                    if not self._gate_open.is_set():
-                        again = await self._attempt(candidate, sent_options, marker, attempts, note)
-                        self._gate_open.set()
-                        if not again:
-                            return
-                        continue
-            if not await self._attempt(candidate, sent_options, marker, attempts, note):
+            # Until one request has been answered, requests go one at a time: a refusal that
+            # every file would get (bad token, unknown target) then costs exactly one request.
+            async with self._throttle.probe():
+                if self._ledger.stopping:  # it may have stopped while this waited for the answer
+                    raise _Stop
+                again = await self._attempt(candidate, sent_options, marker, attempts, note)
+            if not again:
                 return
 
     async def _attempt(
@@ -927,7 +919,7 @@ class Uploader:
 
     def _stop(self, exc: BhtomError) -> None:
         self._ledger.stop(exc)
-        self._gate_open.set()
+        self._throttle.end_probe()
         if self._settle is not None:
             for found in self._settle.drop_all():
                 if self._pending.pop(found.fingerprint.path, None) is not None:

@@ -1,16 +1,21 @@
-"""When the uploader's next request may start: the server's 429 pauses, rate caps and backoff.
+"""When the uploader's next request may start: fail fast, the server's 429 pauses, rate caps.
 
-A 429 that outlasts the client's own retries pauses every worker of the job, not only the one
-that got it, and the pauses are counted against `JobOptions.rate_limit_budget`: past it the job
-stops rather than wait on a server that keeps refusing. The optional caps on requests and bytes
-per second (`max_requests_per_second`, `max_bytes_per_second`) are token buckets shared by all
-workers. Every wait is computed by `_retry.backoff`, the one backoff.
+Until one upload request has been answered, requests go one at a time (the probe): a refusal
+every file would get (a bad token, an unknown target) then costs exactly one request. A 429 that
+outlasts the client's own retries pauses every worker of the job, not only the one that got it,
+and the pauses are counted against `JobOptions.rate_limit_budget`: past it the job stops rather
+than wait on a server that keeps refusing. The optional caps on requests and bytes per second
+(`max_requests_per_second`, `max_bytes_per_second`) are token buckets shared by all workers.
+Re-sends back off; every wait is computed by `_retry.backoff`, the one backoff.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import anyio
 
 from .._clock import Clock
 from .._config import RetrySettings
@@ -23,7 +28,7 @@ __all__ = ["JobThrottle"]
 
 
 class JobThrottle:
-    """Strictly private: the job-wide pause gate, its budget, the rate caps and re-send backoff.
+    """Strictly private: the probe, the job-wide pause gate and its budget, the caps and backoff.
 
     Args:
         job: the job's settings (rate caps, `rate_limit_budget`).
@@ -42,6 +47,27 @@ class JobThrottle:
         self._paused = 0.0  # seconds the job has been held by the server's 429s
         self._resume_at = 0.0
         self._throttled = 0
+        self._answered = anyio.Event()  # the probe's answer came, or the job is stopping
+        self._probe_lock = anyio.Lock()
+
+    @asynccontextmanager
+    async def probe(self) -> AsyncIterator[None]:
+        """Run the body alone until one body has run to its end; then every body runs at once.
+
+        Enter it around each send attempt, and check whether the job is stopping inside it:
+        the job may have stopped while this one waited.
+        """
+        if not self._answered.is_set():
+            async with self._probe_lock:
+                if not self._answered.is_set():
+                    yield
+                    self._answered.set()
+                    return
+        yield
+
+    def end_probe(self) -> None:
+        """Let every request through at once (the job is stopping: waiters go to find that out)."""
+        self._answered.set()
 
     @property
     def byte_pacer(self) -> Callable[[float], Awaitable[None]] | None:
