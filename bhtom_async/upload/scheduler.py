@@ -43,7 +43,6 @@ never write to it.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 import os
@@ -96,8 +95,9 @@ from .events import (
 )
 from .journal import JournalKey, JournalRow, SqliteJournal, UploadJournal, default_journal_path, key_of
 from .ledger import Ledger
+from .lookups import listing_for, lookup_for
 from .options import JobOptions
-from .reconcile import CAMERA_TYPES, ProductLike, Sent, ServerCheck, Verdict
+from .reconcile import Sent, ServerCheck, Verdict
 from .server_index import ServerIndex
 from .settings import SettingsSource, SkipFile, settings_for
 from .settle import NotReady, SettleGate
@@ -231,11 +231,13 @@ class Uploader:
         await journal.open()
         self._journal = journal
         self._server_check = ServerCheck(
-            self._lookup, journal, self._clock, lambda: self._client.server_clock_offset
+            lookup_for(self._client), journal, self._clock, lambda: self._client.server_clock_offset
         )
         check = self._job.check_server
         if check or (check is None and self._source is not None):
-            self._server_index = ServerIndex(self._listing, lambda: self._client.server_clock_offset)
+            self._server_index = ServerIndex(
+                listing_for(self._client), lambda: self._client.server_clock_offset
+            )
         cancelled = False
         try:
             await self._pipeline(workers)
@@ -861,27 +863,6 @@ class Uploader:
         except (AuthenticationError, PermissionDeniedError) as exc:
             self._stop(exc)
             return Verdict("unknown", reason=f"could not look the file up on the server ({exc.headline})")
-
-    def _lookup(self, key: JournalKey, wire_name: str, sent_at: float) -> AsyncIterator[ProductLike]:
-        offset = self._client.server_clock_offset or 0.0
-        # A day of slack: the exact comparison is made on our side, by `reconcile.attribute`.
-        since = dt.datetime.fromtimestamp(sent_at + offset - 86400.0, tz=dt.timezone.utc)
-        return self._client.dataproducts.list(
-            target=key.target,
-            oname=key.observatory if key.data_product_type in CAMERA_TYPES else None,
-            data_product_type=key.data_product_type,
-            photometry_data=wire_name,
-            created_start=since,
-        ).__aiter__()
-
-    def _listing(self, key: JournalKey, since: float) -> AsyncIterator[ProductLike]:
-        offset = self._client.server_clock_offset or 0.0
-        return self._client.dataproducts.list(
-            target=key.target,
-            oname=key.observatory if key.data_product_type in CAMERA_TYPES else None,
-            data_product_type=key.data_product_type,
-            created_start=dt.datetime.fromtimestamp(since + offset, tz=dt.timezone.utc),
-        ).__aiter__()
 
     async def _unchanged(self, candidate: Candidate) -> bool:
         def now() -> bool:
