@@ -46,8 +46,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shutil
-import tempfile
 import time
 import uuid
 import warnings
@@ -98,6 +96,7 @@ from .ledger import Ledger
 from .lookups import listing_for, lookup_for
 from .options import JobOptions
 from .reconcile import Sent, ServerCheck, Verdict
+from .scratch import Scratch
 from .server_index import ServerIndex
 from .settings import SettingsSource, SkipFile, settings_for
 from .settle import NotReady, SettleGate
@@ -206,8 +205,7 @@ class Uploader:
         self._server_index: ServerIndex | None = None
         self._settle: SettleGate | None = None
         self._pending: dict[str, _Item] = {}  # queued for a worker or held back, by path
-        self._scratch_dir: Path | None = None
-        self._unpacked: dict[str, Path] = {}  # a tile-compressed frame's temporary plain copy
+        self._scratch = Scratch()
         self._deadlines: dict[str, anyio.CancelScope] = {}  # each handled file's deadline
         # Files this run finished with, as they were (None: refused by the walk, e.g. a log file).
         self._handled: dict[str, Fingerprint | None] = {}
@@ -247,8 +245,7 @@ class Uploader:
         finally:
             with anyio.CancelScope(shield=True):
                 await journal.aclose()
-                if self._scratch_dir is not None:
-                    await anyio.to_thread.run_sync(shutil.rmtree, self._scratch_dir, True)
+                await self._scratch.remove()
             if cancelled:
                 self._finish(started, cancelled=True)
         return self._finish(started, cancelled=False)
@@ -580,7 +577,7 @@ class Uploader:
             return False
         try:
             digest = await anyio.to_thread.run_sync(
-                frames.content_sha256, candidate.path, candidate.compression, self._scratch()
+                frames.content_sha256, candidate.path, candidate.compression, self._scratch.folder()
             )
         except (OSError, ValueError, EOFError, MissingDependencyError):
             return False  # the upload itself will report the problem
@@ -626,14 +623,14 @@ class Uploader:
         try:
             prepared = await self._prepare(candidate, options)
         except (InvalidInputError, MissingDependencyError) as exc:
-            await self._forget_unpacked(candidate)
+            await self._scratch.forget(candidate)
             self._ledger.finished(candidate, "failed", reason=exc.headline, error=exc, attempts=attempt)
             return False
         try:
             return await self._send_prepared(candidate, options, prepared, marker, attempt, note)
         finally:
             with anyio.CancelScope(shield=True):
-                await self._forget_unpacked(candidate)
+                await self._scratch.forget(candidate)
 
     async def _send_prepared(
         self,
@@ -836,24 +833,11 @@ class Uploader:
             return await self._client.uploads.prepare_parts([part], options, **hooks)
         if candidate.compression == "fpack":
             try:
-                plain = await anyio.to_thread.run_sync(frames.unpack_fpack, path, self._scratch())
+                plain = await self._scratch.unpack(candidate)
             except (OSError, ValueError) as exc:
                 raise InvalidInputError(f"{path} could not be decompressed ({exc})") from None
-            self._unpacked[candidate.fingerprint.path] = plain
             return await self._client.uploads.prepare(plain, options, send_as=[candidate.wire_name], **hooks)
         return await self._client.uploads.prepare(path, options, send_as=[candidate.wire_name], **hooks)
-
-    def _scratch(self) -> Path:
-        """A private folder for unpacked frames, removed when the job ends."""
-        if self._scratch_dir is None:
-            self._scratch_dir = Path(tempfile.mkdtemp(prefix="bhtom-unpack-"))
-        return self._scratch_dir
-
-    async def _forget_unpacked(self, candidate: Candidate) -> None:
-        """Remove the temporary plain copy of a tile-compressed frame once its attempt is over."""
-        plain = self._unpacked.pop(candidate.fingerprint.path, None)
-        if plain is not None:
-            await anyio.to_thread.run_sync(plain.unlink, True)
 
     async def _reconcile(self, sent: Sent, sha256: str | None) -> Verdict:
         """Ask the server whether the file arrived (see `reconcile`)."""
