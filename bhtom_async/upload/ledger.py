@@ -3,6 +3,7 @@
 The `Ledger` holds what `UploadSummary` reports (the outcomes in completion order, the error that
 stopped the job, the reason it was asked to stop, the bytes sent, the warnings) and emits the
 events that go with them. It decides nothing: the scheduler and the sender tell it what happened.
+A worker that finds the job stopping unwinds with `JobStopped`; its file is then not attempted.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from .events import (
 )
 from .journal import JournalRow
 
-__all__ = ["Ledger"]
+__all__ = ["JobStopped", "Ledger"]
+
+
+class JobStopped(Exception):
+    """Strictly private: raised inside a worker once the job has been stopped."""
 
 
 class Ledger:

@@ -92,7 +92,7 @@ from .events import (
     UploadSummary,
 )
 from .journal import JournalKey, JournalRow, SqliteJournal, UploadJournal, default_journal_path, key_of
-from .ledger import Ledger
+from .ledger import JobStopped, Ledger
 from .lookups import listing_for, lookup_for
 from .options import JobOptions
 from .reconcile import Sent, ServerCheck, Verdict
@@ -101,6 +101,7 @@ from .server_index import ServerIndex
 from .settings import SettingsSource, SkipFile, settings_for
 from .settle import NotReady, SettleGate
 from .throttle import JobThrottle
+from .triage import Triage
 
 if TYPE_CHECKING:
     from ..api.uploads import PreparedUpload
@@ -134,10 +135,6 @@ class _Item:
     found: Found
     options: UploadOptions
     note: str | None = None
-
-
-class _Stop(Exception):
-    """Strictly private: raised inside a worker once the job has been stopped."""
 
 
 class Uploader:
@@ -202,7 +199,7 @@ class Uploader:
         self._done = False
         self._journal: UploadJournal | None = None
         self._server_check: ServerCheck | None = None
-        self._server_index: ServerIndex | None = None
+        self._triage: Triage | None = None
         self._settle: SettleGate | None = None
         self._pending: dict[str, _Item] = {}  # queued for a worker or held back, by path
         self._scratch = Scratch()
@@ -232,10 +229,18 @@ class Uploader:
             lookup_for(self._client), journal, self._clock, lambda: self._client.server_clock_offset
         )
         check = self._job.check_server
+        server_index = None
         if check or (check is None and self._source is not None):
-            self._server_index = ServerIndex(
-                listing_for(self._client), lambda: self._client.server_clock_offset
-            )
+            server_index = ServerIndex(listing_for(self._client), lambda: self._client.server_clock_offset)
+        self._triage = Triage(
+            journal,
+            self._ledger,
+            self._scratch,
+            dry_run=self._dry_run,
+            server_index=server_index,
+            reconcile=self._reconcile,
+            stop=self._stop,
+        )
         cancelled = False
         try:
             await self._pipeline(workers)
@@ -495,7 +500,7 @@ class Uploader:
                 self._deadlines[inspected.fingerprint.path] = scope
                 try:
                     await self._handle_settled(inspected, options, item.note)
-                except _Stop:
+                except JobStopped:
                     self._ledger.not_attempted(inspected.path, inspected.size)
                 except JournalError as exc:
                     # The journal can no longer be written (disk full): stop; what is journaled stays.
@@ -510,90 +515,9 @@ class Uploader:
                 await self._timed_out(inspected, options)
 
     async def _handle_settled(self, candidate: Candidate, options: UploadOptions, note: str | None) -> None:
-        journal = self._require_journal()
-        key = key_of(options)
-        row = await journal.find(key, candidate.fingerprint)
-        if row is not None and row.state == "uploaded":
-            self._ledger.already_uploaded(candidate.path, candidate.size, row)
-            return
-        if row is not None and row.state in ("sending", "unknown"):
-            if self._dry_run:
-                self._ledger.skip(
-                    candidate.path, "an earlier upload's outcome is unknown; a real run reconciles it"
-                )
-                return
-            verdict = await self._reconcile(Sent.of_row(row), row.sha256)
-            if verdict.kind == "stored":
-                self._ledger.finished(
-                    candidate, "uploaded", data_product_id=verdict.data_product_id, reconciled=True
-                )
-                return
-            if verdict.kind == "unknown":
-                await journal.finish(row.id, "unknown", reason=verdict.reason, candidates=verdict.candidates)
-                self._ledger.finished(
-                    candidate, "unknown", reason=verdict.reason, candidates=verdict.candidates
-                )
-                return
-        if row is None and await self._is_copy(candidate, options):
-            return
-        if row is None and self._server_index is not None and await self._on_server(candidate, options):
-            return
-        await self._send(candidate, options, row, note)
-
-    async def _on_server(self, candidate: Candidate, options: UploadOptions) -> bool:
-        """Whether the server already holds this file (uploaded before under another journal)."""
-        assert self._server_index is not None
-        journal = self._require_journal()
-        key = key_of(options)
-        try:
-            verdict = await self._server_index.find(
-                key, candidate.wire_name, candidate.fingerprint.mtime_ns / 1e9, journal.held_ids
-            )
-        except (AuthenticationError, PermissionDeniedError) as exc:
-            self._stop(exc)
-            raise _Stop from None
-        except BhtomError as exc:
-            verdict = Verdict("unknown", reason=f"could not check the server first ({exc.headline})")
-        if verdict.kind == "absent":
-            return False
-        if verdict.kind == "stored":
-            reason = f"already on the server (id {verdict.data_product_id})"
-            if not self._dry_run:
-                await journal.record_stored(
-                    key, candidate.fingerprint, candidate.wire_name, verdict.data_product_id, reason=reason
-                )
-            self._ledger.skip(
-                candidate.path, reason, size=candidate.size, data_product_id=verdict.data_product_id
-            )
-            return True
-        self._ledger.finished(candidate, "unknown", reason=verdict.reason, candidates=verdict.candidates)
-        return True
-
-    async def _is_copy(self, candidate: Candidate, options: UploadOptions) -> bool:
-        """A file new to the journal whose name and size match an uploaded row: compare content."""
-        journal = self._require_journal()
-        similar = await journal.find_similar(key_of(options), candidate.wire_name, candidate.size)
-        if not similar:
-            return False
-        try:
-            digest = await anyio.to_thread.run_sync(
-                frames.content_sha256, candidate.path, candidate.compression, self._scratch.folder()
-            )
-        except (OSError, ValueError, EOFError, MissingDependencyError):
-            return False  # the upload itself will report the problem
-        original = next((r for r in similar if r.sha256 == digest), None)
-        if original is None:
-            return False
-        if not self._dry_run:
-            await journal.record_copy(key_of(options), candidate.fingerprint, candidate.wire_name, original)
-        self._ledger.skip(
-            candidate.path,
-            f"same content as {original.path}, already uploaded (id {original.data_product_id})",
-            size=candidate.size,
-            data_product_id=original.data_product_id,
-            sha256=digest,
-        )
-        return True
+        to_send = await self._require_triage().check(candidate, options)
+        if to_send is not None:
+            await self._send(candidate, options, to_send.row, note)
 
     async def _send(
         self, candidate: Candidate, options: UploadOptions, row: JournalRow | None, note: str | None
@@ -605,13 +529,13 @@ class Uploader:
         attempts = 0
         while True:
             if self._ledger.stopping:
-                raise _Stop
+                raise JobStopped
             attempts += 1
             # Until one request has been answered, requests go one at a time: a refusal that
             # every file would get (bad token, unknown target) then costs exactly one request.
             async with self._throttle.probe():
                 if self._ledger.stopping:  # it may have stopped while this waited for the answer
-                    raise _Stop
+                    raise JobStopped
                 again = await self._attempt(candidate, sent_options, marker, attempts, note)
             if not again:
                 return
@@ -656,7 +580,7 @@ class Uploader:
                 )
             except JournalError as exc:
                 self._stop(exc)  # nothing was sent: the file is left for a re-run
-                raise _Stop from None
+                raise JobStopped from None
         sent = Sent(
             key_of(options),
             candidate.wire_name,
@@ -905,6 +829,11 @@ class Uploader:
         if self._journal is None:
             raise RuntimeError("the journal is not open")
         return self._journal
+
+    def _require_triage(self) -> Triage:
+        if self._triage is None:
+            raise RuntimeError("the job has not started")
+        return self._triage
 
 
 def _with_marker(comment: str | None, marker: str | None) -> str | None:
