@@ -1,5 +1,14 @@
 """The bulk uploader: bounded, streaming, journaled, resumable, and never a duplicate.
 
+`Uploader` runs the job: it walks the paths, holds back files still being written and feeds a
+bounded pool of workers. A worker takes each file to its outcome with these pieces:
+
+- `triage`: is the file stored already (journal, an earlier unclear send, a copy, the server)?
+- `sending`: its sends within its deadline (journal states, reconcile before retry, changes);
+- `throttle`: the first request alone, the job-wide 429 pause and its budget, the rate caps;
+- `ledger`: every outcome and event, and the summary;
+- `lookups` (the server look-ups) and `scratch` (where fpack frames are unpacked).
+
 Design
 ------
 *Pipeline.* One task walks the paths (`discovery.discover`, in a worker thread, a batch at a
@@ -46,13 +55,11 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
-import uuid
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -60,43 +67,25 @@ import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._clock import Clock
-from .._multipart import FilePart
-from ..errors import (
-    APIError,
-    AuthenticationError,
-    BhtomError,
-    CameraNotFavouriteError,
-    ConnectError,
-    InvalidInputError,
-    JournalError,
-    MissingDependencyError,
-    ObserverUnknownError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseDecodeError,
-    ServerError,
-    TargetNotFoundError,
-    TransportError,
-    UploadOutcomeUnknown,
-)
+from ..errors import AuthenticationError, BhtomError, JournalError, PermissionDeniedError
 from ..models.uploads import UploadOptions
-from . import frames
 from .discovery import Candidate, Fingerprint, Found, Rejected, discover, inspect
 from .events import (
     BytesSent,
     FileHeld,
     FileQueued,
-    FileStarted,
     UploadEvent,
     UploadOutcome,
     UploadSummary,
 )
-from .journal import JournalKey, JournalRow, SqliteJournal, UploadJournal, default_journal_path, key_of
-from .ledger import JobStopped, Ledger
+from .journal import JournalKey, SqliteJournal, UploadJournal, default_journal_path, key_of
+from .ledger import Ledger
 from .lookups import listing_for, lookup_for
 from .options import JobOptions
 from .reconcile import Sent, ServerCheck, Verdict
 from .scratch import Scratch
+from .sending import JOB_WIDE_ERRORS as JOB_WIDE_ERRORS
+from .sending import FileSender
 from .server_index import ServerIndex
 from .settings import SettingsSource, SkipFile, settings_for
 from .settle import NotReady, SettleGate
@@ -104,7 +93,6 @@ from .throttle import JobThrottle
 from .triage import Triage
 
 if TYPE_CHECKING:
-    from ..api.uploads import PreparedUpload
     from ..client import Client
 
 __all__ = ["EVENT_BACKLOG", "JOB_WIDE_ERRORS", "LOOKUP_CONNECTIONS", "Uploader"]
@@ -113,16 +101,6 @@ __all__ = ["EVENT_BACKLOG", "JOB_WIDE_ERRORS", "LOOKUP_CONNECTIONS", "Uploader"]
 EVENT_BACKLOG = 64
 #: Connections kept free for look-ups while every worker is uploading.
 LOOKUP_CONNECTIONS = 2
-#: Refusals that every other file of the job would get too: the job stops after the first.
-JOB_WIDE_ERRORS = (
-    AuthenticationError,
-    PermissionDeniedError,
-    TargetNotFoundError,
-    CameraNotFavouriteError,
-    ObserverUnknownError,
-    ConnectError,
-    JournalError,
-)
 
 StrPath = str | os.PathLike[str]
 logger = logging.getLogger("bhtom_async")
@@ -199,11 +177,10 @@ class Uploader:
         self._done = False
         self._journal: UploadJournal | None = None
         self._server_check: ServerCheck | None = None
-        self._triage: Triage | None = None
+        self._sender: FileSender | None = None
         self._settle: SettleGate | None = None
         self._pending: dict[str, _Item] = {}  # queued for a worker or held back, by path
         self._scratch = Scratch()
-        self._deadlines: dict[str, anyio.CancelScope] = {}  # each handled file's deadline
         # Files this run finished with, as they were (None: refused by the walk, e.g. a log file).
         self._handled: dict[str, Fingerprint | None] = {}
         self._intake_scope = anyio.CancelScope()
@@ -232,7 +209,7 @@ class Uploader:
         server_index = None
         if check or (check is None and self._source is not None):
             server_index = ServerIndex(listing_for(self._client), lambda: self._client.server_clock_offset)
-        self._triage = Triage(
+        triage = Triage(
             journal,
             self._ledger,
             self._scratch,
@@ -240,6 +217,19 @@ class Uploader:
             server_index=server_index,
             reconcile=self._reconcile,
             stop=self._stop,
+        )
+        self._sender = FileSender(
+            self._client,
+            journal,
+            self._ledger,
+            self._throttle,
+            self._scratch,
+            triage,
+            self._job,
+            dry_run=self._dry_run,
+            reconcile=self._reconcile,
+            stop=self._stop,
+            requeue=self._requeue,
         )
         cancelled = False
         try:
@@ -491,277 +481,9 @@ class Uploader:
         if isinstance(inspected, Rejected):
             self._ledger.rejected(inspected)
             return
-        options = item.options
-        key = key_of(options)
-        lock = self._names.setdefault((key, inspected.wire_name), anyio.Lock())
+        lock = self._names.setdefault((key_of(item.options), inspected.wire_name), anyio.Lock())
         async with lock:  # one upload of a name to a place at a time
-            before = self._ledger.recorded
-            with anyio.move_on_after(self._job.file_timeout) as scope:
-                self._deadlines[inspected.fingerprint.path] = scope
-                try:
-                    await self._handle_settled(inspected, options, item.note)
-                except JobStopped:
-                    self._ledger.not_attempted(inspected.path, inspected.size)
-                except JournalError as exc:
-                    # The journal can no longer be written (disk full): stop; what is journaled stays.
-                    self._stop(exc)
-                    self._ledger.finished(
-                        inspected,
-                        "unknown",
-                        reason=f"could not be journaled ({exc.problem}); a re-run checks it",
-                    )
-            self._deadlines.pop(inspected.fingerprint.path, None)
-            if scope.cancelled_caught and self._ledger.recorded == before:
-                await self._timed_out(inspected, options)
-
-    async def _handle_settled(self, candidate: Candidate, options: UploadOptions, note: str | None) -> None:
-        to_send = await self._require_triage().check(candidate, options)
-        if to_send is not None:
-            await self._send(candidate, options, to_send.row, note)
-
-    async def _send(
-        self, candidate: Candidate, options: UploadOptions, row: JournalRow | None, note: str | None
-    ) -> None:
-        marker = (row.marker if row is not None else None) or (
-            f"bhtom_async:{uuid.uuid4().hex[:16]}" if self._job.marker and not self._dry_run else None
-        )
-        sent_options = options.replace(dry_run=self._dry_run, comment=_with_marker(options.comment, marker))
-        attempts = 0
-        while True:
-            if self._ledger.stopping:
-                raise JobStopped
-            attempts += 1
-            # Until one request has been answered, requests go one at a time: a refusal that
-            # every file would get (bad token, unknown target) then costs exactly one request.
-            async with self._throttle.probe():
-                if self._ledger.stopping:  # it may have stopped while this waited for the answer
-                    raise JobStopped
-                again = await self._attempt(candidate, sent_options, marker, attempts, note)
-            if not again:
-                return
-
-    async def _attempt(
-        self, candidate: Candidate, options: UploadOptions, marker: str | None, attempt: int, note: str | None
-    ) -> bool:
-        """Send once and record the outcome; True if the file should be sent again."""
-        try:
-            prepared = await self._prepare(candidate, options)
-        except (InvalidInputError, MissingDependencyError) as exc:
-            await self._scratch.forget(candidate)
-            self._ledger.finished(candidate, "failed", reason=exc.headline, error=exc, attempts=attempt)
-            return False
-        try:
-            return await self._send_prepared(candidate, options, prepared, marker, attempt, note)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self._scratch.forget(candidate)
-
-    async def _send_prepared(
-        self,
-        candidate: Candidate,
-        options: UploadOptions,
-        prepared: PreparedUpload,
-        marker: str | None,
-        attempt: int,
-        note: str | None,
-    ) -> bool:
-        """Journal, send and record one prepared request; True if the file should be sent again."""
-        path = candidate.path
-        journal = self._require_journal()
-        row: JournalRow | None = None
-        if not self._dry_run:
-            try:
-                row = await journal.begin(
-                    key_of(options),
-                    candidate.fingerprint,
-                    candidate.wire_name,
-                    server_offset=self._client.server_clock_offset,
-                    marker=marker,
-                )
-            except JournalError as exc:
-                self._stop(exc)  # nothing was sent: the file is left for a re-run
-                raise JobStopped from None
-        sent = Sent(
-            key_of(options),
-            candidate.wire_name,
-            row.id if row else None,
-            (row.first_sent_at or row.sent_at or 0.0) if row else time.time(),
-            row.server_offset if row else None,
-            marker,
-        )
-        await self._throttle.before_request()
-        self._ledger.emit(FileStarted(path, candidate.size, attempt))
-        common: dict[str, Any] = {"attempts": attempt, "sent_as": _renamed(candidate)}
-        try:
-            receipt = await self._client.uploads.send(prepared)
-        except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                cut = self._cut_reason(candidate)
-                if row is not None:
-                    await journal.finish(row.id, "unknown", reason=cut)
-                self._ledger.finished(candidate, "unknown", reason=cut, **common)
-            raise
-        except InvalidInputError as exc:
-            # The file changed or vanished mid-stream: the body was cut short, nothing is stored.
-            return await self._changed_mid_stream(candidate, options, row, exc)
-        except (UploadOutcomeUnknown, ServerError, ResponseDecodeError) as exc:
-            return await self._unclear(candidate, prepared, sent, exc, attempt, common)
-        except RateLimitError as exc:
-            return await self._rate_limited(candidate, row, exc, common)
-        except (APIError, TransportError) as exc:
-            if isinstance(exc, JOB_WIDE_ERRORS):
-                self._stop(exc)
-            await self._fail(row, candidate, exc.headline, exc, common)
-            return False
-        sha = prepared.body.sha256.get(candidate.wire_name)
-        if self._dry_run:
-            message = receipt.files[0].message if receipt.files else None
-            reason = "dry run: checked by the server, nothing stored" + (f" ({message})" if message else "")
-            self._ledger.finished(candidate, "dry_run", reason=reason, sha256=sha, **common)
-            return False
-        data_product_id = receipt.files[0].id if receipt.files else None
-        assert row is not None
-        if not await self._unchanged(candidate):
-            await journal.finish(
-                row.id, "changed", data_product_id=data_product_id, reason="changed while it was being sent"
-            )
-            self._requeue(
-                candidate,
-                options,
-                f"it changed while being sent; the copy stored then (id {data_product_id}) "
-                "may be inconsistent",
-            )
-            return False
-        await journal.finish(row.id, "uploaded", data_product_id=data_product_id, sha256=sha)
-        self._ledger.finished(
-            candidate, "uploaded", data_product_id=data_product_id, sha256=sha, reason=note, **common
-        )
-        return False
-
-    async def _unclear(
-        self,
-        candidate: Candidate,
-        prepared: PreparedUpload,
-        sent: Sent,
-        exc: BhtomError,
-        attempt: int,
-        common: dict[str, Any],
-    ) -> bool:
-        """The body may have reached the server: look before sending again."""
-        sha = prepared.body.sha256.get(candidate.wire_name)
-        if self._dry_run:
-            # A dry run stores nothing, so sending again cannot make a duplicate.
-            if attempt < self._job.max_attempts:
-                await self._throttle.back_off(attempt)
-                return True
-            self._ledger.finished(candidate, "failed", reason=exc.headline, error=exc, **common)
-            return False
-        verdict = await self._reconcile(sent, sha)
-        if verdict.kind == "stored":  # ServerCheck has journaled it
-            self._ledger.finished(
-                candidate,
-                "uploaded",
-                data_product_id=verdict.data_product_id,
-                sha256=sha,
-                reconciled=True,
-                **common,
-            )
-            return False
-        journal = self._require_journal()
-        assert sent.row_id is not None
-        if verdict.kind == "absent" and attempt < self._job.max_attempts:
-            await journal.finish(sent.row_id, "failed", reason=f"not stored after: {exc.headline}")
-            await self._throttle.back_off(attempt)
-            return True
-        if verdict.kind == "absent":
-            await self._fail(
-                sent.row_id,
-                candidate,
-                f"not stored after {attempt} attempts; last: {exc.headline}",
-                exc,
-                common,
-            )
-            return False
-        reason = verdict.reason or "could not tell whether the server stored it"
-        await journal.finish(sent.row_id, "unknown", reason=reason, candidates=verdict.candidates)
-        self._ledger.finished(
-            candidate, "unknown", reason=reason, error=exc, candidates=verdict.candidates, **common
-        )
-        return False
-
-    async def _rate_limited(
-        self, candidate: Candidate, row: JournalRow | None, exc: RateLimitError, common: dict[str, Any]
-    ) -> bool:
-        """The server refused before doing anything: pause every worker and try again, within budget."""
-        if row is not None:
-            await self._require_journal().finish(row.id, "failed", reason=exc.headline)
-        if not self._throttle.pause_after(exc):
-            reason = (
-                f"the server kept answering 429 (slow down) for more than {self._job.rate_limit_budget:g} s "
-                "(rate_limit_budget); the files not yet sent are left for a re-run"
-            )
-            self._stop(RateLimitError(reason, method=exc.method, path=exc.path, retry_after=exc.retry_after))
-            self._ledger.finished(candidate, "not_attempted", reason=f"not tried: {reason}", **common)
-            return False
-        return True
-
-    async def _changed_mid_stream(
-        self, candidate: Candidate, options: UploadOptions, row: JournalRow | None, exc: InvalidInputError
-    ) -> bool:
-        if row is not None:
-            await self._require_journal().finish(row.id, "failed", reason=exc.headline)
-        if await anyio.to_thread.run_sync(os.path.exists, candidate.path) and not await self._unchanged(
-            candidate
-        ):
-            self._requeue(
-                candidate, options, "it changed while being sent (the request was cut short; nothing stored)"
-            )
-        else:
-            self._ledger.finished(candidate, "failed", reason=exc.headline, error=exc)
-        return False
-
-    def _cut_reason(self, candidate: Candidate) -> str:
-        """Why a request was cut off: its file's deadline, or the job being cancelled."""
-        scope = self._deadlines.get(candidate.fingerprint.path)
-        if scope is not None and scope.cancel_called:
-            return self._timeout_reason()
-        return "cancelled while sending; a re-run reconciles it"
-
-    def _timeout_reason(self) -> str:
-        return f"no final answer within {self._job.file_timeout:g} s (file_timeout); a re-run reconciles it"
-
-    async def _timed_out(self, candidate: Candidate, options: UploadOptions) -> None:
-        reason = self._timeout_reason()
-        row = (
-            await self._require_journal().find(key_of(options), candidate.fingerprint)
-            if not self._dry_run
-            else None
-        )
-        if row is not None and row.state == "sending":
-            await self._require_journal().finish(row.id, "unknown", reason=reason)
-        self._ledger.finished(candidate, "unknown", reason=reason)
-
-    async def _prepare(self, candidate: Candidate, options: UploadOptions) -> PreparedUpload:
-        """The request body: the file itself, a gzipped frame's stream, or an unpacked fpack frame."""
-        path = candidate.path
-
-        def on_bytes(n: int) -> None:
-            self._ledger.sent_bytes(path, n)
-
-        hooks: dict[str, Any] = {
-            "on_bytes": on_bytes,
-            "throttle": self._throttle.byte_pacer,
-        }
-        if candidate.compression == "gzip":
-            part = FilePart("files", path, candidate.send_size, candidate.wire_name, opener=frames.open_plain)
-            return await self._client.uploads.prepare_parts([part], options, **hooks)
-        if candidate.compression == "fpack":
-            try:
-                plain = await self._scratch.unpack(candidate)
-            except (OSError, ValueError) as exc:
-                raise InvalidInputError(f"{path} could not be decompressed ({exc})") from None
-            return await self._client.uploads.prepare(plain, options, send_as=[candidate.wire_name], **hooks)
-        return await self._client.uploads.prepare(path, options, send_as=[candidate.wire_name], **hooks)
+            await self._require_sender().handle(inspected, item.options, item.note)
 
     async def _reconcile(self, sent: Sent, sha256: str | None) -> Verdict:
         """Ask the server whether the file arrived (see `reconcile`)."""
@@ -772,17 +494,6 @@ class Uploader:
             self._stop(exc)
             return Verdict("unknown", reason=f"could not look the file up on the server ({exc.headline})")
 
-    async def _unchanged(self, candidate: Candidate) -> bool:
-        def now() -> bool:
-            try:
-                info = os.stat(candidate.path)
-            except OSError:
-                return False
-            fp = candidate.fingerprint
-            return (info.st_size, info.st_mtime_ns, info.st_ino) == (fp.size, fp.mtime_ns, fp.inode)
-
-        return await anyio.to_thread.run_sync(now)
-
     def _requeue(self, candidate: Candidate, options: UploadOptions, note: str) -> None:
         """Send the file again once it has settled (its new content is a new upload)."""
         assert self._settle is not None
@@ -790,19 +501,6 @@ class Uploader:
         self._pending[candidate.fingerprint.path] = _Item(found, options, note)
         self._ledger.emit(FileHeld(candidate.path, candidate.size))
         self._settle.hold(found)
-
-    async def _fail(
-        self,
-        row: JournalRow | int | None,
-        candidate: Candidate,
-        reason: str,
-        error: BhtomError | None,
-        common: dict[str, Any],
-    ) -> None:
-        row_id = row.id if isinstance(row, JournalRow) else row
-        if row_id is not None:
-            await self._require_journal().finish(row_id, "failed", reason=reason)
-        self._ledger.finished(candidate, "failed", reason=reason, error=error, **common)
 
     # ---- stopping and finishing -------------------------------------------------------------
 
@@ -830,17 +528,7 @@ class Uploader:
             raise RuntimeError("the journal is not open")
         return self._journal
 
-    def _require_triage(self) -> Triage:
-        if self._triage is None:
+    def _require_sender(self) -> FileSender:
+        if self._sender is None:
             raise RuntimeError("the job has not started")
-        return self._triage
-
-
-def _with_marker(comment: str | None, marker: str | None) -> str | None:
-    if marker is None:
-        return comment
-    return f"{comment} [{marker}]" if comment else f"[{marker}]"
-
-
-def _renamed(candidate: Candidate) -> str | None:
-    return candidate.wire_name if candidate.wire_name != candidate.path.name else None
+        return self._sender
