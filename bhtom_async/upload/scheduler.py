@@ -1,5 +1,14 @@
 """The bulk uploader: bounded, streaming, journaled, resumable, and never a duplicate.
 
+`Uploader` runs the job: it walks the paths, holds back files still being written and feeds a
+bounded pool of workers. A worker takes each file to its outcome with these pieces:
+
+- `triage`: is the file stored already (journal, an earlier unclear send, a copy, the server)?
+- `sending`: its sends within its deadline (journal states, reconcile before retry, changes);
+- `throttle`: the first request alone, the job-wide 429 pause and its budget, the rate caps;
+- `ledger`: every outcome and event, and the summary;
+- `lookups` (the server look-ups) and `scratch` (where fpack frames are unpacked).
+
 Design
 ------
 *Pipeline.* One task walks the paths (`discovery.discover`, in a worker thread, a batch at a
@@ -43,20 +52,14 @@ never write to it.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 import os
-import random
-import shutil
-import tempfile
-import time
-import uuid
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -64,52 +67,32 @@ import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._clock import Clock
-from .._multipart import FilePart
-from .._ratelimit import TokenBucket
-from .._retry import backoff
-from ..errors import (
-    APIError,
-    AuthenticationError,
-    BhtomError,
-    CameraNotFavouriteError,
-    ConnectError,
-    InvalidInputError,
-    JournalError,
-    MissingDependencyError,
-    ObserverUnknownError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseDecodeError,
-    ServerError,
-    TargetNotFoundError,
-    TransportError,
-    UploadOutcomeUnknown,
-)
+from ..errors import AuthenticationError, BhtomError, JournalError, PermissionDeniedError
 from ..models.uploads import UploadOptions
-from . import frames
 from .discovery import Candidate, Fingerprint, Found, Rejected, discover, inspect
 from .events import (
     BytesSent,
-    FileFinished,
     FileHeld,
     FileQueued,
-    FileSkipped,
-    FileStarted,
-    JobFinished,
-    OutcomeStatus,
     UploadEvent,
     UploadOutcome,
     UploadSummary,
 )
-from .journal import JournalKey, JournalRow, SqliteJournal, UploadJournal, default_journal_path, key_of
+from .journal import JournalKey, SqliteJournal, UploadJournal, default_journal_path, key_of
+from .ledger import Ledger
+from .lookups import listing_for, lookup_for
 from .options import JobOptions
-from .reconcile import CAMERA_TYPES, ProductLike, Sent, ServerCheck, Verdict
+from .reconcile import Sent, ServerCheck, Verdict
+from .scratch import Scratch
+from .sending import JOB_WIDE_ERRORS as JOB_WIDE_ERRORS
+from .sending import FileSender
 from .server_index import ServerIndex
 from .settings import SettingsSource, SkipFile, settings_for
 from .settle import NotReady, SettleGate
+from .throttle import JobThrottle
+from .triage import Triage
 
 if TYPE_CHECKING:
-    from ..api.uploads import PreparedUpload
     from ..client import Client
 
 __all__ = ["EVENT_BACKLOG", "JOB_WIDE_ERRORS", "LOOKUP_CONNECTIONS", "Uploader"]
@@ -118,16 +101,6 @@ __all__ = ["EVENT_BACKLOG", "JOB_WIDE_ERRORS", "LOOKUP_CONNECTIONS", "Uploader"]
 EVENT_BACKLOG = 64
 #: Connections kept free for look-ups while every worker is uploading.
 LOOKUP_CONNECTIONS = 2
-#: Refusals that every other file of the job would get too: the job stops after the first.
-JOB_WIDE_ERRORS = (
-    AuthenticationError,
-    PermissionDeniedError,
-    TargetNotFoundError,
-    CameraNotFavouriteError,
-    ObserverUnknownError,
-    ConnectError,
-    JournalError,
-)
 
 StrPath = str | os.PathLike[str]
 logger = logging.getLogger("bhtom_async")
@@ -140,10 +113,6 @@ class _Item:
     found: Found
     options: UploadOptions
     note: str | None = None
-
-
-class _Stop(Exception):
-    """Strictly private: raised inside a worker once the job has been stopped."""
 
 
 class Uploader:
@@ -201,36 +170,19 @@ class Uploader:
         self._dry_run = options.dry_run
         self._journal_path = self._job.journal or str(default_journal_path())
         self._settings = settings
-        self._on_event = on_event
         self._clock: Clock = clock or client.clock
-        rps, bps = self._job.max_requests_per_second, self._job.max_bytes_per_second
-        self._requests = TokenBucket(rps, burst=1, clock=self._clock) if rps else None
-        self._bytes = TokenBucket(bps, clock=self._clock) if bps else None
-        self._outcomes: list[UploadOutcome] = []
-        self._bytes_sent = 0
-        self._stopped: BhtomError | None = None
-        self._stop_reason = ""
-        self._gate_open = anyio.Event()
-        self._probe_lock = anyio.Lock()
+        self._ledger = Ledger(on_event)
+        self._throttle = JobThrottle(self._job, self._clock, lambda: client.config.retry)
         self._names: dict[tuple[JournalKey, str], anyio.Lock] = {}
-        self._paused = 0.0  # seconds the job has been held by the server's 429s
-        self._resume_at = 0.0
-        self._throttled = 0
-        self._warnings: list[str] = []
         self._done = False
-        self._rng = random.Random()
         self._journal: UploadJournal | None = None
         self._server_check: ServerCheck | None = None
-        self._server_index: ServerIndex | None = None
+        self._sender: FileSender | None = None
         self._settle: SettleGate | None = None
         self._pending: dict[str, _Item] = {}  # queued for a worker or held back, by path
-        self._scratch_dir: Path | None = None
-        self._unpacked: dict[str, Path] = {}  # a tile-compressed frame's temporary plain copy
-        self._deadlines: dict[str, anyio.CancelScope] = {}  # each handled file's deadline
+        self._scratch = Scratch()
         # Files this run finished with, as they were (None: refused by the walk, e.g. a log file).
         self._handled: dict[str, Fingerprint | None] = {}
-        self._halted: str | None = None  # why `stop()` was called
-        self._decided: set[str] = set()  # absolute paths that have an outcome in this run
         self._intake_scope = anyio.CancelScope()
         self._busy = 0  # files a worker is handling now (each may go back to the settle gate)
         self._walked = False
@@ -251,11 +203,34 @@ class Uploader:
         await journal.open()
         self._journal = journal
         self._server_check = ServerCheck(
-            self._lookup, journal, self._clock, lambda: self._client.server_clock_offset
+            lookup_for(self._client), journal, self._clock, lambda: self._client.server_clock_offset
         )
         check = self._job.check_server
+        server_index = None
         if check or (check is None and self._source is not None):
-            self._server_index = ServerIndex(self._listing, lambda: self._client.server_clock_offset)
+            server_index = ServerIndex(listing_for(self._client), lambda: self._client.server_clock_offset)
+        triage = Triage(
+            journal,
+            self._ledger,
+            self._scratch,
+            dry_run=self._dry_run,
+            server_index=server_index,
+            reconcile=self._reconcile,
+            stop=self._stop,
+        )
+        self._sender = FileSender(
+            self._client,
+            journal,
+            self._ledger,
+            self._throttle,
+            self._scratch,
+            triage,
+            self._job,
+            dry_run=self._dry_run,
+            reconcile=self._reconcile,
+            stop=self._stop,
+            requeue=self._requeue,
+        )
         cancelled = False
         try:
             await self._pipeline(workers)
@@ -265,8 +240,7 @@ class Uploader:
         finally:
             with anyio.CancelScope(shield=True):
                 await journal.aclose()
-                if self._scratch_dir is not None:
-                    await anyio.to_thread.run_sync(shutil.rmtree, self._scratch_dir, True)
+                await self._scratch.remove()
             if cancelled:
                 self._finish(started, cancelled=True)
         return self._finish(started, cancelled=False)
@@ -288,7 +262,7 @@ class Uploader:
         # Unbounded only in principle: bytes events are shed at EVENT_BACKLOG, and the rest are
         # a handful of small objects per file.
         send, receive = anyio.create_memory_object_stream[UploadEvent](max_buffer_size=math.inf)
-        forward = self._on_event
+        forward = self._ledger.on_event
 
         def enqueue(event: UploadEvent) -> None:
             if forward is not None:
@@ -298,7 +272,7 @@ class Uploader:
             with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):  # the consumer left
                 send.send_nowait(event)
 
-        self._on_event = enqueue
+        self._ledger.on_event = enqueue
 
         async def job() -> None:
             async with send:
@@ -312,12 +286,12 @@ class Uploader:
                 if not self._done:
                     tg.cancel_scope.cancel()  # the consumer left before the end
         finally:
-            self._on_event = forward
+            self._ledger.on_event = forward
 
     @property
     def outcomes(self) -> tuple[UploadOutcome, ...]:
         """The outcomes so far (also readable after a cancelled `run`)."""
-        return tuple(self._outcomes)
+        return self._ledger.outcomes
 
     # ---- the pipeline -----------------------------------------------------------------------
 
@@ -333,7 +307,7 @@ class Uploader:
             f"the client allows {granted} connections, so {workers} uploads run at once instead of "
             f"{self._job.concurrency} (leave max_connections unset, or set it to at least {wanted})"
         )
-        self._warnings.append(message)
+        self._ledger.warn(message)
         warnings.warn(message, UserWarning, stacklevel=3)
         logger.warning("%s", message)
         return workers
@@ -371,7 +345,7 @@ class Uploader:
                 else:
                     async for given in self._source:
                         await self._walk([given], send, explicit=False)
-                        if self._halted is not None:
+                        if self._ledger.halted is not None:
                             break
         self._walked = True
         self._close_gate_when_done()
@@ -396,9 +370,9 @@ class Uploader:
                     continue
                 if isinstance(item, Rejected):
                     self._handled[str(item.path.absolute())] = None
-                    self._rejected(item)
-                elif self._stopped is not None or self._halted is not None:
-                    self._not_attempted(item.path, item.size)
+                    self._ledger.rejected(item)
+                elif self._ledger.stopping:
+                    self._ledger.not_attempted(item.path, item.size)
                 else:
                     await self._intake(item, send)
 
@@ -421,16 +395,15 @@ class Uploader:
         `run` then returns its summary with ``cancelled`` set. A second call does nothing more.
         Call it from the event loop (a signal handler task, a watcher's condition).
         """
-        if self._halted is not None:
+        if not self._ledger.halt(reason):
             return
-        self._halted = reason
         if self._source is not None:
             self._intake_scope.cancel()  # a watch never ends by itself; a walk is finished quickly
-        self._gate_open.set()
+        self._throttle.end_probe()
         if self._settle is not None:
             for found in self._settle.drop_all():
                 if self._pending.pop(found.fingerprint.path, None) is not None:
-                    self._not_attempted(found.path, found.size)
+                    self._ledger.not_attempted(found.path, found.size)
             self._close_gate_when_done()
 
     async def _intake(self, found: Found, send: MemoryObjectSendStream[Found | _Item]) -> None:
@@ -438,30 +411,30 @@ class Uploader:
         assert self._settle is not None
         options = await settings_for(self._settings, found.path, found.fingerprint.path, self._defaults)
         if isinstance(options, SkipFile):
-            self._skip(found.path, options.reason, size=found.size)
+            self._ledger.skip(found.path, options.reason, size=found.size)
             return
         try:
             row = await self._require_journal().find(key_of(options), found.fingerprint)
         except JournalError as exc:
             self._stop(exc)
-            self._not_attempted(found.path, found.size)
+            self._ledger.not_attempted(found.path, found.size)
             return
         if row is not None and row.state == "uploaded":
-            self._already_uploaded(found.path, found.size, row)
+            self._ledger.already_uploaded(found.path, found.size, row)
             return
         item = _Item(found, options)
         self._pending[found.fingerprint.path] = item
-        self._emit(FileQueued(found.path, found.size))
+        self._ledger.emit(FileQueued(found.path, found.size))
         if self._settle.is_settled(found):
             try:
                 await send.send(item)
             except anyio.get_cancelled_exc_class():
                 # Stopped while waiting for a free worker: it never reached the queue.
                 if self._pending.pop(found.fingerprint.path, None) is not None:
-                    self._not_attempted(found.path, found.size)
+                    self._ledger.not_attempted(found.path, found.size)
                 raise
         else:
-            self._emit(FileHeld(found.path, found.size))
+            self._ledger.emit(FileHeld(found.path, found.size))
             self._settle.hold(found)
 
     async def _work(self, receive: MemoryObjectReceiveStream[Found | _Item]) -> None:
@@ -474,16 +447,16 @@ class Uploader:
                     continue
                 if isinstance(queued, Found):
                     item = attrs.evolve(item, found=queued)
-                if self._stopped is not None or self._halted is not None:
-                    self._not_attempted(item.found.path, item.found.size)
+                if self._ledger.stopping:
+                    self._ledger.not_attempted(item.found.path, item.found.size)
                     self._close_gate_when_done()
                     continue
                 self._busy += 1
                 try:
                     await self._handle(item)
                 except anyio.get_cancelled_exc_class():
-                    if item.found.fingerprint.path not in self._decided:
-                        self._not_attempted(item.found.path, item.found.size)
+                    if not self._ledger.has_outcome(item.found.fingerprint.path):
+                        self._ledger.not_attempted(item.found.path, item.found.size)
                     raise
                 finally:
                     self._busy -= 1
@@ -498,7 +471,7 @@ class Uploader:
     def _abandon_pending(self) -> None:
         """Every file still queued or held when the job ends is reported as not attempted."""
         for item in list(self._pending.values()):
-            self._not_attempted(item.found.path, item.found.size)
+            self._ledger.not_attempted(item.found.path, item.found.size)
         self._pending.clear()
 
     # ---- one file ---------------------------------------------------------------------------
@@ -506,398 +479,11 @@ class Uploader:
     async def _handle(self, item: _Item) -> None:
         inspected = await anyio.to_thread.run_sync(inspect, item.found, item.options.data_product_type)
         if isinstance(inspected, Rejected):
-            self._rejected(inspected)
+            self._ledger.rejected(inspected)
             return
-        options = item.options
-        key = key_of(options)
-        lock = self._names.setdefault((key, inspected.wire_name), anyio.Lock())
+        lock = self._names.setdefault((key_of(item.options), inspected.wire_name), anyio.Lock())
         async with lock:  # one upload of a name to a place at a time
-            before = len(self._outcomes)
-            with anyio.move_on_after(self._job.file_timeout) as scope:
-                self._deadlines[inspected.fingerprint.path] = scope
-                try:
-                    await self._handle_settled(inspected, options, item.note)
-                except _Stop:
-                    self._not_attempted(inspected.path, inspected.size)
-                except JournalError as exc:
-                    # The journal can no longer be written (disk full): stop; what is journaled stays.
-                    self._stop(exc)
-                    self._finished(
-                        inspected,
-                        "unknown",
-                        reason=f"could not be journaled ({exc.problem}); a re-run checks it",
-                    )
-            self._deadlines.pop(inspected.fingerprint.path, None)
-            if scope.cancelled_caught and len(self._outcomes) == before:
-                await self._timed_out(inspected, options)
-
-    async def _handle_settled(self, candidate: Candidate, options: UploadOptions, note: str | None) -> None:
-        journal = self._require_journal()
-        key = key_of(options)
-        row = await journal.find(key, candidate.fingerprint)
-        if row is not None and row.state == "uploaded":
-            self._already_uploaded(candidate.path, candidate.size, row)
-            return
-        if row is not None and row.state in ("sending", "unknown"):
-            if self._dry_run:
-                self._skip(candidate.path, "an earlier upload's outcome is unknown; a real run reconciles it")
-                return
-            verdict = await self._reconcile(Sent.of_row(row), row.sha256)
-            if verdict.kind == "stored":
-                self._finished(
-                    candidate, "uploaded", data_product_id=verdict.data_product_id, reconciled=True
-                )
-                return
-            if verdict.kind == "unknown":
-                await journal.finish(row.id, "unknown", reason=verdict.reason, candidates=verdict.candidates)
-                self._finished(candidate, "unknown", reason=verdict.reason, candidates=verdict.candidates)
-                return
-        if row is None and await self._is_copy(candidate, options):
-            return
-        if row is None and self._server_index is not None and await self._on_server(candidate, options):
-            return
-        await self._send(candidate, options, row, note)
-
-    async def _on_server(self, candidate: Candidate, options: UploadOptions) -> bool:
-        """Whether the server already holds this file (uploaded before under another journal)."""
-        assert self._server_index is not None
-        journal = self._require_journal()
-        key = key_of(options)
-        try:
-            verdict = await self._server_index.find(
-                key, candidate.wire_name, candidate.fingerprint.mtime_ns / 1e9, journal.held_ids
-            )
-        except (AuthenticationError, PermissionDeniedError) as exc:
-            self._stop(exc)
-            raise _Stop from None
-        except BhtomError as exc:
-            verdict = Verdict("unknown", reason=f"could not check the server first ({exc.headline})")
-        if verdict.kind == "absent":
-            return False
-        if verdict.kind == "stored":
-            reason = f"already on the server (id {verdict.data_product_id})"
-            if not self._dry_run:
-                await journal.record_stored(
-                    key, candidate.fingerprint, candidate.wire_name, verdict.data_product_id, reason=reason
-                )
-            self._skip(candidate.path, reason, size=candidate.size, data_product_id=verdict.data_product_id)
-            return True
-        self._finished(candidate, "unknown", reason=verdict.reason, candidates=verdict.candidates)
-        return True
-
-    async def _is_copy(self, candidate: Candidate, options: UploadOptions) -> bool:
-        """A file new to the journal whose name and size match an uploaded row: compare content."""
-        journal = self._require_journal()
-        similar = await journal.find_similar(key_of(options), candidate.wire_name, candidate.size)
-        if not similar:
-            return False
-        try:
-            digest = await anyio.to_thread.run_sync(
-                frames.content_sha256, candidate.path, candidate.compression, self._scratch()
-            )
-        except (OSError, ValueError, EOFError, MissingDependencyError):
-            return False  # the upload itself will report the problem
-        original = next((r for r in similar if r.sha256 == digest), None)
-        if original is None:
-            return False
-        if not self._dry_run:
-            await journal.record_copy(key_of(options), candidate.fingerprint, candidate.wire_name, original)
-        self._skip(
-            candidate.path,
-            f"same content as {original.path}, already uploaded (id {original.data_product_id})",
-            size=candidate.size,
-            data_product_id=original.data_product_id,
-            sha256=digest,
-        )
-        return True
-
-    async def _send(
-        self, candidate: Candidate, options: UploadOptions, row: JournalRow | None, note: str | None
-    ) -> None:
-        marker = (row.marker if row is not None else None) or (
-            f"bhtom_async:{uuid.uuid4().hex[:16]}" if self._job.marker and not self._dry_run else None
-        )
-        sent_options = options.replace(dry_run=self._dry_run, comment=_with_marker(options.comment, marker))
-        attempts = 0
-        while True:
-            if self._stopped is not None or self._halted is not None:
-                raise _Stop
-            attempts += 1
-            if not self._gate_open.is_set():
-                # Until one request has been answered, requests go one at a time: a refusal that
-                # every file would get (bad token, unknown target) then costs exactly one request.
-                async with self._probe_lock:
-                    if self._stopped is not None or self._halted is not None:
-                        raise _Stop
-                    if not self._gate_open.is_set():
-                        again = await self._attempt(candidate, sent_options, marker, attempts, note)
-                        self._gate_open.set()
-                        if not again:
-                            return
-                        continue
-            if not await self._attempt(candidate, sent_options, marker, attempts, note):
-                return
-
-    async def _attempt(
-        self, candidate: Candidate, options: UploadOptions, marker: str | None, attempt: int, note: str | None
-    ) -> bool:
-        """Send once and record the outcome; True if the file should be sent again."""
-        try:
-            prepared = await self._prepare(candidate, options)
-        except (InvalidInputError, MissingDependencyError) as exc:
-            await self._forget_unpacked(candidate)
-            self._finished(candidate, "failed", reason=exc.headline, error=exc, attempts=attempt)
-            return False
-        try:
-            return await self._send_prepared(candidate, options, prepared, marker, attempt, note)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self._forget_unpacked(candidate)
-
-    async def _send_prepared(
-        self,
-        candidate: Candidate,
-        options: UploadOptions,
-        prepared: PreparedUpload,
-        marker: str | None,
-        attempt: int,
-        note: str | None,
-    ) -> bool:
-        """Journal, send and record one prepared request; True if the file should be sent again."""
-        path = candidate.path
-        journal = self._require_journal()
-        row: JournalRow | None = None
-        if not self._dry_run:
-            try:
-                row = await journal.begin(
-                    key_of(options),
-                    candidate.fingerprint,
-                    candidate.wire_name,
-                    server_offset=self._client.server_clock_offset,
-                    marker=marker,
-                )
-            except JournalError as exc:
-                self._stop(exc)  # nothing was sent: the file is left for a re-run
-                raise _Stop from None
-        sent = Sent(
-            key_of(options),
-            candidate.wire_name,
-            row.id if row else None,
-            (row.first_sent_at or row.sent_at or 0.0) if row else time.time(),
-            row.server_offset if row else None,
-            marker,
-        )
-        await self._wait_for_resume()
-        if self._requests is not None:
-            await self._requests.acquire(1)
-        self._emit(FileStarted(path, candidate.size, attempt))
-        common: dict[str, Any] = {"attempts": attempt, "sent_as": _renamed(candidate)}
-        try:
-            receipt = await self._client.uploads.send(prepared)
-        except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                cut = self._cut_reason(candidate)
-                if row is not None:
-                    await journal.finish(row.id, "unknown", reason=cut)
-                self._finished(candidate, "unknown", reason=cut, **common)
-            raise
-        except InvalidInputError as exc:
-            # The file changed or vanished mid-stream: the body was cut short, nothing is stored.
-            return await self._changed_mid_stream(candidate, options, row, exc)
-        except (UploadOutcomeUnknown, ServerError, ResponseDecodeError) as exc:
-            return await self._unclear(candidate, prepared, sent, exc, attempt, common)
-        except RateLimitError as exc:
-            return await self._rate_limited(candidate, row, exc, common)
-        except (APIError, TransportError) as exc:
-            if isinstance(exc, JOB_WIDE_ERRORS):
-                self._stop(exc)
-            await self._fail(row, candidate, exc.headline, exc, common)
-            return False
-        sha = prepared.body.sha256.get(candidate.wire_name)
-        if self._dry_run:
-            message = receipt.files[0].message if receipt.files else None
-            reason = "dry run: checked by the server, nothing stored" + (f" ({message})" if message else "")
-            self._finished(candidate, "dry_run", reason=reason, sha256=sha, **common)
-            return False
-        data_product_id = receipt.files[0].id if receipt.files else None
-        assert row is not None
-        if not await self._unchanged(candidate):
-            await journal.finish(
-                row.id, "changed", data_product_id=data_product_id, reason="changed while it was being sent"
-            )
-            self._requeue(
-                candidate,
-                options,
-                f"it changed while being sent; the copy stored then (id {data_product_id}) "
-                "may be inconsistent",
-            )
-            return False
-        await journal.finish(row.id, "uploaded", data_product_id=data_product_id, sha256=sha)
-        self._finished(
-            candidate, "uploaded", data_product_id=data_product_id, sha256=sha, reason=note, **common
-        )
-        return False
-
-    async def _unclear(
-        self,
-        candidate: Candidate,
-        prepared: PreparedUpload,
-        sent: Sent,
-        exc: BhtomError,
-        attempt: int,
-        common: dict[str, Any],
-    ) -> bool:
-        """The body may have reached the server: look before sending again."""
-        sha = prepared.body.sha256.get(candidate.wire_name)
-        if self._dry_run:
-            # A dry run stores nothing, so sending again cannot make a duplicate.
-            if attempt < self._job.max_attempts:
-                await self._back_off(attempt)
-                return True
-            self._finished(candidate, "failed", reason=exc.headline, error=exc, **common)
-            return False
-        verdict = await self._reconcile(sent, sha)
-        if verdict.kind == "stored":  # ServerCheck has journaled it
-            self._finished(
-                candidate,
-                "uploaded",
-                data_product_id=verdict.data_product_id,
-                sha256=sha,
-                reconciled=True,
-                **common,
-            )
-            return False
-        journal = self._require_journal()
-        assert sent.row_id is not None
-        if verdict.kind == "absent" and attempt < self._job.max_attempts:
-            await journal.finish(sent.row_id, "failed", reason=f"not stored after: {exc.headline}")
-            await self._back_off(attempt)
-            return True
-        if verdict.kind == "absent":
-            await self._fail(
-                sent.row_id,
-                candidate,
-                f"not stored after {attempt} attempts; last: {exc.headline}",
-                exc,
-                common,
-            )
-            return False
-        reason = verdict.reason or "could not tell whether the server stored it"
-        await journal.finish(sent.row_id, "unknown", reason=reason, candidates=verdict.candidates)
-        self._finished(
-            candidate, "unknown", reason=reason, error=exc, candidates=verdict.candidates, **common
-        )
-        return False
-
-    async def _rate_limited(
-        self, candidate: Candidate, row: JournalRow | None, exc: RateLimitError, common: dict[str, Any]
-    ) -> bool:
-        """The server refused before doing anything: pause every worker and try again, within budget."""
-        if row is not None:
-            await self._require_journal().finish(row.id, "failed", reason=exc.headline)
-        policy = self._client.config.retry
-        self._throttled += 1
-        wait = backoff(
-            self._throttled,
-            initial=policy.wait_initial,
-            maximum=policy.wait_max,
-            rng=self._rng,
-            retry_after=exc.retry_after,
-        )
-        if self._paused + wait > self._job.rate_limit_budget:
-            reason = (
-                f"the server kept answering 429 (slow down) for more than {self._job.rate_limit_budget:g} s "
-                "(rate_limit_budget); the files not yet sent are left for a re-run"
-            )
-            self._stop(RateLimitError(reason, method=exc.method, path=exc.path, retry_after=exc.retry_after))
-            self._finished(candidate, "not_attempted", reason=f"not tried: {reason}", **common)
-            return False
-        self._pause(wait)
-        return True
-
-    def _pause(self, seconds: float) -> None:
-        """Hold every worker for `seconds` (extends, never shortens, a pause in force)."""
-        now = self._clock.monotonic()
-        until = now + seconds
-        if until > self._resume_at:
-            self._paused += until - max(now, self._resume_at)
-            self._resume_at = until
-
-    async def _wait_for_resume(self) -> None:
-        while (left := self._resume_at - self._clock.monotonic()) > 0:
-            await self._clock.sleep(left)
-
-    async def _changed_mid_stream(
-        self, candidate: Candidate, options: UploadOptions, row: JournalRow | None, exc: InvalidInputError
-    ) -> bool:
-        if row is not None:
-            await self._require_journal().finish(row.id, "failed", reason=exc.headline)
-        if await anyio.to_thread.run_sync(os.path.exists, candidate.path) and not await self._unchanged(
-            candidate
-        ):
-            self._requeue(
-                candidate, options, "it changed while being sent (the request was cut short; nothing stored)"
-            )
-        else:
-            self._finished(candidate, "failed", reason=exc.headline, error=exc)
-        return False
-
-    def _cut_reason(self, candidate: Candidate) -> str:
-        """Why a request was cut off: its file's deadline, or the job being cancelled."""
-        scope = self._deadlines.get(candidate.fingerprint.path)
-        if scope is not None and scope.cancel_called:
-            return self._timeout_reason()
-        return "cancelled while sending; a re-run reconciles it"
-
-    def _timeout_reason(self) -> str:
-        return f"no final answer within {self._job.file_timeout:g} s (file_timeout); a re-run reconciles it"
-
-    async def _timed_out(self, candidate: Candidate, options: UploadOptions) -> None:
-        reason = self._timeout_reason()
-        row = (
-            await self._require_journal().find(key_of(options), candidate.fingerprint)
-            if not self._dry_run
-            else None
-        )
-        if row is not None and row.state == "sending":
-            await self._require_journal().finish(row.id, "unknown", reason=reason)
-        self._finished(candidate, "unknown", reason=reason)
-
-    async def _prepare(self, candidate: Candidate, options: UploadOptions) -> PreparedUpload:
-        """The request body: the file itself, a gzipped frame's stream, or an unpacked fpack frame."""
-        path = candidate.path
-
-        def on_bytes(n: int) -> None:
-            self._bytes_sent += n
-            self._emit(BytesSent(path, n, self._bytes_sent))
-
-        hooks: dict[str, Any] = {
-            "on_bytes": on_bytes,
-            "throttle": self._bytes.acquire if self._bytes is not None else None,
-        }
-        if candidate.compression == "gzip":
-            part = FilePart("files", path, candidate.send_size, candidate.wire_name, opener=frames.open_plain)
-            return await self._client.uploads.prepare_parts([part], options, **hooks)
-        if candidate.compression == "fpack":
-            try:
-                plain = await anyio.to_thread.run_sync(frames.unpack_fpack, path, self._scratch())
-            except (OSError, ValueError) as exc:
-                raise InvalidInputError(f"{path} could not be decompressed ({exc})") from None
-            self._unpacked[candidate.fingerprint.path] = plain
-            return await self._client.uploads.prepare(plain, options, send_as=[candidate.wire_name], **hooks)
-        return await self._client.uploads.prepare(path, options, send_as=[candidate.wire_name], **hooks)
-
-    def _scratch(self) -> Path:
-        """A private folder for unpacked frames, removed when the job ends."""
-        if self._scratch_dir is None:
-            self._scratch_dir = Path(tempfile.mkdtemp(prefix="bhtom-unpack-"))
-        return self._scratch_dir
-
-    async def _forget_unpacked(self, candidate: Candidate) -> None:
-        """Remove the temporary plain copy of a tile-compressed frame once its attempt is over."""
-        plain = self._unpacked.pop(candidate.fingerprint.path, None)
-        if plain is not None:
-            await anyio.to_thread.run_sync(plain.unlink, True)
+            await self._require_sender().handle(inspected, item.options, item.note)
 
     async def _reconcile(self, sent: Sent, sha256: str | None) -> Verdict:
         """Ask the server whether the file arrived (see `reconcile`)."""
@@ -908,155 +494,41 @@ class Uploader:
             self._stop(exc)
             return Verdict("unknown", reason=f"could not look the file up on the server ({exc.headline})")
 
-    def _lookup(self, key: JournalKey, wire_name: str, sent_at: float) -> AsyncIterator[ProductLike]:
-        offset = self._client.server_clock_offset or 0.0
-        # A day of slack: the exact comparison is made on our side, by `reconcile.attribute`.
-        since = dt.datetime.fromtimestamp(sent_at + offset - 86400.0, tz=dt.timezone.utc)
-        return self._client.dataproducts.list(
-            target=key.target,
-            oname=key.observatory if key.data_product_type in CAMERA_TYPES else None,
-            data_product_type=key.data_product_type,
-            photometry_data=wire_name,
-            created_start=since,
-        ).__aiter__()
-
-    def _listing(self, key: JournalKey, since: float) -> AsyncIterator[ProductLike]:
-        offset = self._client.server_clock_offset or 0.0
-        return self._client.dataproducts.list(
-            target=key.target,
-            oname=key.observatory if key.data_product_type in CAMERA_TYPES else None,
-            data_product_type=key.data_product_type,
-            created_start=dt.datetime.fromtimestamp(since + offset, tz=dt.timezone.utc),
-        ).__aiter__()
-
-    async def _unchanged(self, candidate: Candidate) -> bool:
-        def now() -> bool:
-            try:
-                info = os.stat(candidate.path)
-            except OSError:
-                return False
-            fp = candidate.fingerprint
-            return (info.st_size, info.st_mtime_ns, info.st_ino) == (fp.size, fp.mtime_ns, fp.inode)
-
-        return await anyio.to_thread.run_sync(now)
-
     def _requeue(self, candidate: Candidate, options: UploadOptions, note: str) -> None:
         """Send the file again once it has settled (its new content is a new upload)."""
         assert self._settle is not None
         found = Found(candidate.path, candidate.fingerprint, candidate.wire_name)
         self._pending[candidate.fingerprint.path] = _Item(found, options, note)
-        self._emit(FileHeld(candidate.path, candidate.size))
+        self._ledger.emit(FileHeld(candidate.path, candidate.size))
         self._settle.hold(found)
 
-    async def _back_off(self, attempt: int) -> None:
-        policy = self._client.config.retry
-        await self._clock.sleep(
-            backoff(attempt, initial=policy.wait_initial, maximum=policy.wait_max, rng=self._rng)
-        )
-
-    async def _fail(
-        self,
-        row: JournalRow | int | None,
-        candidate: Candidate,
-        reason: str,
-        error: BhtomError | None,
-        common: dict[str, Any],
-    ) -> None:
-        row_id = row.id if isinstance(row, JournalRow) else row
-        if row_id is not None:
-            await self._require_journal().finish(row_id, "failed", reason=reason)
-        self._finished(candidate, "failed", reason=reason, error=error, **common)
-
-    # ---- outcomes ---------------------------------------------------------------------------
+    # ---- stopping and finishing -------------------------------------------------------------
 
     def _stop(self, exc: BhtomError) -> None:
-        if self._stopped is None:
-            self._stopped = exc
-        self._gate_open.set()
+        self._ledger.stop(exc)
+        self._throttle.end_probe()
         if self._settle is not None:
             for found in self._settle.drop_all():
                 if self._pending.pop(found.fingerprint.path, None) is not None:
-                    self._not_attempted(found.path, found.size)
+                    self._ledger.not_attempted(found.path, found.size)
             self._close_gate_when_done()
 
     def _finish(self, started: float, *, cancelled: bool) -> UploadSummary:
         self._done = True
-        summary = UploadSummary(
-            outcomes=tuple(self._outcomes),
-            stopped=self._stopped,
-            cancelled=cancelled or self._halted is not None,
-            bytes_sent=self._bytes_sent,
-            elapsed=self._clock.monotonic() - started,
-            warnings=tuple(self._warnings),
-        )
-        self._emit(JobFinished(summary))
-        return summary
-
-    def _rejected(self, item: Rejected) -> None:
-        status: OutcomeStatus = "failed" if item.kind == "failed" else item.kind
-        self._record(UploadOutcome(item.path, status, reason=item.reason, size=item.size), finished=False)
+        return self._ledger.summary(elapsed=self._clock.monotonic() - started, cancelled=cancelled)
 
     def _not_ready(self, gave_up: NotReady) -> None:
         item = self._pending.pop(gave_up.found.fingerprint.path, None)
         note = f" ({item.note})" if item is not None and item.note else ""
-        outcome = UploadOutcome(
-            gave_up.found.path, "not_ready", reason=gave_up.reason + note, size=gave_up.found.size
-        )
-        self._record(outcome, finished=False)
+        self._ledger.not_ready(gave_up.found, gave_up.reason + note)
         self._close_gate_when_done()
-
-    def _not_attempted(self, path: Path, size: int) -> None:
-        why = self._stopped.headline if self._stopped is not None else self._halted or "the job was cancelled"
-        self._record(
-            UploadOutcome(path, "not_attempted", reason=f"not tried: {why}", size=size), finished=False
-        )
-
-    def _already_uploaded(self, path: Path, size: int, row: JournalRow) -> None:
-        self._skip(
-            path,
-            f"already uploaded (id {row.data_product_id})",
-            size=size,
-            data_product_id=row.data_product_id,
-            sha256=row.sha256,
-        )
-
-    def _skip(
-        self,
-        path: Path,
-        reason: str,
-        *,
-        size: int = 0,
-        data_product_id: int | None = None,
-        sha256: str | None = None,
-    ) -> None:
-        outcome = UploadOutcome(
-            path, "skipped", reason=reason, size=size, data_product_id=data_product_id, sha256=sha256
-        )
-        self._record(outcome, finished=False)
-
-    def _finished(self, candidate: Candidate, status: OutcomeStatus, **fields: Any) -> None:
-        self._record(UploadOutcome(candidate.path, status, size=candidate.size, **fields), finished=True)
-
-    def _record(self, outcome: UploadOutcome, *, finished: bool) -> None:
-        self._decided.add(str(outcome.path.absolute()))
-        self._outcomes.append(outcome)
-        self._emit(FileFinished(outcome) if finished else FileSkipped(outcome))
-
-    def _emit(self, event: UploadEvent) -> None:
-        if self._on_event is not None:
-            self._on_event(event)
 
     def _require_journal(self) -> UploadJournal:
         if self._journal is None:
             raise RuntimeError("the journal is not open")
         return self._journal
 
-
-def _with_marker(comment: str | None, marker: str | None) -> str | None:
-    if marker is None:
-        return comment
-    return f"{comment} [{marker}]" if comment else f"[{marker}]"
-
-
-def _renamed(candidate: Candidate) -> str | None:
-    return candidate.wire_name if candidate.wire_name != candidate.path.name else None
+    def _require_sender(self) -> FileSender:
+        if self._sender is None:
+            raise RuntimeError("the job has not started")
+        return self._sender

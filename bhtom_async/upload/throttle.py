@@ -1,0 +1,113 @@
+"""When the uploader's next request may start: fail fast, the server's 429 pauses, rate caps.
+
+Until one upload request has been answered, requests go one at a time (the probe): a refusal
+every file would get (a bad token, an unknown target) then costs exactly one request. A 429 that
+outlasts the client's own retries pauses every worker of the job, not only the one that got it,
+and the pauses are counted against `JobOptions.rate_limit_budget`: past it the job stops rather
+than wait on a server that keeps refusing. The optional caps on requests and bytes per second
+(`max_requests_per_second`, `max_bytes_per_second`) are token buckets shared by all workers.
+Re-sends back off; every wait is computed by `_retry.backoff`, the one backoff.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+
+from .._clock import Clock
+from .._config import RetrySettings
+from .._ratelimit import TokenBucket
+from .._retry import backoff
+from ..errors import RateLimitError
+from .options import JobOptions
+
+__all__ = ["JobThrottle"]
+
+
+class JobThrottle:
+    """Strictly private: the probe, the job-wide pause gate and its budget, the caps and backoff.
+
+    Args:
+        job: the job's settings (rate caps, `rate_limit_budget`).
+        clock: the job's time source.
+        retry: the client's retry policy, read when a wait is computed (the client is open then).
+    """
+
+    def __init__(self, job: JobOptions, clock: Clock, retry: Callable[[], RetrySettings]) -> None:
+        self._clock = clock
+        self._retry = retry
+        self._budget = job.rate_limit_budget
+        rps, bps = job.max_requests_per_second, job.max_bytes_per_second
+        self._requests = TokenBucket(rps, burst=1, clock=clock) if rps else None
+        self._bytes = TokenBucket(bps, clock=clock) if bps else None
+        self._rng = random.Random()
+        self._paused = 0.0  # seconds the job has been held by the server's 429s
+        self._resume_at = 0.0
+        self._throttled = 0
+        self._answered = anyio.Event()  # the probe's answer came, or the job is stopping
+        self._probe_lock = anyio.Lock()
+
+    @asynccontextmanager
+    async def probe(self) -> AsyncIterator[None]:
+        """Run the body alone until one body has run to its end; then every body runs at once.
+
+        Enter it around each send attempt, and check whether the job is stopping inside it:
+        the job may have stopped while this one waited.
+        """
+        if not self._answered.is_set():
+            async with self._probe_lock:
+                if not self._answered.is_set():
+                    yield
+                    self._answered.set()
+                    return
+        yield
+
+    def end_probe(self) -> None:
+        """Let every request through at once (the job is stopping: waiters go to find that out)."""
+        self._answered.set()
+
+    @property
+    def byte_pacer(self) -> Callable[[float], Awaitable[None]] | None:
+        """What a request body awaits with each chunk's size, or None without a byte cap."""
+        return self._bytes.acquire if self._bytes is not None else None
+
+    async def before_request(self) -> None:
+        """Wait out a pause in force, then for the request cap's next slot."""
+        while (left := self._resume_at - self._clock.monotonic()) > 0:
+            await self._clock.sleep(left)
+        if self._requests is not None:
+            await self._requests.acquire(1)
+
+    def pause_after(self, exc: RateLimitError) -> bool:
+        """Hold every worker after a 429; False (and no pause) if that would pass the budget."""
+        policy = self._retry()
+        self._throttled += 1
+        wait = backoff(
+            self._throttled,
+            initial=policy.wait_initial,
+            maximum=policy.wait_max,
+            rng=self._rng,
+            retry_after=exc.retry_after,
+        )
+        if self._paused + wait > self._budget:
+            return False
+        self._pause(wait)
+        return True
+
+    async def back_off(self, attempt: int) -> None:
+        """Sleep before re-sending a file for the `attempt`-th time."""
+        policy = self._retry()
+        await self._clock.sleep(
+            backoff(attempt, initial=policy.wait_initial, maximum=policy.wait_max, rng=self._rng)
+        )
+
+    def _pause(self, seconds: float) -> None:
+        """Hold every worker for `seconds` (extends, never shortens, a pause in force)."""
+        now = self._clock.monotonic()
+        until = now + seconds
+        if until > self._resume_at:
+            self._paused += until - max(now, self._resume_at)
+            self._resume_at = until
