@@ -10,6 +10,7 @@ unit-tested (tests/unit/test_bench_report.py) without running a benchmark.
 from __future__ import annotations
 
 import json
+import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -106,9 +107,27 @@ def _why_latency(c: int) -> Callable[[Doc], str]:
         probe = _f(doc, f"c{c}_probe_share")
         if probe is not None and probe >= 0.02:
             parts.append(f"the first upload goes alone (fail-fast probe), adding {probe:.0%} of the ideal")
+        floor = _rounds_floor(doc, c)
+        took, ideal = _f(doc, f"c{c}_s"), _f(doc, f"c{c}_ideal_s")
+        if floor is not None and took is not None and ideal:
+            parts.append(
+                f"uploads go in whole rounds of {c}, so the probe plus the rounds after it take at least "
+                f"{_fmt(floor)} s ({_fmt(floor / ideal)} of the ideal); the other "
+                f"{_fmt(max(took - floor, 0.0), '.2f')} s are start-up (opening the client and the journal, "
+                "walking the folder) and each request's own work"
+            )
         return "; ".join(parts) + "."
 
     return explain
+
+
+def _rounds_floor(doc: Doc, c: int) -> float | None:
+    """The least wall time whole rounds allow: the probe alone, then ceil((n - 1) / c) rounds."""
+    params = doc.get("params", {})
+    files, latency = params.get("files"), params.get("latency_s")
+    if not files or latency is None:
+        return None
+    return round(latency * (1 + math.ceil((files - 1) / c)), 3)
 
 
 def _why_official(c: int) -> Callable[[Doc], str]:

@@ -76,6 +76,14 @@ def test_capped_concurrency_misses_the_goal_and_the_note_names_the_pool_cap() ->
     assert "issue #13" in text
 
 
+def test_the_note_derives_the_whole_rounds_floor_and_the_rest() -> None:
+    """400 files at c=32 and 0.25 s: the probe plus ceil(399/32) = 13 rounds make 3.5 s at least;
+    a 3.9 s run leaves 0.40 s of start-up and per-request work, and the note says both."""
+    doc = _latency_doc(7.1, 3.9)
+    text = report.render_goals({"latency": doc}, ["latency"])
+    assert "take at least 3.5 s (1.12 of the ideal); the other 0.40 s are start-up" in text
+
+
 def test_goals_met_when_the_run_is_near_ideal_and_no_cap_note() -> None:
     """At 6.6 s and 3.3 s the latency goals are met and no missed-goal note is written."""
     doc = _latency_doc(6.6, 3.3)
