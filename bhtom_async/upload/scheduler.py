@@ -399,12 +399,7 @@ class Uploader:
             return
         if self._source is not None:
             self._intake_scope.cancel()  # a watch never ends by itself; a walk is finished quickly
-        self._throttle.end_probe()
-        if self._settle is not None:
-            for found in self._settle.drop_all():
-                if self._pending.pop(found.fingerprint.path, None) is not None:
-                    self._ledger.not_attempted(found.path, found.size)
-            self._close_gate_when_done()
+        self._drop_held()
 
     async def _intake(self, found: Found, send: MemoryObjectSendStream[Found | _Item]) -> None:
         """Report a file already uploaded at once; pass the rest on, held back while they change."""
@@ -506,6 +501,10 @@ class Uploader:
 
     def _stop(self, exc: BhtomError) -> None:
         self._ledger.stop(exc)
+        self._drop_held()
+
+    def _drop_held(self) -> None:
+        """Start nothing more: the files held back to settle are reported as not attempted."""
         self._throttle.end_probe()
         if self._settle is not None:
             for found in self._settle.drop_all():

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,3 +87,33 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(*args, clock=ManualClock(wall_start=time.time()), **options)
 
     monkeypatch.setattr(cli_upload, "make_client", with_manual_clock)
+
+
+@pytest.fixture
+def bhtom(emu: Emulator, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Factory: `bhtom("upload", ...)` starts the CLI in a subprocess as alice against the emulator
+    (its own config and state folders; killed at the end if still running)."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("BHTOM_")}
+    env = {
+        **keep,
+        "BHTOM_TOKEN": emu.tokens["alice"],
+        "BHTOM_BASE_URL": emu.base_url,
+        "BHTOM_UPLOAD_URL": emu.upload_url,
+        "BHTOM_CONFIG": str(tmp_path / "config.toml"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> subprocess.Popen[str]:
+        command = [sys.executable, "-m", "bhtom_async.cli", *args]
+        pipe = subprocess.PIPE
+        process = subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=env)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()

@@ -8,16 +8,13 @@ the uploads still in flight are journaled unknown, and a re-run stores each fram
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
 from click.testing import Result
 
 from ..conftest import fits_bytes
@@ -36,42 +33,6 @@ def _night(tmp_path: Path) -> Path:
     for i in range(FRAMES):
         (folder / f"frame_{i}.fits").write_bytes(fits_bytes(i, mjd=60827.9 + i * 0.01))
     return folder
-
-
-def _env(emu: Emulator, tmp_path: Path) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith("BHTOM_")}
-    return {
-        **keep,
-        "BHTOM_TOKEN": emu.tokens["alice"],
-        "BHTOM_BASE_URL": emu.base_url,
-        "BHTOM_UPLOAD_URL": emu.upload_url,
-        "BHTOM_CONFIG": str(tmp_path / "config.toml"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-@pytest.fixture
-def bhtom(emu: Emulator, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
-    """Factory: `bhtom("upload", ...)` starts the CLI in a subprocess (killed at the end if need be)."""
-    started: list[subprocess.Popen[str]] = []
-
-    def start(*args: str) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bhtom_async.cli", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=_env(emu, tmp_path),
-        )
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def _read_until(process: subprocess.Popen[str], marker: str) -> list[str]:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,30 +167,6 @@ def test_watch_needs_a_folder(run_cli: Run, as_user: AsUser, emu: Emulator, tmp_
 
 
 # ---- signals (a real process) -------------------------------------------------------------------
-
-
-@pytest.fixture
-def bhtom(emu: Emulator, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
-    """Factory: `bhtom("upload", ...)` runs the CLI in a subprocess against the emulator."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith("BHTOM_")}
-    env = {**keep, "BHTOM_TOKEN": emu.tokens["alice"], "BHTOM_BASE_URL": emu.base_url,
-           "BHTOM_UPLOAD_URL": emu.upload_url, "BHTOM_CONFIG": str(tmp_path / "config.toml"),
-           "XDG_STATE_HOME": str(tmp_path / "state"), "PYTHONUNBUFFERED": "1"}  # fmt: skip
-    started: list[subprocess.Popen[str]] = []
-
-    def start(*args: str) -> subprocess.Popen[str]:
-        command = [sys.executable, "-m", "bhtom_async.cli", *args]
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-        )
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.communicate()
 
 
 def _wait_for_uploads(emu: Emulator, count: int) -> None:
