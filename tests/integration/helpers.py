@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import tracemalloc
 from pathlib import Path
 
 from bhtom_async import Client, JobOptions, UploadOptions
@@ -105,3 +106,16 @@ async def upload_one(server: DiscardServer, path: Path, journal: Path) -> int:
     (outcome,) = summary.outcomes
     assert outcome.status == "uploaded", outcome
     return summary.bytes_sent
+
+
+async def upload_peaks(server: DiscardServer, paths: list[Path], work: Path) -> list[int]:
+    """Upload each file alone (its own journal under `work`); the peak traced memory of each."""
+    peaks = []
+    for index, path in enumerate(paths):
+        tracemalloc.start()
+        try:
+            await upload_one(server, path, work / f"j{index}.sqlite3")
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    return peaks

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from bhtom_async.emulator import Emulator
 from bhtom_async.upload import Uploader
 
 from ..conftest import fits_bytes
-from .helpers import MB, DiscardServer, upload_one
+from .helpers import MB, DiscardServer, upload_peaks
 
 pytestmark = pytest.mark.anyio
 OPTIONS = UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
@@ -96,14 +95,7 @@ async def test_memory_does_not_grow_with_a_compressed_frame_s_size(
     else:
         small = write_fpack(tmp_path / "s.fits.fz", np.zeros((2048, 2048), dtype=np.int16))
         big = write_fpack(tmp_path / "b.fits.fz", np.zeros((4096, 4096), dtype=np.int16))
-    peaks = []
-    for index, path in enumerate((small, big)):
-        tracemalloc.start()
-        try:
-            await upload_one(discard_server, path, tmp_path / f"j{index}.sqlite3")
-            peaks.append(tracemalloc.get_traced_memory()[1])
-        finally:
-            tracemalloc.stop()
+    peaks = await upload_peaks(discard_server, [small, big], tmp_path)
     print(f"{kind}: peak traced memory {peaks[0] / MB:.2f} MB (small), {peaks[1] / MB:.2f} MB (4x larger)")
     assert peaks[1] - peaks[0] < 4 * MB
     assert discard_server.received[-1] > 32 * MB  # the big frame went out decompressed

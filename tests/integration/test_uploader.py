@@ -7,7 +7,6 @@ import hashlib
 import os
 import signal
 import sys
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +20,7 @@ from bhtom_async.testing import ManualClock
 from bhtom_async.upload import FileFinished, Journal, Uploader
 
 from ..conftest import fits_bytes
-from .helpers import MB, DiscardServer, sparse_fits, upload_one
+from .helpers import MB, DiscardServer, sparse_fits, upload_one, upload_peaks
 
 if TYPE_CHECKING:
     from bhtom_async.emulator import DataProductInfo, Emulator
@@ -60,14 +59,7 @@ async def test_memory_does_not_grow_with_file_size(discard_server: DiscardServer
     """Peak traced memory while uploading 64 MB is within 4 MB of the peak for 8 MB."""
     small = sparse_fits(tmp_path / "small.fits", 8 * MB)
     big = sparse_fits(tmp_path / "big.fits", 64 * MB)
-    peaks = []
-    for index, path in enumerate((small, big)):
-        tracemalloc.start()
-        try:
-            await upload_one(discard_server, path, tmp_path / f"j{index}.sqlite3")
-            peaks.append(tracemalloc.get_traced_memory()[1])
-        finally:
-            tracemalloc.stop()
+    peaks = await upload_peaks(discard_server, [small, big], tmp_path)
     print(f"peak traced memory: 8 MB file {peaks[0] / MB:.2f} MB, 64 MB file {peaks[1] / MB:.2f} MB")
     assert peaks[1] - peaks[0] < 4 * MB
     assert peaks[1] < 16 * MB
