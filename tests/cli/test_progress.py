@@ -224,3 +224,18 @@ def test_a_watch_reports_its_night_in_status_lines_on_time() -> None:
         "0 unknown, 2 calibrated; last GaiaSP/R 14.500, GaiaSP/V 15.213; newest frame 0:00:31 ago"
     )
     assert "watch         watching n/" in log.getvalue()
+
+
+def test_a_watch_on_a_terminal_shows_its_night_line() -> None:
+    """--watch on a terminal: the live display carries a `night` line with the watch's figures."""
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=200)
+    report = JobReport(Plan(entries=2, to_send={"n/a.fits": 100}, already=1), screen="live", console=console,
+                       watching="watching n/")  # fmt: skip
+    report.start()
+    report(FileQueued(Path("n/a.fits"), 100))
+    report(FileFinished(_outcome("n/a.fits", "uploaded", id_=7)))
+    report.close()
+    text = ANSI.sub("", out.getvalue())
+    assert "night     2 frames seen, 1 uploaded, 0 already uploaded, 0 waiting to settle" in text
+    assert "watch         watching n/" in text
