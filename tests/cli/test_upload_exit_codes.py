@@ -47,38 +47,40 @@ def _upload_night(run_cli: Run, tmp_path: Path, n: int = 3) -> Result:
     )
 
 
-def test_upload_with_a_failed_file_exits_1(
-    run_cli: Run, as_user: AsUser, emu: Emulator, tmp_path: Path
+@pytest.mark.parametrize(
+    ("faults", "counts", "code", "stored"),
+    [
+        # Two frames stored and one refused by every attempt (HTML 500): exit 1, never 0.
+        ("upload:/upload/:error=500:after=2", (2, 1, 0), 1, 2),
+        # A frame stored but unanswered, the look-up failing too: `unknown`, exit 4 (not 0 or 1);
+        # the unanswered frame was stored all the same.
+        (
+            "upload:/upload/:reset_after_store:after=2:times=1;main:/common/api/data/:error=500",
+            (2, 0, 1),
+            4,
+            3,
+        ),
+    ],
+    ids=["failed-exits-1", "unknown-exits-4"],
+)
+def test_a_failed_or_unknown_file_sets_the_exit_code(
+    run_cli: Run,
+    as_user: AsUser,
+    emu: Emulator,
+    tmp_path: Path,
+    faults: str,
+    counts: tuple[int, int, int],
+    code: int,
+    stored: int,
 ) -> None:
-    """Two frames stored and one refused by every attempt (HTML 500): exit 1, never 0."""
+    """A refused frame exits 1 and an unanswered one that cannot be looked up exits 4, never 0."""
     as_user("alice")
-    emu.add_fault("upload:/upload/:error=500:after=2")
+    emu.add_fault(faults)
     result = _upload_night(run_cli, tmp_path)
     report = parse_json(result.stdout)
-    assert (report["counts"]["uploaded"], report["counts"]["failed"], report["counts"]["unknown"]) == (
-        2,
-        1,
-        0,
-    )
-    assert result.exit_code == 1, result.output
-    assert len(emu.state.dataproducts()) == 1 + 2  # the seeded product and the two stored frames
-
-
-def test_upload_with_an_unknown_outcome_exits_4(
-    run_cli: Run, as_user: AsUser, emu: Emulator, tmp_path: Path
-) -> None:
-    """A frame stored but unanswered, with the look-up failing too, is `unknown`: exit 4 (not 0 or 1)."""
-    as_user("alice")
-    emu.add_fault("upload:/upload/:reset_after_store:after=2:times=1;main:/common/api/data/:error=500")
-    result = _upload_night(run_cli, tmp_path)
-    report = parse_json(result.stdout)
-    assert (report["counts"]["uploaded"], report["counts"]["failed"], report["counts"]["unknown"]) == (
-        2,
-        0,
-        1,
-    )
-    assert result.exit_code == 4, result.output
-    assert len(emu.state.dataproducts()) == 1 + 3  # the unanswered frame was stored all the same
+    assert (report["counts"]["uploaded"], report["counts"]["failed"], report["counts"]["unknown"]) == counts
+    assert result.exit_code == code, result.output
+    assert len(emu.state.dataproducts()) == 1 + stored  # the seeded product and the stored frames
 
 
 def test_upload_target_and_filter_from_headers(
