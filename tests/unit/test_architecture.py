@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "_config": 0,
     "models": 0,
     "_display": 0,
+    "_private": 0,
     # the request builder and what it leans on
     "_logging": 1,
     "_error_body": 1,
