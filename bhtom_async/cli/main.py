@@ -13,6 +13,7 @@ from .._version import __version__
 from . import account, calibration, community, data, observatories, targets, upload
 from ._core import BhtomGroup, CliState, merge_state
 from .demo import demo
+from .doctor import doctor
 from .emulator import emulator
 from .output import FORMATS
 
@@ -70,6 +71,7 @@ observatories.register(cli)
 community.register(cli)
 cli.add_command(emulator)
 cli.add_command(demo)
+cli.add_command(doctor)
 
 
 def main() -> None:

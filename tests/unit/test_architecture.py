@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "upload": 6,
     "testing": 6,
     "sync": 7,
+    "doctor": 7,
     "cli": 8,
     # the package's public face imports everything below it
     "__init__": 9,
