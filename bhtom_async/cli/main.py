@@ -12,6 +12,7 @@ import click
 from .._version import __version__
 from . import account, calibration, community, data, observatories, targets, upload
 from ._core import BhtomGroup, CliState, merge_state
+from .completion import completion
 from .demo import demo
 from .doctor import doctor
 from .emulator import emulator
@@ -72,6 +73,7 @@ community.register(cli)
 cli.add_command(emulator)
 cli.add_command(demo)
 cli.add_command(doctor)
+cli.add_command(completion)
 
 
 def main() -> None:
