@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "_secret": 0,
     "_clock": 0,
     "_config": 0,
+    "_keyring": 0,
     "models": 0,
     "_display": 0,
     "_private": 0,
