@@ -59,6 +59,17 @@ def demo(session: nox.Session) -> None:
     session.run("bhtom", "demo")
 
 
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs.yml) built with --strict: a broken link or reference fails.
+
+    Writes site/ (or where `-- --site-dir DIR` says).
+    """
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", *(session.posargs or ["--site-dir", "site"]),
+                env={"NO_MKDOCS_2_WARNING": "1"})  # fmt: skip
+
+
 # ---- the release -----------------------------------------------------------------------------
 
 #: What the wheel must hold, and what it must not.
