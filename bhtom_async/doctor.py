@@ -168,7 +168,7 @@ async def _check_main(client: Client, options: DoctorOptions, clock: Clock, chec
         checks.append(Check("main host", "fail", f"{url} does not answer: {exc.headline}", exc.hint))
         return False
     except BhtomError as exc:
-        checks.append(Check("main host", "fail", f"{url}: {exc.headline}", exc.hint))
+        checks.append(Check("main host", "fail", f"{url} answered with an error: {exc.headline}", exc.hint))
         return False
     checks.append(Check("main host", "ok", f"{url} answered in {_ms(took)}"))
     checks.append(Check("token", "ok", "accepted: the account is active"))
@@ -184,8 +184,11 @@ async def _check_upload_host(client: Client, clock: Clock, checks: list[Check]) 
         checks.append(Check("upload host", "ok", f"{url} answered"))
         checks.append(Check("upload access", "fail", f"the upload service refuses: {exc.message}", exc.hint))
         return
-    except BhtomError as exc:
+    except TransportError as exc:
         checks.append(Check("upload host", "fail", f"{url} does not answer: {exc.headline}", exc.hint))
+        return
+    except BhtomError as exc:
+        checks.append(Check("upload host", "fail", f"{url} answered with an error: {exc.headline}", exc.hint))
         return
     checks.append(Check("upload host", "ok", f"{url} answered in {_ms(took)}"))
     if status == 405:

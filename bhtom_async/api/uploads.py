@@ -168,6 +168,7 @@ class UploadsAPI(Resource):
 
         Raises:
             AuthenticationError: the token is refused, or the account is inactive.
+            ServerError: the service answered 5xx (after the usual retries).
             TransportError: the upload host does not answer.
 
         Example:
@@ -176,7 +177,7 @@ class UploadsAPI(Resource):
         """
         try:
             response = await self._call_raw("GET", PATH, host="upload")
-        except AuthenticationError:
+        except (AuthenticationError, ServerError):
             raise
         except APIError as exc:
             return exc.status

@@ -197,6 +197,21 @@ def test_an_upload_host_that_does_not_answer_fails(
     assert "does not answer" in checks["upload host"]["message"]
 
 
+@pytest.mark.parametrize("host", ["main", "upload"])
+def test_a_host_answering_503_fails_with_what_it_answered(
+    run_cli: Run, as_user: AsUser, emu: Emulator, host: str
+) -> None:
+    """Every request to one host meets a 503 page: that host fails, naming the answer."""
+    as_user("alice")
+    emu.add_fault(f"{host}:error=503")
+    code, checks = doctor(run_cli)
+    assert code == 1
+    failed = checks[f"{host} host"]
+    assert failed["status"] == "fail"
+    assert "answered with an error" in failed["message"]
+    assert "503" in failed["message"]
+
+
 @pytest.fixture
 def skewed_emulator() -> Iterator[Emulator]:
     """An emulator whose clock (its Date header) runs 10 minutes ahead of ours."""
