@@ -126,6 +126,13 @@ async def diagnose(client: Client, options: DoctorOptions, *, clock: Clock = SYS
     answered = [c.name for c in checks if c.name.endswith("host") and c.status == "ok"]
     checks.append(_check_clock(client.server_clock_offset, answered=bool(answered)))
     target_exists: bool | None = None
+    if not main_ok:
+        unchecked = [
+            name for name, asked in (("target", options.target), ("camera", options.observatory)) if asked
+        ]
+        checks.extend(
+            Check(name, "warn", "not checked: the main host did not accept the token") for name in unchecked
+        )
     if options.target is not None and main_ok:
         target_check, target_exists = await _check_target(client, options.target)
         checks.append(target_check)

@@ -119,11 +119,17 @@ def test_no_token_fails_with_the_way_to_set_one(
 
 
 def test_an_inactive_account_fails_with_the_approval_hint(run_cli: Run, as_user: AsUser) -> None:
-    """carol's account is inactive: token and upload access fail, the fix says to wait for approval."""
+    """carol's account is inactive: token and upload access fail (fix: wait for approval); the
+    target and camera asked for are reported as not checked."""
     as_user("carol")
-    code, checks = doctor(run_cli)
+    code, checks = doctor(run_cli, "--target", "Gaia22bpl", "--observatory", CAMERA)
     assert code == 1
     assert statuses(checks)["token"] == statuses(checks)["upload access"] == "fail"
+    assert (
+        checks["target"]["message"]
+        == checks["camera"]["message"]
+        == ("not checked: the main host did not accept the token")
+    )
     assert "approval" in checks["token"]["fix"]
     assert checks["main host"]["status"] == "ok"  # it answered, with a refusal
 
