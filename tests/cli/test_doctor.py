@@ -125,11 +125,8 @@ def test_an_inactive_account_fails_with_the_approval_hint(run_cli: Run, as_user:
     code, checks = doctor(run_cli, "--target", "Gaia22bpl", "--observatory", CAMERA)
     assert code == 1
     assert statuses(checks)["token"] == statuses(checks)["upload access"] == "fail"
-    assert (
-        checks["target"]["message"]
-        == checks["camera"]["message"]
-        == ("not checked: the main host did not accept the token")
-    )
+    unchecked = "not checked: the main host did not accept the token"
+    assert checks["target"]["message"] == checks["camera"]["message"] == unchecked
     assert "approval" in checks["token"]["fix"]
     assert checks["main host"]["status"] == "ok"  # it answered, with a refusal
 
