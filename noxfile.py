@@ -144,4 +144,11 @@ def _check_sdist(session: nox.Session, sdist: pathlib.Path) -> None:
     missing = [name for name in SDIST_MUST_HOLD if name not in names]
     if missing:
         session.error(f"sdist: missing {missing}")
+    # From a git checkout (CI's clone), the sdist is exactly the tracked files: nothing left out
+    # a packager's test run needs, and no leftovers of the test run before it (.hypothesis/ ...).
+    if pathlib.Path(".git").exists():
+        tracked = set(str(session.run("git", "ls-files", silent=True, external=True)).split())
+        left_out, extra = sorted(tracked - names), sorted(names - tracked - {"PKG-INFO"})
+        if left_out or extra:
+            session.error(f"sdist: tracked files left out {left_out[:5]}, untracked files in it {extra[:5]}")
     session.log(f"sdist: {len(names)} files, tests, their data, docs and examples present")
