@@ -508,9 +508,14 @@ def check_watch_folder(folder: Path, *, max_watches_file: Path = MAX_USER_WATCHE
         return Check(
             "watch folder",
             "warn",
-            f"{counted}, but inotify allows {limit} watches and the watch needs one a folder: "
-            "notifications will fail",
+            f"{counted}, but inotify allows this account {limit} watches and the watch needs one "
+            "a folder: change notifications would fail",
             f"raise it (`sudo sysctl fs.inotify.max_user_watches={folders * 2}`) "
             "or watch with --force-polling",
         )
-    return Check("watch folder", "ok", f"{counted}; inotify allows {limit} watches, {folders} needed")
+    return Check(
+        "watch folder",
+        "ok",
+        f"{counted}; inotify allows {limit} watches (shared with this account's other programs), "
+        f"{folders} needed",
+    )

@@ -29,7 +29,7 @@ def test_more_folders_than_inotify_watches_warns_with_the_sysctl_line(tmp_path: 
     limit.write_text("2\n")
     check = check_watch_folder(tmp_path / "night", max_watches_file=limit)
     assert check.status == "warn"
-    assert "inotify allows 2 watches" in check.message
+    assert "inotify allows this account 2 watches" in check.message
     assert check.fix is not None
     assert "fs.inotify.max_user_watches=6" in check.fix
     assert "--force-polling" in check.fix
