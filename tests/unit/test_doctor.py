@@ -1,16 +1,25 @@
-"""`bhtom_async.doctor`'s local checks: disk room, inotify limits and proxy variables."""
+"""`bhtom_async.doctor`: disk room, inotify limits, proxy variables, and a server without a Date header."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
+import pytest
+import respx
+
+from bhtom_async import Client
 from bhtom_async.doctor import (
     JOURNAL_LOW_FREE,
     JOURNAL_MIN_FREE,
+    DoctorOptions,
     check_proxies,
     check_watch_folder,
+    diagnose,
     journal_room,
 )
+
+from ..conftest import BASE_URL, UPLOAD_URL
 
 
 def test_a_disk_too_full_for_a_night_fails_and_a_nearly_full_one_warns() -> None:
@@ -50,3 +59,20 @@ def test_a_proxy_variable_warns_when_the_hosts_did_not_answer() -> None:
     assert check.status == "warn"
     assert "all_proxy=socks5://proxy:1080" in check.message
     assert check_proxies({}, hosts_answered=False).status == "ok"
+
+
+@pytest.mark.anyio
+async def test_a_server_without_a_date_header_warns_about_the_wider_window(
+    bh: Client, tmp_path: Path
+) -> None:
+    """No Date header on either host: the clock check warns that a lost answer is matched within 120 s."""
+    empty = httpx.Response(200, json={"data": [], "num_pages": 1})
+    with respx.mock:
+        respx.post(f"{BASE_URL}/targets/getTargetList/").mock(return_value=empty)
+        respx.get(f"{UPLOAD_URL}/upload/").mock(return_value=httpx.Response(405, json={"detail": "no"}))
+        checks = await diagnose(bh, DoctorOptions(journal=str(tmp_path / "j.sqlite3"), environ={}))
+    clock = next(check for check in checks if check.name == "clock")
+    assert clock.status == "warn"
+    assert "sends no Date header" in clock.message
+    assert "within 120 s instead of 5 s" in clock.message
+    assert [c.status for c in checks if c.name != "clock"] == ["ok"] * (len(checks) - 1)
