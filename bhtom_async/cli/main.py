@@ -52,6 +52,7 @@ def cli(ctx: click.Context, /, **given: object) -> None:
         bhtom demo
     Then, with a real account:
         bhtom login
+        bhtom doctor --target Gaia22bpl --observatory MyObs_MyCam     # before a night
         bhtom upload night/*.fits --target Gaia22bpl --observatory MyObs_MyCam --wait
 
     Global options may also follow the command: `bhtom results 5 --json`.
