@@ -385,11 +385,13 @@ class SqliteJournal:
             db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30.0)
             db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a non-database fails here
             return db
-        create_private(self.path)  # a new journal is 0600: it names every target and folder
+        if not memory:
+            create_private(self.path)  # a new journal is 0600: it names every target and folder
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
         try:
             db.execute("PRAGMA journal_mode=WAL")
-            restrict_siblings(self.path)
+            if not memory:
+                restrict_siblings(self.path)
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(_SCHEMA)
             present = {row[1] for row in db.execute("PRAGMA table_info(uploads)")}

@@ -80,6 +80,14 @@ async def test_a_new_journal_and_its_wal_files_are_private(tmp_path: Path) -> No
     assert modes == dict.fromkeys(["j.sqlite3", "j.sqlite3.lock", *siblings], 0o600)
 
 
+async def test_a_memory_journal_creates_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``:memory:`` keeps nothing: no file of that name appears in the working folder."""
+    monkeypatch.chdir(tmp_path)
+    async with Journal(":memory:") as journal:
+        await journal.begin(KEY, fp(), "a.fits", server_offset=None, marker=None)
+    assert list(tmp_path.iterdir()) == []
+
+
 async def test_siblings_an_older_version_left_readable_are_tightened(tmp_path: Path) -> None:
     """A -shm/-wal left 0644 beside a private journal are made 0600 when the journal opens."""
     path = tmp_path / "j.sqlite3"
