@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from ._keyring import stored_token
 from ._secret import Secret
 from .errors import ConfigurationError
 
@@ -149,7 +150,8 @@ def resolve_config(
     env = os.environ if environ is None else environ
     stored = read_config_file(config_path or config_file_path(env))
     env_token = next((env[name] for name in TOKEN_ENV_VARS if env.get(name, "").strip()), None)
-    chosen_token = token if token is not None else env_token or stored.get("token")
+    # The keyring is read only when nothing before it gave a token.
+    chosen_token = token if token is not None else env_token or stored_token(stored)[0]
     secret = (
         chosen_token if isinstance(chosen_token, Secret) else (Secret(chosen_token) if chosen_token else None)
     )

@@ -338,6 +338,7 @@ class TargetsAPI(_Wrapper[_Targets]):
     downloads = _sync(_Targets.downloads)
     groups = _sync(_Targets.groups)
     in_group = _sync(_Targets.in_group)
+    near_miss = _sync(_Targets.near_miss)
 
 
 class ObservatoriesAPI(_Wrapper[_Observatories]):
@@ -399,6 +400,7 @@ class UploadsAPI(_Wrapper[_Uploads]):
     prepare = _sync(_Uploads.prepare)
     prepare_parts = _sync(_Uploads.prepare_parts)
     send = _sync(_Uploads.send)
+    check_access = _sync(_Uploads.check_access)
 
 
 #: Resource name on the client → its sync class (one entry per `Client` property).

@@ -48,6 +48,15 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyt
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
     monkeypatch.setenv("NO_PROXY", "*")
+    # No test touches the developer's system keyring: `bhtom login` sees none (in this process and
+    # in the `bhtom` subprocesses); the keyring tests register their own backend.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        return
+    keyring.set_keyring(fail.Keyring())
 
 
 @pytest.fixture(autouse=True)

@@ -85,8 +85,9 @@ class ObservatoriesAPI(Resource):
             lon, lat: degrees. altitude: metres.
             camera_name: the camera (required by the server).
             calibration_flg: calibration-only observatory (always sent: the server refuses null).
-            gain (e-/ADU), readout_noise (e-), binning, saturation_level (ADU), pixel_scale
-                (arcsec/px), readout_speed, pixel_size (µm): camera settings.
+            gain, readout_noise, binning, saturation_level, pixel_scale, readout_speed, pixel_size:
+                camera settings (gain e-/ADU, readout noise e-, saturation ADU, pixel scale
+                arcsec/px, pixel size µm).
 
         Raises:
             ValidationError: a refused value, or the name is taken.

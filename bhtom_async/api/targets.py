@@ -512,6 +512,18 @@ class TargetsAPI(Resource):
             name, method=error.method, path=error.path, status=error.status, suggestion=suggestion
         ) from error
 
+    async def near_miss(self, name: str) -> str | None:
+        """An existing target whose name differs from `name` only in case, or None.
+
+        Names are exact on the server, so ``gaia22BPL`` finds nothing; this asks for the usual
+        spellings (see `_same_but_case`) and returns the first that exists.
+
+        Example:
+            >>> await bh.targets.near_miss("gaia22BPL")   # doctest: +SKIP
+            'Gaia22bpl'
+        """
+        return await self._same_but_case(name)
+
     async def _same_but_case(self, name: str) -> str | None:
         """An existing target whose name differs from `name` only in case, if a likely one exists.
 

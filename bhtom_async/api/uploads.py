@@ -11,6 +11,8 @@ import attrs
 
 from .._multipart import FilePart, MultipartBody
 from ..errors import (
+    APIError,
+    AuthenticationError,
     CameraNotFavouriteError,
     InvalidInputError,
     ResponseDecodeError,
@@ -154,6 +156,32 @@ class UploadsAPI(Resource):
             for index, item in enumerate(converted)
         )
         return UploadReceipt(files=files, dry_run=prepared.options.dry_run)
+
+    async def check_access(self) -> int:
+        """Ask the upload service whether it accepts the token, sending no file (`GET /upload/`).
+
+        The service authenticates before it looks at the method (Django REST framework's order,
+        as the emulator follows), so an accepted token gets 405 (uploads are POST only).
+
+        Returns:
+            The status the service answered (405 when it accepted the token).
+
+        Raises:
+            AuthenticationError: the token is refused, or the account is inactive.
+            ServerError: the service answered 5xx (after the usual retries).
+            TransportError: the upload host does not answer.
+
+        Example:
+            >>> await bh.uploads.check_access()   # doctest: +SKIP
+            405
+        """
+        try:
+            response = await self._call_raw("GET", PATH, host="upload")
+        except (AuthenticationError, ServerError):
+            raise
+        except APIError as exc:
+            return exc.status
+        return response.status
 
 
 def _form_fields(options: UploadOptions) -> list[tuple[str, str]]:

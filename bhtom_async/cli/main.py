@@ -12,7 +12,9 @@ import click
 from .._version import __version__
 from . import account, calibration, community, data, observatories, targets, upload
 from ._core import BhtomGroup, CliState, merge_state
+from .completion import completion
 from .demo import demo
+from .doctor import doctor
 from .emulator import emulator
 from .output import FORMATS
 
@@ -50,6 +52,7 @@ def cli(ctx: click.Context, /, **given: object) -> None:
         bhtom demo
     Then, with a real account:
         bhtom login
+        bhtom doctor --target Gaia22bpl --observatory MyObs_MyCam     # before a night
         bhtom upload night/*.fits --target Gaia22bpl --observatory MyObs_MyCam --wait
 
     Global options may also follow the command: `bhtom results 5 --json`.
@@ -70,6 +73,8 @@ observatories.register(cli)
 community.register(cli)
 cli.add_command(emulator)
 cli.add_command(demo)
+cli.add_command(doctor)
+cli.add_command(completion)
 
 
 def main() -> None:

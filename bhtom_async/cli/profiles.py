@@ -17,6 +17,7 @@ from pathlib import Path
 import attrs
 
 from .._config import config_file_path, is_loopback_url, read_config_file
+from .._keyring import stored_token
 from ..errors import ConfigurationError
 
 __all__ = [
@@ -108,8 +109,10 @@ def connection(
             hint=f"create it with `bhtom login --profile {name}`",
         )
     stored = read_config_file(path)
-    chosen_token = token or stored.get("token")
-    source = "--token" if token else (f"profile {name}" if stored.get("token") else _env_source(env))
+    kept, store = (None, None) if token else stored_token(stored)
+    chosen_token = token or kept
+    where = f"profile {name}" if store == "config file" else f"profile {name} ({store})"
+    source = "--token" if token else (where if kept else _env_source(env))
     return Connection(
         base_url or stored.get("base_url"),
         upload_url or stored.get("upload_url"),
@@ -132,7 +135,7 @@ def _default_source(token: str | None, env: Mapping[str, str], path: Path) -> st
     found = _env_source(env)
     if found:
         return found
-    return "config file" if read_config_file(path).get("token") else None
+    return stored_token(read_config_file(path))[1]
 
 
 def login_destination(

@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, TypeVar
 import attrs
 import click
 
+from .._private import create_private
 from ..errors import InvalidInputError
 from ..models.uploads import DATA_PRODUCT_TYPES, UploadOptions
 from ..poll import PollOptions
@@ -423,6 +424,7 @@ def _open_log(path: Path | None, stack: ExitStack) -> IO[str] | None:
     if path is None:
         return None
     try:
+        create_private(path)  # the log names every target and folder of the night
         return stack.enter_context(path.open("a", encoding="utf-8", buffering=1))
     except OSError as exc:
         raise click.UsageError(f"cannot write the log file {path}: {exc.strerror}") from None

@@ -59,6 +59,7 @@ import anyio.to_thread
 import attrs
 
 from .._clock import Clock
+from .._private import create_private, restrict_siblings
 from ..errors import JournalBusyError, JournalError
 from ..models.uploads import UploadOptions
 from .discovery import Fingerprint
@@ -338,6 +339,7 @@ class SqliteJournal:
         lock_path = Path(self.path + ".lock")
         try:
             lock_path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(lock_path)
             handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held until aclose
         except OSError as exc:
             raise _journal_error(self.path, exc) from None
@@ -383,9 +385,13 @@ class SqliteJournal:
             db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30.0)
             db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a non-database fails here
             return db
+        if not memory:
+            create_private(self.path)  # a new journal is 0600: it names every target and folder
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
         try:
             db.execute("PRAGMA journal_mode=WAL")
+            if not memory:
+                restrict_siblings(self.path)
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(_SCHEMA)
             present = {row[1] for row in db.execute("PRAGMA table_info(uploads)")}

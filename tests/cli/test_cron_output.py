@@ -140,3 +140,16 @@ def test_json_lines_on_a_rerun_report_skips_and_already_uploaded(
     assert (events[0]["to_send"], events[0]["bytes_to_send"], events[0]["already_uploaded"]) == (0, 0, 2)
     assert all(e["data_product_id"] is not None for e in events[1:3])
     assert events[-1]["already_uploaded"] == 2
+
+
+def test_the_log_file_and_the_journal_a_run_creates_are_private(
+    run_cli: Run, as_user: AsUser, tmp_path: Path
+) -> None:
+    """A new --log-file and a new journal (and its -wal/-shm) are 0600: they name every target and folder."""
+    as_user("alice")
+    log = tmp_path / "night.log"
+    result = run_cli(*_args(_night(tmp_path), tmp_path, "-q", "--log-file", str(log)))
+    assert result.exit_code == 0, result.output
+    journal = tmp_path / "j.sqlite3"
+    made = [log, journal, *(p for p in tmp_path.iterdir() if p.name.startswith("j.sqlite3-"))]
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in made} == {p.name: "0o600" for p in made}

@@ -99,3 +99,18 @@ def blocking(night: Path) -> None:
         final: UploadSummary | None = job.summary
         faster: sync.Client = bh.with_options(timeout=300)
         print(summary, final, faster.config.base_url)
+
+
+async def before_a_night(bh: Client, night: Path) -> None:
+    from bhtom_async.doctor import Check, DoctorOptions, diagnose
+
+    status: int = await bh.uploads.check_access()
+    near: str | None = await bh.targets.near_miss("gaia22BPL")
+    options = DoctorOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam", watch_folder=night)
+    checks: list[Check] = await diagnose(bh, options)
+    failed: bool = any(check.status == "fail" for check in checks)
+    fixes: list[str | None] = [check.fix for check in checks]
+    assert status >= 100
+    assert near is None or near
+    assert failed in (True, False)
+    assert len(fixes) == len(checks)

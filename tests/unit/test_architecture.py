@@ -21,8 +21,10 @@ LAYERS: dict[str, int] = {
     "_secret": 0,
     "_clock": 0,
     "_config": 0,
+    "_keyring": 0,
     "models": 0,
     "_display": 0,
+    "_private": 0,
     # the request builder and what it leans on
     "_logging": 1,
     "_error_body": 1,
@@ -41,6 +43,7 @@ LAYERS: dict[str, int] = {
     "upload": 6,
     "testing": 6,
     "sync": 7,
+    "doctor": 7,
     "cli": 8,
     # the package's public face imports everything below it
     "__init__": 9,

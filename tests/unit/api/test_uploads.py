@@ -277,3 +277,23 @@ async def test_receipt_maps_prefixed_names_to_local_files(
         ("400_frame_0000.fits", "frame_0000.fits"),
         ("401_frame_0001.fits", "frame_0001.fits"),
     ]
+
+
+async def test_check_access_asks_with_a_get_and_returns_the_405_of_an_accepted_token(bh: Client) -> None:
+    """`check_access` sends GET /upload/ with the token and no file; an accepted token gets 405."""
+    with respx.mock:
+        route = respx.get(URL).mock(
+            return_value=httpx.Response(405, json={"detail": 'Method "GET" not allowed.'})
+        )
+        assert await bh.uploads.check_access() == 405
+    request = route.calls.last.request
+    assert request.headers["authorization"].startswith("Token ")
+    assert request.content == b"{}"  # the builder's empty JSON body: no file, no form
+
+
+async def test_check_access_raises_for_a_refused_token(bh: Client) -> None:
+    """A 401 from the upload service is an AuthenticationError (nothing was uploaded)."""
+    with respx.mock:
+        respx.get(URL).mock(return_value=httpx.Response(401, json={"detail": "Invalid token."}))
+        with pytest.raises(errors.AuthenticationError):
+            await bh.uploads.check_access()

@@ -19,6 +19,7 @@ from bhtom_async.upload.journal import Journal, JournalKey, _journal_error
 
 pytestmark = pytest.mark.anyio
 KEY = JournalKey("Gaia22bpl", "HarnessObs_HarnessCam", "fits_file")
+SIBLINGS = ("j.sqlite3-wal", "j.sqlite3-shm")
 
 
 def fp(path: str = "/n/a.fits", size: int = 10, mtime_ns: int = 123) -> Fingerprint:
@@ -66,6 +67,38 @@ async def test_journal_uses_wal(tmp_path: Path) -> None:
     assert db.execute("PRAGMA user_version").fetchone()[0] == 2
     assert db.execute("SELECT count(*) FROM uploads").fetchone()[0] == 0
     db.close()
+
+
+async def test_a_new_journal_and_its_wal_files_are_private(tmp_path: Path) -> None:
+    """A journal, its lock and SQLite's -wal/-shm are created 0600 (under a 022 umask)."""
+    path = tmp_path / "j.sqlite3"
+    async with Journal(path) as journal:
+        await journal.begin(KEY, fp(), "a.fits", server_offset=None, marker=None)
+        siblings = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("j.sqlite3-"))
+        modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert siblings == ["j.sqlite3-shm", "j.sqlite3-wal"]
+    assert modes == dict.fromkeys(["j.sqlite3", "j.sqlite3.lock", *siblings], 0o600)
+
+
+async def test_a_memory_journal_creates_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``:memory:`` keeps nothing: no file of that name appears in the working folder."""
+    monkeypatch.chdir(tmp_path)
+    async with Journal(":memory:") as journal:
+        await journal.begin(KEY, fp(), "a.fits", server_offset=None, marker=None)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_siblings_an_older_version_left_readable_are_tightened(tmp_path: Path) -> None:
+    """A -shm/-wal left 0644 beside a private journal are made 0600 when the journal opens."""
+    path = tmp_path / "j.sqlite3"
+    async with Journal(path) as journal:
+        await journal.begin(KEY, fp(), "a.fits", server_offset=None, marker=None)
+    for name in SIBLINGS:
+        (tmp_path / name).touch()
+        (tmp_path / name).chmod(0o644)
+    async with Journal(path):
+        modes = {name: (tmp_path / name).stat().st_mode & 0o777 for name in SIBLINGS}
+    assert modes == {"j.sqlite3-wal": 0o600, "j.sqlite3-shm": 0o600}
 
 
 async def test_journal_commits_are_synced_to_disk(tmp_path: Path) -> None:
