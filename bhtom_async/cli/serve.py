@@ -161,6 +161,7 @@ def serve(state: CliState, journal: Path, address: str, public: bool, no_results
     in the Prometheus format. Stop it with Ctrl-C.
 
     \b
+    Example:
         bhtom serve --journal night.sqlite3
     """
     _check_journal(journal)
@@ -214,7 +215,9 @@ def report(
     --format png, the light curve alone (needs matplotlib: the astro extra).
 
     \b
+    Example:
         bhtom report --journal night.sqlite3 -o night.html
+        bhtom report --journal night.sqlite3 -o light-curve.png --format png
     """
     _check_journal(journal)
     night = Night(title or journal.name)

@@ -385,7 +385,7 @@ def upload(
     if serve_at is not None:
         from .serve import NightReport, night_page
 
-        tonight = Night(", ".join(str(p) for p in everything))
+        tonight = Night(", ".join(p.name or str(p) for p in everything))
         page = night_page(tonight, serve_at, serve_public)
     with ExitStack() as stack:
         log = _open_log(log_file, stack)

@@ -45,6 +45,8 @@ def light_curve_svg(points: Sequence[Point], *, width: int = 860, height: int = 
         x0, x1 = x0 - 0.01, x1 + 0.01
     if y1 == y0:
         y0, y1 = y0 - 0.1, y1 + 0.1
+    pad_x, pad_y = (x1 - x0) * 0.05, (y1 - y0) * 0.08
+    x0, x1, y0, y1 = x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y
 
     def px(v: float) -> float:
         return left + (v - x0) / (x1 - x0) * (width - left - right)
@@ -62,7 +64,8 @@ def light_curve_svg(points: Sequence[Point], *, width: int = 860, height: int = 
         out.append(f'<text x="{px(xv) - 25:.1f}" y="{height - bottom + 15}">{xv:.3f}</text>')
         out.append(f'<text x="5" y="{py(yv) + 4:.1f}">{yv:.2f}</text>')
     out.append(
-        f'<text x="{(width - right) / 2}" y="{height - 5}">MJD</text><text x="5" y="{top - 3}">mag</text>'
+        f'<text x="{(width - right) / 2}" y="{height - 5}">MJD</text>'
+        f'<text x="{left + 5}" y="{top + 8}">mag (brighter up)</text>'
     )
     filters = sorted({p.filter for p in points})
     newest = points[-1]

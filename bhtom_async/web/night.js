@@ -54,11 +54,12 @@ function plot(){
   for(const p of points){x0=Math.min(x0,p.mjd);x1=Math.max(x1,p.mjd);
     y0=Math.min(y0,p.mag-(p.limit?0:p.err));y1=Math.max(y1,p.mag+(p.limit?0:p.err));}
   if(x1===x0){x0-=0.01;x1+=0.01;} if(y1===y0){y0-=0.1;y1+=0.1;}
+  const padX=(x1-x0)*0.05, padY=(y1-y0)*0.08; x0-=padX; x1+=padX; y0-=padY; y1+=padY;
   const px=v=>L+(v-x0)/(x1-x0)*(W-L-R), py=v=>T+(v-y0)/(y1-y0)*(H-T-B);  // brighter (smaller) up
   svg.append(el("line",{x1:L,y1:H-B,x2:W-R,y2:H-B,stroke:"#888"}),el("line",{x1:L,y1:T,x2:L,y2:H-B,stroke:"#888"}));
   for(let i=0;i<=4;i++){const xv=x0+(x1-x0)*i/4, yv=y0+(y1-y0)*i/4;
     svg.append(el("text",{x:px(xv)-25,y:H-B+15},xv.toFixed(3)),el("text",{x:5,y:py(yv)+4},yv.toFixed(2)));}
-  svg.append(el("text",{x:(W-R)/2,y:H-5},"MJD"),el("text",{x:5,y:T-3},"mag"));
+  svg.append(el("text",{x:(W-R)/2,y:H-5},"MJD"),el("text",{x:L+5,y:T+8},"mag (brighter up)"));
   const filters=[...new Set(points.map(p=>p.filter))].sort();
   const g=el("g",{id:"points"}); svg.append(g);
   const newest=points[points.length-1];
