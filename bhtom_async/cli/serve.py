@@ -116,11 +116,11 @@ async def refresh(night: Night, path: Path, bh: Client | None) -> None:
 
 
 @asynccontextmanager
-async def _client(state: CliState, results: bool) -> AsyncIterator[Client | None]:
+async def _client(state: CliState, results: bool, night: Night) -> AsyncIterator[Client | None]:
     if not results:
         yield None
         return
-    async with make_client(state) as bh:
+    async with make_client(state, on_request=night.feed) as bh:
         yield bh
 
 
@@ -169,7 +169,7 @@ def serve(state: CliState, journal: Path, address: str, public: bool, no_results
     page = night_page(night, address, public)
 
     async def main() -> None:
-        async with page, _client(state, not no_results) as bh:
+        async with page, _client(state, not no_results, night) as bh:
             while True:
                 await refresh(night, journal, bh)
                 await anyio.sleep(REFRESH)
@@ -223,7 +223,7 @@ def report(
     night = Night(title or journal.name)
 
     async def main() -> None:
-        async with _client(state, not no_results) as bh:
+        async with _client(state, not no_results, night) as bh:
             await refresh(night, journal, bh)
 
     try:

@@ -20,7 +20,7 @@ import click
 
 from ..errors import InvalidInputError
 from ..models.uploads import DATA_PRODUCT_TYPES, UploadOptions
-from ..night import Night
+from ..night import Night, RequestTimed
 from ..poll import PollOptions
 from ..upload.headers import settings_from_header
 from ..upload.options import JobOptions
@@ -402,7 +402,8 @@ def upload(
                 status_every=status_every if night is not None else None,
             )
 
-        result, report = run(_upload, state, request, make_report, poll, grace, page)
+        observe = None if page is None else tonight.feed
+        result, report = run(_upload, state, request, make_report, poll, grace, page, observe)
         code = finish(state, result, report, allow_empty=allow_empty, screen=screen)
     if code:
         raise SystemExit(code)
@@ -469,8 +470,9 @@ async def _upload(
     poll: PollOptions | None,
     grace: float,
     page: AbstractAsyncContextManager[object] | None = None,
+    on_request: Callable[[RequestTimed], None] | None = None,
 ) -> tuple[JobResult, JobReport]:
-    async with make_client(state) as bh, page or nullcontext():
+    async with make_client(state, on_request=on_request) as bh, page or nullcontext():
         return await run_job(bh, request, make_report, poll=poll, grace=grace)
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 import anyio
 import attrs
 
+from .._http import RequestTimed
 from ..models.calibration import CalibrationResult, CalibrationStatus
 from ..upload.events import (
     BytesSent,
@@ -31,6 +32,7 @@ from ..upload.events import (
     FileSkipped,
     FileStarted,
     JobFinished,
+    RateLimited,
     UploadEvent,
     UploadOutcome,
     UploadSummary,
@@ -39,7 +41,7 @@ from ..upload.events import (
 if TYPE_CHECKING:
     from ..upload.journal import JournalRow
 
-__all__ = ["FRAME_STATES", "Frame", "FrameState", "Night", "NightEvent", "Point"]
+__all__ = ["FRAME_STATES", "Frame", "FrameState", "Night", "NightEvent", "Point", "RequestTimed"]
 
 FrameState = Literal[
     "seen",
@@ -74,8 +76,9 @@ FRAME_STATES: tuple[FrameState, ...] = (
     "skipped",
     "ignored",
 )
-#: What `Night.feed` takes: the uploader's events and the poller's final results.
-NightEvent = UploadEvent | CalibrationResult
+#: What `Night.feed` takes: the uploader's events, the poller's final results, and the client's
+#: request timings (`Client(on_request=night.feed)`).
+NightEvent = UploadEvent | CalibrationResult | RequestTimed
 #: Seconds without any answer while uploads are in flight before the night says the server is quiet.
 STALL_AFTER = 60.0
 #: Seconds of sending the upload rate is averaged over.
@@ -200,6 +203,11 @@ class Night:
         self.version = 0
         self.last_answer: float | None = None
         self.server_note: str | None = None
+        #: Seconds of each request attempt by ``(method path, status or "error")``.
+        self.requests: dict[tuple[str, ...], list[float]] = {}
+        self.request_retries = 0
+        #: Seconds of each job-wide pause after a 429.
+        self.pauses: list[float] = []
         self._by_id: dict[int, str] = {}
         self._samples: deque[tuple[float, int]] = deque()
         self._wakeup: anyio.Event | None = None
@@ -210,6 +218,16 @@ class Night:
         """Fold one event: an `UploadEvent` from the uploader or a final `CalibrationResult`."""
         if isinstance(event, CalibrationResult):
             self._calibrated(event)
+        elif isinstance(event, RequestTimed):
+            # Any answer, even an error status, shows the server is there.
+            if event.status is not None:
+                self.last_answer = self._now()
+            key = (f"{event.method} {event.path}", "error" if event.status is None else str(event.status))
+            self.requests.setdefault(key, []).append(event.seconds)
+            self.request_retries += int(event.attempt > 1)
+        elif isinstance(event, RateLimited):
+            self.pauses.append(event.seconds)
+            self._touch()
         elif isinstance(event, FileQueued):
             frame = self._frame(event.path)
             frame.size = event.size
@@ -393,6 +411,8 @@ class Night:
             "bytes_sent": self.bytes_sent,
             "rate": self.rate(),
             "attempts": self.attempts,
+            "rate_limit_pauses": len(self.pauses),
+            "rate_limit_seconds": sum(self.pauses),
             "lag": self.lag(),
             "points": len(self.points),
             "verdict": None if self.summary is None else self.summary.verdict,

@@ -23,6 +23,7 @@ from .events import FileStarted as FileStarted
 from .events import JobFinished as JobFinished
 from .events import JobVerdict as JobVerdict
 from .events import OutcomeStatus as OutcomeStatus
+from .events import RateLimited as RateLimited
 from .events import UploadEvent as UploadEvent
 from .events import UploadOutcome as UploadOutcome
 from .events import UploadSummary as UploadSummary
@@ -59,6 +60,7 @@ __all__ = [
     "JournalKey",
     "JournalRow",
     "OutcomeStatus",
+    "RateLimited",
     "Rejected",
     "SettingsSource",
     "SkipFile",

@@ -24,6 +24,7 @@ __all__ = [
     "JobFinished",
     "JobVerdict",
     "OutcomeStatus",
+    "RateLimited",
     "UploadEvent",
     "UploadOutcome",
     "UploadSummary",
@@ -233,4 +234,15 @@ class JobFinished:
     summary: UploadSummary
 
 
-UploadEvent = FileQueued | FileHeld | FileStarted | BytesSent | FileSkipped | FileFinished | JobFinished
+@attrs.frozen
+class RateLimited:
+    """The server answered `path`'s upload with 429: every worker is held `seconds` more (the
+    job's pause, counted against `JobOptions.rate_limit_budget`); the file is sent again after."""
+
+    path: Path
+    seconds: float
+
+
+UploadEvent = (
+    FileQueued | FileHeld | FileStarted | BytesSent | FileSkipped | FileFinished | JobFinished | RateLimited
+)

@@ -15,12 +15,17 @@ Metric names (see docs/night-page.md):
 - ``bhtom_calibrations_total{status}``: final results (calibrated, calib_failed);
 - ``bhtom_calibration_pending``: uploaded frames still without a final result;
 - ``bhtom_calibration_lag_seconds``: histogram of upload answer to final calibration result;
-- ``bhtom_light_curve_points{filter}``: points per filter.
+- ``bhtom_light_curve_points{filter}``: points per filter;
+- ``bhtom_request_duration_seconds{route,status}``: histogram of request attempts (route is
+  ``METHOD /path/``; status ``error`` when no answer came), when the client was made with
+  ``on_request=night.feed``; ``bhtom_request_retries_total``: the client's own retries;
+- ``bhtom_rate_limit_pauses_total`` and ``bhtom_rate_limit_pause_seconds_total``: job-wide pauses
+  after the server's 429 answers, and their seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -28,8 +33,10 @@ from prometheus_client.registry import Collector
 
 from ..night import Night
 
-__all__ = ["LAG_BUCKETS", "NightCollector", "metrics_text", "night_registry"]
+__all__ = ["LAG_BUCKETS", "REQUEST_BUCKETS", "NightCollector", "metrics_text", "night_registry"]
 
+#: Request duration histogram buckets, seconds (an upload of a big frame takes tens of seconds).
+REQUEST_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 #: Calibration lag histogram buckets, seconds (the emulator answers in under a second; the real
 #: server in seconds to hours).
 LAG_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
@@ -93,7 +100,32 @@ class NightCollector(Collector):
         yield GaugeMetricFamily(
             "bhtom_calibration_pending", "Uploaded frames without a final result.", value=counts["uploaded"]
         )
-        yield _histogram(night.lags)
+        yield _histogram(
+            "bhtom_calibration_lag_seconds",
+            "Seconds from an upload's answer to its final calibration result.",
+            {(): night.lags},
+            LAG_BUCKETS,
+        )
+        yield _histogram(
+            "bhtom_request_duration_seconds",
+            "Seconds of each request attempt, by route and status.",
+            night.requests,
+            REQUEST_BUCKETS,
+            labels=("route", "status"),
+        )
+        yield CounterMetricFamily(
+            "bhtom_request_retries",
+            "Request attempts beyond the first (the client's retries).",
+            value=night.request_retries,
+        )
+        yield CounterMetricFamily(
+            "bhtom_rate_limit_pauses", "Job-wide pauses after a 429 answer.", value=len(night.pauses)
+        )
+        yield CounterMetricFamily(
+            "bhtom_rate_limit_pause_seconds",
+            "Seconds of job-wide pauses after 429 answers.",
+            value=sum(night.pauses),
+        )
         points = GaugeMetricFamily("bhtom_light_curve_points", "Light-curve points.", labels=["filter"])
         per_filter: dict[str, int] = {}
         for point in night.points:
@@ -103,15 +135,20 @@ class NightCollector(Collector):
         yield points
 
 
-def _histogram(values: list[float]) -> HistogramMetricFamily:
-    buckets = [(f"{edge:g}", float(sum(1 for v in values if v <= edge))) for edge in LAG_BUCKETS]
-    buckets.append(("+Inf", float(len(values))))
-    return HistogramMetricFamily(
-        "bhtom_calibration_lag_seconds",
-        "Seconds from an upload's answer to its final calibration result.",
-        buckets=buckets,
-        sum_value=sum(values),
-    )
+def _histogram(
+    name: str,
+    documentation: str,
+    series: Mapping[tuple[str, ...], list[float]],
+    edges: tuple[float, ...],
+    *,
+    labels: tuple[str, ...] = (),
+) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, documentation, labels=list(labels))
+    for values, seconds in sorted(series.items()):
+        buckets = [(f"{edge:g}", float(sum(1 for v in seconds if v <= edge))) for edge in edges]
+        buckets.append(("+Inf", float(len(seconds))))
+        family.add_metric(list(values), buckets, sum(seconds))
+    return family
 
 
 def night_registry(night: Night) -> CollectorRegistry:

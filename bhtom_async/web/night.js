@@ -25,7 +25,8 @@ function header(h){
     (PROBLEMS.has(k)&&n?" bad":""),"data-state":k}); d.append(el("b",{},String(n)),LABELS[k]); box.append(d);}
   document.getElementById("bytes").textContent=bytes(h.bytes_sent)+" sent, "+
     (h.rate==null?"rate -":bytes(h.rate)+"/s")+"; calibration lag median "+secs(h.lag.median)+
-    ", last "+secs(h.lag.last)+"; "+h.points+" light-curve points";
+    ", last "+secs(h.lag.last)+"; "+h.points+" light-curve points"+
+    (h.rate_limit_pauses?"; server asked to slow down (429) "+h.rate_limit_pauses+"×, paused "+secs(h.rate_limit_seconds):"");
   const st=document.getElementById("stalled"); st.textContent=h.stalled||""; st.classList.toggle("on",!!h.stalled);
   if(h.verdict){const e=document.getElementById("ended"); e.textContent="The upload job ended: "+h.verdict; e.classList.add("on"); ended=true;}
 }

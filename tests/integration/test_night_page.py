@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
 import httpx
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bhtom_async import Client, JobOptions, PollOptions, UploadOptions, upload_and_calibrate
 from bhtom_async.errors import InvalidInputError
 from bhtom_async.night import Night
-from bhtom_async.web import night_app, serve_night
+from bhtom_async.web import night_app, night_registry, serve_night
+
+if TYPE_CHECKING:
+    from bhtom_async.emulator import Emulator
 
 pytestmark = pytest.mark.anyio
 
@@ -116,3 +121,37 @@ async def test_with_a_key_every_path_needs_it() -> None:
             assert (await client.get(path)).status_code == 403
             assert (await client.get(path + "?key=wrong")).status_code == 403
         assert (await client.get("/api/night?key=s3cret-key")).json()["counts"]["seen_total"] == 0
+
+
+async def test_request_timings_and_429_pauses_reach_the_metrics(
+    emulator: Emulator,
+    emulator_client: Callable[..., Client],
+    make_fits_tree: Callable[..., list[Path]],
+    tmp_path: Path,
+) -> None:
+    """A server answering 429 six times: /metrics counts every attempt by route and status, the
+    client's retries, and the job's pauses with their seconds (the night's own figures)."""
+    from bhtom_async.emulator import FaultRule
+    from bhtom_async.testing import ManualClock
+    from bhtom_async.upload import Uploader
+
+    frames = make_fits_tree(3)
+    emulator.add_fault(FaultRule(kind="throttle", host="upload", path="/upload/", times=6, retry_after=2))
+    night = Night()
+    async with emulator_client("alice", clock=ManualClock(), on_request=night.feed) as bh:
+        summary = await Uploader(
+            bh,
+            frames[0].parent,
+            UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
+            JobOptions(journal=tmp_path / "j.sqlite3", settle_time=0),
+            on_event=night.feed,
+        ).run()
+    assert summary.counts["uploaded"] == 3
+    metrics = samples(generate_latest(night_registry(night)).decode())
+    route = ("route", "POST /upload/")
+    assert metrics[("bhtom_request_duration_seconds_count", (route, ("status", "429")))] == 6
+    assert metrics[("bhtom_request_duration_seconds_count", (route, ("status", "201")))] == 3
+    assert metrics[("bhtom_request_retries_total", ())] >= 3
+    assert metrics[("bhtom_rate_limit_pauses_total", ())] == len(night.pauses) >= 1
+    assert metrics[("bhtom_rate_limit_pause_seconds_total", ())] == sum(night.pauses) >= 2.0
+    assert metrics[("bhtom_uploads_total", (("state", "uploaded"),))] == 3
