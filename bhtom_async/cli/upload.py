@@ -21,7 +21,7 @@ import click
 from ..errors import InvalidInputError
 from ..models.uploads import DATA_PRODUCT_TYPES, UploadOptions
 from ..night import Night, RequestTimed
-from ..poll import PollOptions
+from ..poll import PollOptions, PollRound
 from ..upload.headers import settings_from_header
 from ..upload.options import JobOptions
 from ..upload.watch import WatchOptions
@@ -403,7 +403,7 @@ def upload(
             )
 
         observe = None if page is None else tonight.feed
-        result, report = run(_upload, state, request, make_report, poll, grace, page, observe)
+        result, report = run(_upload, state, request, make_report, poll, grace, page, observe, observe)
         code = finish(state, result, report, allow_empty=allow_empty, screen=screen)
     if code:
         raise SystemExit(code)
@@ -471,9 +471,10 @@ async def _upload(
     grace: float,
     page: AbstractAsyncContextManager[object] | None = None,
     on_request: Callable[[RequestTimed], None] | None = None,
+    on_round: Callable[[PollRound], None] | None = None,
 ) -> tuple[JobResult, JobReport]:
     async with make_client(state, on_request=on_request) as bh, page or nullcontext():
-        return await run_job(bh, request, make_report, poll=poll, grace=grace)
+        return await run_job(bh, request, make_report, poll=poll, grace=grace, on_round=on_round)
 
 
 def register(group: click.Group) -> None:

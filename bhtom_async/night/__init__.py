@@ -10,6 +10,7 @@ from .model import FrameState as FrameState
 from .model import Night as Night
 from .model import NightEvent as NightEvent
 from .model import Point as Point
+from .model import PollRound as PollRound
 from .model import RequestTimed as RequestTimed
 from .report import light_curve_png as light_curve_png
 from .report import light_curve_svg as light_curve_svg
@@ -22,6 +23,7 @@ __all__ = [
     "Night",
     "NightEvent",
     "Point",
+    "PollRound",
     "RequestTimed",
     "light_curve_png",
     "light_curve_svg",

@@ -24,6 +24,7 @@ import attrs
 
 from .._http import RequestTimed
 from ..models.calibration import CalibrationResult, CalibrationStatus
+from ..poll import PollRound
 from ..upload.events import (
     BytesSent,
     FileFinished,
@@ -41,7 +42,7 @@ from ..upload.events import (
 if TYPE_CHECKING:
     from ..upload.journal import JournalRow
 
-__all__ = ["FRAME_STATES", "Frame", "FrameState", "Night", "NightEvent", "Point", "RequestTimed"]
+__all__ = ["FRAME_STATES", "Frame", "FrameState", "Night", "NightEvent", "Point", "PollRound", "RequestTimed"]
 
 FrameState = Literal[
     "seen",
@@ -77,8 +78,8 @@ FRAME_STATES: tuple[FrameState, ...] = (
     "ignored",
 )
 #: What `Night.feed` takes: the uploader's events, the poller's final results, and the client's
-#: request timings (`Client(on_request=night.feed)`).
-NightEvent = UploadEvent | CalibrationResult | RequestTimed
+#: request timings (`Client(on_request=night.feed)`) and the poller's rounds (``on_round=night.feed``).
+NightEvent = UploadEvent | CalibrationResult | RequestTimed | PollRound
 #: Seconds without any answer while uploads are in flight before the night says the server is quiet.
 STALL_AFTER = 60.0
 #: Seconds of sending the upload rate is averaged over.
@@ -206,6 +207,9 @@ class Night:
         #: Seconds of each request attempt by ``(method path, status or "error")``.
         self.requests: dict[tuple[str, ...], list[float]] = {}
         self.request_retries = 0
+        self.poll_rounds = 0
+        self.poll_rounds_failed = 0
+        self.poll_pending = 0
         #: Seconds of each job-wide pause after a 429.
         self.pauses: list[float] = []
         self._by_id: dict[int, str] = {}
@@ -225,6 +229,10 @@ class Night:
             key = (f"{event.method} {event.path}", "error" if event.status is None else str(event.status))
             self.requests.setdefault(key, []).append(event.seconds)
             self.request_retries += int(event.attempt > 1)
+        elif isinstance(event, PollRound):
+            self.poll_rounds += 1
+            self.poll_rounds_failed += int(event.failed)
+            self.poll_pending = event.pending
         elif isinstance(event, RateLimited):
             self.pauses.append(event.seconds)
             self._touch()

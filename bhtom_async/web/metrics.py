@@ -19,6 +19,9 @@ Metric names (see docs/night-page.md):
 - ``bhtom_request_duration_seconds{route,status}``: histogram of request attempts (route is
   ``METHOD /path/``; status ``error`` when no answer came), when the client was made with
   ``on_request=night.feed``; ``bhtom_request_retries_total``: the client's own retries;
+- ``bhtom_poll_rounds_total{result}`` (``ok``, ``failed``) and ``bhtom_poll_pending_ids``: the
+  calibration poller's rounds and the ids it still waits for, when it was given
+  ``on_round=night.feed``;
 - ``bhtom_rate_limit_pauses_total`` and ``bhtom_rate_limit_pause_seconds_total``: job-wide pauses
   after the server's 429 answers, and their seconds.
 """
@@ -117,6 +120,15 @@ class NightCollector(Collector):
             "bhtom_request_retries",
             "Request attempts beyond the first (the client's retries).",
             value=night.request_retries,
+        )
+        rounds = CounterMetricFamily("bhtom_poll_rounds", "Calibration poller rounds.", labels=["result"])
+        rounds.add_metric(["ok"], night.poll_rounds - night.poll_rounds_failed)
+        rounds.add_metric(["failed"], night.poll_rounds_failed)
+        yield rounds
+        yield GaugeMetricFamily(
+            "bhtom_poll_pending_ids",
+            "Ids the poller still waits for (after its last round).",
+            value=night.poll_pending,
         )
         yield CounterMetricFamily(
             "bhtom_rate_limit_pauses", "Job-wide pauses after a 429 answer.", value=len(night.pauses)

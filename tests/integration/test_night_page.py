@@ -54,6 +54,7 @@ async def test_metrics_and_api_agree_with_the_summary(
             JobOptions(journal=tmp_path / "j.sqlite3"),
             PollOptions(interval=0.05, timeout=20),
             on_event=night.feed,
+            on_round=night.feed,
         ) as job:
             async for result in job:
                 night.feed(result)
@@ -67,6 +68,9 @@ async def test_metrics_and_api_agree_with_the_summary(
     assert metrics[("bhtom_calibrations_total", (("status", "calibrated"),))] == 4
     assert metrics[("bhtom_calibration_lag_seconds_count", ())] == 4
     assert sum(v for (name, _), v in metrics.items() if name == "bhtom_light_curve_points") == 4
+    assert metrics[("bhtom_poll_rounds_total", (("result", "ok"),))] >= 1
+    assert metrics[("bhtom_poll_rounds_total", (("result", "failed"),))] == 0
+    assert metrics[("bhtom_poll_pending_ids", ())] == 0
     assert api["counts"]["calibrated"] == 4
     assert api["bytes_sent"] == summary.bytes_sent
     assert api["verdict"] == "ok"
