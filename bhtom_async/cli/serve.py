@@ -169,10 +169,12 @@ def serve(state: CliState, journal: Path, address: str, public: bool, no_results
     page = night_page(night, address, public)
 
     async def main() -> None:
-        async with page, _client(state, not no_results, night) as bh:
-            while True:
-                await refresh(night, journal, bh)
-                await anyio.sleep(REFRESH)
+        async with _client(state, not no_results, night) as bh:
+            await refresh(night, journal, bh)  # the page opens on the night as it stands
+            async with page:
+                while True:
+                    await anyio.sleep(REFRESH)
+                    await refresh(night, journal, bh)
 
     try:
         run(main)
