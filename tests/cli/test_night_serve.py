@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 import httpx
+import pytest
 from click.testing import Result
 
 from bhtom_async import Client
@@ -112,3 +113,26 @@ def test_an_unreachable_server_is_said_on_the_page(
     assert night.counts()["uploaded"] == 1
     assert (night.stalled() or "").startswith("the BHTOM server cannot be reached")
     assert "t0ken" not in str(night.to_json())
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (("--serve", "0.0.0.0:0"), "reachable from other machines"),
+        (("--serve", "nonsense"), "--serve needs HOST:PORT"),
+        (("--serve-public",), "--serve-public: only with --serve"),
+    ],
+)
+def test_serve_flags_that_cannot_work_are_usage_errors(
+    run_cli: Callable[..., Result],
+    as_user: Callable[[str], None],
+    tmp_path: Path,
+    flags: tuple[str, ...],
+    said: str,
+) -> None:
+    """A public address without --serve-public, a bad address, --serve-public alone: exit 2, said why."""
+    as_user("alice")
+    (tmp_path / "night").mkdir()
+    result = run_cli("upload", str(tmp_path / "night"), "--target", "T", "--observatory", CAMERA, *flags)
+    assert result.exit_code == 2
+    assert said in result.stderr
