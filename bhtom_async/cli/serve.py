@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..client import Client
     from ..models.calibration import CalibrationResult
     from ..upload.events import UploadEvent
-    from ..upload.journal import UploadJournal
+    from ..upload.journal import JournalRow, UploadJournal
     from ..web import NightServer
 
 __all__ = ["NightReport", "night_page", "register"]
@@ -84,18 +84,19 @@ async def _announced(night: Night, host: str, port: int, public: bool) -> AsyncI
         yield server
 
 
-async def _journal_rows(path: Path) -> list[object]:
+async def _journal_rows(path: Path) -> list[JournalRow]:
+    """Every row, read-only (no lock: the upload writing the journal may be running)."""
     journal: UploadJournal = SqliteJournal(path, read_only=True)
     await journal.open()
     try:
-        return list(await journal.rows())
+        return await journal.rows()
     finally:
         await journal.aclose()
 
 
 async def refresh(night: Night, path: Path, bh: Client | None) -> None:
     """Fold the journal's rows, then the final results of its ids still waiting."""
-    night.merge_rows(await _journal_rows(path))  # type: ignore[arg-type]
+    night.merge_rows(await _journal_rows(path))
     waiting = [
         f.data_product_id
         for f in night.frames.values()

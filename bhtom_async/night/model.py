@@ -181,6 +181,9 @@ class Night:
         title: what the page and report call the night (a folder, a journal).
         now: the wall clock, seconds since the epoch (tests bring their own).
 
+    A night is not thread-safe: feed it on the event loop that serves it (the uploader's
+    callbacks run there).
+
     Example:
         >>> night = Night("tonight")
         >>> job = upload_and_calibrate(bh, "night/", options, on_event=night.feed)  # doctest: +SKIP
