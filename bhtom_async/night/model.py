@@ -370,8 +370,9 @@ class Night:
     # ---- reading ------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        """Frames by state (every `FrameState` is a key), plus ``seen`` (all frames), ``uploaded``
-        (stored in this run, calibrated or not) and ``calibrated``."""
+        """Frames by state (every `FrameState` is a key; ``uploaded`` is stored and still waiting
+        for its calibration), plus ``seen_total`` (every frame) and ``uploaded_total`` (stored in
+        this run or a journal's, calibrated or not)."""
         found: dict[str, int] = dict.fromkeys(FRAME_STATES, 0)
         for frame in self.frames.values():
             found[frame.state] += 1

@@ -28,7 +28,9 @@ function header(h){
     ", last "+secs(h.lag.last)+"; "+h.points+" light-curve points"+
     (h.rate_limit_pauses?"; server asked to slow down (429) "+h.rate_limit_pauses+"×, paused "+secs(h.rate_limit_seconds):"");
   const st=document.getElementById("stalled"); st.textContent=h.stalled||""; st.classList.toggle("on",!!h.stalled);
-  if(h.verdict){const e=document.getElementById("ended"); e.textContent="The upload job ended: "+h.verdict; e.classList.add("on"); ended=true;}
+  if(h.verdict){const e=document.getElementById("ended"); const left=h.counts.uploaded||0;
+    e.textContent="Uploads finished ("+h.verdict+")"+(left?"; waiting for "+left+" calibrations":"");
+    e.classList.add("on");}
 }
 
 function row(f){
@@ -88,7 +90,7 @@ function connect(){
   es.addEventListener("delta",e=>{lastBeat=Date.now(); apply(JSON.parse(e.data));});
   es.addEventListener("beat",e=>{lastBeat=Date.now(); header(JSON.parse(e.data)); document.getElementById("lost").classList.remove("on");});
   es.addEventListener("bye",e=>{header(JSON.parse(e.data)); es.close(); ended=true;
-    const lost=document.getElementById("lost"); lost.textContent="The upload job has finished; this page no longer updates."; lost.classList.add("on");});
+    const lost=document.getElementById("lost"); lost.textContent="The bhtom process stopped serving this page (the job ended or was stopped); these are its last figures."; lost.classList.add("on");});
   es.onerror=()=>{if(!ended) lostSays();};
 }
 function lostSays(){const lost=document.getElementById("lost");
