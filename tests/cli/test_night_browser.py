@@ -94,25 +94,24 @@ def test_the_report_renders_from_a_file_with_networking_off(
     as_user: Callable[[str], None],
     emu: Emulator,
     tmp_path: Path,
-    no_backoff: None,
 ) -> None:
     """`bhtom report` writes one file that Chromium, with every network path blocked, shows with
     the light curve and the table (failures first)."""
     night = tmp_path / "night"
     night.mkdir()
-    for i in range(5):
+    for i in range(4):
         (night / f"f_{i}.fits").write_bytes(fits_bytes(i, mjd=60827.90 + 0.01 * i))
+    frame = fits_bytes(9)  # a dark frame: the same header, every data value zero, so calibration fails
+    (night / "dark.fits").write_bytes(frame[:2880] + bytes(len(frame) - 2880))
     journal = tmp_path / "j.sqlite3"
-    emu.add_fault("upload:/upload/:error=500:times=1")  # one upload is refused with a server error
     as_user("alice")
     upload = run_cli("upload", str(night), "--target", "Gaia22bpl", "--observatory", CAMERA,
-                     "--journal", str(journal), "--wait", "--poll-interval", "0.1", "--max-attempts", "1",
-                     "--concurrency", "1")  # fmt: skip
-    assert upload.exit_code in (1, 4), upload.stderr  # one file failed (or its outcome is unknown)
+                     "--journal", str(journal), "--wait", "--poll-interval", "0.1")  # fmt: skip
+    assert upload.exit_code == 1, upload.stderr  # the dark frame's calibration ended in error
     out = tmp_path / "night.html"
     made = run_cli("report", "--journal", str(journal), "-o", str(out))
     assert made.exit_code == 0, made.stderr
-    assert "5 files, 4 calibrated, 4 light-curve points" in made.stderr
+    assert "5 files, 4 calibrated, 4 light-curve points" in made.stderr, upload.stdout + upload.stderr
     with chromium(offline=True) as page:
         page.get(out.as_uri())  # type: ignore[attr-defined]
         points = page.find_elements("css selector", "#light-curve .pt")  # type: ignore[attr-defined]
@@ -121,7 +120,7 @@ def test_the_report_renders_from_a_file_with_networking_off(
         rows = page.find_elements("css selector", "#files tbody tr")  # type: ignore[attr-defined]
         cells = [[td.text for td in row.find_elements("tag name", "td")] for row in rows]
         assert len(cells) == 5
-        assert cells[0][2] in ("failed", "unknown")
-        assert cells[0][6]  # its reason
+        assert (cells[0][0], cells[0][2]) == ("dark.fits", "calib failed")
+        assert "no signal" in cells[0][6]
         assert all(c[2] == "calibrated" and c[3] and c[5] for c in cells[1:])
         assert page.execute_script("return performance.getEntriesByType('resource').length") == 0  # type: ignore[attr-defined]
