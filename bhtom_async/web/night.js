@@ -20,9 +20,10 @@ function bytes(n){if(n==null)return "-";const u=["B","KiB","MiB","GiB","TiB"];le
 function secs(s){return s==null?"-":s<120?s.toFixed(1)+" s":(s/60).toFixed(1)+" min";}
 
 function header(h){
-  const box=document.getElementById("counts"); box.textContent="";
-  for(const k of SHOWN){const n=h.counts[k]||0; const d=el("div",{class:"count"+
-    (PROBLEMS.has(k)&&n?" bad":""),"data-state":k}); d.append(el("b",{},String(n)),LABELS[k]); box.append(d);}
+  const box=document.getElementById("counts");
+  for(const k of SHOWN){const n=h.counts[k]||0; let d=box.querySelector(`[data-state="${k}"]`);
+    if(!d){d=el("div",{class:"count","data-state":k}); d.append(el("b",{},""),LABELS[k]); box.append(d);}
+    d.classList.toggle("bad",PROBLEMS.has(k)&&n>0); d.firstChild.textContent=String(n);}
   document.getElementById("bytes").textContent=bytes(h.bytes_sent)+" sent, "+
     (h.rate==null?"rate -":bytes(h.rate)+"/s")+"; calibration lag median "+secs(h.lag.median)+
     ", last "+secs(h.lag.last)+"; "+h.points+" light-curve points"+

@@ -54,7 +54,11 @@ def _wait(page: Any, condition: Callable[[Any], bool], what: str) -> None:
 
 
 def _count(page: Any, state: str) -> int:
-    return int(page.find_element("css selector", f'[data-state="{state}"] b').text)
+    """The number on the page's card for `state` (-1 before the first event drew the cards)."""
+    script = (
+        "const b = document.querySelector(`[data-state='${arguments[0]}'] b`);return b ? b.textContent : '-1'"
+    )
+    return int(page.execute_script(script, state))
 
 
 def _points(page: Any) -> int:
