@@ -213,6 +213,7 @@ class Night:
         self.poll_rounds = 0
         self.poll_rounds_failed = 0
         self.poll_pending = 0
+        self.poll_failing_in_a_row = 0
         #: Seconds of each job-wide pause after a 429.
         self.pauses: list[float] = []
         self._by_id: dict[int, str] = {}
@@ -236,6 +237,10 @@ class Night:
             self.poll_rounds += 1
             self.poll_rounds_failed += int(event.failed)
             self.poll_pending = event.pending
+            failing = self.poll_failing_in_a_row
+            self.poll_failing_in_a_row = failing + 1 if event.failed else 0
+            if event.failed or failing:
+                self._touch()
         elif isinstance(event, RateLimited):
             self.pauses.append(event.seconds)
             self._touch()
@@ -400,10 +405,16 @@ class Night:
             self._touch()
 
     def stalled(self) -> str | None:
-        """A sentence when the server is said unreachable, or uploads are in flight and the
-        server has not answered for a while."""
+        """A sentence when the server is said unreachable, the poller's rounds keep failing, or
+        uploads are in flight and the server has not answered for `STALL_AFTER` seconds."""
         if self.server_note is not None:
             return self.server_note
+        if self.poll_failing_in_a_row:
+            rounds = self.poll_failing_in_a_row
+            return (
+                f"the BHTOM server is not answering the calibration poller ({rounds} round"
+                f"{'s' if rounds > 1 else ''} in a row failed; it keeps trying)"
+            )
         sending = sum(1 for f in self.frames.values() if f.state == "sending")
         if not sending or self.summary is not None:
             return None

@@ -156,3 +156,18 @@ def test_a_night_from_journal_rows_takes_the_latest_row_per_path() -> None:
     night.merge_rows([row(2, "/n/a.fits", "uploaded", 11)])  # a re-read: nothing new
     assert night.version == version
     assert night.counts()["calibrated"] == 1
+
+
+def test_failing_poll_rounds_are_said_until_one_succeeds() -> None:
+    """Rounds of the poller that fail (server unreachable) are said on the night; a good round clears it."""
+    from bhtom_async.poll import PollRound
+
+    night = Night()
+    night.feed(PollRound(asked=3, finished=0, pending=3, failed=True))
+    night.feed(PollRound(asked=3, finished=0, pending=3, failed=True))
+    assert night.stalled() == (
+        "the BHTOM server is not answering the calibration poller (2 rounds in a row failed; it keeps trying)"
+    )
+    night.feed(PollRound(asked=3, finished=1, pending=2))
+    assert night.stalled() is None
+    assert (night.poll_rounds, night.poll_rounds_failed, night.poll_pending) == (3, 2, 2)
