@@ -33,6 +33,7 @@ from ..upload.events import (
     FileSkipped,
     FileStarted,
     JobFinished,
+    JournalWritten,
     RateLimited,
     UploadEvent,
     UploadOutcome,
@@ -210,6 +211,8 @@ class Night:
         #: Seconds of each request attempt by ``(method path, status or "error")``.
         self.requests: dict[tuple[str, ...], list[float]] = {}
         self.request_retries = 0
+        #: Seconds of each journal write by ``(operation,)``.
+        self.journal_writes: dict[tuple[str, ...], list[float]] = {}
         self.poll_rounds = 0
         self.poll_rounds_failed = 0
         self.poll_pending = 0
@@ -241,6 +244,8 @@ class Night:
             self.poll_failing_in_a_row = failing + 1 if event.failed else 0
             if event.failed or failing:
                 self._touch()
+        elif isinstance(event, JournalWritten):
+            self.journal_writes.setdefault((event.operation,), []).append(event.seconds)
         elif isinstance(event, RateLimited):
             self.pauses.append(event.seconds)
             self._touch()

@@ -22,6 +22,7 @@ from .events import FileSkipped as FileSkipped
 from .events import FileStarted as FileStarted
 from .events import JobFinished as JobFinished
 from .events import JobVerdict as JobVerdict
+from .events import JournalWritten as JournalWritten
 from .events import OutcomeStatus as OutcomeStatus
 from .events import RateLimited as RateLimited
 from .events import UploadEvent as UploadEvent
@@ -59,6 +60,7 @@ __all__ = [
     "Journal",
     "JournalKey",
     "JournalRow",
+    "JournalWritten",
     "OutcomeStatus",
     "RateLimited",
     "Rejected",

@@ -23,6 +23,7 @@ __all__ = [
     "FileStarted",
     "JobFinished",
     "JobVerdict",
+    "JournalWritten",
     "OutcomeStatus",
     "RateLimited",
     "UploadEvent",
@@ -243,6 +244,23 @@ class RateLimited:
     seconds: float
 
 
+@attrs.frozen
+class JournalWritten:
+    """One write to the job's journal (`operation`: begin, finish, record_copy, record_stored)
+    took `seconds` (on the job's clock), waiting for the journal's lock included."""
+
+    operation: str
+    seconds: float
+
+
 UploadEvent = (
-    FileQueued | FileHeld | FileStarted | BytesSent | FileSkipped | FileFinished | JobFinished | RateLimited
+    FileQueued
+    | FileHeld
+    | FileStarted
+    | BytesSent
+    | FileSkipped
+    | FileFinished
+    | JobFinished
+    | RateLimited
+    | JournalWritten
 )

@@ -22,6 +22,8 @@ Metric names (see docs/night-page.md):
 - ``bhtom_poll_rounds_total{result}`` (``ok``, ``failed``) and ``bhtom_poll_pending_ids``: the
   calibration poller's rounds and the ids it still waits for, when it was given
   ``on_round=night.feed``;
+- ``bhtom_journal_write_seconds{operation}``: histogram of the journal's writes (begin, finish,
+  record_copy, record_stored), waiting for its lock included;
 - ``bhtom_rate_limit_pauses_total`` and ``bhtom_rate_limit_pause_seconds_total``: job-wide pauses
   after the server's 429 answers, and their seconds.
 """
@@ -36,10 +38,19 @@ from prometheus_client.registry import Collector
 
 from ..night import Night
 
-__all__ = ["LAG_BUCKETS", "REQUEST_BUCKETS", "NightCollector", "metrics_text", "night_registry"]
+__all__ = [
+    "JOURNAL_BUCKETS",
+    "LAG_BUCKETS",
+    "REQUEST_BUCKETS",
+    "NightCollector",
+    "metrics_text",
+    "night_registry",
+]
 
 #: Request duration histogram buckets, seconds (an upload of a big frame takes tens of seconds).
 REQUEST_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+#: Journal write histogram buckets, seconds (a local SQLite commit takes milliseconds).
+JOURNAL_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 #: Calibration lag histogram buckets, seconds (the emulator answers in under a second; the real
 #: server in seconds to hours).
 LAG_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
@@ -115,6 +126,13 @@ class NightCollector(Collector):
             night.requests,
             REQUEST_BUCKETS,
             labels=("route", "status"),
+        )
+        yield _histogram(
+            "bhtom_journal_write_seconds",
+            "Seconds of each write to the upload journal, by operation.",
+            night.journal_writes,
+            JOURNAL_BUCKETS,
+            labels=("operation",),
         )
         yield CounterMetricFamily(
             "bhtom_request_retries",

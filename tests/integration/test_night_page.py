@@ -69,6 +69,8 @@ async def test_metrics_and_api_agree_with_the_summary(
     assert metrics[("bhtom_calibration_lag_seconds_count", ())] == 4
     assert sum(v for (name, _), v in metrics.items() if name == "bhtom_light_curve_points") == 4
     assert metrics[("bhtom_poll_rounds_total", (("result", "ok"),))] >= 1
+    assert metrics[("bhtom_journal_write_seconds_count", (("operation", "begin"),))] == 4
+    assert metrics[("bhtom_journal_write_seconds_count", (("operation", "finish"),))] == 4
     assert metrics[("bhtom_poll_rounds_total", (("result", "failed"),))] == 0
     assert metrics[("bhtom_poll_pending_ids", ())] == 0
     assert api["counts"]["calibrated"] == 4
