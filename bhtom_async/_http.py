@@ -9,7 +9,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Literal, Protocol, TypeVar
 
 import anyio
@@ -39,6 +39,7 @@ __all__ = [
     "HttpClient",
     "HttpResponse",
     "RequestSpec",
+    "RequestTimed",
     "StreamingBody",
     "Transport",
 ]
@@ -113,6 +114,24 @@ class HttpResponse:
             ) from None
 
 
+@attrs.frozen
+class RequestTimed:
+    """One request attempt, answered or not (for a client's `on_request` observer).
+
+    Attributes:
+        method, path: the request (the path without host or query; never the token).
+        status: the HTTP status, or None when no answer came (a transport error).
+        seconds: from sending to the whole answer read, or to the failure.
+        attempt: 1 for the first try, 2 and up for the client's own retries.
+    """
+
+    method: str
+    path: str
+    status: int | None
+    seconds: float
+    attempt: int
+
+
 class Transport:
     """One connection pool per client; sends `RequestSpec`s and returns `HttpResponse`s.
 
@@ -128,9 +147,11 @@ class Transport:
         clock: Clock = SYSTEM_CLOCK,
         http_client: httpx.AsyncClient | None = None,
         rng: random.Random | None = None,
+        on_request: Callable[[RequestTimed], None] | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
+        self.on_request = on_request
         self.gate = PauseGate(clock)
         self._rng = rng or random.Random()
         self._owns_client = http_client is None
@@ -225,8 +246,9 @@ class Transport:
             # Raised outside the `except` block: the httpx exception (which holds the request and
             # its Authorization header) must not ride along as __context__.
             logger.debug("%s %s → %s (attempt %d)", spec.method, spec.path, type(failure).__name__, attempt)
+            self._observe(spec, None, started, attempt)
             raise failure
-        elapsed = self.clock.monotonic() - started
+        elapsed = self._observe(spec, raw.status_code, started, attempt)
         logger.debug(
             "%s %s → %d in %.3fs (attempt %d)", spec.method, spec.path, raw.status_code, elapsed, attempt
         )
@@ -245,6 +267,13 @@ class Transport:
         if response.status not in spec.expect:
             raise self._scrub(self._error(response))
         return response
+
+    def _observe(self, spec: RequestSpec, status: int | None, started: float, attempt: int) -> float:
+        """Seconds since `started`, told to the `on_request` observer (if any)."""
+        elapsed = self.clock.monotonic() - started
+        if self.on_request is not None:
+            self.on_request(RequestTimed(spec.method, spec.path, status, elapsed, attempt))
+        return elapsed
 
     async def _read_capped(self, raw: httpx.Response, spec: RequestSpec) -> bytes:
         """The whole body, refusing one larger than `config.max_response_bytes`."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import random
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, NoReturn, TypeVar
@@ -17,7 +18,7 @@ import attrs
 
 from ._clock import SYSTEM_CLOCK, Clock
 from ._config import ClientConfig, Timeouts, resolve_config
-from ._http import HttpClient, Transport
+from ._http import HttpClient, RequestTimed, Transport
 from ._logging import apply_log_level_from_env
 from ._secret import Secret
 from .api._resource import CallOptions, Resource, Session
@@ -77,6 +78,8 @@ class Client:
         allow_insecure_http: allow sending the token over plain http to a non-loopback host.
         clock: time source for retries and polling (tests pass `ManualClock`).
         config_path: the config file to read instead of the default one.
+        on_request: called with a `RequestTimed` (method, path, status, seconds, attempt) after
+            every request attempt, e.g. a night page's `Night.feed`; keep it quick.
 
     Example:
         >>> async with Client() as bh:                       # doctest: +SKIP
@@ -98,6 +101,7 @@ class Client:
         clock: Clock | None = None,
         config_path: Path | None = None,
         max_response_bytes: int | None = None,
+        on_request: Callable[[RequestTimed], None] | None = None,
         _shared: tuple[Session, CallOptions] | None = None,
     ) -> None:
         # `_shared` is how `with_options` builds its copy through this same constructor.
@@ -122,6 +126,7 @@ class Client:
                 http_client=http_client,
                 clock=clock or SYSTEM_CLOCK,
                 on_open=lambda _config: apply_log_level_from_env(),
+                on_request=on_request,
             )
             self._options = CallOptions()
             self._owner = True

@@ -44,7 +44,15 @@ from .models.calibration import CalibrationResult, CalibrationStatus
 from .models.calibration_page import ResultItem
 from .models.uploads import UploadedFile
 
-__all__ = ["CalibrationWait", "FetchResults", "IdSource", "MAX_FAILED_ROUNDS", "PAGE_SIZE", "PollOptions"]
+__all__ = [
+    "CalibrationWait",
+    "FetchResults",
+    "IdSource",
+    "MAX_FAILED_ROUNDS",
+    "PAGE_SIZE",
+    "PollOptions",
+    "PollRound",
+]
 
 #: The server's page size for calibration results, and so the most ids one round asks at once.
 PAGE_SIZE = 200
@@ -108,6 +116,23 @@ class PollOptions:
             raise InvalidInputError(f"growth must be a number of at least 1, not {self.growth!r}")
 
 
+@attrs.frozen
+class PollRound:
+    """One round of the poller (for a `bh.calibration.wait(..., on_round=...)` observer).
+
+    Attributes:
+        asked: ids pending when the round started.
+        finished: results that became final in it.
+        pending: ids still pending after it (timed-out ids are no longer pending).
+        failed: the round's requests failed (a transport error or 502-504; the next round retries).
+    """
+
+    asked: int
+    finished: int
+    pending: int
+    failed: bool = False
+
+
 @attrs.define
 class _Tracked:
     """Strictly private: what the poller knows about one pending id."""
@@ -140,8 +165,16 @@ class CalibrationWait:
     block owns, so no task outlives it.
     """
 
-    def __init__(self, fetch: FetchResults, clock: Clock, ids: IdSource, options: PollOptions) -> None:
+    def __init__(
+        self,
+        fetch: FetchResults,
+        clock: Clock,
+        ids: IdSource,
+        options: PollOptions,
+        on_round: Callable[[PollRound], None] | None = None,
+    ) -> None:
         self._fetch = fetch
+        self._on_round = on_round
         self._clock = clock
         self._source = ids
         self._options = options
@@ -208,6 +241,7 @@ class CalibrationWait:
                 if source_open:
                     continue
                 return
+            asked = len(self._pending)
             try:
                 finished = await self._round()
                 failed_rounds = 0
@@ -215,14 +249,19 @@ class CalibrationWait:
                 if isinstance(exc, ServerError) and exc.status not in (502, 503, 504):
                     raise
                 failed_rounds += 1
+                self._tell(PollRound(asked, 0, len(self._pending), failed=True))
                 if failed_rounds >= MAX_FAILED_ROUNDS:
                     raise
                 finished = []
             for result in finished:
                 yield result
             now = self._clock.monotonic()
-            for tracked in [t for t in self._pending.values() if now >= t.deadline]:
+            expired = [t for t in self._pending.values() if now >= t.deadline]
+            for tracked in expired:
                 del self._pending[tracked.id]
+            if not failed_rounds:
+                self._tell(PollRound(asked, len(finished), len(self._pending)))
+            for tracked in expired:
                 yield self._timed_out(tracked)
             if not self._pending:
                 continue
@@ -233,6 +272,10 @@ class CalibrationWait:
             )
             earliest = min(t.deadline for t in self._pending.values())
             await self._clock.sleep(max(0.0, min(delay, earliest - now)))
+
+    def _tell(self, event: PollRound) -> None:
+        if self._on_round is not None:
+            self._on_round(event)
 
     def _take(self, item: int | UploadedFile | BaseException | None) -> bool:
         """Add a received item; False once the source has ended. A failed source's error is raised."""

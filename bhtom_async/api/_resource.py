@@ -14,7 +14,7 @@ import cattrs
 
 from .._clock import Clock
 from .._config import ClientConfig, RetrySettings, Timeouts
-from .._http import Host, HttpClient, HttpResponse, RequestSpec, StreamingBody, Transport
+from .._http import Host, HttpClient, HttpResponse, RequestSpec, RequestTimed, StreamingBody, Transport
 from .._paginate import DEFAULT_PREFETCH, Envelope, Pager, parse_envelope
 from ..errors import APIError, BhtomError, ClientStateError, InvalidInputError, ResponseDecodeError
 from ..models._converter import DecodeReport, structure
@@ -43,6 +43,7 @@ class Session:
         http_client: a user-supplied `httpx.AsyncClient`, or None for our own pool.
         clock: the time source for retries and polling.
         on_open: called once the settings are known (the client applies ``BHTOM_LOG`` there).
+        on_request: told of every request attempt (`RequestTimed`).
     """
 
     def __init__(
@@ -53,8 +54,10 @@ class Session:
         clock: Clock,
         on_open: Callable[[ClientConfig], None] | None = None,
         rng: random.Random | None = None,
+        on_request: Callable[[RequestTimed], None] | None = None,
     ) -> None:
         self.clock = clock
+        self._on_request = on_request
         self._resolve = resolve
         self._http_client = http_client
         self._on_open = on_open
@@ -79,7 +82,11 @@ class Session:
                 if self._on_open is not None:
                     self._on_open(config)
                 self._transport = Transport(
-                    config, clock=self.clock, http_client=self._http_client, rng=self._rng
+                    config,
+                    clock=self.clock,
+                    http_client=self._http_client,
+                    rng=self._rng,
+                    on_request=self._on_request,
                 )
         return self._transport
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import anyio
@@ -22,7 +22,7 @@ from ..models.calibration import (
     RestartResult,
 )
 from ..models.calibration_page import ResultItem, parse_result_item
-from ..poll import PAGE_SIZE, CalibrationWait, IdSource, PollOptions
+from ..poll import PAGE_SIZE, CalibrationWait, IdSource, PollOptions, PollRound
 from ._resource import Resource, body_of, target_argument
 
 __all__ = ["CalibrationAPI"]
@@ -140,7 +140,13 @@ class CalibrationAPI(Resource):
             )
         return item
 
-    def wait(self, ids: IdSource, options: PollOptions | None = None) -> CalibrationWait:
+    def wait(
+        self,
+        ids: IdSource,
+        options: PollOptions | None = None,
+        *,
+        on_round: Callable[[PollRound], None] | None = None,
+    ) -> CalibrationWait:
         """Each data product's calibration as soon as it is final (S or E), in completion order.
 
         `ids` are data-product ids or `UploadedFile`s (which also give the file name and the
@@ -156,7 +162,8 @@ class CalibrationAPI(Resource):
         at once (no record is expected). A whole-batch 400 is split in halves until the id
         causing it is isolated; that id is polled alone afterwards and ends as `ERROR` after
         `missing_grace`. Requests go through the client's retry policy and 429 pause; times are
-        on the client's clock. See `bhtom_async.poll` for the engine.
+        on the client's clock. `on_round` is told of each round (`PollRound`: ids asked,
+        finished, still pending). See `bhtom_async.poll` for the engine.
 
         Example:
             >>> waiting = bh.calibration.wait(receipt.files, PollOptions(timeout=900))  # doctest: +SKIP
@@ -166,7 +173,9 @@ class CalibrationAPI(Resource):
             >>> async for r in bh.calibration.wait([1454270]):         # a plain list needs no block
             ...     print(r.status.name)
         """
-        return CalibrationWait(self._fetch_for_wait, self._clock, ids, options or PollOptions())
+        return CalibrationWait(
+            self._fetch_for_wait, self._clock, ids, options or PollOptions(), on_round=on_round
+        )
 
     async def _fetch_for_wait(self, ids: Sequence[int], plot: bool) -> list[ResultItem]:
         items, _ = await self.fetch_page(ids, plot=plot)

@@ -9,7 +9,9 @@ ended (a table, lines or JSON, and the exit code).
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, ExitStack, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
@@ -19,7 +21,8 @@ import click
 from .._private import create_private
 from ..errors import InvalidInputError
 from ..models.uploads import DATA_PRODUCT_TYPES, UploadOptions
-from ..poll import PollOptions
+from ..night import Night, RequestTimed
+from ..poll import PollOptions, PollRound
 from ..upload.headers import settings_from_header
 from ..upload.options import JobOptions
 from ..upload.watch import WatchOptions
@@ -222,6 +225,18 @@ Example:
     help="Before first sending a file the journal does not know, look for it on the server "
     "(one listing per target and camera) [default: on with --watch].",
 )
+@click.option(
+    "--serve",
+    "serve_at",
+    metavar="HOST:PORT",
+    help="Serve the live night page (and /metrics, /api/night) here while the job runs, e.g. "
+    "127.0.0.1:8787 (needs the web extra).",
+)
+@click.option(
+    "--serve-public",
+    is_flag=True,
+    help="--serve: allow an address other machines reach; the page's URL then carries a random key.",
+)
 # The official scripts' flags (upload_files_script.py, send_fits_to_bhtom.py): hidden aliases.
 @click.option(
     "--directory",
@@ -288,6 +303,8 @@ def upload(
     scan_interval: float,
     status_every: float,
     check_server: bool | None,
+    serve_at: str | None,
+    serve_public: bool,
     legacy_dirs: tuple[Path, ...],
     legacy_files: tuple[Path, ...],
     legacy_target: str | None,
@@ -361,13 +378,22 @@ def upload(
         raise click.UsageError(exc.headline) from None
     if json_lines:
         state = attrs.evolve(state, output="jsonl")
+    if serve_public and serve_at is None:
+        raise click.UsageError("--serve-public: only with --serve HOST:PORT")
     request = UploadRequest(everything, options, job, settings, night)
     screen = _screen(state, quiet=quiet)
+    page = None
+    if serve_at is not None:
+        from .serve import NightReport, night_page
+
+        tonight = Night(", ".join(p.name or str(p) for p in everything))
+        page = night_page(tonight, serve_at, serve_public)
     with ExitStack() as stack:
         log = _open_log(log_file, stack)
 
         def make_report(plan: Plan, waiting: bool) -> JobReport:
-            return JobReport(
+            kind: Callable[..., JobReport] = JobReport if page is None else partial(NightReport, tonight)
+            return kind(
                 plan,
                 screen=screen,
                 json_lines=state.output == "jsonl",
@@ -377,7 +403,8 @@ def upload(
                 status_every=status_every if night is not None else None,
             )
 
-        result, report = run(_upload, state, request, make_report, poll, grace)
+        observe = None if page is None else tonight.feed
+        result, report = run(_upload, state, request, make_report, poll, grace, page, observe, observe)
         code = finish(state, result, report, allow_empty=allow_empty, screen=screen)
     if code:
         raise SystemExit(code)
@@ -444,9 +471,12 @@ async def _upload(
     make_report: ReportFactory,
     poll: PollOptions | None,
     grace: float,
+    page: AbstractAsyncContextManager[object] | None = None,
+    on_request: Callable[[RequestTimed], None] | None = None,
+    on_round: Callable[[PollRound], None] | None = None,
 ) -> tuple[JobResult, JobReport]:
-    async with make_client(state) as bh:
-        return await run_job(bh, request, make_report, poll=poll, grace=grace)
+    async with make_client(state, on_request=on_request) as bh, page or nullcontext():
+        return await run_job(bh, request, make_report, poll=poll, grace=grace, on_round=on_round)
 
 
 def register(group: click.Group) -> None:

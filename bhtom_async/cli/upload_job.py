@@ -15,7 +15,7 @@ import anyio
 import attrs
 
 from ..models.uploads import UploadOptions
-from ..poll import PollOptions
+from ..poll import PollOptions, PollRound
 from ..upload.calibrate import upload_and_calibrate
 from ..upload.events import JobFinished, UploadEvent, UploadSummary
 from ..upload.options import JobOptions
@@ -73,8 +73,11 @@ async def run_job(
     *,
     poll: PollOptions | None = None,
     grace: float = DEFAULT_GRACE,
+    on_round: Callable[[PollRound], None] | None = None,
 ) -> tuple[JobResult, JobReport]:
     """Plan, then upload (and with `poll`, calibrate while uploading), reporting as it goes.
+
+    `on_round` is told of each calibration poll round (the night page counts them).
 
     SIGINT and SIGTERM stop the job gracefully (see `signals`); the result says which came.
     """
@@ -125,6 +128,7 @@ async def run_job(
                         poll,
                         settings=request.settings,
                         on_event=on_event,
+                        on_round=on_round,
                     ) as calibrated:
                         interruption.stop = calibrated.stop
                         async for result in calibrated:

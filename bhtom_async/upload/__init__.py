@@ -22,7 +22,9 @@ from .events import FileSkipped as FileSkipped
 from .events import FileStarted as FileStarted
 from .events import JobFinished as JobFinished
 from .events import JobVerdict as JobVerdict
+from .events import JournalWritten as JournalWritten
 from .events import OutcomeStatus as OutcomeStatus
+from .events import RateLimited as RateLimited
 from .events import UploadEvent as UploadEvent
 from .events import UploadOutcome as UploadOutcome
 from .events import UploadSummary as UploadSummary
@@ -58,7 +60,9 @@ __all__ = [
     "Journal",
     "JournalKey",
     "JournalRow",
+    "JournalWritten",
     "OutcomeStatus",
+    "RateLimited",
     "Rejected",
     "SettingsSource",
     "SkipFile",

@@ -11,7 +11,7 @@ import anyio
 
 from ..models.calibration import CalibrationResult
 from ..models.uploads import UploadedFile, UploadOptions
-from ..poll import PollOptions
+from ..poll import PollOptions, PollRound
 from .events import FileFinished, FileSkipped, UploadEvent, UploadSummary
 from .options import JobOptions
 from .scheduler import StrPath, Uploader
@@ -55,6 +55,7 @@ async def upload_and_calibrate(
     *,
     settings: SettingsSource | None = None,
     on_event: Callable[[UploadEvent], None] | None = None,
+    on_round: Callable[[PollRound], None] | None = None,
 ) -> AsyncIterator[CalibratedUpload]:
     """Upload files and yield their calibrations as they finish, while later files still upload.
 
@@ -91,7 +92,10 @@ async def upload_and_calibrate(
             calibrated.summary = await uploader.run()
 
     with receive:
-        async with anyio.create_task_group() as tg, client.calibration.wait(receive, poll) as results:
+        async with (
+            anyio.create_task_group() as tg,
+            client.calibration.wait(receive, poll, on_round=on_round) as results,
+        ):
             calibrated = CalibratedUpload(results, uploader.stop)
             tg.start_soon(upload)
             yield calibrated

@@ -23,7 +23,9 @@ __all__ = [
     "FileStarted",
     "JobFinished",
     "JobVerdict",
+    "JournalWritten",
     "OutcomeStatus",
+    "RateLimited",
     "UploadEvent",
     "UploadOutcome",
     "UploadSummary",
@@ -233,4 +235,32 @@ class JobFinished:
     summary: UploadSummary
 
 
-UploadEvent = FileQueued | FileHeld | FileStarted | BytesSent | FileSkipped | FileFinished | JobFinished
+@attrs.frozen
+class RateLimited:
+    """The server answered `path`'s upload with 429: every worker is held `seconds` more (the
+    job's pause, counted against `JobOptions.rate_limit_budget`); the file is sent again after."""
+
+    path: Path
+    seconds: float
+
+
+@attrs.frozen
+class JournalWritten:
+    """One write to the job's journal (`operation`: begin, finish, record_copy, record_stored)
+    took `seconds` (on the job's clock), waiting for the journal's lock included."""
+
+    operation: str
+    seconds: float
+
+
+UploadEvent = (
+    FileQueued
+    | FileHeld
+    | FileStarted
+    | BytesSent
+    | FileSkipped
+    | FileFinished
+    | JobFinished
+    | RateLimited
+    | JournalWritten
+)

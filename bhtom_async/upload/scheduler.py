@@ -90,6 +90,7 @@ from .server_index import ServerIndex
 from .settings import SettingsSource, SkipFile, settings_for
 from .settle import NotReady, SettleGate
 from .throttle import JobThrottle
+from .timed_journal import TimedJournal
 from .triage import Triage
 
 if TYPE_CHECKING:
@@ -197,9 +198,10 @@ class Uploader:
         """
         started = self._clock.monotonic()
         workers = await self._prepare_client()
-        journal = SqliteJournal(
+        opened = SqliteJournal(
             self._journal_path, read_only=self._dry_run, wait=self._job.journal_wait, clock=self._clock
         )
+        journal = TimedJournal(opened, self._clock, self._ledger.emit)  # writes become events
         await journal.open()
         self._journal = journal
         self._server_check = ServerCheck(

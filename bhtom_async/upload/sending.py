@@ -50,7 +50,7 @@ from ..errors import (
 from ..models.uploads import UploadOptions
 from . import frames
 from .discovery import Candidate
-from .events import FileStarted
+from .events import FileStarted, RateLimited
 from .journal import JournalRow, UploadJournal, key_of
 from .ledger import JobStopped, Ledger
 from .options import JobOptions
@@ -321,6 +321,7 @@ class FileSender:
         """The server refused before doing anything: pause every worker and try again, within budget."""
         if row is not None:
             await self._journal.finish(row.id, "failed", reason=exc.headline)
+        held = self._throttle.paused_seconds
         if not self._throttle.pause_after(exc):
             reason = (
                 f"the server kept answering 429 (slow down) for more than {self._job.rate_limit_budget:g} s "
@@ -329,6 +330,7 @@ class FileSender:
             self._stop(RateLimitError(reason, method=exc.method, path=exc.path, retry_after=exc.retry_after))
             self._ledger.finished(candidate, "not_attempted", reason=f"not tried: {reason}", **common)
             return False
+        self._ledger.emit(RateLimited(candidate.path, self._throttle.paused_seconds - held))
         return True
 
     async def _changed_mid_stream(

@@ -70,6 +70,11 @@ class JobThrottle:
         self._answered.set()
 
     @property
+    def paused_seconds(self) -> float:
+        """Seconds the job has been held by the server's 429s so far."""
+        return self._paused
+
+    @property
     def byte_pacer(self) -> Callable[[float], Awaitable[None]] | None:
         """What a request body awaits with each chunk's size, or None without a byte cap."""
         return self._bytes.acquire if self._bytes is not None else None

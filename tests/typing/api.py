@@ -67,6 +67,25 @@ async def uploads(bh: Client, night: Path) -> None:
     print(final)
 
 
+async def the_night(night: Path) -> None:
+    from bhtom_async.night import Night, Point, report_html
+    from bhtom_async.web import night_registry, serve_night
+
+    tonight = Night("tonight")
+    options = UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
+    async with Client(on_request=tonight.feed) as bh, serve_night(tonight, "127.0.0.1", 0) as server:
+        url: str = server.url
+        job = upload_and_calibrate(bh, night, options, on_event=tonight.feed, on_round=tonight.feed)
+        async with job as results:
+            async for result in results:
+                tonight.feed(result)
+        print(url)
+    points: list[Point] = tonight.points
+    counts: dict[str, int] = tonight.counts()
+    page: str = report_html(tonight)
+    print(points, counts, page, night_registry(tonight))
+
+
 def blocking(night: Path) -> None:
     """The sync client: same resources and arguments, plain values, lists and iterators."""
     from bhtom_async import LightCurve, ResultSet, Target, sync

@@ -44,6 +44,9 @@ LAYERS: dict[str, int] = {
     "testing": 6,
     "sync": 7,
     "doctor": 7,
+    # what reads a job's events: the night they fold into, and the page and metrics showing it
+    "night": 7,
+    "web": 7,
     "cli": 8,
     # the package's public face imports everything below it
     "__init__": 9,

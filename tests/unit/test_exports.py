@@ -41,10 +41,12 @@ PUBLIC_MODULES = [
     "bhtom_async",
     "bhtom_async.errors",
     "bhtom_async.models",
+    "bhtom_async.night",
     "bhtom_async.poll",
     "bhtom_async.sync",
     "bhtom_async.testing",
     "bhtom_async.upload",
+    "bhtom_async.web",
     *(
         info.name
         for info in pkgutil.iter_modules(bhtom_async.models.__path__, "bhtom_async.models.")

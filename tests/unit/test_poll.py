@@ -433,3 +433,17 @@ async def test_a_server_failing_every_batch_is_not_flooded(bh: Client, clock: Ma
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
     assert busiest <= 10 + 10  # the rate plus one burst
     assert len(server.calls) < 12 * len(ids)  # bisection plus a few backed-off looks per id
+
+
+async def test_each_round_is_told_with_ids_asked_finished_and_pending(bh: Client, clock: ManualClock) -> None:
+    """`on_round` hears every round: how many ids were asked, became final, and are still pending."""
+    from bhtom_async.poll import PollRound
+
+    server = FakeServer(clock, {1: 0.0, 2: 5.0})
+    rounds: list[PollRound] = []
+    with respx.mock:
+        respx.post(URL).mock(side_effect=server)
+        options = PollOptions(interval=10, max_interval=10)
+        results = await collect(bh.calibration.wait([1, 2], options, on_round=rounds.append))
+    assert [r.dataproduct_id for r in results] == [1, 2]
+    assert rounds == [PollRound(asked=2, finished=1, pending=1), PollRound(asked=1, finished=1, pending=0)]
