@@ -7,6 +7,11 @@ again with its earlier marker. A file new to the journal whose wire name and siz
 uploaded row is hashed: the same content is journaled as a copy, not sent. With
 `JobOptions.check_server`, a file new to the journal is then looked for among the destination's
 stored products (`server_index`). A dry run reads the journal and writes nothing to it.
+
+A server product satisfies at most one file: before a file new to the journal may claim a stored
+product by its name, every other unresolved row of that name and place (another folder's
+``img.fits`` left ``sending`` by a crash) is reconciled first, so it takes its own product. While
+one stays unresolved, a product of that name is not claimed (the file's outcome is ``unknown``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from ..errors import AuthenticationError, BhtomError, MissingDependencyError, Pe
 from ..models.uploads import UploadOptions
 from . import frames
 from .discovery import Candidate
-from .journal import JournalRow, UploadJournal, key_of
+from .journal import JournalKey, JournalRow, UploadJournal, key_of
 from .ledger import JobStopped, Ledger
 from .reconcile import Sent, Verdict
 from .scratch import Scratch
@@ -104,11 +109,34 @@ class Triage:
             return None
         return ToSend(row)
 
+    async def _resolve_others(self, key: JournalKey, wire_name: str) -> list[JournalRow]:
+        """Reconcile the other unresolved rows of this name and place; those still unresolved.
+
+        Runs under the scheduler's per-name lock, so no upload of this name is in flight here: a
+        row still ``sending`` was left by a crash.
+        """
+        left: list[JournalRow] = []
+        for other in await self._journal.unclear(key, wire_name):
+            if self._dry_run:
+                left.append(other)
+                continue
+            verdict = await self._reconcile(Sent.of_row(other), other.sha256)
+            if verdict.kind == "absent":
+                reason = "not stored (found absent on the server); sent again when its file is handled"
+                await self._journal.finish(other.id, "failed", reason=reason)
+            elif verdict.kind == "unknown":
+                await self._journal.finish(
+                    other.id, "unknown", reason=verdict.reason, candidates=verdict.candidates
+                )
+                left.append(other)
+        return left
+
     async def _on_server(self, candidate: Candidate, options: UploadOptions) -> bool:
         """Whether the server already holds this file (uploaded before under another journal)."""
         assert self._server_index is not None
         journal = self._journal
         key = key_of(options)
+        unresolved = await self._resolve_others(key, candidate.wire_name)
         try:
             verdict = await self._server_index.find(
                 key, candidate.wire_name, candidate.fingerprint.mtime_ns / 1e9, journal.held_ids
@@ -120,6 +148,14 @@ class Triage:
             verdict = Verdict("unknown", reason=f"could not check the server first ({exc.headline})")
         if verdict.kind == "absent":
             return False
+        if verdict.kind == "stored" and unresolved:
+            others = ", ".join(row.path for row in unresolved)
+            verdict = Verdict(
+                "unknown",
+                candidates=verdict.candidates,
+                reason=f"product {verdict.data_product_id} could be this file or {others} (same name, "
+                "outcome unknown); it was not claimed and the file was not sent",
+            )
         if verdict.kind == "stored":
             reason = f"already on the server (id {verdict.data_product_id})"
             if not self._dry_run:

@@ -1,0 +1,73 @@
+"""Exactly once with reused names (issue 21): our own same-named frames after a crash, a colleague's
+same-named frame, a night whose names were reused, a listing on another clock.
+
+Each test checks the emulator's own state: every "uploaded" outcome names a product whose content is
+that file's, and no file is stored twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bhtom_async import Client, UploadOptions
+from bhtom_async.emulator import Emulator
+from bhtom_async.testing import ManualClock
+from bhtom_async.upload.discovery import fingerprint_of
+from bhtom_async.upload.journal import JournalKey, SqliteJournal
+
+from .test_exactly_once import CAMERA, TARGET, check_truthful, upload, write
+
+pytestmark = pytest.mark.anyio
+KEY = JournalKey(TARGET, CAMERA, "fits_file")
+
+
+def client(emulator: Emulator, user: str = "alice") -> Client:
+    urls = {"base_url": emulator.base_url, "upload_url": emulator.upload_url}
+    return Client(emulator.tokens[user], clock=ManualClock(), **urls)
+
+
+async def crash_after_store(emulator: Emulator, frame: Path, journal: Path, *, state: str = "sending") -> int:
+    """What `kill -9` leaves after the server stored `frame`: its row `sending` (or `unknown`)."""
+    async with SqliteJournal(journal) as j:
+        row = await j.begin(
+            KEY, fingerprint_of(frame, frame.stat()), frame.name, server_offset=0.0, marker=None
+        )
+        async with client(emulator) as bh:
+            receipt = await bh.uploads.upload_file(frame, UploadOptions(target=TARGET, observatory=CAMERA))
+        if state != "sending":
+            await j.finish(row.id, "unknown", reason="the answer was lost")
+    (stored,) = receipt.files
+    assert stored.id is not None
+    return stored.id
+
+
+def stored_names(emulator: Emulator) -> list[str]:
+    return sorted(p.file_name for p in emulator.state.dataproducts() if not p.dry_run)
+
+
+@pytest.mark.parametrize("state", ["sending", "unknown"])
+async def test_a_never_sent_frame_does_not_claim_a_crashed_same_named_frame_s_product(
+    tmp_path: Path, state: str
+) -> None:
+    """B/img.fits was stored, then the process was killed (row `sending`, or `unknown`); A/img.fits
+    was never sent. A sorts first; the re-run with the server check must not let A claim B's product:
+    B is resolved first (its product), A is sent (its own). Each stored once."""
+    a = write(tmp_path / "night" / "A" / "img.fits", 1)
+    b = write(tmp_path / "night" / "B" / "img.fits", 2)
+    journal = tmp_path / "j.sqlite3"
+    with Emulator(seed=5, calibration_delays=(30, 30)) as emulator:
+        b_id = await crash_after_store(emulator, b, journal, state=state)
+        async with client(emulator) as bh:
+            summary = await upload(bh, tmp_path / "night", journal, check_server=True, concurrency=1)
+        by_path = {o.path: o for o in summary.outcomes}
+        assert by_path[b].data_product_id == b_id, by_path[b]
+        assert by_path[a].status == "uploaded", by_path[a]
+        assert by_path[a].data_product_id != b_id
+        check_truthful(emulator, summary)
+        assert len(emulator.state.dataproducts_by_file_name("img.fits")) == 2, stored_names(emulator)
+        async with client(emulator) as bh:  # and the re-run agrees: nothing more to do
+            again = await upload(bh, tmp_path / "night", journal, check_server=True)
+        assert again.counts["skipped"] == 2, again
+        assert len(emulator.state.dataproducts_by_file_name("img.fits")) == 2
