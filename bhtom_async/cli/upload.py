@@ -31,7 +31,7 @@ from ._core import (
     run,
     warn,
 )
-from ._params import SECONDS, BoolWord, ClockTime, Seconds, poll_timing_options
+from ._params import SECONDS, BoolWord, ClockTime, JournalPath, Seconds, poll_timing_options
 from .plan import Plan
 from .progress import JobReport
 from .signals import DEFAULT_GRACE
@@ -128,7 +128,7 @@ Example:
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out files matching (repeatable).")
 @click.option(
     "--journal",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=JournalPath(),
     help="SQLite journal: uploaded files are skipped on re-runs (default: the library's own).",
 )
 @click.option(

@@ -46,6 +46,7 @@ import json
 import os
 import socket
 import sqlite3
+import stat
 import sys
 import threading
 import time
@@ -119,6 +120,8 @@ _ADDED_IN_2 = {
     "marker": "TEXT",
     "candidates": "TEXT",
 }
+_HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type='table' AND name='uploads'"
+_PATH_HINT = "give a writable regular file with --journal (it is created if missing)"
 _COLUMNS = (
     "id, target, observatory, data_product_type, path, name, size, mtime_ns, sha256, state, "
     "data_product_id, reason, attempts, sent_at, first_sent_at, server_offset, marker, candidates, "
@@ -313,6 +316,7 @@ class SqliteJournal:
 
     async def open(self) -> None:
         """Take the journal for this job (waiting up to `wait` seconds), then open the database."""
+        await self._run(self._check_path)
         if not self.read_only and self.path != ":memory:":
             waited = 0.0
             while not await self._run(self._try_lock):
@@ -351,6 +355,29 @@ class SqliteJournal:
         self._lock_file = handle
         return True
 
+    def _check_path(self) -> None:
+        """Refuse at once a path that can never hold a journal (before anything is created)."""
+        if self.path == ":memory:":
+            return
+        if not self.path.strip():
+            raise JournalError(self.path, "the path is empty", _PATH_HINT)
+        path = Path(self.path)
+        for parent in path.absolute().parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise JournalError(self.path, f"its folder {parent} is a file", _PATH_HINT)
+                break
+        for checked, what in ((path, "it"), (Path(self.path + ".lock"), f"its lock file {self.path}.lock")):
+            try:
+                mode = checked.stat().st_mode
+            except OSError:
+                continue  # absent (it is created), or a problem the open itself reports
+            if stat.S_ISDIR(mode):
+                raise JournalError(self.path, f"{what} is a folder, not a file", _PATH_HINT)
+            if not stat.S_ISREG(mode):
+                kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+                raise JournalError(self.path, f"{what} is not a regular file ({kind})", _PATH_HINT)
+
     def _holder(self) -> str:
         try:
             info = json.loads(Path(self.path + ".lock").read_text(encoding="utf-8") or "{}")
@@ -381,18 +408,32 @@ class SqliteJournal:
         if self.read_only and not memory:
             uri = Path(self.path).absolute().as_uri() + "?mode=ro"
             db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30.0)
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a non-database fails here
+            # A non-database fails here. A journal another job is creating right now (or an empty
+            # file) has no table yet: it holds nothing, so it reads as an empty journal.
+            if db.execute(_HAS_TABLE).fetchone() is None:
+                db.close()
+                self.path = ":memory:"
+                return self._connect()
             return db
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-            db.executescript(_SCHEMA)
-            present = {row[1] for row in db.execute("PRAGMA table_info(uploads)")}
-            for column, kind in _ADDED_IN_2.items():
-                if column not in present:
-                    db.execute(f"ALTER TABLE uploads ADD COLUMN {column} {kind}")
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            # One transaction: a reader (a dry run, the CLI's plan) sees no table or the whole schema.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    db.execute(statement)
+                present = {row[1] for row in db.execute("PRAGMA table_info(uploads)")}
+                for column, kind in _ADDED_IN_2.items():
+                    if column not in present:
+                        db.execute(f"ALTER TABLE uploads ADD COLUMN {column} {kind}")
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
         except BaseException:
             db.close()
             raise

@@ -23,7 +23,15 @@ def _patterns(value: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _path_or_none(value: str | os.PathLike[str] | None) -> str | None:
-    return None if value is None else os.fspath(value)
+    if value is None:
+        return None
+    path = os.fspath(value)
+    if not path.strip():
+        raise InvalidInputError(
+            "journal must be a file path, not an empty string (None uses the default journal; "
+            '":memory:" keeps no record)'
+        )
+    return path
 
 
 _Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
