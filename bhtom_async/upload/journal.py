@@ -3,7 +3,7 @@
 The scheduler talks to a journal through `UploadJournal` (open, find, begin, finish, the unclear
 rows, the ids held); `SqliteJournal` is the one store today.
 
-Schema (one table, ``uploads``; ``PRAGMA user_version`` 2)::
+Schema (one table, ``uploads``; ``PRAGMA user_version`` 3)::
 
     id               INTEGER PRIMARY KEY
     target, observatory, data_product_type   TEXT   -- where the file goes (the destination)
@@ -21,6 +21,8 @@ Schema (one table, ``uploads``; ``PRAGMA user_version`` 2)::
     server_offset    REAL     -- the server's clock minus ours when it was sent (NULL: unknown)
     marker           TEXT     -- the per-upload tag put in the comment, when markers are on
     candidates       TEXT     -- ids that might be this file, for an unknown outcome
+    id_floor         INTEGER  -- the newest product id known before the first request: none at or
+                                 below it can be this file (ids are assigned in order)
     updated_at       REAL
 
     UNIQUE (path, size, mtime_ns, target, observatory, data_product_type)
@@ -80,7 +82,7 @@ __all__ = [
 
 State = Literal["sending", "uploaded", "failed", "unknown", "changed"]
 T = TypeVar("T")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -105,6 +107,7 @@ CREATE TABLE IF NOT EXISTS uploads (
     server_offset REAL,
     marker TEXT,
     candidates TEXT,
+    id_floor INTEGER,
     UNIQUE (path, size, mtime_ns, target, observatory, data_product_type)
 );
 CREATE INDEX IF NOT EXISTS uploads_content ON uploads (sha256, target, observatory, data_product_type);
@@ -119,13 +122,14 @@ _ADDED_IN_2 = {
     "server_offset": "REAL",
     "marker": "TEXT",
     "candidates": "TEXT",
+    "id_floor": "INTEGER",  # schema 3
 }
 _HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type='table' AND name='uploads'"
 _PATH_HINT = "give a writable regular file with --journal (it is created if missing)"
 _COLUMNS = (
     "id, target, observatory, data_product_type, path, name, size, mtime_ns, sha256, state, "
     "data_product_id, reason, attempts, sent_at, first_sent_at, server_offset, marker, candidates, "
-    "device, inode"
+    "device, inode, id_floor"
 )
 
 
@@ -171,6 +175,7 @@ class JournalRow:
     candidates: tuple[int, ...] = ()
     device: int = 0
     inode: int = 0
+    id_floor: int | None = None
 
     @property
     def server_sent_at(self) -> float | None:
@@ -183,7 +188,7 @@ class JournalRow:
 
 def _row(values: tuple[object, ...]) -> JournalRow:
     (id_, target, obs, dpt, path, name, size, mtime, sha, state, dp_id, reason, attempts) = values[:13]
-    (sent, first, offset, marker, candidates, device, inode) = values[13:]
+    (sent, first, offset, marker, candidates, device, inode, floor) = values[13:]
     return JournalRow(
         id=_int(id_),
         key=JournalKey(str(target), str(obs), str(dpt)),
@@ -203,6 +208,7 @@ def _row(values: tuple[object, ...]) -> JournalRow:
         candidates=tuple(json.loads(str(candidates))) if candidates else (),
         device=_int(device),
         inode=_int(inode),
+        id_floor=None if floor is None else _int(floor),
     )
 
 
@@ -235,6 +241,7 @@ class UploadJournal(Protocol):
         *,
         server_offset: float | None,
         marker: str | None,
+        id_floor: int | None = None,
     ) -> JournalRow: ...
 
     async def finish(
@@ -542,8 +549,12 @@ class SqliteJournal:
         *,
         server_offset: float | None,
         marker: str | None,
+        id_floor: int | None = None,
     ) -> JournalRow:
-        """Record that a request for this file is about to start (state ``sending``)."""
+        """Record that a request for this file is about to start (state ``sending``).
+
+        `id_floor` is the newest product id known now; the row keeps the first one given.
+        """
         fp = fingerprint
 
         def write() -> JournalRow:
@@ -555,12 +566,13 @@ class SqliteJournal:
                 db.execute(
                     "INSERT INTO uploads (target, observatory, data_product_type, path, name, size, "
                     "mtime_ns, device, inode, state, attempts, first_sent_at, sent_at, server_offset, "
-                    "marker, updated_at) VALUES (?,?,?,?,?,?,?,?,?,'sending',1,?,?,?,?,?) "
+                    "marker, id_floor, updated_at) VALUES (?,?,?,?,?,?,?,?,?,'sending',1,?,?,?,?,?,?) "
                     "ON CONFLICT (path, size, mtime_ns, target, observatory, data_product_type) "
                     "DO UPDATE SET state='sending', attempts=attempts+1, sent_at=excluded.sent_at, "
                     "first_sent_at=COALESCE(first_sent_at, excluded.first_sent_at), "
                     "server_offset=COALESCE(excluded.server_offset, server_offset), "
                     "marker=COALESCE(marker, excluded.marker), name=excluded.name, "
+                    "id_floor=CASE WHEN first_sent_at IS NULL THEN excluded.id_floor ELSE id_floor END, "
                     "updated_at=excluded.updated_at",
                     (
                         key.target,
@@ -576,6 +588,7 @@ class SqliteJournal:
                         now,
                         server_offset,
                         marker,
+                        id_floor,
                         now,
                     ),
                 )

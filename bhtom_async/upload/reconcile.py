@@ -16,6 +16,8 @@ A stored product is this upload only if it is the **one** product that matches e
 - it was created after the first request for this file started, by the **server's** clock (our
   send time plus the offset read from the ``Date`` header of the server's answers), within a few
   seconds' tolerance;
+- its id is above the newest id the server had shown us before that first request (ids are
+  assigned in order, so a product at or below it existed before we sent: exact, no clock);
 - it carries this upload's marker in its comment, when markers are on (exact: then nothing else
   can match);
 - no other journal row holds it, and no other unresolved upload of the same name to the same
@@ -47,6 +49,7 @@ __all__ = [
     "MAX_ITEMS",
     "TOLERANCE",
     "Lookup",
+    "NewestId",
     "ProductLike",
     "Sent",
     "ServerCheck",
@@ -112,6 +115,8 @@ class Sent:
         sent_at: our wall time when the first request for this file started.
         server_offset: the server's clock minus ours at that time, if an answer had told us.
         marker: the tag put in its comment, when markers are on.
+        id_floor: the newest product id the server had shown before the first request (None:
+            none seen); no product at or below it can be this upload.
     """
 
     key: JournalKey
@@ -120,11 +125,28 @@ class Sent:
     sent_at: float
     server_offset: float | None = None
     marker: str | None = None
+    id_floor: int | None = None
 
     @classmethod
     def of_row(cls, row: JournalRow) -> Sent:
         start = row.first_sent_at if row.first_sent_at is not None else (row.sent_at or 0.0)
-        return cls(row.key, row.name, row.id, start, row.server_offset, row.marker)
+        return cls(row.key, row.name, row.id, start, row.server_offset, row.marker, row.id_floor)
+
+
+class NewestId:
+    """The newest data-product id the server has shown this job (its answers, its listings).
+
+    Ids are assigned in order, so a product whose id is at or below the value known before a
+    request started existed before it: it cannot be what that request stored.
+    """
+
+    def __init__(self) -> None:
+        self.value: int | None = None
+
+    def see(self, ident: int | None) -> None:
+        """Note an id the server showed."""
+        if ident is not None and (self.value is None or ident > self.value):
+            self.value = ident
 
 
 @attrs.frozen
@@ -214,6 +236,7 @@ def _matches(item: ProductLike, sent: Sent, earliest: float) -> bool | None:
         key.data_product_type not in CAMERA_TYPES or item.camera is None or item.camera == key.observatory,
         not sent.marker or (item.comment is not None and sent.marker in item.comment),
         item.created is None or _timestamp(item.created) >= earliest,
+        sent.id_floor is None or item.id is None or item.id > sent.id_floor,
     ]
     if not all(known):
         return False

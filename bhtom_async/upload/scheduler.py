@@ -80,9 +80,9 @@ from .events import (
 )
 from .journal import JournalKey, SqliteJournal, UploadJournal, default_journal_path, key_of
 from .ledger import Ledger
-from .lookups import listing_for, lookup_for
+from .lookups import listing_for, lookup_for, probe_newest_id
 from .options import JobOptions
-from .reconcile import Sent, ServerCheck, Verdict
+from .reconcile import NewestId, Sent, ServerCheck, Verdict
 from .scratch import Scratch
 from .sending import JOB_WIDE_ERRORS as JOB_WIDE_ERRORS
 from .sending import FileSender
@@ -202,13 +202,18 @@ class Uploader:
         )
         await journal.open()
         self._journal = journal
+        newest = NewestId()  # ids are assigned in order: none at or below it can be a later upload
+        if not self._dry_run:
+            await probe_newest_id(self._client, newest)
         self._server_check = ServerCheck(
-            lookup_for(self._client), journal, self._clock, lambda: self._client.server_clock_offset
+            lookup_for(self._client, newest), journal, self._clock, lambda: self._client.server_clock_offset
         )
         check = self._job.check_server
         server_index = None
         if check or (check is None and self._source is not None):
-            server_index = ServerIndex(listing_for(self._client), lambda: self._client.server_clock_offset)
+            server_index = ServerIndex(
+                listing_for(self._client, newest), lambda: self._client.server_clock_offset
+            )
         triage = Triage(
             journal,
             self._ledger,
@@ -230,6 +235,7 @@ class Uploader:
             reconcile=self._reconcile,
             stop=self._stop,
             requeue=self._requeue,
+            newest=newest,
         )
         cancelled = False
         try:

@@ -54,7 +54,7 @@ from .events import FileStarted
 from .journal import JournalRow, UploadJournal, key_of
 from .ledger import JobStopped, Ledger
 from .options import JobOptions
-from .reconcile import Sent, Verdict
+from .reconcile import NewestId, Sent, Verdict
 from .scratch import Scratch
 from .throttle import JobThrottle
 from .triage import Triage
@@ -92,6 +92,7 @@ class FileSender:
         reconcile: asks the server whether a file whose answer was lost arrived.
         stop: stops the job after a refusal every file would get.
         requeue: hands a file that changed while it was sent back to the settle gate, with a note.
+        newest: the newest product id the server has shown (journaled with each first send).
     """
 
     def __init__(
@@ -108,6 +109,7 @@ class FileSender:
         reconcile: Callable[[Sent, str | None], Awaitable[Verdict]],
         stop: Callable[[BhtomError], None],
         requeue: Callable[[Candidate, UploadOptions, str], None],
+        newest: NewestId | None = None,
     ) -> None:
         self._client = client
         self._journal = journal
@@ -120,6 +122,7 @@ class FileSender:
         self._reconcile = reconcile
         self._stop = stop
         self._requeue = requeue
+        self._newest = newest or NewestId()
         self._deadlines: dict[str, anyio.CancelScope] = {}  # each handled file's deadline
 
     async def handle(self, candidate: Candidate, options: UploadOptions, note: str | None) -> None:
@@ -203,6 +206,7 @@ class FileSender:
                     candidate.wire_name,
                     server_offset=self._client.server_clock_offset,
                     marker=marker,
+                    id_floor=self._newest.value,
                 )
             except JournalError as exc:
                 self._stop(exc)  # nothing was sent: the file is left for a re-run
@@ -214,6 +218,7 @@ class FileSender:
             (row.first_sent_at or row.sent_at or 0.0) if row else time.time(),
             row.server_offset if row else None,
             marker,
+            row.id_floor if row else self._newest.value,
         )
         await self._throttle.before_request()
         self._ledger.emit(FileStarted(path, candidate.size, attempt))
@@ -246,6 +251,7 @@ class FileSender:
             self._ledger.finished(candidate, "dry_run", reason=reason, sha256=sha, **common)
             return False
         data_product_id = receipt.files[0].id if receipt.files else None
+        self._newest.see(data_product_id)
         assert row is not None
         if not await _unchanged(candidate):
             await journal.finish(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bhtom_async import Client, UploadOptions
-from bhtom_async.emulator import Emulator
+from bhtom_async.emulator import Emulator, FaultRule
 from bhtom_async.testing import ManualClock
 from bhtom_async.upload.discovery import fingerprint_of
 from bhtom_async.upload.journal import JournalKey, SqliteJournal
@@ -70,4 +70,30 @@ async def test_a_never_sent_frame_does_not_claim_a_crashed_same_named_frame_s_pr
         async with client(emulator) as bh:  # and the re-run agrees: nothing more to do
             again = await upload(bh, tmp_path / "night", journal, check_server=True)
         assert again.counts["skipped"] == 2, again
+        assert len(emulator.state.dataproducts_by_file_name("img.fits")) == 2
+
+
+@pytest.mark.parametrize("user", ["alice", "bob"], ids=["same-account", "colleague-account"])
+async def test_a_colleague_s_frame_stored_seconds_before_our_send_is_never_adopted(
+    tmp_path: Path, user: str
+) -> None:
+    """A colleague's img.fits stored to the same target and camera just before our job (inside the
+    clock tolerance); our upload meets a 503 that stored nothing. The server showed their product's
+    id before we sent, so it cannot be ours: ours is sent again and stored, never reported with
+    their id."""
+    theirs = write(tmp_path / "colleague" / "img.fits", 1)
+    mine = write(tmp_path / "night" / "img.fits", 2)
+    with Emulator(seed=6, calibration_delays=(30, 30)) as emulator:
+        async with client(emulator, user) as colleague:
+            receipt = await colleague.uploads.upload_file(
+                theirs, UploadOptions(target=TARGET, observatory=CAMERA)
+            )
+        (their,) = receipt.files
+        emulator.add_fault(FaultRule(kind="error", host="upload", path="/upload/", status=503, times=1))
+        async with client(emulator) as bh:
+            summary = await upload(bh, mine, tmp_path / "j.sqlite3")
+        (outcome,) = summary.outcomes
+        assert outcome.status == "uploaded", outcome
+        assert outcome.data_product_id != their.id
+        check_truthful(emulator, summary)
         assert len(emulator.state.dataproducts_by_file_name("img.fits")) == 2

@@ -59,12 +59,12 @@ async def test_resend_counts_attempts_keeps_one_row_and_its_first_send(tmp_path:
 
 
 async def test_journal_uses_wal(tmp_path: Path) -> None:
-    """The database is in WAL mode with the uploads table, at schema version 2."""
+    """The database is in WAL mode with the uploads table, at schema version 3."""
     async with Journal(tmp_path / "j.sqlite3"):
         pass
     db = sqlite3.connect(tmp_path / "j.sqlite3")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
     assert db.execute("SELECT count(*) FROM uploads").fetchone()[0] == 0
     db.close()
 
@@ -296,3 +296,12 @@ def test_an_empty_journal_path_is_refused_by_the_job_options() -> None:
     """JobOptions(journal="") would keep no record (SQLite's temporary database): refused, saying why."""
     with pytest.raises(InvalidInputError, match="not an empty string"):
         JobOptions(journal="")
+
+
+async def test_a_row_keeps_the_id_floor_of_its_first_send(tmp_path: Path) -> None:
+    """The newest id known before the first request is kept across re-sends (its window starts then)."""
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        first = await journal.begin(KEY, fp(), "a.fits", server_offset=None, marker=None, id_floor=40)
+        await journal.finish(first.id, "failed", reason="503")
+        again = await journal.begin(KEY, fp(), "a.fits", server_offset=None, marker=None, id_floor=55)
+    assert (first.id_floor, again.id_floor) == (40, 40)

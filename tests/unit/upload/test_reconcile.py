@@ -13,7 +13,14 @@ from bhtom_async.errors import ServerError
 from bhtom_async.testing import ManualClock
 from bhtom_async.upload.discovery import Fingerprint, wire_name
 from bhtom_async.upload.journal import JournalKey, SqliteJournal
-from bhtom_async.upload.reconcile import ProductLike, Sent, ServerCheck, attribute, stored_name_matches
+from bhtom_async.upload.reconcile import (
+    NewestId,
+    ProductLike,
+    Sent,
+    ServerCheck,
+    attribute,
+    stored_name_matches,
+)
 
 pytestmark = pytest.mark.anyio
 SENT = 1_750_000_000.0
@@ -221,3 +228,22 @@ async def test_a_failed_look_up_is_unknown_not_absent(tmp_path: Path) -> None:
         verdict = await ServerCheck(failing, journal, ManualClock(), lambda: 0.0).check(sent())
     assert verdict.kind == "unknown"
     assert "could not look the file up" in str(verdict.reason)
+
+
+def test_a_product_at_or_below_the_id_floor_is_never_this_upload() -> None:
+    """Ids are assigned in order: a same-named product created 3 s before our send (inside the clock
+    tolerance) whose id the server had shown before we sent is not a candidate; one above it is."""
+    before = Sent(KEY, "a.fits", 1, SENT, 0.0, None, 40)
+    theirs = Item(40, "/d/40_a.fits", at(SENT - 3))
+    assert attribute([theirs], before, offset_now=0.0).kind == "absent"
+    ours = Item(41, "/d/41_a.fits", at(SENT + 1))
+    verdict = attribute([theirs, ours], before, offset_now=0.0)
+    assert (verdict.kind, verdict.data_product_id) == ("stored", 41)
+    assert attribute([theirs], sent(), offset_now=0.0).kind == "stored"  # no floor: time alone
+
+
+def test_newest_id_keeps_the_largest_id_seen() -> None:
+    newest = NewestId()
+    for ident in (5, None, 9, 7):
+        newest.see(ident)
+    assert newest.value == 9
