@@ -221,6 +221,12 @@ Example:
     help="Before first sending a file the journal does not know, look for it on the server "
     "(one listing per target and camera) [default: on with --watch].",
 )
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Send again the files whose outcome was unknown because several stored products could be "
+    "each (the server cannot tell them apart; check the listed ids first).",
+)
 # The official scripts' flags (upload_files_script.py, send_fits_to_bhtom.py): hidden aliases.
 @click.option(
     "--directory",
@@ -287,6 +293,7 @@ def upload(
     scan_interval: float,
     status_every: float,
     check_server: bool | None,
+    resend_unknown: bool,
     legacy_dirs: tuple[Path, ...],
     legacy_files: tuple[Path, ...],
     legacy_target: str | None,
@@ -353,6 +360,7 @@ def upload(
             rate_limit_budget=rate_limit_budget,
             marker=marker,
             check_server=check_server,
+            resend_unknown=resend_unknown,
         )
         night = _night_watch(everything, watch, until, idle_exit, force_polling, scan_interval)
         poll = PollOptions(timeout=timeout, interval=poll_interval) if wait else None

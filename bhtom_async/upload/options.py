@@ -90,6 +90,10 @@ class JobOptions:
             the destination's stored products (one listing per destination, cached), so a night
             uploaded before under another journal is not stored twice. None (the default): on
             when the paths are a watched stream, off otherwise. See `upload.server_index`.
+        resend_unknown: send again a file whose outcome is unknown because several stored
+            products could be it (an earlier unknown in the journal, or a server check that
+            cannot tell). No re-run can resolve that, as the server lists no size or hash: check
+            the candidates' ids first (the outcome lists them), then set this.
     """
 
     concurrency: int = attrs.field(default=4, validator=_at_least_one)
@@ -106,3 +110,4 @@ class JobOptions:
     rate_limit_budget: float = attrs.field(default=900.0, validator=_seconds(0.0))
     marker: bool = False
     check_server: bool | None = None
+    resend_unknown: bool = False

@@ -64,6 +64,11 @@ TOLERANCE = 5.0
 UNSYNCED_TOLERANCE = 120.0
 #: Items read at most per look-up; more candidates than this and the verdict is unknown.
 MAX_ITEMS = 1000
+#: What an unknown outcome with several candidates says (no re-run can resolve it).
+NO_RERUN = (
+    "a re-run cannot either; none was adopted and the file was not sent again: check those ids on "
+    "the server, then run with --resend-unknown (JobOptions.resend_unknown) to send it"
+)
 #: Seconds to wait before a second look-up when a recent upload seemed absent.
 RECHECK_AFTER = 2.0
 #: Uploads started less than this many seconds ago get that second look-up.
@@ -203,8 +208,8 @@ def attribute(
         return Verdict(
             "unknown",
             candidates=ids,
-            reason=f"{len(found)} stored products could be this file (ids {', '.join(map(str, ids))}); "
-            "none was adopted and the file was not sent again",
+            reason=f"{len(found)} stored products could be this file (ids {', '.join(map(str, ids))}) "
+            f"and the server's records cannot tell them apart, so {NO_RERUN}",
         )
     (product,) = found
     assert product.id is not None  # checked by _matches

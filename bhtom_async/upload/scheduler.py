@@ -222,6 +222,7 @@ class Uploader:
             server_index=server_index,
             reconcile=self._reconcile,
             stop=self._stop,
+            resend_unknown=self._job.resend_unknown,
         )
         self._sender = FileSender(
             self._client,

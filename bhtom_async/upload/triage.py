@@ -53,6 +53,8 @@ class Triage:
         server_index: the destinations' stored products (`check_server`), or None.
         reconcile: asks the server whether an earlier send arrived.
         stop: stops the job after a refusal every file would get.
+        resend_unknown: send a file whose outcome stays unknown because several stored products
+            could be it (the user checked them), instead of reporting it unknown again.
     """
 
     def __init__(
@@ -65,7 +67,9 @@ class Triage:
         server_index: ServerIndex | None,
         reconcile: Callable[[Sent, str | None], Awaitable[Verdict]],
         stop: Callable[[BhtomError], None],
+        resend_unknown: bool = False,
     ) -> None:
+        self._resend_unknown = resend_unknown
         self._journal = journal
         self._ledger = ledger
         self._scratch = scratch
@@ -97,7 +101,7 @@ class Triage:
                     candidate, "uploaded", data_product_id=verdict.data_product_id, reconciled=True
                 )
                 return None
-            if verdict.kind == "unknown":
+            if verdict.kind == "unknown" and not self._resend(verdict):
                 await journal.finish(row.id, "unknown", reason=verdict.reason, candidates=verdict.candidates)
                 self._ledger.finished(
                     candidate, "unknown", reason=verdict.reason, candidates=verdict.candidates
@@ -108,6 +112,10 @@ class Triage:
         if row is None and self._server_index is not None and await self._on_server(candidate, options):
             return None
         return ToSend(row)
+
+    def _resend(self, verdict: Verdict) -> bool:
+        """The user asked to send files that stay unknown because several products could be each."""
+        return self._resend_unknown and len(verdict.candidates) > 1 and not self._dry_run
 
     async def _resolve_others(self, key: JournalKey, wire_name: str) -> list[JournalRow]:
         """Reconcile the other unresolved rows of this name and place; those still unresolved.
@@ -146,7 +154,7 @@ class Triage:
             raise JobStopped from None
         except BhtomError as exc:
             verdict = Verdict("unknown", reason=f"could not check the server first ({exc.headline})")
-        if verdict.kind == "absent":
+        if verdict.kind == "absent" or (verdict.kind == "unknown" and self._resend(verdict)):
             return False
         if verdict.kind == "stored" and unresolved:
             others = ", ".join(row.path for row in unresolved)

@@ -7,11 +7,14 @@ that file's, and no file is stored twice.
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from bhtom_async import Client, UploadOptions
+from bhtom_async.cli.upload_summary import exit_for
 from bhtom_async.emulator import Emulator, FaultRule
 from bhtom_async.testing import ManualClock
 from bhtom_async.upload.discovery import fingerprint_of
@@ -97,3 +100,39 @@ async def test_a_colleague_s_frame_stored_seconds_before_our_send_is_never_adopt
         assert outcome.data_product_id != their.id
         check_truthful(emulator, summary)
         assert len(emulator.state.dataproducts_by_file_name("img.fits")) == 2
+
+
+async def test_a_fresh_journal_over_reused_names_says_no_rerun_resolves_it_and_resend_unknown_sends(
+    tmp_path: Path,
+) -> None:
+    """Two products named img.fits are stored after our frame was written (older nights reused the
+    name, the frame was copied keeping its time). A fresh journal with the server check cannot tell
+    which is ours: `unknown` with both ids on every run, saying a re-run will not resolve it and what
+    to do; the exit reason says the same. After checking, `resend_unknown` sends it, once."""
+    frame = write(tmp_path / "night" / "img.fits", 3)
+    old = time.time() - 2 * 86400
+    os.utime(frame, (old, old))
+    with Emulator(seed=7, calibration_delays=(30, 30)) as emulator:
+        async with client(emulator) as bh:
+            for seed in (4, 5):
+                other = write(tmp_path / f"older{seed}" / "img.fits", seed)
+                await bh.uploads.upload_file(other, UploadOptions(target=TARGET, observatory=CAMERA))
+            for run in range(2):
+                summary = await upload(bh, frame, tmp_path / f"fresh{run}.sqlite3", check_server=True)
+                (outcome,) = summary.outcomes
+                assert (outcome.status, len(outcome.candidates)) == ("unknown", 2), outcome
+                assert outcome.reason is not None
+                assert "a re-run cannot either" in outcome.reason
+                assert "--resend-unknown" in outcome.reason
+                code, reason = exit_for(summary)
+                assert code == 4
+                assert reason is not None
+                assert reason.startswith("1 file with an unknown outcome that no re-run can resolve")
+            assert len(emulator.state.dataproducts_by_file_name("img.fits")) == 2
+            summary = await upload(
+                bh, frame, tmp_path / "fresh1.sqlite3", check_server=True, resend_unknown=True
+            )
+        (outcome,) = summary.outcomes
+        assert outcome.status == "uploaded", outcome
+        check_truthful(emulator, summary)
+        assert len(emulator.state.dataproducts_by_file_name("img.fits")) == 3
