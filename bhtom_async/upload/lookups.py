@@ -15,6 +15,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from typing import TYPE_CHECKING
 
 from ..errors import BhtomError
+from .clocks import CreatedOf
 from .journal import JournalKey
 from .reconcile import CAMERA_TYPES, Lookup, NewestId, ProductLike
 from .server_index import Listing
@@ -22,7 +23,7 @@ from .server_index import Listing
 if TYPE_CHECKING:
     from ..client import Client
 
-__all__ = ["listing_for", "lookup_for", "probe_newest_id"]
+__all__ = ["created_for", "listing_for", "lookup_for", "probe_newest_id"]
 
 #: How far back (seconds) the job-start probe lists products to learn the newest id.
 PROBE_WINDOW = 3600.0
@@ -36,19 +37,31 @@ async def _seen(items: AsyncIterable[ProductLike], newest: NewestId | None) -> A
 
 
 async def probe_newest_id(client: Client, newest: NewestId) -> None:
-    """One listing at job start: the newest product id now (any user's; none in the last hour: none).
+    """At job start: the newest product id now (any user's), from the last hour's products (or,
+    when there are none, the first page of all; newest first). One request, rarely two.
 
     A failure is ignored (the floor stays unknown and the first upload reports any refusal).
     """
     since = time.time() + (client.server_clock_offset or 0.0) - PROBE_WINDOW
-    try:
-        page = await client.dataproducts.list(
-            created_start=dt.datetime.fromtimestamp(since, tz=dt.timezone.utc)
-        ).first_page()
-    except BhtomError:
-        return
-    for item in page.items:
-        newest.see(item.id)
+    for start in (dt.datetime.fromtimestamp(since, tz=dt.timezone.utc), None):
+        try:
+            page = await client.dataproducts.list(created_start=start).first_page()
+        except BhtomError:
+            return
+        for item in page.items:
+            newest.see(item.id)
+        if newest.value is not None:
+            return
+
+
+def created_for(client: Client) -> CreatedOf:
+    """`CreatedClock`'s read-back: one product's ``created`` stamp, by its id (one request)."""
+
+    async def created_of(product_id: int) -> dt.datetime | None:
+        page = await client.dataproducts.list(id=product_id).first_page()
+        return next((item.created for item in page.items if item.id == product_id), None)
+
+    return created_of
 
 
 def lookup_for(client: Client, newest: NewestId | None = None) -> Lookup:

@@ -177,6 +177,7 @@ def attribute(
     offset_now: float | None,
     others: Sequence[Sent] = (),
     held: frozenset[int] = frozenset(),
+    clock_gap: float | None = None,
 ) -> Verdict:
     """The rule (see the module docstring): which of `items` is the upload `sent`, if any.
 
@@ -186,24 +187,47 @@ def attribute(
         offset_now: the server's clock minus ours, read from the look-up's own answer.
         others: other unresolved uploads of the same name to the same place.
         held: ids other journal rows already hold.
+        clock_gap: set when the server's ``created`` stamps were found to run on another clock
+            than its ``Date`` header (`clocks.CreatedClock`): creation times are then not
+            compared, and without an id floor any candidate leaves the outcome unknown.
     """
     offset = sent.server_offset if sent.server_offset is not None else offset_now
     slack = TOLERANCE if offset is not None else UNSYNCED_TOLERANCE
     start = sent.sent_at + (offset or 0.0)
+    timed = clock_gap is None
     found: list[ProductLike] = []
+    early: list[int] = []  # above the id floor, yet stamped before our send: the clocks disagree?
     for item in items:
-        match = _matches(item, sent, start - slack)
+        match = _matches(item, sent, start - slack if timed else None)
         if match is None:
             return Verdict(
                 "unknown",
                 reason=f"a stored product that may be this file cannot be read (id {item.id}); "
                 "it was not adopted and the file was not sent again",
             )
-        if match and item.id not in held:
+        if match == "early" and item.id not in held and sent.id_floor is not None and item.id is not None:
+            early.append(item.id)
+        elif match is True and item.id not in held:
             found.append(item)
-    ids = tuple(sorted(i.id for i in found if i.id is not None))
+    ids = tuple(sorted({*(i.id for i in found if i.id is not None), *early}))
+    if early:
+        return Verdict(
+            "unknown",
+            candidates=ids,
+            reason=f"stored product {early[0]} of this name is newer than any the server had shown "
+            "before this file was sent, yet stamped before the send by the server's Date clock: "
+            "its clocks may disagree; it was not adopted and the file was not sent again",
+        )
     if not found:
         return Verdict("absent")
+    if not timed and sent.id_floor is None:
+        return Verdict(
+            "unknown",
+            candidates=ids,
+            reason=f"the server stamps products on a clock {clock_gap:+.0f} s away from its Date header, "
+            f"so stored product(s) {', '.join(map(str, ids))} cannot be told from this file by time; "
+            "none was adopted and the file was not sent again",
+        )
     if len(found) > 1:
         return Verdict(
             "unknown",
@@ -219,7 +243,7 @@ def attribute(
         other_start = other.sent_at + (
             other.server_offset if other.server_offset is not None else offset or 0.0
         )
-        if created >= other_start - slack and not (sent.marker and other.marker):
+        if (not timed or created >= other_start - slack) and not (sent.marker and other.marker):
             return Verdict(
                 "unknown",
                 candidates=ids,
@@ -229,8 +253,9 @@ def attribute(
     return Verdict("stored", data_product_id=product.id, candidates=ids)
 
 
-def _matches(item: ProductLike, sent: Sent, earliest: float) -> bool | None:
-    """True/False, or None when the item might be this upload but a field needed to tell is unreadable."""
+def _matches(item: ProductLike, sent: Sent, earliest: float | None) -> bool | Literal["early"] | None:
+    """True/False, ``"early"`` when only its creation time is before `earliest`, or None when the
+    item might be this upload but a field needed to tell is unreadable."""
     key = sent.key
     if item.dry_run:
         return False  # a dry run's record is not a stored upload
@@ -240,13 +265,17 @@ def _matches(item: ProductLike, sent: Sent, earliest: float) -> bool | None:
         item.data_product_type is None or item.data_product_type == key.data_product_type,
         key.data_product_type not in CAMERA_TYPES or item.camera is None or item.camera == key.observatory,
         not sent.marker or (item.comment is not None and sent.marker in item.comment),
-        item.created is None or _timestamp(item.created) >= earliest,
         sent.id_floor is None or item.id is None or item.id > sent.id_floor,
     ]
     if not all(known):
         return False
     unreadable = item.id is None or item.data is None or item.target_name is None or item.created is None
-    return None if unreadable else True
+    if unreadable:
+        return None
+    assert item.created is not None
+    if earliest is not None and _timestamp(item.created) < earliest:
+        return "early"
+    return True
 
 
 def _timestamp(value: dt.datetime) -> float:
@@ -264,6 +293,8 @@ class ServerCheck:
         journal: the job's journal (other rows' ids and unresolved uploads).
         clock: the job's clock (the second look waits on it).
         server_offset: the server's clock minus ours, as last read from its answers.
+        clock_gap: how far the server's ``created`` stamps run from its ``Date`` clock, once
+            found to disagree (None: they agree, or it is not known yet).
     """
 
     def __init__(
@@ -272,7 +303,9 @@ class ServerCheck:
         journal: UploadJournal,
         clock: Clock,
         server_offset: Callable[[], float | None],
+        clock_gap: Callable[[], float | None] = lambda: None,
     ) -> None:
+        self._gap = clock_gap
         self._lookup = lookup
         self._journal = journal
         self._clock = clock
@@ -316,4 +349,6 @@ class ServerCheck:
             raise
         except BhtomError as exc:
             return Verdict("unknown", reason=f"could not look the file up on the server ({exc.headline})")
-        return attribute(items, sent, offset_now=self._offset(), others=others, held=held)
+        return attribute(
+            items, sent, offset_now=self._offset(), others=others, held=held, clock_gap=self._gap()
+        )

@@ -69,6 +69,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .._clock import Clock
 from ..errors import AuthenticationError, BhtomError, JournalError, PermissionDeniedError
 from ..models.uploads import UploadOptions
+from .clocks import CreatedClock
 from .discovery import Candidate, Fingerprint, Found, Rejected, discover, inspect
 from .events import (
     BytesSent,
@@ -80,7 +81,7 @@ from .events import (
 )
 from .journal import JournalKey, SqliteJournal, UploadJournal, default_journal_path, key_of
 from .ledger import Ledger
-from .lookups import listing_for, lookup_for, probe_newest_id
+from .lookups import created_for, listing_for, lookup_for, probe_newest_id
 from .options import JobOptions
 from .reconcile import NewestId, Sent, ServerCheck, Verdict
 from .scratch import Scratch
@@ -205,14 +206,21 @@ class Uploader:
         newest = NewestId()  # ids are assigned in order: none at or below it can be a later upload
         if not self._dry_run:
             await probe_newest_id(self._client, newest)
+        stamps = CreatedClock(created_for(self._client))  # do `created` and `Date` share a clock?
         self._server_check = ServerCheck(
-            lookup_for(self._client, newest), journal, self._clock, lambda: self._client.server_clock_offset
+            lookup_for(self._client, newest),
+            journal,
+            self._clock,
+            lambda: self._client.server_clock_offset,
+            lambda: stamps.gap,
         )
         check = self._job.check_server
         server_index = None
         if check or (check is None and self._source is not None):
             server_index = ServerIndex(
-                listing_for(self._client, newest), lambda: self._client.server_clock_offset
+                listing_for(self._client, newest),
+                lambda: self._client.server_clock_offset,
+                lambda: stamps.gap,
             )
         triage = Triage(
             journal,
@@ -237,6 +245,7 @@ class Uploader:
             stop=self._stop,
             requeue=self._requeue,
             newest=newest,
+            stamps=stamps,
         )
         cancelled = False
         try:

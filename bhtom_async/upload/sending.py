@@ -49,6 +49,7 @@ from ..errors import (
 )
 from ..models.uploads import UploadOptions
 from . import frames
+from .clocks import CreatedClock
 from .discovery import Candidate
 from .events import FileStarted
 from .journal import JournalRow, UploadJournal, key_of
@@ -93,6 +94,7 @@ class FileSender:
         stop: stops the job after a refusal every file would get.
         requeue: hands a file that changed while it was sent back to the settle gate, with a note.
         newest: the newest product id the server has shown (journaled with each first send).
+        stamps: checks on the job's first receipt that ``created`` stamps and ``Date`` agree.
     """
 
     def __init__(
@@ -110,7 +112,9 @@ class FileSender:
         stop: Callable[[BhtomError], None],
         requeue: Callable[[Candidate, UploadOptions, str], None],
         newest: NewestId | None = None,
+        stamps: CreatedClock | None = None,
     ) -> None:
+        self._stamps = stamps
         self._client = client
         self._journal = journal
         self._ledger = ledger
@@ -131,9 +135,10 @@ class FileSender:
         with anyio.move_on_after(self._job.file_timeout) as scope:
             self._deadlines[candidate.fingerprint.path] = scope
             try:
+                gap_known = self._stamps is not None and self._stamps.gap is not None
                 to_send = await self._triage.check(candidate, options)
                 if to_send is not None:
-                    await self._send(candidate, options, to_send.row, note)
+                    await self._send(candidate, options, to_send.row, note, gap_known=gap_known)
             except JobStopped:
                 self._ledger.not_attempted(candidate.path, candidate.size)
             except JournalError as exc:
@@ -149,7 +154,13 @@ class FileSender:
             await self._timed_out(candidate, options)
 
     async def _send(
-        self, candidate: Candidate, options: UploadOptions, row: JournalRow | None, note: str | None
+        self,
+        candidate: Candidate,
+        options: UploadOptions,
+        row: JournalRow | None,
+        note: str | None,
+        *,
+        gap_known: bool = True,
     ) -> None:
         marker = (row.marker if row is not None else None) or (
             f"bhtom_async:{uuid.uuid4().hex[:16]}" if self._job.marker and not self._dry_run else None
@@ -165,9 +176,17 @@ class FileSender:
             async with self._throttle.probe():
                 if self._ledger.stopping:  # it may have stopped while this waited for the answer
                     raise JobStopped
+                # The first receipt showed the server's stamps on another clock while this file
+                # waited: its checks compared times, so they are made again.
+                recheck = attempts == 1 and not gap_known and self._gap_found()
+                if recheck and await self._triage.check(candidate, options) is None:
+                    return
                 again = await self._attempt(candidate, sent_options, marker, attempts, note)
             if not again:
                 return
+
+    def _gap_found(self) -> bool:
+        return self._stamps is not None and self._stamps.gap is not None
 
     async def _attempt(
         self, candidate: Candidate, options: UploadOptions, marker: str | None, attempt: int, note: str | None
@@ -253,6 +272,10 @@ class FileSender:
         data_product_id = receipt.files[0].id if receipt.files else None
         self._newest.see(data_product_id)
         assert row is not None
+        if self._stamps is not None and data_product_id is not None and row.sent_at is not None:
+            # Still inside the first request's gate: the other workers wait for this read-back.
+            offset = self._client.server_clock_offset
+            await self._stamps.check(data_product_id, row.sent_at, time.time(), offset)
         if not await _unchanged(candidate):
             await journal.finish(
                 row.id, "changed", data_product_id=data_product_id, reason="changed while it was being sent"

@@ -48,11 +48,19 @@ class ServerIndex:
     Args:
         listing: lists a destination's products created after a time (our epoch seconds).
         server_offset: the server's clock minus ours, as last read from its answers.
+        clock_gap: how far the server's ``created`` stamps run from its ``Date`` clock, once
+            found to disagree; then a same-named product cannot be dated and the file is unknown.
     """
 
-    def __init__(self, listing: Listing, server_offset: Callable[[], float | None]) -> None:
+    def __init__(
+        self,
+        listing: Listing,
+        server_offset: Callable[[], float | None],
+        clock_gap: Callable[[], float | None] = lambda: None,
+    ) -> None:
         self._listing = listing
         self._offset = server_offset
+        self._gap = clock_gap
         self._cache: dict[JournalKey, _Cached] = {}
         self._lock = anyio.Lock()
         self.requests = 0  # listings made (for reports and tests)
@@ -78,7 +86,7 @@ class ServerIndex:
         sent = Sent(key, wire_name, None, changed_at, offset)
         candidates = [*cached.by_name.get(wire_name, []), *cached.unreadable]
         taken = frozenset(await held([c.id for c in candidates if c.id is not None]))
-        return attribute(candidates, sent, offset_now=offset, held=taken)
+        return attribute(candidates, sent, offset_now=offset, held=taken, clock_gap=self._gap())
 
     async def _fill(self, key: JournalKey, since: float) -> _Cached:
         cached = _Cached(since, defaultdict(list), [])

@@ -136,3 +136,29 @@ async def test_a_fresh_journal_over_reused_names_says_no_rerun_resolves_it_and_r
         assert outcome.status == "uploaded", outcome
         check_truthful(emulator, summary)
         assert len(emulator.state.dataproducts_by_file_name("img.fits")) == 3
+
+
+async def test_a_listing_stamped_on_another_clock_than_the_date_header_doubles_nothing(
+    tmp_path: Path,
+) -> None:
+    """A proxy's `Date` runs 60 s ahead of the clock that stamps `created`; half the answers are lost
+    after the store. Our own receipt shows the disagreement: nothing is stored twice (what cannot be
+    told is `unknown`, never re-sent), and a fresh --check-server run sends none of them again."""
+    night = [write(tmp_path / "night" / f"f{i:02d}.fits", i) for i in range(12)]
+    with Emulator(seed=8, calibration_delays=(30, 30), date_skew=60.0) as emulator:
+        emulator.add_fault(
+            FaultRule(kind="reset_after_store", host="upload", path="/upload/", probability=0.5)
+        )
+        async with client(emulator) as bh:
+            summary = await upload(bh, tmp_path / "night", tmp_path / "j.sqlite3", max_attempts=4)
+        check_truthful(emulator, summary)
+        assert summary.counts["uploaded"] + summary.counts["unknown"] == len(night), summary
+        assert summary.counts["uploaded"] >= 6, summary
+        stored = [p for p in emulator.state.dataproducts() if p.file_name.startswith("f") and not p.dry_run]
+        assert len(stored) == len({p.sha256 for p in stored}) == len(night)
+        emulator.injector.clear()
+        async with client(emulator) as bh:
+            fresh = await upload(bh, tmp_path / "night", tmp_path / "fresh.sqlite3", check_server=True)
+        assert fresh.counts["uploaded"] <= 1, fresh  # the receipt that shows the clocks disagree
+        stored = [p for p in emulator.state.dataproducts() if p.file_name.startswith("f") and not p.dry_run]
+        assert len(stored) <= len(night) + 1
