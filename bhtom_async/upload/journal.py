@@ -305,6 +305,8 @@ class SqliteJournal:
         self._wait = wait
         self._clock = clock
         self._db: sqlite3.Connection | None = None
+        #: True when this open created the journal (it held no record before).
+        self.fresh = False
         self._lock_file: TextIO | None = None
         self._lock = threading.Lock()
         self._limiter = anyio.CapacityLimiter(1)
@@ -429,6 +431,7 @@ class SqliteJournal:
             # One transaction: a reader (a dry run, the CLI's plan) sees no table or the whole schema.
             db.execute("BEGIN IMMEDIATE")
             try:
+                self.fresh = memory or db.execute(_HAS_TABLE).fetchone() is None
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     db.execute(statement)
                 present = {row[1] for row in db.execute("PRAGMA table_info(uploads)")}

@@ -96,13 +96,20 @@ from .triage import Triage
 if TYPE_CHECKING:
     from ..client import Client
 
-__all__ = ["EVENT_BACKLOG", "JOB_WIDE_ERRORS", "LOOKUP_CONNECTIONS", "Uploader"]
+__all__ = ["CONCURRENT_RUNS", "EVENT_BACKLOG", "JOB_WIDE_ERRORS", "LOOKUP_CONNECTIONS", "Uploader"]
 
 #: `Uploader.events` sheds `BytesSent` events while this many events are waiting.
 EVENT_BACKLOG = 64
 #: Connections kept free for look-ups while every worker is uploading.
 LOOKUP_CONNECTIONS = 2
 
+#: Said when the server check is a new journal's only protection (see docs/uploads.md).
+CONCURRENT_RUNS = (
+    "this journal is new, so only the server check (check_server, --check-server) stands between "
+    "these files and a second copy: it sees what was stored before this job began, not another run "
+    "sending the same files at the same time under another journal (both would store them); give "
+    "such runs one journal, which lets one job at a time send"
+)
 StrPath = str | os.PathLike[str]
 logger = logging.getLogger("bhtom_async")
 
@@ -222,6 +229,9 @@ class Uploader:
                 lambda: self._client.server_clock_offset,
                 lambda: stamps.gap,
             )
+        if server_index is not None and journal.fresh and not self._dry_run:
+            self._ledger.warn(CONCURRENT_RUNS)  # in the summary (the CLI prints it) and the log
+            logger.warning("%s", CONCURRENT_RUNS)
         triage = Triage(
             journal,
             self._ledger,

@@ -11,6 +11,7 @@ import os
 import time
 from pathlib import Path
 
+import anyio
 import pytest
 
 from bhtom_async import Client, UploadOptions
@@ -19,6 +20,7 @@ from bhtom_async.emulator import Emulator, FaultRule
 from bhtom_async.testing import ManualClock
 from bhtom_async.upload.discovery import fingerprint_of
 from bhtom_async.upload.journal import JournalKey, SqliteJournal
+from bhtom_async.upload.scheduler import CONCURRENT_RUNS
 
 from .test_exactly_once import CAMERA, TARGET, check_truthful, upload, write
 
@@ -162,3 +164,32 @@ async def test_a_listing_stamped_on_another_clock_than_the_date_header_doubles_n
         assert fresh.counts["uploaded"] <= 1, fresh  # the receipt that shows the clocks disagree
         stored = [p for p in emulator.state.dataproducts() if p.file_name.startswith("f") and not p.dry_run]
         assert len(stored) <= len(night) + 1
+
+
+async def test_two_runs_on_different_journals_at_once_are_told_the_check_cannot_see_each_other(
+    tmp_path: Path,
+) -> None:
+    """What docs/uploads.md says of concurrent runs: the server check sees what was stored before the
+    job began, not another run under another journal at the same time, so two such runs both store
+    the frames; each run says so in its summary. On one journal the second run is refused instead."""
+    for i in range(4):
+        write(tmp_path / "night" / f"f{i}.fits", i)
+    with Emulator(seed=9, calibration_delays=(30, 30)) as emulator:
+        emulator.add_fault(FaultRule(kind="latency", host="upload", path="/upload/", seconds=0.2))
+        summaries = []
+
+        async def run(journal: str) -> None:
+            async with client(emulator) as bh:
+                summaries.append(await upload(bh, tmp_path / "night", tmp_path / journal, check_server=True))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run, "a.sqlite3")
+            tg.start_soon(run, "b.sqlite3")
+        for summary in summaries:
+            assert summary.counts["uploaded"] == 4, summary
+            assert summary.warnings == (CONCURRENT_RUNS,)
+        frames = [p for p in emulator.state.dataproducts() if p.file_name.startswith("f") and not p.dry_run]
+        assert len(frames) == 8  # the documented limit: each frame stored by both runs
+        async with client(emulator) as bh:  # a later run on a journal that knows them: no warning
+            again = await upload(bh, tmp_path / "night", tmp_path / "a.sqlite3", check_server=True)
+        assert (again.counts["skipped"], again.warnings) == (4, ())
