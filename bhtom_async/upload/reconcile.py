@@ -17,7 +17,9 @@ A stored product is this upload only if it is the **one** product that matches e
   send time plus the offset read from the ``Date`` header of the server's answers), within a few
   seconds' tolerance;
 - its id is above the newest id the server had shown us before that first request (ids are
-  assigned in order, so a product at or below it existed before we sent: exact, no clock);
+  assigned in order, so a product at or below it existed before we sent: exact, no clock), and,
+  for a send made by an earlier process (killed, or ended with the outcome unknown), at or below
+  the newest id when this job began (that request was over by then);
 - it carries this upload's marker in its comment, when markers are on (exact: then nothing else
   can match);
 - no other journal row holds it, and no other unresolved upload of the same name to the same
@@ -122,6 +124,8 @@ class Sent:
         marker: the tag put in its comment, when markers are on.
         id_floor: the newest product id the server had shown before the first request (None:
             none seen); no product at or below it can be this upload.
+        id_ceiling: for a send by an earlier process, the newest id when this job began (None:
+            none); no product above it can be this upload.
     """
 
     key: JournalKey
@@ -131,6 +135,7 @@ class Sent:
     server_offset: float | None = None
     marker: str | None = None
     id_floor: int | None = None
+    id_ceiling: int | None = None
 
     @classmethod
     def of_row(cls, row: JournalRow) -> Sent:
@@ -266,6 +271,7 @@ def _matches(item: ProductLike, sent: Sent, earliest: float | None) -> bool | Li
         key.data_product_type not in CAMERA_TYPES or item.camera is None or item.camera == key.observatory,
         not sent.marker or (item.comment is not None and sent.marker in item.comment),
         sent.id_floor is None or item.id is None or item.id > sent.id_floor,
+        sent.id_ceiling is None or item.id is None or item.id <= sent.id_ceiling,
     ]
     if not all(known):
         return False

@@ -55,6 +55,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
@@ -211,6 +212,7 @@ class Uploader:
         await journal.open()
         self._journal = journal
         newest = NewestId()  # ids are assigned in order: none at or below it can be a later upload
+        started_at = time.time()
         if not self._dry_run:
             await probe_newest_id(self._client, newest)
         stamps = CreatedClock(created_for(self._client))  # do `created` and `Date` share a clock?
@@ -241,6 +243,7 @@ class Uploader:
             reconcile=self._reconcile,
             stop=self._stop,
             resend_unknown=self._job.resend_unknown,
+            job_start=(started_at, newest.value),
         )
         self._sender = FileSender(
             self._client,

@@ -10,7 +10,10 @@ type and camera, the file's wire name alone or behind the server's numeric prefi
 after the file was last changed (by the server's clock, within a few seconds). What it cannot
 see: it cannot tell this file from another file of the same name sent to the same target and
 camera after this one was last written (for example by a colleague sharing the camera and the
-naming scheme); such a file is then reported as already on the server, not sent.
+naming scheme); such a file is then reported as already on the server, not sent. Nor can it
+see another run sending the same files at the same time under another journal: the listing
+shows what was stored when it was made, so both runs send (the scheduler says so when the
+server check is a new journal's only protection).
 
 Cost: one listing per destination (a request per 500 or 1,000 products created since the oldest
 file's last change, less a day), again only when an older file turns up.

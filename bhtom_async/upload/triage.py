@@ -55,6 +55,9 @@ class Triage:
         stop: stops the job after a refusal every file would get.
         resend_unknown: send a file whose outcome stays unknown because several stored products
             could be it (the user checked them), instead of reporting it unknown again.
+        job_start: when this job began (our clock) and the newest product id then: a row sent
+            before it was sent by an earlier process, whose request was over, so no product
+            above that id is its upload.
     """
 
     def __init__(
@@ -68,7 +71,9 @@ class Triage:
         reconcile: Callable[[Sent, str | None], Awaitable[Verdict]],
         stop: Callable[[BhtomError], None],
         resend_unknown: bool = False,
+        job_start: tuple[float, int | None] = (0.0, None),
     ) -> None:
+        self._job_start = job_start
         self._resend_unknown = resend_unknown
         self._journal = journal
         self._ledger = ledger
@@ -95,7 +100,7 @@ class Triage:
                     candidate.path, "an earlier upload's outcome is unknown; a real run reconciles it"
                 )
                 return None
-            verdict = await self._reconcile(Sent.of_row(row), row.sha256)
+            verdict = await self._reconcile(self._sent(row), row.sha256)
             if verdict.kind == "stored":
                 self._ledger.finished(
                     candidate, "uploaded", data_product_id=verdict.data_product_id, reconciled=True
@@ -113,6 +118,14 @@ class Triage:
             return None
         return ToSend(row)
 
+    def _sent(self, row: JournalRow) -> Sent:
+        """What is known of an earlier send; one by an earlier process gets this job's id ceiling."""
+        sent = Sent.of_row(row)
+        started, newest = self._job_start
+        if row.sent_at is not None and row.sent_at < started:
+            return attrs.evolve(sent, id_ceiling=newest)
+        return sent
+
     def _resend(self, verdict: Verdict) -> bool:
         """The user asked to send files that stay unknown because several products could be each."""
         return self._resend_unknown and len(verdict.candidates) > 1 and not self._dry_run
@@ -128,7 +141,7 @@ class Triage:
             if self._dry_run:
                 left.append(other)
                 continue
-            verdict = await self._reconcile(Sent.of_row(other), other.sha256)
+            verdict = await self._reconcile(self._sent(other), other.sha256)
             if verdict.kind == "absent":
                 reason = "not stored (found absent on the server); sent again when its file is handled"
                 await self._journal.finish(other.id, "failed", reason=reason)
