@@ -48,7 +48,6 @@ import json
 import os
 import socket
 import sqlite3
-import stat
 import sys
 import threading
 import time
@@ -62,9 +61,10 @@ import anyio.to_thread
 import attrs
 
 from .._clock import Clock
-from ..errors import JournalBusyError, JournalError
+from ..errors import JournalBusyError
 from ..models.uploads import UploadOptions
 from .discovery import Fingerprint
+from .journal_paths import _journal_error, check_journal_path
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -125,7 +125,6 @@ _ADDED_IN_2 = {
     "id_floor": "INTEGER",  # schema 3
 }
 _HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type='table' AND name='uploads'"
-_PATH_HINT = "give a writable regular file with --journal (it is created if missing)"
 _COLUMNS = (
     "id, target, observatory, data_product_type, path, name, size, mtime_ns, sha256, state, "
     "data_product_id, reason, attempts, sent_at, first_sent_at, server_offset, marker, candidates, "
@@ -325,7 +324,7 @@ class SqliteJournal:
 
     async def open(self) -> None:
         """Take the journal for this job (waiting up to `wait` seconds), then open the database."""
-        await self._run(self._check_path)
+        await self._run(lambda: check_journal_path(self.path))
         if not self.read_only and self.path != ":memory:":
             waited = 0.0
             while not await self._run(self._try_lock):
@@ -363,29 +362,6 @@ class SqliteJournal:
         handle.flush()
         self._lock_file = handle
         return True
-
-    def _check_path(self) -> None:
-        """Refuse at once a path that can never hold a journal (before anything is created)."""
-        if self.path == ":memory:":
-            return
-        if not self.path.strip():
-            raise JournalError(self.path, "the path is empty", _PATH_HINT)
-        path = Path(self.path)
-        for parent in path.absolute().parents:
-            if parent.exists():
-                if not parent.is_dir():
-                    raise JournalError(self.path, f"its folder {parent} is a file", _PATH_HINT)
-                break
-        for checked, what in ((path, "it"), (Path(self.path + ".lock"), f"its lock file {self.path}.lock")):
-            try:
-                mode = checked.stat().st_mode
-            except OSError:
-                continue  # absent (it is created), or a problem the open itself reports
-            if stat.S_ISDIR(mode):
-                raise JournalError(self.path, f"{what} is a folder, not a file", _PATH_HINT)
-            if not stat.S_ISREG(mode):
-                kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
-                raise JournalError(self.path, f"{what} is not a regular file ({kind})", _PATH_HINT)
 
     def _holder(self) -> str:
         try:
@@ -704,25 +680,3 @@ def _lock_nowait(handle: TextIO) -> bool:
             return False
         raise
     return True
-
-
-def _journal_error(path: str, exc: BaseException) -> JournalError:
-    """One line saying why the journal cannot be used, and what to do."""
-    text = str(exc).lower()
-    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
-    if full or "disk is full" in text or "disk i/o" in text:
-        return JournalError(path, "the disk is full", "free some space; what is journaled stays recorded")
-    if "not a database" in text or "malformed" in text or "file is encrypted" in text:
-        return JournalError(
-            path,
-            "it is not an upload journal (or it is damaged)",
-            "move it aside, or give another file with --journal",
-        )
-    if isinstance(exc, OSError) or "readonly" in text or "read-only" in text or "unable to open" in text:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return JournalError(
-            path,
-            f"it cannot be written ({why})",
-            "check the folder's permissions, or give a writable file with --journal",
-        )
-    return JournalError(path, str(exc), "move it aside, or give another file with --journal")
