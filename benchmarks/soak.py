@@ -12,13 +12,18 @@ subprocesses, then a check of the emulator's state file by file:
 - two overlapping runs on one journal (the second refuses at once), and a third that waits for
   the journal (``--journal-wait``) while the first is killed;
 - 20 ``kill -9`` cycles, each once its run has sent a random 20-120 uploads (so uploads are in
-  flight, some with their answers lost);
+  flight, some with their answers lost); the first half with ``--check-server`` (same-named
+  frames across folders, rows left ``sending`` by the kills, and the server check together);
+- a colleague during the second half: another process with its own journal (another machine)
+  uploading 100 frames of its own under the same names to the same target and camera, through
+  the same faults, until its own run ends with exit 0;
 - then runs until one ends with every file uploaded (the faults stay on for at most 12 runs,
   then are cleared; the figures say how many runs each took).
 
-The check: every frame's content is stored exactly once (0 lost, 0 doubled, nothing stored that
-is not one of the frames), and every ``uploaded`` outcome (and every ``skipped`` one naming an
-id: already uploaded) in every finished run's report names a product holding that file's bytes.
+The check: every frame's content (ours and the colleague's) is stored exactly once (0 lost, 0
+doubled, nothing stored that is not one of the frames), and every ``uploaded`` outcome (and
+every ``skipped`` one naming an id: already uploaded) in every finished run's report names a
+product holding that file's bytes.
 Figures go to ``benchmarks/results/<date>-soak.json``; the README's **Guarantees** section
 quotes them. Exits 1 if any check fails.
 """
@@ -66,11 +71,12 @@ def _frame_names(per_folder: int) -> list[str]:
     return [f'img "{i:04d}".fits' if i % 100 == 0 else f"img_{i:04d}.fits" for i in range(per_folder)]
 
 
-def write_night(root: Path, per_folder: int) -> dict[str, str]:
+def write_night(
+    root: Path, per_folder: int, folders: tuple[str, ...] = FOLDERS, seed: int = 0
+) -> dict[str, str]:
     """The frames on disk; path -> sha256 of its bytes (every frame's content is distinct)."""
     shas: dict[str, str] = {}
-    seed = 0
-    for folder in FOLDERS:
+    for folder in folders:
         (root / folder).mkdir(parents=True)
         for name in _frame_names(per_folder):
             seed += 1
@@ -83,10 +89,10 @@ def write_night(root: Path, per_folder: int) -> dict[str, str]:
 class Soak:
     """Runs `bhtom upload` against one emulator and keeps every finished run's report."""
 
-    def __init__(self, emulator: Emulator, root: Path, work: Path) -> None:
+    def __init__(self, emulator: Emulator, root: Path, work: Path, journal: str = "night.sqlite3") -> None:
         self.emulator = emulator
         self.root = root
-        self.journal = work / "night.sqlite3"
+        self.journal = work / journal
         keep = {k: v for k, v in os.environ.items() if not k.startswith("BHTOM_")}
         self.env = {
             **keep,
@@ -159,13 +165,13 @@ def _overlap(soak: Soak) -> dict[str, Any]:
     }
 
 
-def _kill_cycles(soak: Soak, cycles: int, rng: random.Random) -> list[int]:
+def _kill_cycles(soak: Soak, cycles: int, rng: random.Random, *extra: str) -> list[int]:
     """Start a run; kill -9 it once it has sent a random 20-120 more uploads (mid-flight)."""
     sent_before_kill = []
     for _ in range(cycles):
         before = soak.uploads()
         wanted = rng.randint(20, 120)
-        process = soak.start()
+        process = soak.start(*extra)
         deadline = time.monotonic() + 120
         while soak.uploads() - before < wanted and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -187,11 +193,25 @@ def _finish_night(soak: Soak, max_faulty_runs: int) -> dict[str, Any]:
         if report is not None and report["exit_code"] == 0:
             return {"runs_with_faults": faulty, "runs_without_faults": clean, "last_counts": report["counts"]}
         if clean >= 3:
-            return {"runs_with_faults": faulty, "runs_without_faults": clean, "unfinished": True}
+            left = [f for f in (report or {}).get("files", []) if f["status"] != "skipped"]
+            return {
+                "runs_with_faults": faulty,
+                "runs_without_faults": clean,
+                "unfinished": True,
+                "left": [{k: f.get(k) for k in ("path", "status", "reason", "candidates")} for f in left[:5]],
+            }
+
+
+def _colleague_finishes(colleague: Soak, first: subprocess.Popen[str]) -> dict[str, Any]:
+    """The colleague's first run ends by itself; it runs again until one exits 0 (at most 15 runs)."""
+    report = colleague.finish(first)
+    while (report is None or report["exit_code"] != 0) and len(colleague.exits) < 15:
+        report = colleague.finish(colleague.start())
+    return {"runs": len(colleague.exits), "exit_codes": colleague.exits}
 
 
 def check(emulator: Emulator, shas: dict[str, str], reports: list[dict[str, Any]]) -> dict[str, Any]:
-    """Every frame stored once; every `uploaded` claim true."""
+    """Every frame (ours and the colleague's, in `shas`) stored once; every `uploaded` claim true."""
     products = [p for p in emulator.state.dataproducts() if p.target == TARGET and not p.dry_run]
     stored: dict[str, list[int]] = {}
     for product in products:
@@ -199,6 +219,7 @@ def check(emulator: Emulator, shas: dict[str, str], reports: list[dict[str, Any]
     by_id = {p.id: p.sha256 for p in products}
     expected = set(shas.values())
     claims = false_claims = 0
+    examples: list[dict[str, Any]] = []
     for report in reports:
         for file in report.get("files", []):
             # "uploaded", and "skipped" as already uploaded: both claim the id holds this file.
@@ -207,6 +228,11 @@ def check(emulator: Emulator, shas: dict[str, str], reports: list[dict[str, Any]
             claims += 1
             if by_id.get(file["data_product_id"]) != shas.get(str(Path(file["path"]).absolute())):
                 false_claims += 1
+                if len(examples) < 5:
+                    held = by_id.get(file["data_product_id"])
+                    owner = next((p for p, sha in shas.items() if sha == held), None)
+                    keys = ("path", "status", "reason", "data_product_id", "reconciled")
+                    examples.append({**{k: file.get(k) for k in keys}, "id_holds": owner})
     return {
         "frames": len(shas),
         "stored_products": len(products),
@@ -216,6 +242,7 @@ def check(emulator: Emulator, shas: dict[str, str], reports: list[dict[str, Any]
         "not_a_frame": sum(len(ids) for sha, ids in stored.items() if sha not in expected),
         "stored_claims_checked": claims,
         "false_stored_claims": false_claims,
+        "false_claim_examples": examples,
     }
 
 
@@ -231,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         root = work / "night"
         shas = write_night(root, args.frames_per_folder)
+        theirs = work / "colleague"  # their own frames under our names (img_0000.fits ...)
+        colleague_shas = write_night(theirs, 100, ("C",), seed=10_000)
         with Emulator(
             seed=args.seed,
             calibration_delays=(3600.0, 3600.0),
@@ -239,15 +268,24 @@ def main(argv: list[str] | None = None) -> int:
         ) as emulator:
             soak = Soak(emulator, root, work)
             overlap = _overlap(soak)
-            kills = _kill_cycles(soak, args.kills, rng)
+            checked = args.kills // 2
+            kills = _kill_cycles(soak, checked, rng, "--check-server")
+            colleague = Soak(emulator, theirs, work, journal="colleague.sqlite3")
+            their_run = colleague.start("--concurrency", "2")
+            kills += _kill_cycles(soak, args.kills - checked, rng)
+            their_runs = _colleague_finishes(colleague, their_run)
             finished = _finish_night(soak, max_faulty_runs=12)
-            figures = check(emulator, shas, soak.reports)
+            # Hook: write-then-rename frames under --watch (NAME.fits.tmp renamed to NAME.fits)
+            # belong here once the watcher handles them (issue 21, case 6).
+            figures = check(emulator, shas | colleague_shas, soak.reports + colleague.reports)
             soak.note_faults()
             requests = emulator.state.request_count("POST", "/upload/")
             lookups = emulator.state.request_count("POST", "/common/api/data/")
     figures.update(
         overlap=overlap,
         uploads_sent_before_each_kill=kills,
+        kills_with_check_server=checked,
+        colleague={"frames": len(colleague_shas), "same_names_as_ours": True, **their_runs},
         finish=finished,
         runs=len(soak.exits),
         exit_codes=soak.exits,
@@ -266,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         and overlap["second_run_error"] == "JournalBusyError"
         and overlap["second_run_sent"] == 0
         and not finished.get("unfinished")
+        and their_runs["exit_codes"][-1] == 0
     )
     figures["passed"] = passed
     document = {

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
@@ -14,6 +16,7 @@ __all__ = [
     "SECONDS",
     "BoolWord",
     "ClockTime",
+    "JournalPath",
     "NumberPair",
     "Seconds",
     "next_clock_time",
@@ -85,6 +88,24 @@ class BoolWord(click.ParamType):  # type: ignore[type-arg]  # generic only in cl
         if word in _FALSE:
             return False
         self.fail(f"{value!r} is not True or False", param, ctx)
+
+
+class JournalPath(click.Path):
+    """An upload journal's file: refuses an empty path (it would keep no record, or use another file)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str | bytes | os.PathLike[str]:
+        if isinstance(value, str) and not value.strip():
+            self.fail(
+                "the journal path is empty; give a file, or leave --journal out for the default journal",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)  # type: ignore[arg-type]
 
 
 class NumberPair(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.2

@@ -35,7 +35,7 @@ from ._core import (
     run,
     warn,
 )
-from ._params import SECONDS, BoolWord, ClockTime, Seconds, poll_timing_options
+from ._params import SECONDS, BoolWord, ClockTime, JournalPath, Seconds, poll_timing_options
 from .plan import Plan
 from .progress import JobReport
 from .signals import DEFAULT_GRACE
@@ -132,7 +132,7 @@ Example:
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out files matching (repeatable).")
 @click.option(
     "--journal",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=JournalPath(),
     help="SQLite journal: uploaded files are skipped on re-runs (default: the library's own).",
 )
 @click.option(
@@ -237,6 +237,12 @@ Example:
     is_flag=True,
     help="--serve: allow an address other machines reach; the page's URL then carries a random key.",
 )
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Send again the files whose outcome was unknown because several stored products could be "
+    "each (the server cannot tell them apart; check the listed ids first).",
+)
 # The official scripts' flags (upload_files_script.py, send_fits_to_bhtom.py): hidden aliases.
 @click.option(
     "--directory",
@@ -305,6 +311,7 @@ def upload(
     check_server: bool | None,
     serve_at: str | None,
     serve_public: bool,
+    resend_unknown: bool,
     legacy_dirs: tuple[Path, ...],
     legacy_files: tuple[Path, ...],
     legacy_target: str | None,
@@ -371,6 +378,7 @@ def upload(
             rate_limit_budget=rate_limit_budget,
             marker=marker,
             check_server=check_server,
+            resend_unknown=resend_unknown,
         )
         night = _night_watch(everything, watch, until, idle_exit, force_polling, scan_interval)
         poll = PollOptions(timeout=timeout, interval=poll_interval) if wait else None

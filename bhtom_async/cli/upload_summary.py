@@ -40,9 +40,24 @@ def exit_for(
         code = code if code in (ExitCode.USAGE, ExitCode.FATAL) else ExitCode.FATAL
         return int(code), f"the job was stopped: {summary.stopped.headline}"
     if verdict == "unknown":
+        unknown = summary.of("unknown")
+        # Several stored products could be the file: the server's records cannot tell which.
+        stuck = sum(1 for o in unknown if len(o.candidates) > 1)
+        if stuck == len(unknown):
+            return int(ExitCode.UNKNOWN_OUTCOME), (
+                f"{_files(stuck)} with an unknown outcome that no re-run can resolve (several stored "
+                "products could be each; ids above): check them on the server, then run again with "
+                "--resend-unknown to send them"
+            )
+        also = (
+            f"; {stuck} of them no re-run can resolve (several stored products could be each): check "
+            "them, then use --resend-unknown"
+            if stuck
+            else ""
+        )
         return int(ExitCode.UNKNOWN_OUTCOME), (
-            f"{_files(counts['unknown'])} with an unknown outcome (never re-sent blindly); run again "
-            "with the same --journal to find out"
+            f"{_files(len(unknown))} with an unknown outcome (never re-sent blindly); run again "
+            f"with the same --journal to look again{also}"
         )
     if verdict == "failed":
         return int(ExitCode.SOME_FAILED), f"{_files(counts['failed'])} failed (reasons above)"

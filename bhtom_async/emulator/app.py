@@ -328,8 +328,13 @@ def build_app(
     settings: CalibrationSettings,
     injector: FaultInjector,
     clock: Callable[[], float],
+    date_skew: float = 0.0,
 ) -> Any:
-    """The full ASGI stack of one host: counting -> faults -> dispatch."""
+    """The full ASGI stack of one host: counting -> faults -> dispatch.
+
+    `date_skew` moves the ``Date`` header off the clock that stamps ``created`` (a proxy in front).
+    """
     router = _main_router() if host == "main" else _upload_router()
     app = EmulatorApp(host, router, state, settings, clock)
-    return CountingMiddleware(DateMiddleware(FaultMiddleware(app, host, injector), clock), state)
+    dated = DateMiddleware(FaultMiddleware(app, host, injector), lambda: clock() + date_skew)
+    return CountingMiddleware(dated, state)

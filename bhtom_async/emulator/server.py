@@ -78,6 +78,8 @@ class Emulator:
         seed_dirty: also seed rows like the real database holds (NULL flags and arrays,
             observers as objects or strings, an empty status letter, NaN photometry, names
             with ``;``, ``.``, ``..`` and non-ASCII letters); `reset` keeps them.
+        date_skew: seconds the ``Date`` header runs ahead of the clock that stamps products'
+            ``created`` (a proxy or a second host in front of the server); 0: one clock.
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class Emulator:
         access_log: bool = False,
         clock: Callable[[], float] = wall_clock,
         seed_dirty: bool = False,
+        date_skew: float = 0.0,
     ) -> None:
         if time_scale <= 0:
             raise ValueError(f"time_scale must be positive, not {time_scale}")
@@ -103,6 +106,7 @@ class Emulator:
             raise ValueError(f"calibration_spread must be >= 0 seconds, not {calibration_spread}")
         self.seed = seed
         self._base_clock = clock
+        self.date_skew = float(date_skew)
         self.dirty = seed_dirty
         delays = (float(calibration_delays[0]), float(calibration_delays[1]))
         self.settings = CalibrationSettings(delays, registration_delay, ccdphot_delay, calibration_spread)
@@ -249,7 +253,7 @@ class Emulator:
 
     def _server(self, host: str) -> uvicorn.Server:
         assert self._state is not None
-        app = build_app(host, self._state, self.settings, self.injector, self._clock)
+        app = build_app(host, self._state, self.settings, self.injector, self._clock, self.date_skew)
         config = uvicorn.Config(
             app,
             http=ExposingH11Protocol,

@@ -3,7 +3,7 @@
 The scheduler talks to a journal through `UploadJournal` (open, find, begin, finish, the unclear
 rows, the ids held); `SqliteJournal` is the one store today.
 
-Schema (one table, ``uploads``; ``PRAGMA user_version`` 2)::
+Schema (one table, ``uploads``; ``PRAGMA user_version`` 3)::
 
     id               INTEGER PRIMARY KEY
     target, observatory, data_product_type   TEXT   -- where the file goes (the destination)
@@ -21,6 +21,8 @@ Schema (one table, ``uploads``; ``PRAGMA user_version`` 2)::
     server_offset    REAL     -- the server's clock minus ours when it was sent (NULL: unknown)
     marker           TEXT     -- the per-upload tag put in the comment, when markers are on
     candidates       TEXT     -- ids that might be this file, for an unknown outcome
+    id_floor         INTEGER  -- the newest product id known before the first request: none at or
+                                 below it can be this file (ids are assigned in order)
     updated_at       REAL
 
     UNIQUE (path, size, mtime_ns, target, observatory, data_product_type)
@@ -60,9 +62,10 @@ import attrs
 
 from .._clock import Clock
 from .._private import create_private, restrict_siblings
-from ..errors import JournalBusyError, JournalError
+from ..errors import JournalBusyError
 from ..models.uploads import UploadOptions
 from .discovery import Fingerprint
+from .journal_paths import _journal_error, check_journal_path
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -80,7 +83,7 @@ __all__ = [
 
 State = Literal["sending", "uploaded", "failed", "unknown", "changed"]
 T = TypeVar("T")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -105,6 +108,7 @@ CREATE TABLE IF NOT EXISTS uploads (
     server_offset REAL,
     marker TEXT,
     candidates TEXT,
+    id_floor INTEGER,
     UNIQUE (path, size, mtime_ns, target, observatory, data_product_type)
 );
 CREATE INDEX IF NOT EXISTS uploads_content ON uploads (sha256, target, observatory, data_product_type);
@@ -119,11 +123,13 @@ _ADDED_IN_2 = {
     "server_offset": "REAL",
     "marker": "TEXT",
     "candidates": "TEXT",
+    "id_floor": "INTEGER",  # schema 3
 }
+_HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type='table' AND name='uploads'"
 _COLUMNS = (
     "id, target, observatory, data_product_type, path, name, size, mtime_ns, sha256, state, "
     "data_product_id, reason, attempts, sent_at, first_sent_at, server_offset, marker, candidates, "
-    "device, inode"
+    "device, inode, id_floor"
 )
 
 
@@ -169,6 +175,7 @@ class JournalRow:
     candidates: tuple[int, ...] = ()
     device: int = 0
     inode: int = 0
+    id_floor: int | None = None
 
     @property
     def server_sent_at(self) -> float | None:
@@ -181,7 +188,7 @@ class JournalRow:
 
 def _row(values: tuple[object, ...]) -> JournalRow:
     (id_, target, obs, dpt, path, name, size, mtime, sha, state, dp_id, reason, attempts) = values[:13]
-    (sent, first, offset, marker, candidates, device, inode) = values[13:]
+    (sent, first, offset, marker, candidates, device, inode, floor) = values[13:]
     return JournalRow(
         id=_int(id_),
         key=JournalKey(str(target), str(obs), str(dpt)),
@@ -201,6 +208,7 @@ def _row(values: tuple[object, ...]) -> JournalRow:
         candidates=tuple(json.loads(str(candidates))) if candidates else (),
         device=_int(device),
         inode=_int(inode),
+        id_floor=None if floor is None else _int(floor),
     )
 
 
@@ -233,6 +241,7 @@ class UploadJournal(Protocol):
         *,
         server_offset: float | None,
         marker: str | None,
+        id_floor: int | None = None,
     ) -> JournalRow: ...
 
     async def finish(
@@ -296,6 +305,8 @@ class SqliteJournal:
         self._wait = wait
         self._clock = clock
         self._db: sqlite3.Connection | None = None
+        #: True when this open created the journal (it held no record before).
+        self.fresh = False
         self._lock_file: TextIO | None = None
         self._lock = threading.Lock()
         self._limiter = anyio.CapacityLimiter(1)
@@ -314,6 +325,7 @@ class SqliteJournal:
 
     async def open(self) -> None:
         """Take the journal for this job (waiting up to `wait` seconds), then open the database."""
+        await self._run(lambda: check_journal_path(self.path))
         if not self.read_only and self.path != ":memory:":
             waited = 0.0
             while not await self._run(self._try_lock):
@@ -383,7 +395,12 @@ class SqliteJournal:
         if self.read_only and not memory:
             uri = Path(self.path).absolute().as_uri() + "?mode=ro"
             db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30.0)
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a non-database fails here
+            # A non-database fails here. A journal another job is creating right now (or an empty
+            # file) has no table yet: it holds nothing, so it reads as an empty journal.
+            if db.execute(_HAS_TABLE).fetchone() is None:
+                db.close()
+                self.path = ":memory:"
+                return self._connect()
             return db
         if not memory:
             create_private(self.path)  # a new journal is 0600: it names every target and folder
@@ -393,12 +410,22 @@ class SqliteJournal:
             if not memory:
                 restrict_siblings(self.path)
             db.execute("PRAGMA synchronous=FULL")
-            db.executescript(_SCHEMA)
-            present = {row[1] for row in db.execute("PRAGMA table_info(uploads)")}
-            for column, kind in _ADDED_IN_2.items():
-                if column not in present:
-                    db.execute(f"ALTER TABLE uploads ADD COLUMN {column} {kind}")
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            # One transaction: a reader (a dry run, the CLI's plan) sees no table or the whole schema.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self.fresh = memory or db.execute(_HAS_TABLE).fetchone() is None
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    db.execute(statement)
+                present = {row[1] for row in db.execute("PRAGMA table_info(uploads)")}
+                for column, kind in _ADDED_IN_2.items():
+                    if column not in present:
+                        db.execute(f"ALTER TABLE uploads ADD COLUMN {column} {kind}")
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
         except BaseException:
             db.close()
             raise
@@ -507,8 +534,12 @@ class SqliteJournal:
         *,
         server_offset: float | None,
         marker: str | None,
+        id_floor: int | None = None,
     ) -> JournalRow:
-        """Record that a request for this file is about to start (state ``sending``)."""
+        """Record that a request for this file is about to start (state ``sending``).
+
+        `id_floor` is the newest product id known now; the row keeps the first one given.
+        """
         fp = fingerprint
 
         def write() -> JournalRow:
@@ -520,12 +551,13 @@ class SqliteJournal:
                 db.execute(
                     "INSERT INTO uploads (target, observatory, data_product_type, path, name, size, "
                     "mtime_ns, device, inode, state, attempts, first_sent_at, sent_at, server_offset, "
-                    "marker, updated_at) VALUES (?,?,?,?,?,?,?,?,?,'sending',1,?,?,?,?,?) "
+                    "marker, id_floor, updated_at) VALUES (?,?,?,?,?,?,?,?,?,'sending',1,?,?,?,?,?,?) "
                     "ON CONFLICT (path, size, mtime_ns, target, observatory, data_product_type) "
                     "DO UPDATE SET state='sending', attempts=attempts+1, sent_at=excluded.sent_at, "
                     "first_sent_at=COALESCE(first_sent_at, excluded.first_sent_at), "
                     "server_offset=COALESCE(excluded.server_offset, server_offset), "
                     "marker=COALESCE(marker, excluded.marker), name=excluded.name, "
+                    "id_floor=CASE WHEN first_sent_at IS NULL THEN excluded.id_floor ELSE id_floor END, "
                     "updated_at=excluded.updated_at",
                     (
                         key.target,
@@ -541,6 +573,7 @@ class SqliteJournal:
                         now,
                         server_offset,
                         marker,
+                        id_floor,
                         now,
                     ),
                 )
@@ -653,25 +686,3 @@ def _lock_nowait(handle: TextIO) -> bool:
             return False
         raise
     return True
-
-
-def _journal_error(path: str, exc: BaseException) -> JournalError:
-    """One line saying why the journal cannot be used, and what to do."""
-    text = str(exc).lower()
-    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
-    if full or "disk is full" in text or "disk i/o" in text:
-        return JournalError(path, "the disk is full", "free some space; what is journaled stays recorded")
-    if "not a database" in text or "malformed" in text or "file is encrypted" in text:
-        return JournalError(
-            path,
-            "it is not an upload journal (or it is damaged)",
-            "move it aside, or give another file with --journal",
-        )
-    if isinstance(exc, OSError) or "readonly" in text or "read-only" in text or "unable to open" in text:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return JournalError(
-            path,
-            f"it cannot be written ({why})",
-            "check the folder's permissions, or give a writable file with --journal",
-        )
-    return JournalError(path, str(exc), "move it aside, or give another file with --journal")

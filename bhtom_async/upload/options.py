@@ -23,7 +23,15 @@ def _patterns(value: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _path_or_none(value: str | os.PathLike[str] | None) -> str | None:
-    return None if value is None else os.fspath(value)
+    if value is None:
+        return None
+    path = os.fspath(value)
+    if not path.strip():
+        raise InvalidInputError(
+            "journal must be a file path, not an empty string (None uses the default journal; "
+            '":memory:" keeps no record)'
+        )
+    return path
 
 
 _Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -82,6 +90,10 @@ class JobOptions:
             the destination's stored products (one listing per destination, cached), so a night
             uploaded before under another journal is not stored twice. None (the default): on
             when the paths are a watched stream, off otherwise. See `upload.server_index`.
+        resend_unknown: send again a file whose outcome is unknown because several stored
+            products could be it (an earlier unknown in the journal, or a server check that
+            cannot tell). No re-run can resolve that, as the server lists no size or hash: check
+            the candidates' ids first (the outcome lists them), then set this.
     """
 
     concurrency: int = attrs.field(default=4, validator=_at_least_one)
@@ -98,3 +110,4 @@ class JobOptions:
     rate_limit_budget: float = attrs.field(default=900.0, validator=_seconds(0.0))
     marker: bool = False
     check_server: bool | None = None
+    resend_unknown: bool = False

@@ -16,6 +16,10 @@ A stored product is this upload only if it is the **one** product that matches e
 - it was created after the first request for this file started, by the **server's** clock (our
   send time plus the offset read from the ``Date`` header of the server's answers), within a few
   seconds' tolerance;
+- its id is above the newest id the server had shown us before that first request (ids are
+  assigned in order, so a product at or below it existed before we sent: exact, no clock), and,
+  for a send made by an earlier process (killed, or ended with the outcome unknown), at or below
+  the newest id when this job began (that request was over by then);
 - it carries this upload's marker in its comment, when markers are on (exact: then nothing else
   can match);
 - no other journal row holds it, and no other unresolved upload of the same name to the same
@@ -47,6 +51,7 @@ __all__ = [
     "MAX_ITEMS",
     "TOLERANCE",
     "Lookup",
+    "NewestId",
     "ProductLike",
     "Sent",
     "ServerCheck",
@@ -61,6 +66,11 @@ TOLERANCE = 5.0
 UNSYNCED_TOLERANCE = 120.0
 #: Items read at most per look-up; more candidates than this and the verdict is unknown.
 MAX_ITEMS = 1000
+#: What an unknown outcome with several candidates says (no re-run can resolve it).
+NO_RERUN = (
+    "a re-run cannot either; none was adopted and the file was not sent again: check those ids on "
+    "the server, then run with --resend-unknown (JobOptions.resend_unknown) to send it"
+)
 #: Seconds to wait before a second look-up when a recent upload seemed absent.
 RECHECK_AFTER = 2.0
 #: Uploads started less than this many seconds ago get that second look-up.
@@ -112,6 +122,10 @@ class Sent:
         sent_at: our wall time when the first request for this file started.
         server_offset: the server's clock minus ours at that time, if an answer had told us.
         marker: the tag put in its comment, when markers are on.
+        id_floor: the newest product id the server had shown before the first request (None:
+            none seen); no product at or below it can be this upload.
+        id_ceiling: for a send by an earlier process, the newest id when this job began (None:
+            none); no product above it can be this upload.
     """
 
     key: JournalKey
@@ -120,11 +134,29 @@ class Sent:
     sent_at: float
     server_offset: float | None = None
     marker: str | None = None
+    id_floor: int | None = None
+    id_ceiling: int | None = None
 
     @classmethod
     def of_row(cls, row: JournalRow) -> Sent:
         start = row.first_sent_at if row.first_sent_at is not None else (row.sent_at or 0.0)
-        return cls(row.key, row.name, row.id, start, row.server_offset, row.marker)
+        return cls(row.key, row.name, row.id, start, row.server_offset, row.marker, row.id_floor)
+
+
+class NewestId:
+    """The newest data-product id the server has shown this job (its answers, its listings).
+
+    Ids are assigned in order, so a product whose id is at or below the value known before a
+    request started existed before it: it cannot be what that request stored.
+    """
+
+    def __init__(self) -> None:
+        self.value: int | None = None
+
+    def see(self, ident: int | None) -> None:
+        """Note an id the server showed."""
+        if ident is not None and (self.value is None or ident > self.value):
+            self.value = ident
 
 
 @attrs.frozen
@@ -150,6 +182,7 @@ def attribute(
     offset_now: float | None,
     others: Sequence[Sent] = (),
     held: frozenset[int] = frozenset(),
+    clock_gap: float | None = None,
 ) -> Verdict:
     """The rule (see the module docstring): which of `items` is the upload `sent`, if any.
 
@@ -159,30 +192,53 @@ def attribute(
         offset_now: the server's clock minus ours, read from the look-up's own answer.
         others: other unresolved uploads of the same name to the same place.
         held: ids other journal rows already hold.
+        clock_gap: set when the server's ``created`` stamps were found to run on another clock
+            than its ``Date`` header (`clocks.CreatedClock`): creation times are then not
+            compared, and without an id floor any candidate leaves the outcome unknown.
     """
     offset = sent.server_offset if sent.server_offset is not None else offset_now
     slack = TOLERANCE if offset is not None else UNSYNCED_TOLERANCE
     start = sent.sent_at + (offset or 0.0)
+    timed = clock_gap is None
     found: list[ProductLike] = []
+    early: list[int] = []  # above the id floor, yet stamped before our send: the clocks disagree?
     for item in items:
-        match = _matches(item, sent, start - slack)
+        match = _matches(item, sent, start - slack if timed else None)
         if match is None:
             return Verdict(
                 "unknown",
                 reason=f"a stored product that may be this file cannot be read (id {item.id}); "
                 "it was not adopted and the file was not sent again",
             )
-        if match and item.id not in held:
+        if match == "early" and item.id not in held and sent.id_floor is not None and item.id is not None:
+            early.append(item.id)
+        elif match is True and item.id not in held:
             found.append(item)
-    ids = tuple(sorted(i.id for i in found if i.id is not None))
+    ids = tuple(sorted({*(i.id for i in found if i.id is not None), *early}))
+    if early:
+        return Verdict(
+            "unknown",
+            candidates=ids,
+            reason=f"stored product {early[0]} of this name is newer than any the server had shown "
+            "before this file was sent, yet stamped before the send by the server's Date clock: "
+            "its clocks may disagree; it was not adopted and the file was not sent again",
+        )
     if not found:
         return Verdict("absent")
+    if not timed and sent.id_floor is None:
+        return Verdict(
+            "unknown",
+            candidates=ids,
+            reason=f"the server stamps products on a clock {clock_gap:+.0f} s away from its Date header, "
+            f"so stored product(s) {', '.join(map(str, ids))} cannot be told from this file by time; "
+            "none was adopted and the file was not sent again",
+        )
     if len(found) > 1:
         return Verdict(
             "unknown",
             candidates=ids,
-            reason=f"{len(found)} stored products could be this file (ids {', '.join(map(str, ids))}); "
-            "none was adopted and the file was not sent again",
+            reason=f"{len(found)} stored products could be this file (ids {', '.join(map(str, ids))}) "
+            f"and the server's records cannot tell them apart, so {NO_RERUN}",
         )
     (product,) = found
     assert product.id is not None  # checked by _matches
@@ -192,7 +248,7 @@ def attribute(
         other_start = other.sent_at + (
             other.server_offset if other.server_offset is not None else offset or 0.0
         )
-        if created >= other_start - slack and not (sent.marker and other.marker):
+        if (not timed or created >= other_start - slack) and not (sent.marker and other.marker):
             return Verdict(
                 "unknown",
                 candidates=ids,
@@ -202,8 +258,9 @@ def attribute(
     return Verdict("stored", data_product_id=product.id, candidates=ids)
 
 
-def _matches(item: ProductLike, sent: Sent, earliest: float) -> bool | None:
-    """True/False, or None when the item might be this upload but a field needed to tell is unreadable."""
+def _matches(item: ProductLike, sent: Sent, earliest: float | None) -> bool | Literal["early"] | None:
+    """True/False, ``"early"`` when only its creation time is before `earliest`, or None when the
+    item might be this upload but a field needed to tell is unreadable."""
     key = sent.key
     if item.dry_run:
         return False  # a dry run's record is not a stored upload
@@ -213,12 +270,18 @@ def _matches(item: ProductLike, sent: Sent, earliest: float) -> bool | None:
         item.data_product_type is None or item.data_product_type == key.data_product_type,
         key.data_product_type not in CAMERA_TYPES or item.camera is None or item.camera == key.observatory,
         not sent.marker or (item.comment is not None and sent.marker in item.comment),
-        item.created is None or _timestamp(item.created) >= earliest,
+        sent.id_floor is None or item.id is None or item.id > sent.id_floor,
+        sent.id_ceiling is None or item.id is None or item.id <= sent.id_ceiling,
     ]
     if not all(known):
         return False
     unreadable = item.id is None or item.data is None or item.target_name is None or item.created is None
-    return None if unreadable else True
+    if unreadable:
+        return None
+    assert item.created is not None
+    if earliest is not None and _timestamp(item.created) < earliest:
+        return "early"
+    return True
 
 
 def _timestamp(value: dt.datetime) -> float:
@@ -236,6 +299,8 @@ class ServerCheck:
         journal: the job's journal (other rows' ids and unresolved uploads).
         clock: the job's clock (the second look waits on it).
         server_offset: the server's clock minus ours, as last read from its answers.
+        clock_gap: how far the server's ``created`` stamps run from its ``Date`` clock, once
+            found to disagree (None: they agree, or it is not known yet).
     """
 
     def __init__(
@@ -244,7 +309,9 @@ class ServerCheck:
         journal: UploadJournal,
         clock: Clock,
         server_offset: Callable[[], float | None],
+        clock_gap: Callable[[], float | None] = lambda: None,
     ) -> None:
+        self._gap = clock_gap
         self._lookup = lookup
         self._journal = journal
         self._clock = clock
@@ -288,4 +355,6 @@ class ServerCheck:
             raise
         except BhtomError as exc:
             return Verdict("unknown", reason=f"could not look the file up on the server ({exc.headline})")
-        return attribute(items, sent, offset_now=self._offset(), others=others, held=held)
+        return attribute(
+            items, sent, offset_now=self._offset(), others=others, held=held, clock_gap=self._gap()
+        )

@@ -55,6 +55,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
@@ -69,6 +70,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .._clock import Clock
 from ..errors import AuthenticationError, BhtomError, JournalError, PermissionDeniedError
 from ..models.uploads import UploadOptions
+from .clocks import CreatedClock
 from .discovery import Candidate, Fingerprint, Found, Rejected, discover, inspect
 from .events import (
     BytesSent,
@@ -80,9 +82,9 @@ from .events import (
 )
 from .journal import JournalKey, SqliteJournal, UploadJournal, default_journal_path, key_of
 from .ledger import Ledger
-from .lookups import listing_for, lookup_for
+from .lookups import created_for, listing_for, lookup_for, probe_newest_id
 from .options import JobOptions
-from .reconcile import Sent, ServerCheck, Verdict
+from .reconcile import NewestId, Sent, ServerCheck, Verdict
 from .scratch import Scratch
 from .sending import JOB_WIDE_ERRORS as JOB_WIDE_ERRORS
 from .sending import FileSender
@@ -96,13 +98,20 @@ from .triage import Triage
 if TYPE_CHECKING:
     from ..client import Client
 
-__all__ = ["EVENT_BACKLOG", "JOB_WIDE_ERRORS", "LOOKUP_CONNECTIONS", "Uploader"]
+__all__ = ["CONCURRENT_RUNS", "EVENT_BACKLOG", "JOB_WIDE_ERRORS", "LOOKUP_CONNECTIONS", "Uploader"]
 
 #: `Uploader.events` sheds `BytesSent` events while this many events are waiting.
 EVENT_BACKLOG = 64
 #: Connections kept free for look-ups while every worker is uploading.
 LOOKUP_CONNECTIONS = 2
 
+#: Said when the server check is a new journal's only protection (see docs/uploads.md).
+CONCURRENT_RUNS = (
+    "this journal is new, so only the server check (check_server, --check-server) stands between "
+    "these files and a second copy: it sees what was stored before this job began, not another run "
+    "sending the same files at the same time under another journal (both would store them); give "
+    "such runs one journal, which lets one job at a time send"
+)
 StrPath = str | os.PathLike[str]
 logger = logging.getLogger("bhtom_async")
 
@@ -204,13 +213,29 @@ class Uploader:
         journal = TimedJournal(opened, self._clock, self._ledger.emit)  # writes become events
         await journal.open()
         self._journal = journal
+        newest = NewestId()  # ids are assigned in order: none at or below it can be a later upload
+        started_at = time.time()
+        if not self._dry_run:
+            await probe_newest_id(self._client, newest)
+        stamps = CreatedClock(created_for(self._client))  # do `created` and `Date` share a clock?
         self._server_check = ServerCheck(
-            lookup_for(self._client), journal, self._clock, lambda: self._client.server_clock_offset
+            lookup_for(self._client, newest),
+            journal,
+            self._clock,
+            lambda: self._client.server_clock_offset,
+            lambda: stamps.gap,
         )
         check = self._job.check_server
         server_index = None
         if check or (check is None and self._source is not None):
-            server_index = ServerIndex(listing_for(self._client), lambda: self._client.server_clock_offset)
+            server_index = ServerIndex(
+                listing_for(self._client, newest),
+                lambda: self._client.server_clock_offset,
+                lambda: stamps.gap,
+            )
+        if server_index is not None and opened.fresh and not self._dry_run:
+            self._ledger.warn(CONCURRENT_RUNS)  # in the summary (the CLI prints it) and the log
+            logger.warning("%s", CONCURRENT_RUNS)
         triage = Triage(
             journal,
             self._ledger,
@@ -219,6 +244,8 @@ class Uploader:
             server_index=server_index,
             reconcile=self._reconcile,
             stop=self._stop,
+            resend_unknown=self._job.resend_unknown,
+            job_start=(started_at, newest.value),
         )
         self._sender = FileSender(
             self._client,
@@ -232,6 +259,8 @@ class Uploader:
             reconcile=self._reconcile,
             stop=self._stop,
             requeue=self._requeue,
+            newest=newest,
+            stamps=stamps,
         )
         cancelled = False
         try:

@@ -49,12 +49,13 @@ from ..errors import (
 )
 from ..models.uploads import UploadOptions
 from . import frames
+from .clocks import CreatedClock
 from .discovery import Candidate
 from .events import FileStarted, RateLimited
 from .journal import JournalRow, UploadJournal, key_of
 from .ledger import JobStopped, Ledger
 from .options import JobOptions
-from .reconcile import Sent, Verdict
+from .reconcile import NewestId, Sent, Verdict
 from .scratch import Scratch
 from .throttle import JobThrottle
 from .triage import Triage
@@ -92,6 +93,8 @@ class FileSender:
         reconcile: asks the server whether a file whose answer was lost arrived.
         stop: stops the job after a refusal every file would get.
         requeue: hands a file that changed while it was sent back to the settle gate, with a note.
+        newest: the newest product id the server has shown (journaled with each first send).
+        stamps: checks on the job's first receipt that ``created`` stamps and ``Date`` agree.
     """
 
     def __init__(
@@ -108,7 +111,10 @@ class FileSender:
         reconcile: Callable[[Sent, str | None], Awaitable[Verdict]],
         stop: Callable[[BhtomError], None],
         requeue: Callable[[Candidate, UploadOptions, str], None],
+        newest: NewestId | None = None,
+        stamps: CreatedClock | None = None,
     ) -> None:
+        self._stamps = stamps
         self._client = client
         self._journal = journal
         self._ledger = ledger
@@ -120,6 +126,7 @@ class FileSender:
         self._reconcile = reconcile
         self._stop = stop
         self._requeue = requeue
+        self._newest = newest or NewestId()
         self._deadlines: dict[str, anyio.CancelScope] = {}  # each handled file's deadline
 
     async def handle(self, candidate: Candidate, options: UploadOptions, note: str | None) -> None:
@@ -128,9 +135,10 @@ class FileSender:
         with anyio.move_on_after(self._job.file_timeout) as scope:
             self._deadlines[candidate.fingerprint.path] = scope
             try:
+                gap_known = self._stamps is not None and self._stamps.gap is not None
                 to_send = await self._triage.check(candidate, options)
                 if to_send is not None:
-                    await self._send(candidate, options, to_send.row, note)
+                    await self._send(candidate, options, to_send.row, note, gap_known=gap_known)
             except JobStopped:
                 self._ledger.not_attempted(candidate.path, candidate.size)
             except JournalError as exc:
@@ -146,7 +154,13 @@ class FileSender:
             await self._timed_out(candidate, options)
 
     async def _send(
-        self, candidate: Candidate, options: UploadOptions, row: JournalRow | None, note: str | None
+        self,
+        candidate: Candidate,
+        options: UploadOptions,
+        row: JournalRow | None,
+        note: str | None,
+        *,
+        gap_known: bool = True,
     ) -> None:
         marker = (row.marker if row is not None else None) or (
             f"bhtom_async:{uuid.uuid4().hex[:16]}" if self._job.marker and not self._dry_run else None
@@ -162,9 +176,17 @@ class FileSender:
             async with self._throttle.probe():
                 if self._ledger.stopping:  # it may have stopped while this waited for the answer
                     raise JobStopped
+                # The first receipt showed the server's stamps on another clock while this file
+                # waited: its checks compared times, so they are made again.
+                recheck = attempts == 1 and not gap_known and self._gap_found()
+                if recheck and await self._triage.check(candidate, options) is None:
+                    return
                 again = await self._attempt(candidate, sent_options, marker, attempts, note)
             if not again:
                 return
+
+    def _gap_found(self) -> bool:
+        return self._stamps is not None and self._stamps.gap is not None
 
     async def _attempt(
         self, candidate: Candidate, options: UploadOptions, marker: str | None, attempt: int, note: str | None
@@ -203,6 +225,7 @@ class FileSender:
                     candidate.wire_name,
                     server_offset=self._client.server_clock_offset,
                     marker=marker,
+                    id_floor=self._newest.value,
                 )
             except JournalError as exc:
                 self._stop(exc)  # nothing was sent: the file is left for a re-run
@@ -214,6 +237,7 @@ class FileSender:
             (row.first_sent_at or row.sent_at or 0.0) if row else time.time(),
             row.server_offset if row else None,
             marker,
+            row.id_floor if row else self._newest.value,
         )
         await self._throttle.before_request()
         self._ledger.emit(FileStarted(path, candidate.size, attempt))
@@ -246,7 +270,12 @@ class FileSender:
             self._ledger.finished(candidate, "dry_run", reason=reason, sha256=sha, **common)
             return False
         data_product_id = receipt.files[0].id if receipt.files else None
+        self._newest.see(data_product_id)
         assert row is not None
+        if self._stamps is not None and data_product_id is not None and row.sent_at is not None:
+            # Still inside the first request's gate: the other workers wait for this read-back.
+            offset = self._client.server_clock_offset
+            await self._stamps.check(data_product_id, row.sent_at, time.time(), offset)
         if not await _unchanged(candidate):
             await journal.finish(
                 row.id, "changed", data_product_id=data_product_id, reason="changed while it was being sent"

@@ -10,7 +10,10 @@ type and camera, the file's wire name alone or behind the server's numeric prefi
 after the file was last changed (by the server's clock, within a few seconds). What it cannot
 see: it cannot tell this file from another file of the same name sent to the same target and
 camera after this one was last written (for example by a colleague sharing the camera and the
-naming scheme); such a file is then reported as already on the server, not sent.
+naming scheme); such a file is then reported as already on the server, not sent. Nor can it
+see another run sending the same files at the same time under another journal: the listing
+shows what was stored when it was made, so both runs send (the scheduler says so when the
+server check is a new journal's only protection).
 
 Cost: one listing per destination (a request per 500 or 1,000 products created since the oldest
 file's last change, less a day), again only when an older file turns up.
@@ -48,11 +51,19 @@ class ServerIndex:
     Args:
         listing: lists a destination's products created after a time (our epoch seconds).
         server_offset: the server's clock minus ours, as last read from its answers.
+        clock_gap: how far the server's ``created`` stamps run from its ``Date`` clock, once
+            found to disagree; then a same-named product cannot be dated and the file is unknown.
     """
 
-    def __init__(self, listing: Listing, server_offset: Callable[[], float | None]) -> None:
+    def __init__(
+        self,
+        listing: Listing,
+        server_offset: Callable[[], float | None],
+        clock_gap: Callable[[], float | None] = lambda: None,
+    ) -> None:
         self._listing = listing
         self._offset = server_offset
+        self._gap = clock_gap
         self._cache: dict[JournalKey, _Cached] = {}
         self._lock = anyio.Lock()
         self.requests = 0  # listings made (for reports and tests)
@@ -78,7 +89,7 @@ class ServerIndex:
         sent = Sent(key, wire_name, None, changed_at, offset)
         candidates = [*cached.by_name.get(wire_name, []), *cached.unreadable]
         taken = frozenset(await held([c.id for c in candidates if c.id is not None]))
-        return attribute(candidates, sent, offset_now=offset, held=taken)
+        return attribute(candidates, sent, offset_now=offset, held=taken, clock_gap=self._gap())
 
     async def _fill(self, key: JournalKey, since: float) -> _Cached:
         cached = _Cached(since, defaultdict(list), [])

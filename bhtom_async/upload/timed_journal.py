@@ -67,9 +67,12 @@ class TimedJournal:
         *,
         server_offset: float | None,
         marker: str | None,
+        id_floor: int | None = None,
     ) -> JournalRow:
         async with self._timed("begin"):
-            return await self._inner.begin(key, fingerprint, name, server_offset=server_offset, marker=marker)
+            return await self._inner.begin(
+                key, fingerprint, name, server_offset=server_offset, marker=marker, id_floor=id_floor
+            )
 
     async def finish(
         self,

@@ -7,6 +7,11 @@ again with its earlier marker. A file new to the journal whose wire name and siz
 uploaded row is hashed: the same content is journaled as a copy, not sent. With
 `JobOptions.check_server`, a file new to the journal is then looked for among the destination's
 stored products (`server_index`). A dry run reads the journal and writes nothing to it.
+
+A server product satisfies at most one file: before a file new to the journal may claim a stored
+product by its name, every other unresolved row of that name and place (another folder's
+``img.fits`` left ``sending`` by a crash) is reconciled first, so it takes its own product. While
+one stays unresolved, a product of that name is not claimed (the file's outcome is ``unknown``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from ..errors import AuthenticationError, BhtomError, MissingDependencyError, Pe
 from ..models.uploads import UploadOptions
 from . import frames
 from .discovery import Candidate
-from .journal import JournalRow, UploadJournal, key_of
+from .journal import JournalKey, JournalRow, UploadJournal, key_of
 from .ledger import JobStopped, Ledger
 from .reconcile import Sent, Verdict
 from .scratch import Scratch
@@ -48,6 +53,11 @@ class Triage:
         server_index: the destinations' stored products (`check_server`), or None.
         reconcile: asks the server whether an earlier send arrived.
         stop: stops the job after a refusal every file would get.
+        resend_unknown: send a file whose outcome stays unknown because several stored products
+            could be it (the user checked them), instead of reporting it unknown again.
+        job_start: when this job began (our clock) and the newest product id then: a row sent
+            before it was sent by an earlier process, whose request was over, so no product
+            above that id is its upload.
     """
 
     def __init__(
@@ -60,7 +70,11 @@ class Triage:
         server_index: ServerIndex | None,
         reconcile: Callable[[Sent, str | None], Awaitable[Verdict]],
         stop: Callable[[BhtomError], None],
+        resend_unknown: bool = False,
+        job_start: tuple[float, int | None] = (0.0, None),
     ) -> None:
+        self._job_start = job_start
+        self._resend_unknown = resend_unknown
         self._journal = journal
         self._ledger = ledger
         self._scratch = scratch
@@ -86,13 +100,13 @@ class Triage:
                     candidate.path, "an earlier upload's outcome is unknown; a real run reconciles it"
                 )
                 return None
-            verdict = await self._reconcile(Sent.of_row(row), row.sha256)
+            verdict = await self._reconcile(self._sent(row), row.sha256)
             if verdict.kind == "stored":
                 self._ledger.finished(
                     candidate, "uploaded", data_product_id=verdict.data_product_id, reconciled=True
                 )
                 return None
-            if verdict.kind == "unknown":
+            if verdict.kind == "unknown" and not self._resend(verdict):
                 await journal.finish(row.id, "unknown", reason=verdict.reason, candidates=verdict.candidates)
                 self._ledger.finished(
                     candidate, "unknown", reason=verdict.reason, candidates=verdict.candidates
@@ -104,11 +118,46 @@ class Triage:
             return None
         return ToSend(row)
 
+    def _sent(self, row: JournalRow) -> Sent:
+        """What is known of an earlier send; one by an earlier process gets this job's id ceiling."""
+        sent = Sent.of_row(row)
+        started, newest = self._job_start
+        if row.sent_at is not None and row.sent_at < started:
+            return attrs.evolve(sent, id_ceiling=newest)
+        return sent
+
+    def _resend(self, verdict: Verdict) -> bool:
+        """The user asked to send files that stay unknown because several products could be each."""
+        return self._resend_unknown and len(verdict.candidates) > 1 and not self._dry_run
+
+    async def _resolve_others(self, key: JournalKey, wire_name: str) -> list[JournalRow]:
+        """Reconcile the other unresolved rows of this name and place; those still unresolved.
+
+        Runs under the scheduler's per-name lock, so no upload of this name is in flight here: a
+        row still ``sending`` was left by a crash.
+        """
+        left: list[JournalRow] = []
+        for other in await self._journal.unclear(key, wire_name):
+            if self._dry_run:
+                left.append(other)
+                continue
+            verdict = await self._reconcile(self._sent(other), other.sha256)
+            if verdict.kind == "absent":
+                reason = "not stored (found absent on the server); sent again when its file is handled"
+                await self._journal.finish(other.id, "failed", reason=reason)
+            elif verdict.kind == "unknown":
+                await self._journal.finish(
+                    other.id, "unknown", reason=verdict.reason, candidates=verdict.candidates
+                )
+                left.append(other)
+        return left
+
     async def _on_server(self, candidate: Candidate, options: UploadOptions) -> bool:
         """Whether the server already holds this file (uploaded before under another journal)."""
         assert self._server_index is not None
         journal = self._journal
         key = key_of(options)
+        unresolved = await self._resolve_others(key, candidate.wire_name)
         try:
             verdict = await self._server_index.find(
                 key, candidate.wire_name, candidate.fingerprint.mtime_ns / 1e9, journal.held_ids
@@ -118,8 +167,16 @@ class Triage:
             raise JobStopped from None
         except BhtomError as exc:
             verdict = Verdict("unknown", reason=f"could not check the server first ({exc.headline})")
-        if verdict.kind == "absent":
+        if verdict.kind == "absent" or (verdict.kind == "unknown" and self._resend(verdict)):
             return False
+        if verdict.kind == "stored" and unresolved:
+            others = ", ".join(row.path for row in unresolved)
+            verdict = Verdict(
+                "unknown",
+                candidates=verdict.candidates,
+                reason=f"product {verdict.data_product_id} could be this file or {others} (same name, "
+                "outcome unknown); it was not claimed and the file was not sent",
+            )
         if verdict.kind == "stored":
             reason = f"already on the server (id {verdict.data_product_id})"
             if not self._dry_run:

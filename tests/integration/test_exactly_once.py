@@ -113,17 +113,25 @@ async def test_two_processes_on_one_journal_never_send_a_file_twice(
     """An overlapping second run is refused at once naming the first, or waits for it and sends nothing."""
     for i in range(8):
         write(tmp_path / "night" / f"f{i}.fits", i)
-    emulator.add_fault(FaultRule(kind="latency", host="upload", path="/upload/", seconds=0.3))
+    # The first job reads its files from a stream that stays open until the test closes its stdin, so
+    # it holds the journal for as long as the test needs, however slow the machine is.
     script = """
 import anyio, sys
+from pathlib import Path
 from bhtom_async import Client, JobOptions, UploadOptions, Uploader
+async def held(night):
+    for path in sorted(Path(night).iterdir()):
+        yield path
+    await anyio.to_thread.run_sync(sys.stdin.readline)
 async def main():
-    base, upload, token, night, journal, wait = sys.argv[1:7]
+    base, upload, token, night, journal, wait, hold = sys.argv[1:8]
     async with Client(token, base_url=base, upload_url=upload) as bh:
-        job = JobOptions(journal=journal, settle_time=0, concurrency=2, journal_wait=float(wait))
+        job = JobOptions(
+            journal=journal, settle_time=0, concurrency=2, journal_wait=float(wait), check_server=False
+        )
         try:
             options = UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam")
-            summary = await Uploader(bh, night, options, job).run()
+            summary = await Uploader(bh, held(night) if hold == "hold" else night, options, job).run()
         except Exception as exc:
             print("refused", type(exc).__name__, exc.headline, flush=True)
             return
@@ -133,22 +141,31 @@ anyio.run(main)
     args = [emulator.base_url, emulator.upload_url, emulator.tokens["alice"], str(tmp_path / "night")]
     journal = str(tmp_path / "j.sqlite3")
 
-    def start(wait: float) -> subprocess.Popen[str]:
+    def start(wait: float, hold: str = "") -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [sys.executable, "-c", script, *args, journal, str(wait)], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", script, *args, journal, str(wait), hold or "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
 
-    first = start(0)
-    with anyio.fail_after(20):
-        while emulator.state.request_count("POST", "/upload/") == 0:
+    def frames() -> list[str]:
+        return [
+            p.sha256 for p in emulator.state.dataproducts() if p.file_name.startswith("f") and not p.dry_run
+        ]
+
+    first = start(0, "hold")
+    with anyio.fail_after(60):
+        while len(frames()) < 8:  # every frame stored; the first job still holds the journal
             await anyio.sleep(0.05)
     refused = start(0)
+    refused_output = refused.communicate(timeout=60)[0].strip()
     waiting = start(60)
-    outputs = [p.communicate(timeout=60)[0].strip() for p in (first, refused, waiting)]
-    assert outputs[0] == "done 8 0"
-    assert outputs[1].startswith("refused JournalBusyError")
-    assert f"process {first.pid}" in outputs[1]
-    assert outputs[2] == "done 0 8"
-    frames = [p for p in emulator.state.dataproducts() if p.file_name.startswith("f") and not p.dry_run]
-    assert len(frames) == 8
-    assert len({p.sha256 for p in frames}) == 8
+    first_output = first.communicate("\n", timeout=60)[0].strip()  # the first job ends
+    waiting_output = waiting.communicate(timeout=60)[0].strip()
+    assert first_output == "done 8 0"
+    assert refused_output.startswith("refused JournalBusyError")
+    assert f"process {first.pid}" in refused_output
+    assert waiting_output == "done 0 8"
+    assert len(frames()) == 8
+    assert len(set(frames())) == 8

@@ -22,6 +22,8 @@ UPLOAD = UPLOAD_URL + "/upload/"
 DATA = BASE_URL + "/common/api/data/"
 TARGET = "Gaia22bpl"
 CAMERA = "HarnessObs_HarnessCam"
+#: An empty data-product listing (the job-start probe of the newest id, in tests that list nothing).
+NO_PRODUCTS = httpx.Response(200, json={"count": 0, "num_pages": 1, "current_page": 1, "data": []})
 #: A fault answers (or raises for) one upload request instead of the server; None lets it through.
 Fault = Callable[[httpx.Request], httpx.Response | None]
 
@@ -90,6 +92,11 @@ class Routes:
 
     upload: respx.Route
     listing: respx.Route
+
+    @property
+    def lookups(self) -> int:
+        """Listings of one file name (the reconcile look-ups; not the job-start probe)."""
+        return sum("photometry_data" in json.loads(c.request.content) for c in self.listing.calls)
 
 
 Frames = Callable[..., list[Path]]

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bhtom_async.errors import JournalBusyError, JournalError
+from bhtom_async import JobOptions
+from bhtom_async.errors import InvalidInputError, JournalBusyError, JournalError
 from bhtom_async.upload.discovery import Fingerprint
 from bhtom_async.upload.journal import Journal, JournalKey, _journal_error
 
@@ -59,12 +60,12 @@ async def test_resend_counts_attempts_keeps_one_row_and_its_first_send(tmp_path:
 
 
 async def test_journal_uses_wal(tmp_path: Path) -> None:
-    """The database is in WAL mode with the uploads table, at schema version 2."""
+    """The database is in WAL mode with the uploads table, at schema version 3."""
     async with Journal(tmp_path / "j.sqlite3"):
         pass
     db = sqlite3.connect(tmp_path / "j.sqlite3")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
     assert db.execute("SELECT count(*) FROM uploads").fetchone()[0] == 0
     db.close()
 
@@ -197,7 +198,7 @@ async def test_a_journal_that_cannot_be_created_is_one_clear_error(tmp_path: Pat
     (folder / "j.sqlite3.lock").mkdir()  # as unwritable as a read-only folder, even for root
     with pytest.raises(JournalError) as caught:
         await Journal(folder / "j.sqlite3").open()
-    assert "cannot be written" in str(caught.value)
+    assert caught.value.problem == f"its lock file {folder / 'j.sqlite3'}.lock is a folder, not a file"
     assert "--journal" in str(caught.value.hint)
 
 
@@ -274,3 +275,66 @@ async def test_read_only_journal_cannot_be_written(tmp_path: Path) -> None:
         assert len(await journal.rows()) == 1
         with pytest.raises(JournalError, match="cannot be written"):
             await journal.begin(KEY, fp("/n/b.fits"), "b.fits", server_offset=0.0, marker=None)
+
+
+async def test_a_journal_without_its_table_yet_reads_as_empty(tmp_path: Path) -> None:
+    """A dry run (or the CLI's plan) opening a journal another job has just created, before its
+    schema: no "no such table", it reads as empty; the writer then creates the schema."""
+    path = tmp_path / "j.sqlite3"
+    sqlite3.connect(path).execute("PRAGMA journal_mode=WAL").close()  # the file exists, no table yet
+    async with Journal(path, read_only=True) as journal:
+        assert await journal.find(KEY, fp()) is None
+        assert await journal.rows() == []
+    async with Journal(path) as journal:
+        await journal.begin(KEY, fp(), "a.fits", server_offset=None, marker=None)
+        assert len(await journal.rows()) == 1
+
+
+def test_ten_runs_starting_at_once_on_a_new_journal_never_see_a_missing_table(tmp_path: Path) -> None:
+    """Ten processes start on a journal that does not exist yet; each reads it without the lock (as
+    the CLI's plan does), then takes it (waiting for the others) and records a row: all ten succeed."""
+    path = tmp_path / "new" / "j.sqlite3"
+    start = time.time() + 1.5
+    script = """
+import anyio, sys, time
+from bhtom_async.upload.discovery import Fingerprint
+from bhtom_async.upload.journal import Journal, JournalKey
+async def main(path, start, n):
+    key = JournalKey("T", "O", "fits_file")
+    time.sleep(max(0.0, float(start) - time.time()))
+    for _ in range(20):  # read while the others create it
+        async with Journal(path, read_only=True) as journal:
+            await journal.find(key, Fingerprint("/x", 1, 1))
+    async with Journal(path, wait=30) as journal:
+        await journal.begin(key, Fingerprint(f"/f{n}", 1, 1), "f.fits", server_offset=None, marker=None)
+    print("ok")
+anyio.run(main, *sys.argv[1:])
+"""
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(path), str(start), str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(10)
+    ]
+    results = [run.communicate(timeout=60) for run in runs]
+    assert [r.returncode for r in runs] == [0] * 10, [err for _, err in results if err]
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM uploads").fetchone() == (10,)
+
+
+def test_an_empty_journal_path_is_refused_by_the_job_options() -> None:
+    """JobOptions(journal="") would keep no record (SQLite's temporary database): refused, saying why."""
+    with pytest.raises(InvalidInputError, match="not an empty string"):
+        JobOptions(journal="")
+
+
+async def test_a_row_keeps_the_id_floor_of_its_first_send(tmp_path: Path) -> None:
+    """The newest id known before the first request is kept across re-sends (its window starts then)."""
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        first = await journal.begin(KEY, fp(), "a.fits", server_offset=None, marker=None, id_floor=40)
+        await journal.finish(first.id, "failed", reason="503")
+        again = await journal.begin(KEY, fp(), "a.fits", server_offset=None, marker=None, id_floor=55)
+    assert (first.id_floor, again.id_floor) == (40, 40)

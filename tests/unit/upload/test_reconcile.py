@@ -11,9 +11,17 @@ import pytest
 
 from bhtom_async.errors import ServerError
 from bhtom_async.testing import ManualClock
+from bhtom_async.upload.clocks import CreatedClock
 from bhtom_async.upload.discovery import Fingerprint, wire_name
 from bhtom_async.upload.journal import JournalKey, SqliteJournal
-from bhtom_async.upload.reconcile import ProductLike, Sent, ServerCheck, attribute, stored_name_matches
+from bhtom_async.upload.reconcile import (
+    NewestId,
+    ProductLike,
+    Sent,
+    ServerCheck,
+    attribute,
+    stored_name_matches,
+)
 
 pytestmark = pytest.mark.anyio
 SENT = 1_750_000_000.0
@@ -221,3 +229,65 @@ async def test_a_failed_look_up_is_unknown_not_absent(tmp_path: Path) -> None:
         verdict = await ServerCheck(failing, journal, ManualClock(), lambda: 0.0).check(sent())
     assert verdict.kind == "unknown"
     assert "could not look the file up" in str(verdict.reason)
+
+
+def test_a_product_at_or_below_the_id_floor_is_never_this_upload() -> None:
+    """Ids are assigned in order: a same-named product created 3 s before our send (inside the clock
+    tolerance) whose id the server had shown before we sent is not a candidate; one above it is."""
+    before = Sent(KEY, "a.fits", 1, SENT, 0.0, None, 40)
+    theirs = Item(40, "/d/40_a.fits", at(SENT - 3))
+    assert attribute([theirs], before, offset_now=0.0).kind == "absent"
+    ours = Item(41, "/d/41_a.fits", at(SENT + 1))
+    verdict = attribute([theirs, ours], before, offset_now=0.0)
+    assert (verdict.kind, verdict.data_product_id) == ("stored", 41)
+    assert attribute([theirs], sent(), offset_now=0.0).kind == "stored"  # no floor: time alone
+
+
+def test_newest_id_keeps_the_largest_id_seen() -> None:
+    newest = NewestId()
+    for ident in (5, None, 9, 7):
+        newest.see(ident)
+    assert newest.value == 9
+
+
+def test_a_product_above_the_floor_stamped_before_our_send_is_unknown_not_absent() -> None:
+    """Newer than anything seen before the send, yet stamped 60 s before it: the server's clocks
+    disagree (or someone else's frame), so it is neither adopted nor taken as absent."""
+    floored = Sent(KEY, "a.fits", 1, SENT, 0.0, None, 40)
+    verdict = attribute([Item(41, "/d/41_a.fits", at(SENT - 60))], floored, offset_now=0.0)
+    assert (verdict.kind, verdict.candidates) == ("unknown", (41,))
+
+
+def test_once_the_stamps_are_known_to_run_on_another_clock_only_ids_decide() -> None:
+    """With a known clock gap, creation times are not compared: above the floor is this upload;
+    without a floor any candidate is unknown."""
+    floored = Sent(KEY, "a.fits", 1, SENT, 0.0, None, 40)
+    item = Item(41, "/d/41_a.fits", at(SENT - 60))
+    verdict = attribute([item], floored, offset_now=0.0, clock_gap=-60.0)
+    assert (verdict.kind, verdict.data_product_id) == ("stored", 41)
+    assert attribute([item], sent(), offset_now=0.0, clock_gap=-60.0).kind == "unknown"
+    assert attribute([], sent(), offset_now=0.0, clock_gap=-60.0).kind == "absent"
+
+
+@pytest.mark.parametrize(("stamp", "gap"), [(SENT + 1, None), (SENT - 60, -60.0), (SENT + 70, 68.0)])
+async def test_our_own_receipt_shows_whether_the_stamps_share_the_date_clock(
+    stamp: float, gap: float | None
+) -> None:
+    """Sent at SENT, answered 2 s later, Date offset 0: a stamp inside the window agrees; 60 s before
+    or 70 s after it is a gap (stamp clock minus Date clock)."""
+
+    async def created_of(product_id: int) -> dt.datetime:
+        return at(stamp)
+
+    stamps = CreatedClock(created_of)
+    await stamps.check(7, SENT, SENT + 2, 0.0)
+    assert (stamps.checked, stamps.gap) == (True, gap)
+
+
+def test_a_send_by_an_earlier_process_cannot_be_a_product_newer_than_this_job() -> None:
+    """Killed mid-request: that request was over when this job began (newest id 50), so a same-named
+    product stored since (id 51, a colleague's) is not it, however well its time fits."""
+    killed = Sent(KEY, "a.fits", 1, SENT, 0.0, None, 40, 50)
+    assert attribute([Item(51, "/d/51_a.fits", at(SENT + 30))], killed, offset_now=0.0).kind == "absent"
+    verdict = attribute([Item(45, "/d/45_a.fits", at(SENT + 1))], killed, offset_now=0.0)
+    assert (verdict.kind, verdict.data_product_id) == ("stored", 45)

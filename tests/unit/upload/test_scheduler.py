@@ -111,7 +111,7 @@ async def test_lost_answer_after_store_is_reconciled_not_resent(
     (outcome,) = summary.outcomes
     assert (outcome.status, outcome.reconciled, outcome.data_product_id) == ("uploaded", True, 1001)
     assert routes.upload.call_count == 1
-    assert routes.listing.call_count == 1
+    assert routes.lookups == 1
     assert len(server.stored) == 1
 
 
@@ -412,7 +412,7 @@ async def test_absent_after_a_lost_answer_is_looked_up_twice_before_resending(
     server.faults.append(lambda request: httpx.Response(504, text="Gateway Timeout"))
     summary = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
     assert summary.outcomes[0].status == "uploaded"
-    assert routes.listing.call_count == 2
+    assert routes.lookups == 2
     assert 2.0 in clock.sleeps
 
 
@@ -569,13 +569,24 @@ async def test_without_markers_two_candidates_are_unknown_never_adopted(
     server: FakeServer,
     tmp_path: Path,
 ) -> None:
-    """Without markers the same situation is ambiguous: unknown, both ids reported, nothing re-sent."""
+    """Without markers the same situation is ambiguous: unknown, both ids reported, nothing re-sent.
+
+    (Someone else's same-named frame stored while ours was sent: after the job began, so the
+    newest id seen before our send does not rule it out.)"""
     (path,) = frames(1)
-    server.store(
-        {"target": TARGET, "observatory": CAMERA, "data_product_type": "fits_file", "dry_run": "False"},
-        path.name,
-    )
-    server.faults.append(server.store_then(httpx.ReadError("reset")))
+    lost = server.store_then(httpx.ReadError("reset"))
+
+    def someone_else_then_ours(request: httpx.Request) -> httpx.Response | None:
+        fields = {
+            "target": TARGET,
+            "observatory": CAMERA,
+            "data_product_type": "fits_file",
+            "dry_run": "False",
+        }
+        server.store(fields, path.name)
+        return lost(request)
+
+    server.faults.append(someone_else_then_ours)
     summary = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
     (outcome,) = summary.outcomes
     assert (outcome.status, outcome.candidates) == ("unknown", (1001, 1002))

@@ -14,6 +14,7 @@ from bhtom_async import Client, JobOptions, UploadOptions
 from bhtom_async.upload import Uploader
 
 from ...conftest import BASE_URL, UPLOAD_URL
+from .conftest import DATA, NO_PRODUCTS
 
 pytestmark = pytest.mark.anyio
 
@@ -45,6 +46,7 @@ async def test_uploads_reach_the_concurrency_limit_after_the_probe(
         return httpx.Response(201, json={"Success": [entry]})
 
     with respx.mock:
+        respx.post(DATA).mock(return_value=NO_PRODUCTS)  # the job-start probe of the newest id
         respx.post(UPLOAD_URL + "/upload/").mock(side_effect=answer)
         summary = await Uploader(
             bh,
@@ -64,6 +66,7 @@ async def test_a_fixed_pool_smaller_than_the_concurrency_is_said_not_hidden(
     paths = make_fits_tree(8)
     entry = {"file name:": "1_x.fits", "id": "1", "message": "ok"}
     with respx.mock:
+        respx.post(DATA).mock(return_value=NO_PRODUCTS)  # the job-start probe of the newest id
         respx.post(UPLOAD_URL + "/upload/").mock(return_value=httpx.Response(201, json={"Success": [entry]}))
         async with make_client(max_connections=6) as bh:
             with pytest.warns(UserWarning, match="4 uploads run at once instead of 16"):
@@ -102,6 +105,7 @@ async def test_look_ups_have_connections_while_every_worker_uploads(
 
     empty = {"count": 0, "num_pages": 1, "current_page": 1, "data": []}
     with respx.mock:
+        respx.post(DATA).mock(return_value=NO_PRODUCTS)  # the job-start probe of the newest id
         respx.post(UPLOAD_URL + "/upload/").mock(side_effect=hold)
         respx.post(BASE_URL + "/common/api/comments/").mock(return_value=httpx.Response(200, json=empty))
         job = Uploader(
