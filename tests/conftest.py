@@ -146,3 +146,37 @@ def fits_bytes(seed: int, *, size_blocks: int = 2, mjd: float = 60827.9, filt: s
     header += b" " * (-len(header) % 2880)
     data = bytes((seed * 31 + i) % 251 for i in range(2880 * (size_blocks - 1)))
     return header + data
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real PostgreSQL 16 (the `pgserver` wheel) per test process, on a unix socket only.
+
+    It fails loudly rather than skipping: the shared-journal tests need a database.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime folder; without XDG_RUNTIME_DIR it warns.
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def pg_url(postgres_server: Any) -> str:
+    """A URL to a fresh, empty database of its own (tests never share one)."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    socket_dir = postgres_server.get_uri().split("host=", 1)[1]
+    with psycopg.connect(f"postgresql://postgres@/postgres?host={socket_dir}", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"postgresql://postgres@/{name}?host={socket_dir}"
