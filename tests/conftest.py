@@ -149,23 +149,29 @@ def fits_bytes(seed: int, *, size_blocks: int = 2, mjd: float = 60827.9, filt: s
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def postgres_server() -> Iterator[Any]:
     """One real PostgreSQL 16 (the `pgserver` wheel) per test process, on a unix socket only.
 
-    It fails loudly rather than skipping: the shared-journal tests need a database.
+    It fails loudly rather than skipping: the shared-journal tests need a database. Its folder
+    is a fresh one under the system temp dir (as root, pgserver runs PostgreSQL as its own
+    user, which must reach the folder; pytest's temp folders are private to root).
     """
+    import shutil
+    import tempfile
     import warnings
 
+    folder = tempfile.mkdtemp(prefix="bhtom-pg-")
     with warnings.catch_warnings():
         # pgserver asks platformdirs for a runtime folder; without XDG_RUNTIME_DIR it warns.
         warnings.simplefilter("ignore")
         import pgserver
 
-        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+        server = pgserver.get_server(folder, cleanup_mode="stop")
     try:
         yield server
     finally:
         server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from . import account, calibration, community, data, observatories, targets, upload
+from . import account, calibration, community, data, journal, observatories, targets, upload
 from ._core import BhtomGroup, CliState, merge_state
 from .demo import demo
 from .emulator import emulator
@@ -68,6 +68,7 @@ data.register(cli)
 targets.register(cli)
 observatories.register(cli)
 community.register(cli)
+journal.register(cli)
 cli.add_command(emulator)
 cli.add_command(demo)
 

@@ -128,8 +128,10 @@ Example:
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out files matching (repeatable).")
 @click.option(
     "--journal",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite journal: uploaded files are skipped on re-runs (default: the library's own).",
+    metavar="FILE|URL",
+    envvar="BHTOM_JOURNAL",
+    help="SQLite file, or postgresql://... shared by many hosts (docs/many-hosts.md): uploaded "
+    "files are skipped on re-runs [default: BHTOM_JOURNAL, else the library's own file].",
 )
 @click.option(
     "--journal-wait", type=SECONDS, default=0.0, help="Wait this long for a job holding the journal."
@@ -261,7 +263,7 @@ def upload(
     concurrency: int,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
-    journal: Path | None,
+    journal: str | None,
     journal_wait: float,
     settle: float | None,
     min_age: float | None,

@@ -40,7 +40,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -217,9 +217,8 @@ class PostgresJournal:
         )
         self._pool = pool
         try:
-            await anyio.to_thread.run_sync(
-                lambda: pool.open(wait=True, timeout=min(30.0, self.reconnect_wait))
-            )
+            await self._reach()
+            await anyio.to_thread.run_sync(pool.open)
             await self._run(_ensure_schema)
             if not self.read_only:
                 await self._run(self._register)
@@ -258,6 +257,14 @@ class PostgresJournal:
         self._held.clear()
         self._epochs.clear()
 
+    async def _reach(self) -> None:
+        """Connect once outside the pool, so a refusal is reported with libpq's own reason."""
+
+        def probe() -> None:
+            psycopg.connect(self._conninfo, connect_timeout=10).close()
+
+        await self._retrying(lambda: anyio.to_thread.run_sync(probe, limiter=self._limiter))
+
     def _register(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute(
             "INSERT INTO bhtom_workers (id, host, pid, started_at, heartbeat_at) "
@@ -293,11 +300,15 @@ class PostgresJournal:
             with pool.connection() as conn, conn.transaction():
                 return func(conn)
 
+        return await self._retrying(lambda: anyio.to_thread.run_sync(once, limiter=self._limiter))
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call`, tried again while PostgreSQL cannot be reached, for `reconnect_wait` seconds."""
         start = time.monotonic()
         attempt = 0
         while True:
             try:
-                return await anyio.to_thread.run_sync(once, limiter=self._limiter)
+                return await call()
             except psycopg.OperationalError as exc:
                 attempt += 1
                 if time.monotonic() - start >= self.reconnect_wait:
