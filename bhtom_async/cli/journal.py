@@ -42,6 +42,10 @@ def status(state: CliState, location: str) -> None:
 
     LOCATION defaults to BHTOM_JOURNAL. A SQLite file has no workers or claims (one job at a
     time holds it); its rows are counted the same way.
+
+    \b
+    Example:
+        bhtom journal status postgresql://ingest@db.example.org/bhtom --json
     """
     report = run(_status, location)
     if state.json:
@@ -117,6 +121,10 @@ def import_(state: CliState, sqlite_path: Path, url: str) -> None:
 
     Files uploaded stay uploaded (a run with the shared journal skips them unread); a row left
     ``sending`` by a crash is imported ``unknown``, so it is reconciled before any re-send.
+
+    \b
+    Example:
+        bhtom journal import ~/.local/state/bhtom_async/uploads.sqlite3 postgresql://ingest@db/bhtom
     """
     if not is_postgres_url(url):
         raise click.BadParameter("give a postgresql://... URL", param_hint="'POSTGRES_URL'")
