@@ -9,7 +9,9 @@ modification time match an ``uploaded`` row is known without reading it.
 
 *Claims.* A worker handles a file only while it holds the file's claim: `claim` takes the row
 with ``SELECT ... FOR UPDATE SKIP LOCKED`` when nobody else's lease on it is live, and raises
-its ``epoch``. A heartbeat thread renews this worker's leases every third of `lease`; a worker
+its ``epoch``. A file whose wire name another worker is sending to the same place waits (one
+upload of a name to a place at a time, across hosts as within a job, so reconciling can tell
+same-named frames apart). A heartbeat thread renews this worker's leases every third of `lease`; a worker
 killed mid-send leaves a lease that lapses, and the next taker reconciles the row (``sending``)
 with the server before re-sending. Leases are timed by the database's clock, never a worker's.
 
@@ -388,6 +390,16 @@ class PostgresJournal:
                 return Claim(granted=False, row=row), None
             if live and owner != self.worker:
                 return Claim(granted=False, holder=_who(owner), retry_after=float(left or 0.0)), None
+            # One upload of a name to a place at a time, across workers too (as within one job):
+            # two same-named frames in flight at once could not be told apart on the server.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("|".join(where[:4]),))
+            rival = conn.execute(
+                f"SELECT owner FROM bhtom_uploads WHERE {_DEST} AND name=%s AND id<>%s "  # noqa: S608
+                "AND owner IS NOT NULL AND owner<>%s AND lease_until > now() LIMIT 1",
+                (*where[:4], row.id, self.worker),
+            ).fetchone()
+            if rival is not None:
+                return Claim(granted=False, holder=_who(rival[0]), retry_after=0.5), None
             epoch = conn.execute(
                 "UPDATE bhtom_uploads SET owner=%s, epoch=epoch+1, "
                 "lease_until=now() + make_interval(secs => %s), path=%s, file_name=%s, mtime_ns=%s, "

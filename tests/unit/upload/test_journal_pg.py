@@ -149,3 +149,18 @@ async def test_a_sqlite_journal_moves_into_postgresql_without_resending(pg_url: 
     assert found is not None
     assert (found.state, found.data_product_id) == ("uploaded", 11)
     assert [(r.state, r.marker) for r in unclear] == [("unknown", "mb")]
+
+
+async def test_a_name_another_worker_is_sending_to_the_same_place_waits(pg_url: str) -> None:
+    """R/img.fits and V/img.fits (same wire name, other bytes) are never in flight on two hosts at once."""
+
+    async def other_bytes() -> str:
+        return "ef" * 32
+
+    async with PostgresJournal(pg_url) as a, PostgresJournal(pg_url) as b:
+        assert (await a.claim(KEY, fp("/n/R/img.fits"), "img.fits", sha)).granted
+        waiting = await b.claim(KEY, fp("/n/V/img.fits", size=10), "img.fits", other_bytes)
+        assert not waiting.granted
+        assert waiting.retry_after > 0
+        await a.release(KEY, fp("/n/R/img.fits"))
+        assert (await b.claim(KEY, fp("/n/V/img.fits", size=10), "img.fits", other_bytes)).granted
