@@ -750,7 +750,9 @@ class PostgresJournal:
 def _ensure_schema(conn: psycopg.Connection[Any]) -> None:
     """Create or upgrade the tables, once, however many workers start together."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-    conn.execute("CREATE TABLE IF NOT EXISTS bhtom_journal_meta (version INTEGER NOT NULL)")
+    exists = conn.execute("SELECT to_regclass('bhtom_journal_meta') IS NOT NULL").fetchone()
+    if not (exists and exists[0]):  # checked first: once created, workers need no CREATE right
+        conn.execute("CREATE TABLE bhtom_journal_meta (version INTEGER NOT NULL)")
     found = conn.execute("SELECT version FROM bhtom_journal_meta").fetchone()
     current = int(found[0]) if found else 0
     if current > SCHEMA_VERSION:

@@ -164,3 +164,23 @@ async def test_a_name_another_worker_is_sending_to_the_same_place_waits(pg_url: 
         assert waiting.retry_after > 0
         await a.release(KEY, fp("/n/R/img.fits"))
         assert (await b.claim(KEY, fp("/n/V/img.fits", size=10), "img.fits", other_bytes)).granted
+
+
+async def test_workers_need_only_row_rights_once_the_schema_exists(pg_url: str) -> None:
+    """The privileges docs/many-hosts.md lists are enough; without CREATE, a first run says what to grant."""
+    import uuid
+
+    role = f"ingest_{uuid.uuid4().hex[:8]}"
+    sql(pg_url, f"CREATE ROLE {role} LOGIN")
+    as_role = pg_url.replace("postgres@", f"{role}@")
+    with pytest.raises(JournalError, match="permission denied") as refused:
+        await PostgresJournal(as_role).open()
+    assert "grant" in (refused.value.hint or "")
+    async with PostgresJournal(pg_url):
+        pass  # the schema, created by its owner
+    sql(pg_url, f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}")
+    sql(pg_url, f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    async with PostgresJournal(as_role) as journal:
+        assert (await journal.claim(KEY, fp(), "f.fits", sha)).granted
+        row = await journal.begin(KEY, fp(), "f.fits", server_offset=None, marker=None)
+        await journal.finish(row.id, "uploaded", data_product_id=1)
