@@ -115,3 +115,31 @@ def test_two_workers_killed_mid_night_then_one_run_settles_the_whole_night(
     assert final.exit_code == 0, final.output
     ids = _stored_once_each(emu, folder)
     _true_report(parse_json(final.stdout), ids)
+
+
+def test_three_watchers_on_one_camera_folder_upload_each_frame_once(
+    bhtom: Callable[..., subprocess.Popen[str]], emu: Emulator, pg_url: str, tmp_path: Path
+) -> None:
+    """Watch mode the same way: frames there at the start and frames the camera writes later, once each."""
+    folder, mounts = _night(tmp_path)
+    flags = ("--watch", "--idle-exit", "2s", "--settle", "0.3", "--check-server")
+    workers = [bhtom(*_args(mount, pg_url, *flags)) for mount in mounts]
+    time.sleep(1.0)
+    for i in range(4):  # the camera goes on writing (each frame appears whole, renamed into place)
+        partial = folder.parent / f".late_{i}.part"
+        partial.write_bytes(fits_bytes(100 + i))
+        partial.rename(folder / f"late_{i}.fits")
+        time.sleep(0.2)
+    reports = []
+    for process in workers:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        reports.append(json.loads(out))
+    ids = _stored_once_each(emu, folder)
+    assert len(ids) == FRAMES + 4
+    for report in reports:
+        uploaded = {
+            Path(f["path"]).name: f["data_product_id"] for f in report["files"] if f["status"] == "uploaded"
+        }
+        assert all(ids[name] == product for name, product in uploaded.items())
+    assert sum(report["counts"]["uploaded"] for report in reports) == FRAMES + 4
