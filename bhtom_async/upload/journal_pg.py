@@ -62,13 +62,22 @@ from .journal_url import masked, split_options
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["DEFAULT_LEASE", "MIGRATIONS", "SCHEMA_VERSION", "PostgresJournal", "WorkerInfo"]
+__all__ = [
+    "DEFAULT_LEASE",
+    "DEFAULT_RECONNECT",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "PostgresJournal",
+    "WorkerInfo",
+]
 
 logger = logging.getLogger("bhtom_async")
 T = TypeVar("T")
 
 #: Seconds a claim lasts without a heartbeat (``?lease=`` in the URL changes it).
 DEFAULT_LEASE = 60.0
+#: Seconds a call keeps trying to reach the database (``?reconnect=`` in the URL changes it).
+DEFAULT_RECONNECT = 60.0
 #: Advisory lock key (``'bhtom'`` in ASCII) that serialises schema creation and upgrades.
 _SCHEMA_LOCK = 0x6268746F6D
 
@@ -160,7 +169,8 @@ class PostgresJournal:
         read_only: consult without writing or claiming (dry runs, reports).
         clock: what retries sleep on.
         lease: seconds a claim lasts without a heartbeat (default: the URL's ``lease``, else 60).
-        reconnect_wait: how long a call keeps trying to reach the database before it fails.
+        reconnect_wait: how long a call keeps trying to reach the database before it fails
+            (default: the URL's ``reconnect``, else 60).
 
     Raises (from `open` and every call):
         JournalError: the database cannot be reached or used (the message says why and what to
@@ -176,7 +186,7 @@ class PostgresJournal:
         read_only: bool = False,
         clock: Clock | None = None,
         lease: float | None = None,
-        reconnect_wait: float = 60.0,
+        reconnect_wait: float | None = None,
     ) -> None:
         conninfo, ours = split_options(url)
         self._conninfo = conninfo
@@ -184,7 +194,9 @@ class PostgresJournal:
         self.path: str = masked(url) or ""
         self.read_only = read_only
         self.lease = lease if lease is not None else float(ours.get("lease", DEFAULT_LEASE))
-        self.reconnect_wait = reconnect_wait
+        self.reconnect_wait = (
+            reconnect_wait if reconnect_wait is not None else float(ours.get("reconnect", DEFAULT_RECONNECT))
+        )
         self._clock = clock
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._host = socket.gethostname()
@@ -299,7 +311,10 @@ class PostgresJournal:
             raise RuntimeError("the journal is not open")
 
         def once() -> T:
-            with pool.connection() as conn, conn.transaction():
+            with (
+                pool.connection(timeout=min(10.0, max(0.1, self.reconnect_wait))) as conn,
+                conn.transaction(),
+            ):
                 return func(conn)
 
         return await self._retrying(lambda: anyio.to_thread.run_sync(once, limiter=self._limiter))

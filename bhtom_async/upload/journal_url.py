@@ -3,7 +3,8 @@
 A journal given as ``postgresql://user:password@host/db?sslmode=verify-full`` may carry a
 password. It is shown everywhere (reprs, messages, ``--json``) as `masked`: the password becomes
 ``***``. Our own options ride in the URL's query (``lease``: seconds a claim lasts without a
-heartbeat) and are taken out before the rest goes to libpq unchanged.
+heartbeat; ``reconnect``: seconds a call keeps trying to reach the database) and are taken out
+before the rest goes to libpq unchanged.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 __all__ = ["OUR_OPTIONS", "is_postgres_url", "masked", "split_options"]
 
 #: Query parameters that are ours, not libpq's (removed before connecting).
-OUR_OPTIONS = ("lease",)
+OUR_OPTIONS = ("lease", "reconnect")
 _SCHEMES = ("postgresql://", "postgres://")
 _SECRET_PARAMS = {"password", "sslpassword"}
 
