@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -250,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                 single = sqlite_single_host(emu, folder, work, args.baseline, args.rounds)
         finally:
             server.cleanup()
+            shutil.rmtree(server.pgdata, ignore_errors=True)
     figures = {"workers": scaling, "journal_cost_per_file": cost, "sqlite_single_host": single}
     document = {
         "scenario": "many-hosts",

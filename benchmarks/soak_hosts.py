@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -69,6 +70,7 @@ class Database:
 
     def close(self) -> None:
         self.server.cleanup()
+        shutil.rmtree(self.server.pgdata, ignore_errors=True)
 
 
 class Hosts:
@@ -90,6 +92,9 @@ class Hosts:
         self.reports: list[dict[str, Any]] = []
         self.exits: list[int] = []
         self.sent_by_worker: list[int] = []
+        self.work = work
+        self.started = 0
+        self.outputs: dict[int, tuple[Any, Any]] = {}
 
     def start(self, host: int) -> subprocess.Popen[str]:
         command = [sys.executable, "-m", "benchmarks.skewed_cli", "--json", "upload", str(self.mounts[host]),
@@ -97,11 +102,22 @@ class Hosts:
                    "--settle", "0", "--concurrency", "8", "--file-timeout", "120",
                    "--max-attempts", "6"]  # fmt: skip
         env = {**self.env, "BHTOM_SOAK_SKEW": str(WORKER_SKEWS[host])}
-        pipe = subprocess.PIPE
-        return subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=env, cwd=HERE.parent)
+        self.started += 1
+        # Files, not pipes: a worker's JSON report outgrows a pipe while the harness is polling.
+        out = (self.work / f"run{self.started}.out").open("w+")
+        err = (self.work / f"run{self.started}.err").open("w+")
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env, cwd=HERE.parent)
+        self.outputs[process.pid] = (out, err)
+        return process
 
     def finish(self, process: subprocess.Popen[str], timeout: float = 1800) -> dict[str, Any] | None:
-        out, err = process.communicate(timeout=timeout)
+        process.wait(timeout=timeout)
+        files = self.outputs.pop(process.pid)
+        for handle in files:
+            handle.seek(0)
+        out, err = (handle.read() for handle in files)
+        for handle in files:
+            handle.close()
         self.exits.append(process.returncode)
         if process.returncode < 0:
             return None  # killed: no report
