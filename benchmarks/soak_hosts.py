@@ -181,6 +181,34 @@ def _final_runs(hosts: Hosts, max_faulty_runs: int) -> dict[str, Any]:
             return {"runs_with_faults": faulty, "runs_without_faults": clean, "unfinished": True}
 
 
+def _doubled_detail(emulator: Emulator, db: Database, shas: dict[str, str]) -> list[dict[str, Any]]:
+    """For each frame stored more than once: its products and its journal rows (to find out why)."""
+    import psycopg
+
+    from bhtom_async.upload.journal_url import split_options
+
+    expected = set(shas.values())
+    detail = []
+    for sha in sorted(expected):
+        stored = [p for p in emulator.state.dataproducts_by_sha256(sha) if not p.dry_run]
+        if len(stored) < 2:
+            continue
+        name = stored[0].file_name.split("_", 1)[-1]
+        with psycopg.connect(split_options(db.url)[0]) as conn:
+            rows = conn.execute(
+                "SELECT id, path, state, attempts, epoch, reason, sent_at, first_sent_at, server_offset "
+                "FROM bhtom_uploads WHERE sha256=%s OR name=%s",
+                (sha, name),
+            ).fetchall()
+        detail.append(
+            {
+                "products": [[p.id, str(p.created), p.file_name, p.comment] for p in stored],
+                "rows": [[str(v) for v in row] for row in rows],
+            }
+        )
+    return detail
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.soak_hosts", description=__doc__.split("\n")[0]
@@ -225,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
                     for r in hosts.reports
                 ]
                 figures = check(emulator, shas, resolved)
+                figures["doubled_detail"] = _doubled_detail(emulator, db, shas)
                 requests = emulator.state.request_count("POST", "/upload/")
                 faults_fired = {
                     f"{rule.kind} {rule.host}{rule.path}": n for rule, n in emulator.faults_fired()

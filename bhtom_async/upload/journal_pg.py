@@ -136,6 +136,12 @@ _COLUMNS = (
     "device, inode, host"
 )
 _DEST = "target=%s AND observatory=%s AND data_product_type=%s"
+#: A lease is live until it lapses, and in any case for one lease after PostgreSQL (re)started:
+#: while it was down no owner could renew, so a lapsed stamp then says nothing about the owner.
+_LIVE = (
+    "(owner IS NOT NULL AND (lease_until > now() "
+    "OR now() - pg_postmaster_start_time() < make_interval(secs => %s)))"
+)
 _STALE = "its claim was taken over by another worker after its lease lapsed; this write was refused"
 
 
@@ -171,6 +177,8 @@ class PostgresJournal:
         lease: seconds a claim lasts without a heartbeat (default: the URL's ``lease``, else 60).
         reconnect_wait: how long a call keeps trying to reach the database before it fails
             (default: the URL's ``reconnect``, else 60).
+        restart_grace: seconds after PostgreSQL (re)starts during which no lease counts as lapsed
+            (its owner could not renew it while the server was down); default: `lease`.
 
     Raises (from `open` and every call):
         JournalError: the database cannot be reached or used (the message says why and what to
@@ -187,6 +195,7 @@ class PostgresJournal:
         clock: Clock | None = None,
         lease: float | None = None,
         reconnect_wait: float | None = None,
+        restart_grace: float | None = None,
     ) -> None:
         conninfo, ours = split_options(url)
         self._conninfo = conninfo
@@ -197,6 +206,7 @@ class PostgresJournal:
         self.reconnect_wait = (
             reconnect_wait if reconnect_wait is not None else float(ours.get("reconnect", DEFAULT_RECONNECT))
         )
+        self.restart_grace = self.lease if restart_grace is None else restart_grace
         self._clock = clock
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._host = socket.gethostname()
@@ -205,7 +215,22 @@ class PostgresJournal:
         self._epochs: dict[int, int] = {}  # row id -> epoch of the claim held on it
         self._limiter = anyio.CapacityLimiter(4)
         self._stop_heartbeat = threading.Event()
+        # The database's clock minus ours. Send times and the server's offset are stored on the
+        # database's clock, so a worker taking a file over reads them on its own clock, however
+        # skewed the two hosts' clocks are.
+        self._gap = 0.0
         self._heartbeat: threading.Thread | None = None
+
+    def _row(self, values: tuple[Any, ...]) -> JournalRow:
+        """A row with its send times on this worker's clock (they are kept on the database's)."""
+        row = _row(values)
+        gap = self._gap
+        return attrs.evolve(
+            row,
+            sent_at=None if row.sent_at is None else row.sent_at - gap,
+            first_sent_at=None if row.first_sent_at is None else row.first_sent_at - gap,
+            server_offset=None if row.server_offset is None else row.server_offset + gap,
+        )
 
     def __repr__(self) -> str:
         return f"PostgresJournal({self.path!r}, read_only={self.read_only})"
@@ -234,6 +259,7 @@ class PostgresJournal:
             await self._reach()
             await anyio.to_thread.run_sync(pool.open)
             await self._run(_ensure_schema)
+            self._gap = await self._run(_clock_gap)
             if not self.read_only:
                 await self._run(self._register)
         except BaseException:
@@ -393,25 +419,27 @@ class PostgresJournal:
                 ),
             )
             found = conn.execute(
-                f"SELECT {_COLUMNS}, owner, lease_until > now(), "  # noqa: S608
+                f"SELECT {_COLUMNS}, owner, {_LIVE}, "  # noqa: S608
                 "EXTRACT(EPOCH FROM lease_until - now()) FROM bhtom_uploads "
                 f"WHERE {_DEST} AND name=%s AND size=%s AND sha256=%s FOR UPDATE SKIP LOCKED",
-                where,
+                (self.restart_grace, *where),
             ).fetchone()
             if found is None:  # another worker is claiming it this very moment
                 return Claim(granted=False, holder="another worker", retry_after=0.5), None
-            row, owner, live, left = _row(found[:21]), found[21], found[22], found[23]
+            row, owner, live, left = self._row(found[:21]), found[21], found[22], found[23]
             if row.state == "uploaded":
                 return Claim(granted=False, row=row), None
             if live and owner != self.worker:
-                return Claim(granted=False, holder=_who(owner), retry_after=float(left or 0.0)), None
+                return Claim(
+                    granted=False, holder=_who(owner), retry_after=max(0.5, float(left or 0.0))
+                ), None
             # One upload of a name to a place at a time, across workers too (as within one job):
             # two same-named frames in flight at once could not be told apart on the server.
             conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("|".join(where[:4]),))
             rival = conn.execute(
                 f"SELECT owner FROM bhtom_uploads WHERE {_DEST} AND name=%s AND id<>%s "  # noqa: S608
-                "AND owner IS NOT NULL AND owner<>%s AND lease_until > now() LIMIT 1",
-                (*where[:4], row.id, self.worker),
+                f"AND owner IS NOT NULL AND owner<>%s AND {_LIVE} LIMIT 1",
+                (*where[:4], row.id, self.worker, self.restart_grace),
             ).fetchone()
             if rival is not None:
                 return Claim(granted=False, holder=_who(rival[0]), retry_after=0.5), None
@@ -478,7 +506,7 @@ class PostgresJournal:
                 f"AND mtime_ns=%s AND state <> 'new' {extra}ORDER BY (state='uploaded') DESC, id LIMIT 1",
                 values,
             ).fetchone()
-            return None if found is None else _row(found)
+            return None if found is None else self._row(found)
 
         return await self._run(query)
 
@@ -493,7 +521,7 @@ class PostgresJournal:
                 f"SELECT {_COLUMNS} FROM bhtom_uploads WHERE id=%s AND state <> 'new'",  # noqa: S608
                 (held.row_id,),
             ).fetchone()
-            return None if found is None else _row(found)
+            return None if found is None else self._row(found)
 
         return await self._run(query)
 
@@ -532,7 +560,7 @@ class PostgresJournal:
     async def _select(self, where: str, values: tuple[object, ...]) -> list[JournalRow]:
         def query(conn: psycopg.Connection[Any]) -> list[JournalRow]:
             sql = f"SELECT {_COLUMNS} FROM bhtom_uploads WHERE {where}"  # noqa: S608
-            return [_row(r) for r in conn.execute(sql, values).fetchall()]
+            return [self._row(r) for r in conn.execute(sql, values).fetchall()]
 
         return await self._run(query)
 
@@ -562,7 +590,7 @@ class PostgresJournal:
                 f"SELECT {_COLUMNS}, owner, lease_until > now() FROM bhtom_uploads "  # noqa: S608
                 "WHERE owner IS NOT NULL ORDER BY id"
             ).fetchall()
-            return [(_row(r[:21]), str(r[21]), bool(r[22])) for r in found]
+            return [(self._row(r[:21]), str(r[21]), bool(r[22])) for r in found]
 
         return await self._run(query)
 
@@ -588,23 +616,24 @@ class PostgresJournal:
             found = conn.execute(
                 "UPDATE bhtom_uploads SET state='sending', attempts=attempts+1, sent_at=%s, "  # noqa: S608
                 "first_sent_at=COALESCE(first_sent_at, %s), server_offset=COALESCE(%s, server_offset), "
-                "marker=COALESCE(marker, %s), path=%s, host=%s, updated_at=%s "
-                "WHERE id=%s AND owner=%s AND epoch=%s AND lease_until > now() "
+                "marker=COALESCE(marker, %s), path=%s, host=%s, updated_at=%s, "
+                "lease_until=now() + make_interval(secs => %s) WHERE id=%s AND owner=%s AND epoch=%s "
                 f"RETURNING {_COLUMNS}",
                 (
-                    now,
-                    now,
-                    server_offset,
+                    now + self._gap,
+                    now + self._gap,
+                    None if server_offset is None else server_offset - self._gap,
                     marker,
                     fp.path,
                     self._host,
                     now,
+                    self.lease,
                     held.row_id,
                     self.worker,
                     held.epoch,
                 ),
             ).fetchone()
-            return None if found is None else _row(found)
+            return None if found is None else self._row(found)
 
         row = await self._run(write)
         if row is None:
@@ -741,9 +770,9 @@ class PostgresJournal:
                         r.data_product_id,
                         reason,
                         r.attempts,
-                        r.first_sent_at,
-                        r.sent_at,
-                        r.server_offset,
+                        None if r.first_sent_at is None else r.first_sent_at + self._gap,
+                        None if r.sent_at is None else r.sent_at + self._gap,
+                        None if r.server_offset is None else r.server_offset - self._gap,
                         r.marker,
                         json.dumps(list(r.candidates)) if r.candidates else None,
                         time.time(),
@@ -760,6 +789,15 @@ class PostgresJournal:
             return added
 
         return await self._run(write)
+
+
+def _clock_gap(conn: psycopg.Connection[Any]) -> float:
+    """The database's clock minus ours (seconds), read once at open."""
+    before = time.time()
+    found = conn.execute("SELECT EXTRACT(EPOCH FROM clock_timestamp())").fetchone()
+    after = time.time()
+    assert found is not None
+    return float(found[0]) - (before + after) / 2
 
 
 def _ensure_schema(conn: psycopg.Connection[Any]) -> None:

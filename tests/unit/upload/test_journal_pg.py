@@ -54,7 +54,10 @@ async def test_a_file_is_claimed_by_one_worker_at_a_time_whatever_its_path(pg_ur
 
 async def test_a_lapsed_lease_is_taken_over_and_the_old_owners_write_is_refused(pg_url: str) -> None:
     """Fencing: after takeover the new owner sees the row to reconcile; the old owner cannot write."""
-    async with PostgresJournal(pg_url) as old, PostgresJournal(pg_url) as new:
+    async with (
+        PostgresJournal(pg_url, restart_grace=0) as old,
+        PostgresJournal(pg_url, restart_grace=0) as new,
+    ):
         assert (await old.claim(KEY, fp(), "f.fits", sha)).granted
         row = await old.begin(KEY, fp(), "f.fits", server_offset=None, marker="m1")
         sql(pg_url, "UPDATE bhtom_uploads SET lease_until = now() - interval '1 second'")  # a paused VM
@@ -68,15 +71,41 @@ async def test_a_lapsed_lease_is_taken_over_and_the_old_owners_write_is_refused(
     assert sql(pg_url, "SELECT state, data_product_id, epoch FROM bhtom_uploads") == [("uploaded", 5, 2)]
 
 
-async def test_no_send_starts_without_a_live_claim(pg_url: str) -> None:
-    """`begin` needs a live lease: an unclaimed file, or one whose lease lapsed, is refused."""
-    async with PostgresJournal(pg_url) as journal:
+async def test_no_send_starts_without_a_durable_claim(pg_url: str) -> None:
+    """`begin` needs this worker's claim: refused unclaimed or taken over; a lapsed one untaken is renewed."""
+    async with (
+        PostgresJournal(pg_url, restart_grace=0) as journal,
+        PostgresJournal(pg_url, restart_grace=0) as other,
+    ):
         with pytest.raises(JournalError, match="not claimed"):
             await journal.begin(KEY, fp(), "f.fits", server_offset=None, marker=None)
         assert (await journal.claim(KEY, fp(), "f.fits", sha)).granted
-        sql(pg_url, "UPDATE bhtom_uploads SET lease_until = now() - interval '1 second'")
+        lapse = "UPDATE bhtom_uploads SET lease_until = now() - interval '1 second'"
+        sql(pg_url, lapse)  # a database outage longer than the lease: nobody took it over
+        await journal.begin(KEY, fp(), "f.fits", server_offset=None, marker=None)
+        assert sql(pg_url, "SELECT lease_until > now() FROM bhtom_uploads") == [(True,)]
+        sql(pg_url, lapse)
+        assert (await other.claim(KEY, fp("/b/f.fits"), "f.fits", sha)).granted
         with pytest.raises(JournalError, match="could not be marked sending"):
             await journal.begin(KEY, fp(), "f.fits", server_offset=None, marker=None)
+
+
+async def test_send_times_are_read_on_each_worker_s_own_clock(pg_url: str) -> None:
+    """Hosts with skewed clocks: the server time of a send is the same whoever reads the row."""
+    async with (
+        PostgresJournal(pg_url, restart_grace=0) as ahead,
+        PostgresJournal(pg_url, restart_grace=0) as behind,
+    ):
+        ahead._gap, behind._gap = -420.0, 300.0  # the database's clock minus each host's
+        assert (await ahead.claim(KEY, fp(), "f.fits", sha)).granted
+        sent = await ahead.begin(KEY, fp(), "f.fits", server_offset=-660.0 + 420.0, marker=None)
+        sql(pg_url, "UPDATE bhtom_uploads SET lease_until = now() - interval '1 second'")
+        assert (await behind.claim(KEY, fp("/b/f.fits"), "f.fits", sha)).granted
+        seen = await behind.find(KEY, fp("/b/f.fits"))
+    assert seen is not None
+    assert sent.server_sent_at is not None
+    assert seen.server_sent_at == pytest.approx(sent.server_sent_at)
+    assert seen.sent_at == pytest.approx(sent.sent_at - 720.0)
 
 
 async def test_ten_workers_starting_together_create_the_schema_once(pg_url: str) -> None:
@@ -184,3 +213,14 @@ async def test_workers_need_only_row_rights_once_the_schema_exists(pg_url: str) 
         assert (await journal.claim(KEY, fp(), "f.fits", sha)).granted
         row = await journal.begin(KEY, fp(), "f.fits", server_offset=None, marker=None)
         await journal.finish(row.id, "uploaded", data_product_id=1)
+
+
+async def test_a_lease_lapsed_while_postgresql_was_down_is_not_taken_over_at_once(pg_url: str) -> None:
+    """For one lease after the server (re)started, lapsed stamps say nothing: owners could not renew."""
+    async with (
+        PostgresJournal(pg_url + "&lease=3600") as owner,
+        PostgresJournal(pg_url + "&lease=3600") as taker,
+    ):
+        assert (await owner.claim(KEY, fp(), "f.fits", sha)).granted
+        sql(pg_url, "UPDATE bhtom_uploads SET lease_until = now() - interval '1 second'")
+        assert not (await taker.claim(KEY, fp("/b/f.fits"), "f.fits", sha)).granted
