@@ -33,6 +33,7 @@ from ._core import (
 )
 from ._params import SECONDS, BoolWord, ClockTime, Seconds, poll_timing_options
 from .plan import Plan
+from .profiles import profile_journal
 from .progress import JobReport
 from .signals import DEFAULT_GRACE
 from .upload_job import JobResult, ReportFactory, UploadRequest, run_job
@@ -342,7 +343,7 @@ def upload(
         )
         job = JobOptions(
             concurrency=concurrency,
-            journal=journal,
+            journal=journal if journal is not None else profile_journal(state.profile),
             journal_wait=journal_wait,
             include=include,
             exclude=exclude,

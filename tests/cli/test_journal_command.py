@@ -104,3 +104,21 @@ def test_status_shows_workers_claims_stale_leases_and_states_without_the_passwor
     table = run_cli("journal", "status", with_password)
     assert "0 claims in flight, 1 stale leases" in table.stdout
     assert PASSWORD not in table.output
+
+
+def test_a_profile_can_name_the_shared_journal(
+    run_cli: Run, as_user: AsUser, pg_url: str, tmp_path: Path
+) -> None:
+    """``journal = "postgresql://..."`` in the config file: uploads use it without --journal."""
+    as_user("alice")
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "bhtom" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'journal = "{pg_url}"\n')
+    night = _night(tmp_path, 2)
+    result = run_cli(
+        "--json", "upload", str(night), "--target", "Gaia22bpl", "--observatory", CAMERA, "--settle", "0"
+    )
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(split_options(pg_url)[0]) as conn:
+        rows = conn.execute("SELECT name, state FROM bhtom_uploads").fetchall()
+    assert sorted(rows) == [("frame_0.fits", "uploaded"), ("frame_1.fits", "uploaded")]
