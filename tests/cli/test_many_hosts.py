@@ -28,11 +28,11 @@ CAMERA = "HarnessObs_HarnessCam"
 FRAMES = 24
 
 
-def _night(tmp_path: Path) -> tuple[Path, list[Path]]:
+def _night(tmp_path: Path, frames: int = FRAMES) -> tuple[Path, list[Path]]:
     """One folder of frames and three paths to it (the mounts of three hosts)."""
     folder = tmp_path / "nas" / "night"
     folder.mkdir(parents=True)
-    for i in range(FRAMES):
+    for i in range(frames):
         (folder / f"frame_{i:02d}.fits").write_bytes(fits_bytes(i, mjd=60827.9 + i * 0.001))
     mounts = []
     for host in ("alpha", "beta", "gamma"):
@@ -72,8 +72,10 @@ def test_three_hosts_on_three_mount_paths_store_every_frame_once(
     bhtom: Callable[..., subprocess.Popen[str]], emu: Emulator, pg_url: str, tmp_path: Path
 ) -> None:
     """Three workers split the night: each sends a share, each report is true, none stored twice."""
-    emu.add_fault("upload:/upload/:latency=0.15")
-    folder, mounts = _night(tmp_path)
+    # Long enough (48 frames, 0.25 s each: 6 s for one worker alone) that a worker whose
+    # interpreter starts a second or two late on a busy machine still finds frames to send.
+    emu.add_fault("upload:/upload/:latency=0.25")
+    folder, mounts = _night(tmp_path, 2 * FRAMES)
     workers = [bhtom(*_args(mount, pg_url)) for mount in mounts]
     reports = []
     for process in workers:
@@ -84,7 +86,7 @@ def test_three_hosts_on_three_mount_paths_store_every_frame_once(
     for report in reports:
         _true_report(report, ids)
     shares = [report["counts"]["uploaded"] for report in reports]
-    assert sum(shares) == FRAMES
+    assert sum(shares) == 2 * FRAMES
     assert all(share >= 1 for share in shares), shares
 
 
@@ -97,7 +99,7 @@ def test_two_workers_killed_mid_night_then_one_run_settles_the_whole_night(
     tmp_path: Path,
 ) -> None:
     """SIGKILL two of three under faults; their leases lapse, and one more run reconciles and finishes."""
-    emu.add_fault("upload:/upload/:latency=0.2")
+    emu.add_fault("upload:/upload/:latency=0.3")
     emu.add_fault("upload:/upload/:reset_after_store:p=0.2")
     folder, mounts = _night(tmp_path)
     journal = pg_url + "&lease=1"
