@@ -224,3 +224,21 @@ async def test_a_lease_lapsed_while_postgresql_was_down_is_not_taken_over_at_onc
         assert (await owner.claim(KEY, fp(), "f.fits", sha)).granted
         sql(pg_url, "UPDATE bhtom_uploads SET lease_until = now() - interval '1 second'")
         assert not (await taker.claim(KEY, fp("/b/f.fits"), "f.fits", sha)).granted
+
+
+async def test_a_journal_of_an_older_schema_is_upgraded_once_on_open(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release adding a migration: opening runs the new step once and records the new version."""
+    import bhtom_async.upload.journal_pg as journal_pg
+
+    async with PostgresJournal(pg_url):
+        pass
+    step = "ALTER TABLE bhtom_uploads ADD COLUMN note TEXT"
+    monkeypatch.setattr(journal_pg, "MIGRATIONS", (*journal_pg.MIGRATIONS, step))
+    monkeypatch.setattr(journal_pg, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    async with PostgresJournal(pg_url), PostgresJournal(pg_url):
+        pass
+    assert sql(pg_url, "SELECT version FROM bhtom_journal_meta") == [(SCHEMA_VERSION + 1,)]
+    columns = sql(pg_url, "SELECT column_name FROM information_schema.columns WHERE column_name = 'note'")
+    assert columns == [("note",)]
