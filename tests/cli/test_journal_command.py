@@ -84,7 +84,13 @@ def test_status_shows_workers_claims_stale_leases_and_states_without_the_passwor
     as_user("alice")
     night = _night(tmp_path, 2)
     with_password = pg_url.replace("postgres@", f"postgres:{PASSWORD}@")
-    assert _upload(run_cli, night, with_password).exit_code == 0
+    uploaded = _upload(run_cli, night, with_password)
+    assert uploaded.exit_code == 0
+    assert PASSWORD not in uploaded.output
+    lines = run_cli("upload", str(night), "--target", "Gaia22bpl", "--observatory", CAMERA,
+                    "--settle", "0", "--journal", with_password, "--json-lines")  # fmt: skip
+    assert '"journal": "postgresql://postgres:***@' in lines.stdout
+    assert PASSWORD not in lines.output
     with psycopg.connect(split_options(pg_url)[0], autocommit=True) as conn:  # a worker killed mid-file
         conn.execute(
             "UPDATE bhtom_uploads SET owner='deadhost:4242:abcd', lease_until=now() - interval '5 s', "
@@ -96,7 +102,7 @@ def test_status_shows_workers_claims_stale_leases_and_states_without_the_passwor
     assert report["states"] == {"uploaded": 1, "sending": 1}
     assert [(w["host"], w["pid"], w["stopped"]) for w in report["workers"]] == [
         (socket.gethostname(), os.getpid(), True)
-    ]
+    ] * 2  # the two runs above
     assert report["claims"] == []
     assert [(s["file"], s["host"], s["pid"]) for s in report["stale"]] == [("frame_1.fits", "deadhost", 4242)]
     assert PASSWORD not in shown.output
