@@ -52,6 +52,14 @@ def soak(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks.soak", *session.posargs)
 
 
+@nox.session(name="soak-hosts")
+def soak_hosts(session: nox.Session) -> None:
+    """The many-hosts soak: three workers on three mount paths share a PostgreSQL journal; 2,000
+    frames, faults, skewed clocks, kill -9, a PostgreSQL restart; checked file by file."""
+    session.install("-e", ".[cli,emulator,postgres]", "pgserver>=0.1.4")
+    session.run("python", "-m", "benchmarks.soak_hosts", *session.posargs)
+
+
 @nox.session
 def demo(session: nox.Session) -> None:
     """The main job: upload + calibration against the embedded emulator."""

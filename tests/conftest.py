@@ -155,3 +155,50 @@ def fits_bytes(seed: int, *, size_blocks: int = 2, mjd: float = 60827.9, filt: s
     header += b" " * (-len(header) % 2880)
     data = bytes((seed * 31 + i) % 251 for i in range(2880 * (size_blocks - 1)))
     return header + data
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """One real PostgreSQL 16 (the `pgserver` wheel) per test process, on a unix socket only.
+
+    It fails loudly rather than skipping: the shared-journal tests need a database. Its folder
+    is a fresh one under the system temp dir (as root, pgserver runs PostgreSQL as its own
+    user, which must reach the folder; pytest's temp folders are private to root).
+    """
+    import shutil
+    import tempfile
+    import warnings
+
+    folder = tempfile.mkdtemp(prefix="bhtom-pg-")
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime folder; without XDG_RUNTIME_DIR it warns.
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        server = pgserver.get_server(folder, cleanup_mode="stop")
+    # A throwaway server: no fsync (commits and CREATE DATABASE are cheap), stopped at once.
+    for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+        server.psql(f"ALTER SYSTEM SET {setting};")
+    server.psql("SELECT pg_reload_conf();")
+    try:
+        yield server
+    finally:
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=server.pgdata, user=server.system_user)
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(postgres_server: Any) -> str:
+    """A URL to a fresh, empty database of its own (tests never share one)."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    socket_dir = postgres_server.get_uri().split("host=", 1)[1]
+    with psycopg.connect(f"postgresql://postgres@/postgres?host={socket_dir}", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"postgresql://postgres@/{name}?host={socket_dir}"

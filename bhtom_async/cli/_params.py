@@ -91,7 +91,8 @@ class BoolWord(click.ParamType):  # type: ignore[type-arg]  # generic only in cl
 
 
 class JournalPath(click.Path):
-    """An upload journal's file: refuses an empty path (it would keep no record, or use another file)."""
+    """An upload journal: a file (an empty path is refused: it would keep no record, or use another
+    file), or a ``postgresql://`` URL of a journal shared by many hosts, passed on as it is."""
 
     def __init__(self) -> None:
         super().__init__(dir_okay=False, path_type=Path)
@@ -105,6 +106,8 @@ class JournalPath(click.Path):
                 param,
                 ctx,
             )
+        if isinstance(value, str) and value.startswith(("postgresql://", "postgres://")):
+            return value
         return super().convert(value, param, ctx)  # type: ignore[arg-type]
 
 

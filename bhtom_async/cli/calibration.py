@@ -11,7 +11,9 @@ import attrs
 import click
 
 from ..poll import PollOptions
-from ..upload.journal import SqliteJournal, default_journal_path
+from ..upload.journal import default_journal_path
+from ..upload.journal_backend import open_journal
+from ..upload.journal_url import is_postgres_url
 from ._core import BhtomCommand, CliState, ExitCode, make_client, pass_state, run, warn
 from ._params import poll_timing_options
 from .output import print_mapping, print_table, to_jsonable
@@ -73,8 +75,9 @@ def split_keys(args: Sequence[str]) -> tuple[str | None, list[int], list[str]]:
 @click.argument("keys", nargs=-1, metavar="[ID|FILENAME]...")
 @click.option(
     "--journal",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Every file of this upload journal (a night's --journal), with its local name.",
+    metavar="FILE|URL",
+    help="Every file of this upload journal (a night's --journal, a file or postgresql://... "
+    "shared by many hosts), with its local name.",
 )
 @click.option("--wait", is_flag=True, help="Wait until every calibration is final (or --timeout).")
 @poll_timing_options
@@ -89,7 +92,7 @@ def split_keys(args: Sequence[str]) -> tuple[str | None, list[int], list[str]]:
 def results(
     state: CliState,
     keys: tuple[str, ...],
-    journal: Path | None,
+    journal: str | None,
     wait: bool,
     timeout: float,
     poll_interval: float,
@@ -121,8 +124,10 @@ def results(
         plots_dir = Path(".")
     if plots_dir is not None:
         plots_dir.mkdir(parents=True, exist_ok=True)
-    source = journal or default_journal_path()
-    rows = run(_journal_rows, source) if journal is not None or source.exists() else []
+    if journal is not None and not is_postgres_url(journal) and not Path(journal).is_file():
+        raise click.BadParameter(f"{journal!r} is not a journal file", param_hint="'--journal'")
+    source = journal or str(default_journal_path())
+    rows = run(_journal_rows, source) if journal is not None or Path(source).exists() else []
     if journal is not None and not ids and not names:
         ids = list(dict.fromkeys(r.data_product_id for r in rows if r.data_product_id is not None))
     local = {r.data_product_id: Path(r.path).name for r in rows if r.data_product_id is not None}
@@ -144,9 +149,9 @@ def _named(result: CalibrationResult, local: dict[int, str]) -> CalibrationResul
     return attrs.evolve(result, filename=name) if name else result
 
 
-async def _journal_rows(path: Path) -> list[JournalRow]:
-    """Every row of the journal at `path` (read-only: no lock, so an upload may be running)."""
-    async with SqliteJournal(path, read_only=True) as journal:
+async def _journal_rows(location: str) -> list[JournalRow]:
+    """Every row of the journal (read-only: no lock, so uploads may be running), every host's."""
+    async with open_journal(location, read_only=True) as journal:
         return await journal.rows()
 
 
@@ -167,6 +172,7 @@ def _show_journal(state: CliState, rows: list[JournalRow], found: list[Calibrati
                     "upload_reason": row.reason,
                     "calibration": calibration,
                 }
+                | ({"host": row.host} if row.host is not None else {})
             )
         state.emit(items)
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from . import account, calibration, community, data, observatories, serve, targets, upload
+from . import account, calibration, community, data, journal, observatories, serve, targets, upload
 from ._core import BhtomGroup, CliState, merge_state
 from .completion import completion
 from .demo import demo
@@ -72,6 +72,7 @@ targets.register(cli)
 observatories.register(cli)
 community.register(cli)
 serve.register(cli)
+journal.register(cli)
 cli.add_command(emulator)
 cli.add_command(demo)
 cli.add_command(doctor)

@@ -13,7 +13,9 @@ import attrs
 
 from ..models.uploads import UploadOptions
 from ..upload.discovery import Found, discover
-from ..upload.journal import SqliteJournal, default_journal_path, key_of
+from ..upload.journal import default_journal_path, key_of
+from ..upload.journal_backend import open_journal
+from ..upload.journal_url import masked
 from ..upload.options import JobOptions
 from ..upload.settings import SettingsSource, SkipFile, settings_for
 
@@ -61,7 +63,7 @@ async def plan_job(
     journal_path = job.journal or str(default_journal_path())
     to_send: dict[str, int] = {}
     entries = already = already_bytes = other = 0
-    async with SqliteJournal(journal_path, read_only=True) as journal:
+    async with open_journal(journal_path, read_only=True) as journal:
         found = discover(
             paths, data_product_type=options.data_product_type, include=job.include, exclude=job.exclude
         )
@@ -80,4 +82,4 @@ async def plan_job(
                 already_bytes += item.size
             else:
                 to_send[str(item.path)] = item.size
-    return Plan(entries, to_send, already, already_bytes, other, journal_path)
+    return Plan(entries, to_send, already, already_bytes, other, masked(journal_path) or journal_path)

@@ -25,6 +25,7 @@ __all__ = [
     "Connection",
     "connection",
     "list_profiles",
+    "profile_journal",
     "login_destination",
     "profile_path",
     "selected_profile",
@@ -160,3 +161,14 @@ def login_destination(
             "(or log in with --profile default to replace the default)"
         )
     return chosen, None
+
+
+def profile_journal(flag: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The ``journal`` the chosen profile (or the config file) names, if any.
+
+    A site whose hosts share a PostgreSQL journal can put ``journal = "postgresql://..."`` there
+    instead of passing ``--journal`` or setting ``BHTOM_JOURNAL`` (which both win over it).
+    """
+    env = os.environ if environ is None else environ
+    path = profile_path(selected_profile(flag, env), env)
+    return read_config_file(path).get("journal") or None

@@ -37,6 +37,7 @@ from ._core import (
 )
 from ._params import SECONDS, BoolWord, ClockTime, JournalPath, Seconds, poll_timing_options
 from .plan import Plan
+from .profiles import profile_journal
 from .progress import JobReport
 from .signals import DEFAULT_GRACE
 from .upload_job import JobResult, ReportFactory, UploadRequest, run_job
@@ -133,7 +134,10 @@ Example:
 @click.option(
     "--journal",
     type=JournalPath(),
-    help="SQLite journal: uploaded files are skipped on re-runs (default: the library's own).",
+    metavar="FILE|URL",
+    envvar="BHTOM_JOURNAL",
+    help="SQLite file, or postgresql://... shared by many hosts (docs/many-hosts.md): uploaded "
+    "files are skipped on re-runs [default: BHTOM_JOURNAL, else the library's own file].",
 )
 @click.option(
     "--journal-wait", type=SECONDS, default=0.0, help="Wait this long for a job holding the journal."
@@ -283,7 +287,7 @@ def upload(
     concurrency: int,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
-    journal: Path | None,
+    journal: str | None,
     journal_wait: float,
     settle: float | None,
     min_age: float | None,
@@ -365,7 +369,7 @@ def upload(
         )
         job = JobOptions(
             concurrency=concurrency,
-            journal=journal,
+            journal=journal if journal is not None else profile_journal(state.profile),
             journal_wait=journal_wait,
             include=include,
             exclude=exclude,

@@ -1,7 +1,8 @@
 """The upload journal: a SQLite record of every file sent, so nothing is ever uploaded twice.
 
-The scheduler talks to a journal through `UploadJournal` (open, find, begin, finish, the unclear
-rows, the ids held); `SqliteJournal` is the one store today.
+The scheduler talks to a journal through `UploadJournal` (open, find, claim, begin, finish, the
+unclear rows, the ids held); `SqliteJournal` is the embedded store (one job per journal), and
+`journal_pg.PostgresJournal` the shared one (many workers on many hosts; see docs/many-hosts.md).
 
 Schema (one table, ``uploads``; ``PRAGMA user_version`` 3)::
 
@@ -51,7 +52,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Protocol, TextIO, TypeVar
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 __all__ = [
+    "Claim",
     "Journal",
     "JournalKey",
     "JournalRow",
@@ -176,6 +178,7 @@ class JournalRow:
     device: int = 0
     inode: int = 0
     id_floor: int | None = None
+    host: str | None = None  # the host that last sent it (shared journals; None: this one)
 
     @property
     def server_sent_at(self) -> float | None:
@@ -220,10 +223,48 @@ def _float(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
+@attrs.frozen
+class Claim:
+    """The answer to `UploadJournal.claim`: may this worker handle the file now?
+
+    Attributes:
+        granted: the file is this worker's until `UploadJournal.release` (or its lease lapses).
+        row: when refused, the file's row (``uploaded`` by another worker), if it has one.
+        holder: when refused because another worker holds it: who ("host pid N").
+        retry_after: when refused because it is held: seconds before asking again is worth it.
+    """
+
+    granted: bool
+    row: JournalRow | None = None
+    holder: str | None = None
+    retry_after: float = 0.0
+
+
+#: Computes a file's content hash when a backend needs it for the file's identity.
+ContentHash = Callable[[], Awaitable[str]]
+
+
 class UploadJournal(Protocol):
-    """What the uploader needs of a journal (another store can back it without scheduler changes)."""
+    """What the uploader needs of a journal (another store can back it without scheduler changes).
+
+    `path` is what messages show (a URL's password masked). `shared` is True when other workers
+    may use the journal at the same time: the uploader then claims each file before handling it
+    and asks again later for a file another worker holds.
+    """
 
     path: str
+    shared: bool
+
+    @property
+    def fresh(self) -> bool:
+        """True when this job created the journal (so it knows nothing of earlier runs)."""
+        ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
     async def open(self) -> None: ...
 
@@ -276,6 +317,12 @@ class UploadJournal(Protocol):
 
     async def rows(self) -> list[JournalRow]: ...
 
+    async def claim(
+        self, key: JournalKey, candidate: Fingerprint, name: str, content: ContentHash
+    ) -> Claim: ...
+
+    async def release(self, key: JournalKey, candidate: Fingerprint) -> None: ...
+
 
 class SqliteJournal:
     """The SQLite upload journal. Open it with ``async with SqliteJournal(path) as journal:``.
@@ -310,6 +357,9 @@ class SqliteJournal:
         self._lock_file: TextIO | None = None
         self._lock = threading.Lock()
         self._limiter = anyio.CapacityLimiter(1)
+
+    #: One job holds the journal (its lock file), so no other worker can hold a file.
+    shared = False
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -661,6 +711,15 @@ class SqliteJournal:
                 )
 
         await self._run(write)
+
+    # ---- claims (trivial here: the lock file makes this job the journal's only worker) -------
+
+    async def claim(self, key: JournalKey, candidate: Fingerprint, name: str, content: ContentHash) -> Claim:
+        """Always granted: the journal's lock keeps every other job out (`content` is not needed)."""
+        return Claim(granted=True)
+
+    async def release(self, key: JournalKey, candidate: Fingerprint) -> None:
+        """Nothing to release: the lock is held until `aclose`."""
 
 
 #: The journal the uploader uses by default.

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from ..errors import InvalidInputError
+from .journal_url import masked
 
 __all__ = ["JobOptions"]
 
@@ -32,6 +33,10 @@ def _path_or_none(value: str | os.PathLike[str] | None) -> str | None:
             '":memory:" keeps no record)'
         )
     return path
+
+
+def _masked_repr(value: str | None) -> str:
+    return repr(masked(value))  # a PostgreSQL URL's password never reaches a repr
 
 
 _Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -65,10 +70,11 @@ class JobOptions:
     Attributes:
         concurrency: uploads in flight at once (default 4). The client's connection pool grows
             to fit (plus two connections kept for look-ups) unless its size was fixed.
-        journal: SQLite file that records every file sent; default
+        journal: SQLite file that records every file sent, or a ``postgresql://`` URL of a
+            journal many jobs on many hosts share (docs/many-hosts.md); default
             ``$XDG_STATE_HOME/bhtom_async/uploads.sqlite3``. Use the same journal for a re-run:
             it skips what is uploaded, retries what failed and reconciles what is unknown.
-            ``":memory:"`` keeps no record. One job at a time may use a journal.
+            ``":memory:"`` keeps no record. One job at a time may use a SQLite journal.
         journal_wait: how long to wait for another job that is using the journal (0: refuse at
             once with a message naming it).
         include, exclude: glob patterns on file names (or full paths).
@@ -97,7 +103,7 @@ class JobOptions:
     """
 
     concurrency: int = attrs.field(default=4, validator=_at_least_one)
-    journal: str | None = attrs.field(default=None, converter=_path_or_none)
+    journal: str | None = attrs.field(default=None, converter=_path_or_none, repr=_masked_repr)
     journal_wait: float = attrs.field(default=0.0, validator=_seconds(0.0))
     include: tuple[str, ...] = attrs.field(default=(), converter=_patterns)
     exclude: tuple[str, ...] = attrs.field(default=(), converter=_patterns)

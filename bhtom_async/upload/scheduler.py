@@ -46,6 +46,11 @@ attempted. A problem with one file only fails that file.
 *Cancellation.* Cancelling `run` stops discovery and new uploads; an upload cut off mid-request
 is journaled ``unknown`` (shielded from the cancellation), and the journal is closed cleanly.
 
+*Many workers.* With a shared journal (`UploadJournal.shared`: PostgreSQL), several jobs on
+several hosts split the files: each file is claimed before it is handled (one worker at a time
+holds it), and a file another worker holds is asked for again later, until it is this job's or
+stored, so each job's report covers every file it was given.
+
 *Dry runs* send with ``dry_run=True``, read the journal to report what would be skipped, and
 never write to it.
 """
@@ -70,6 +75,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .._clock import Clock
 from ..errors import AuthenticationError, BhtomError, JournalError, PermissionDeniedError
 from ..models.uploads import UploadOptions
+from . import frames
 from .clocks import CreatedClock
 from .discovery import Candidate, Fingerprint, Found, Rejected, discover, inspect
 from .events import (
@@ -80,7 +86,8 @@ from .events import (
     UploadOutcome,
     UploadSummary,
 )
-from .journal import JournalKey, SqliteJournal, UploadJournal, default_journal_path, key_of
+from .journal import Claim, JournalKey, UploadJournal, default_journal_path, key_of
+from .journal_backend import open_journal
 from .ledger import Ledger
 from .lookups import created_for, listing_for, lookup_for, probe_newest_id
 from .options import JobOptions
@@ -104,6 +111,8 @@ __all__ = ["CONCURRENT_RUNS", "EVENT_BACKLOG", "JOB_WIDE_ERRORS", "LOOKUP_CONNEC
 EVENT_BACKLOG = 64
 #: Connections kept free for look-ups while every worker is uploading.
 LOOKUP_CONNECTIONS = 2
+#: Seconds between asks for files another worker holds (shared journals only).
+CLAIM_POLL = 0.25
 
 #: Said when the server check is a new journal's only protection (see docs/uploads.md).
 CONCURRENT_RUNS = (
@@ -196,6 +205,7 @@ class Uploader:
         self._intake_scope = anyio.CancelScope()
         self._busy = 0  # files a worker is handling now (each may go back to the settle gate)
         self._walked = False
+        self._deferred: list[_Item] = []  # held by another worker (shared journals): ask again
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -207,7 +217,7 @@ class Uploader:
         """
         started = self._clock.monotonic()
         workers = await self._prepare_client()
-        opened = SqliteJournal(
+        opened = open_journal(
             self._journal_path, read_only=self._dry_run, wait=self._job.journal_wait, clock=self._clock
         )
         journal = TimedJournal(opened, self._clock, self._ledger.emit)  # writes become events
@@ -362,6 +372,8 @@ class Uploader:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._produce, send)
                 tg.start_soon(settle)
+                if self._require_journal().shared:
+                    tg.start_soon(self._ask_again, send.clone())
                 for _ in range(workers):
                     tg.start_soon(self._work, receive.clone())
                 receive.close()
@@ -491,14 +503,30 @@ class Uploader:
 
     def _close_gate_when_done(self) -> None:
         """The walk is over and no file is queued, held or being handled: nothing can come back."""
-        if self._walked and not self._pending and not self._busy and self._settle is not None:
+        idle = not self._pending and not self._busy and not self._deferred
+        if self._walked and idle and self._settle is not None:
             self._settle.close()
 
     def _abandon_pending(self) -> None:
         """Every file still queued or held when the job ends is reported as not attempted."""
-        for item in list(self._pending.values()):
+        for item in [*self._pending.values(), *self._deferred]:
             self._ledger.not_attempted(item.found.path, item.found.size)
         self._pending.clear()
+        self._deferred.clear()
+
+    async def _ask_again(self, send: MemoryObjectSendStream[Found | _Item]) -> None:
+        """Shared journals: queue the files other workers held again, until none is left."""
+        async with send:
+            while not (self._walked and not self._pending and not self._busy and not self._deferred):
+                await self._clock.sleep(CLAIM_POLL)
+                items, self._deferred = self._deferred, []
+                for item in items:
+                    if self._ledger.stopping:
+                        self._ledger.not_attempted(item.found.path, item.found.size)
+                        continue
+                    self._pending[item.found.fingerprint.path] = item
+                    await send.send(item)
+            self._close_gate_when_done()
 
     # ---- one file ---------------------------------------------------------------------------
 
@@ -509,7 +537,44 @@ class Uploader:
             return
         lock = self._names.setdefault((key_of(item.options), inspected.wire_name), anyio.Lock())
         async with lock:  # one upload of a name to a place at a time
-            await self._require_sender().handle(inspected, item.options, item.note)
+            journal = self._require_journal()
+            if not journal.shared:
+                await self._require_sender().handle(inspected, item.options, item.note)
+                return
+            claim = await self._claim(journal, inspected, item)
+            if claim is None or not claim.granted:
+                return
+            try:
+                await self._require_sender().handle(inspected, item.options, item.note)
+            finally:
+                with anyio.CancelScope(shield=True), suppress(JournalError):
+                    await journal.release(key_of(item.options), inspected.fingerprint)
+
+    async def _claim(self, journal: UploadJournal, candidate: Candidate, item: _Item) -> Claim | None:
+        """Claim the file from a shared journal; a file another worker holds is asked for later."""
+        key = key_of(item.options)
+
+        async def content() -> str:
+            return await anyio.to_thread.run_sync(
+                frames.content_sha256, candidate.path, candidate.compression, self._scratch.folder()
+            )
+
+        try:
+            claim = await journal.claim(key, candidate.fingerprint, candidate.wire_name, content)
+        except JournalError as exc:
+            self._stop(exc)  # no send starts without a durable claim
+            self._ledger.not_attempted(candidate.path, candidate.size)
+            return None
+        except (OSError, ValueError, EOFError) as exc:
+            self._ledger.finished(candidate, "failed", reason=f"could not be read ({exc})")
+            return None
+        if claim.granted:
+            return claim
+        if claim.row is not None and claim.row.state == "uploaded":
+            self._ledger.already_uploaded(candidate.path, candidate.size, claim.row)
+        else:
+            self._deferred.append(item)
+        return claim
 
     async def _reconcile(self, sent: Sent, sha256: str | None) -> Verdict:
         """Ask the server whether the file arrived (see `reconcile`)."""

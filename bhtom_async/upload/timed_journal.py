@@ -15,10 +15,13 @@ from .events import JournalWritten
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from types import TracebackType
+
+    from typing_extensions import Self
 
     from .._clock import Clock
     from .discovery import Fingerprint
-    from .journal import JournalKey, JournalRow, State, UploadJournal
+    from .journal import Claim, ContentHash, JournalKey, JournalRow, State, UploadJournal
 
 __all__ = ["TimedJournal"]
 
@@ -31,6 +34,20 @@ class TimedJournal:
         self._clock = clock
         self._tell = tell
         self.path = inner.path
+        self.shared = inner.shared
+
+    @property
+    def fresh(self) -> bool:
+        return self._inner.fresh
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._inner.__aexit__(exc_type, exc, tb)
 
     @asynccontextmanager
     async def _timed(self, operation: str) -> AsyncIterator[None]:
@@ -114,3 +131,11 @@ class TimedJournal:
             await self._inner.record_stored(
                 key, fingerprint, name, data_product_id, sha256=sha256, reason=reason
             )
+
+    async def claim(self, key: JournalKey, candidate: Fingerprint, name: str, content: ContentHash) -> Claim:
+        async with self._timed("claim"):
+            return await self._inner.claim(key, candidate, name, content)
+
+    async def release(self, key: JournalKey, candidate: Fingerprint) -> None:
+        async with self._timed("release"):
+            await self._inner.release(key, candidate)

@@ -126,6 +126,20 @@ def test_httpx_is_imported_only_by_the_http_module() -> None:
     assert users == ["_http"]
 
 
+def test_psycopg_is_imported_only_by_the_postgres_journal() -> None:
+    """PostgreSQL stays behind upload/journal_pg.py: the rest sees the `UploadJournal` protocol."""
+
+    def imports_psycopg(node: ast.AST) -> bool:
+        if isinstance(node, ast.Import):
+            return any(a.name.split(".")[0].startswith("psycopg") for a in node.names)
+        return isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0].startswith("psycopg")
+
+    users = sorted(
+        {name for name, tree in modules().items() for node in ast.walk(tree) if imports_psycopg(node)}
+    )
+    assert users == ["upload.journal_pg"]
+
+
 def test_no_module_imports_a_higher_layer() -> None:
     """cli → sync → upload → client → api → poll/_paginate → _http → leaves; never the other way."""
     violations = []
