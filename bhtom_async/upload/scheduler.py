@@ -219,7 +219,7 @@ class Uploader:
             stop=self._stop,
         )
         self._sender = FileSender(
-            self._client,
+            self._client.with_options(retry_after_cap=0.0),  # a 429's pause is the job's, within budget
             journal,
             self._ledger,
             self._throttle,

@@ -215,7 +215,7 @@ class FileSender:
             row.server_offset if row else None,
             marker,
         )
-        await self._throttle.before_request()
+        started = await self._throttle.before_request()
         self._ledger.emit(FileStarted(path, candidate.size, attempt))
         common: dict[str, Any] = {"attempts": attempt, "sent_as": _renamed(candidate)}
         try:
@@ -233,7 +233,7 @@ class FileSender:
         except (UploadOutcomeUnknown, ServerError, ResponseDecodeError) as exc:
             return await self._unclear(candidate, prepared, sent, exc, attempt, common)
         except RateLimitError as exc:
-            return await self._rate_limited(candidate, row, exc, common)
+            return await self._rate_limited(candidate, row, exc, started, common)
         except (APIError, TransportError) as exc:
             if isinstance(exc, JOB_WIDE_ERRORS):
                 self._stop(exc)
@@ -316,16 +316,19 @@ class FileSender:
         return False
 
     async def _rate_limited(
-        self, candidate: Candidate, row: JournalRow | None, exc: RateLimitError, common: dict[str, Any]
+        self,
+        candidate: Candidate,
+        row: JournalRow | None,
+        exc: RateLimitError,
+        started: float,
+        common: dict[str, Any],
     ) -> bool:
         """The server refused before doing anything: pause every worker and try again, within budget."""
         if row is not None:
             await self._journal.finish(row.id, "failed", reason=exc.headline)
-        if not self._throttle.pause_after(exc):
-            reason = (
-                f"the server kept answering 429 (slow down) for more than {self._job.rate_limit_budget:g} s "
-                "(rate_limit_budget); the files not yet sent are left for a re-run"
-            )
+        refused = self._throttle.pause_after(exc, started)
+        if refused is not None:
+            reason = f"{refused}; the files not yet sent are left for a re-run"
             self._stop(RateLimitError(reason, method=exc.method, path=exc.path, retry_after=exc.retry_after))
             self._ledger.finished(candidate, "not_attempted", reason=f"not tried: {reason}", **common)
             return False
