@@ -76,6 +76,10 @@ def outcome_detail(outcome: UploadOutcome) -> str:
         parts.append(outcome.reason)
     if outcome.status == "uploaded" and outcome.size:
         parts.append(human_bytes(outcome.size))
+    stored = [v.data_product_id for v in outcome.versions if v.data_product_id is not None]
+    if stored:
+        ids = ", ".join(f"id {i}" for i in stored)
+        parts.append(f"rewritten after its upload; earlier version{'s' if len(stored) > 1 else ''} {ids}")
     return ", ".join(parts)
 
 

@@ -142,7 +142,10 @@ class Tally:
 
     def _outcome(self, outcome: UploadOutcome, *, sent: bool) -> None:
         key = str(outcome.path)
-        self.finished += 1
+        if outcome.versions:  # a watched file handled again: its one count moves to the new outcome
+            self._uncount(outcome.versions[-1])
+        else:
+            self.finished += 1
         self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
         if already_uploaded(outcome):
             self.already += 1
@@ -159,6 +162,11 @@ class Tally:
         else:  # settled without sending (a copy of a stored file, refused before sending...)
             del self.to_send[key]
             self.total_bytes -= size
+
+    def _uncount(self, earlier: UploadOutcome) -> None:
+        self.counts[earlier.status] = self.counts.get(earlier.status, 1) - 1
+        if already_uploaded(earlier):
+            self.already -= 1
 
     @property
     def completed_bytes(self) -> int:

@@ -81,6 +81,8 @@ class UploadOutcome:
         attempts: upload requests sent for this file in this run.
         sent_as: the file name used on the wire, when it differs from the file's own name.
         candidates: for an unknown outcome, the stored products that might be this file.
+        versions: the file's earlier outcomes in this run, oldest first: a watched file rewritten
+            after it was handled is handled again, and its summary entry stays one.
     """
 
     path: Path
@@ -94,6 +96,7 @@ class UploadOutcome:
     attempts: int = 0
     sent_as: str | None = None
     candidates: tuple[int, ...] = ()
+    versions: tuple[UploadOutcome, ...] = ()
 
 
 @attrs.frozen
@@ -101,7 +104,8 @@ class UploadSummary:
     """The result of a bulk upload.
 
     Attributes:
-        outcomes: one `UploadOutcome` per file found, in completion order.
+        outcomes: one `UploadOutcome` per file found, in completion order (a watched file
+            handled again has its earlier outcomes in `UploadOutcome.versions`).
         stopped: the error that stopped the whole job early (bad token, unknown target, camera not
             in favourites, an unusable journal), or None. Its `hint` says what to do.
         cancelled: the job was cancelled before it finished.
@@ -132,8 +136,13 @@ class UploadSummary:
 
     @property
     def ids(self) -> tuple[int, ...]:
-        """Data-product ids of the uploaded files (for `bh.calibration.wait`)."""
-        return tuple(o.data_product_id for o in self.outcomes if o.data_product_id is not None)
+        """Data-product ids of the uploaded files, earlier versions' included (for `bh.calibration.wait`)."""
+        return tuple(
+            v.data_product_id
+            for o in self.outcomes
+            for v in (*o.versions, o)
+            if v.data_product_id is not None
+        )
 
     @property
     def verdict(self) -> JobVerdict:

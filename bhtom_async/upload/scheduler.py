@@ -366,8 +366,8 @@ class Uploader:
                 repeated = not explicit and self._seen_before(
                     item.path, item.fingerprint if isinstance(item, Found) else None
                 )
-                if repeated:
-                    continue
+                if repeated or (isinstance(item, Rejected) and self._taken(item.path)):
+                    continue  # a path listed twice: the file is handled (and reported) once
                 if isinstance(item, Rejected):
                     self._handled[str(item.path.absolute())] = None
                     self._ledger.rejected(item)
@@ -375,6 +375,11 @@ class Uploader:
                     self._ledger.not_attempted(item.path, item.size)
                 else:
                     await self._intake(item, send)
+
+    def _taken(self, path: Path) -> bool:
+        """This very path is queued, held, being handled or done in this run."""
+        key = str(path.absolute())
+        return key in self._pending or key in self._handled or self._ledger.has_outcome(key)
 
     def _seen_before(self, path: Path, fingerprint: Fingerprint | None) -> bool:
         """The file is queued or held now, or was handled in this run and has not changed since."""

@@ -104,6 +104,17 @@ def test_a_file_found_to_be_a_copy_leaves_the_total() -> None:
     assert tally.total_bytes == 100
 
 
+def test_a_watched_file_handled_again_counts_once() -> None:
+    """A file rewritten after its upload is uploaded again: one file, one count, not two."""
+    tally = Tally(Plan(entries=2, to_send={"a.fits": 100, "b.fits": 100}))
+    first = _outcome("a.fits", "uploaded", id_=1)
+    tally.apply(FileFinished(first))
+    tally.apply(FileFinished(_outcome("b.fits", "uploaded", id_=2)))
+    again = UploadOutcome(Path("a.fits"), "uploaded", data_product_id=3, size=100, versions=(first,))
+    tally.apply(FileFinished(again))
+    assert tally.counts_text() == "2 uploaded, 0 already uploaded, 0 failed, 0 unknown, 0 left"
+
+
 def test_cancelled_files_count_as_unknown_and_untried_ones_keep_the_bar_short() -> None:
     """After Ctrl-C: an upload cut short is 'unknown' (not 'failed'); untried bytes stay undone."""
     plan = Plan(entries=3, to_send={"a.fits": 100, "b.fits": 100, "c.fits": 100})

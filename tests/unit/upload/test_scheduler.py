@@ -472,11 +472,11 @@ async def test_settings_from_header_sets_each_files_filter(
 async def test_a_file_listed_twice_is_sent_once(
     make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
 ) -> None:
-    """A frame given both on its own and inside its folder is uploaded once, then skipped."""
+    """A frame given both on its own and inside its folder is uploaded once, and reported once."""
     paths = frames(1)
     summary = await make_uploader(bh, [paths[0], paths[0].parent, paths[0]], tmp_path / "j.sqlite3").run()
     assert routes.upload.call_count == 1
-    assert sorted(o.status for o in summary.outcomes) == ["skipped", "skipped", "uploaded"]
+    assert [o.status for o in summary.outcomes] == ["uploaded"]
 
 
 # ---- exactly once, and nothing dropped silently (#11, #13) -----------------------------------
