@@ -43,7 +43,8 @@ OutcomeStatus = Literal[
 - ``dry_run``: the server checked the file in a dry run and stored nothing;
 - ``not_ready``: still being written when the job's patience (`max_settle_wait`) ran out;
 - ``not_attempted``: the job stopped or was cancelled before trying it (``reason`` says why);
-- ``ignored``: not a file of the type being uploaded (e.g. a ``.txt`` log beside FITS frames).
+- ``ignored``: not a file of the type being uploaded (e.g. a ``.txt`` log beside FITS frames), or
+  a file renamed or deleted by its writer before it was sent (a camera's temporary file).
 """
 
 #: Every status, in report order.

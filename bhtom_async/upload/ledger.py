@@ -129,6 +129,10 @@ class Ledger:
         """The file kept changing longer than the job would wait."""
         self.record(UploadOutcome(found.path, "not_ready", reason=reason, size=found.size), finished=False)
 
+    def vanished(self, found: Found, reason: str) -> None:
+        """The file was renamed or deleted before it was ready (a camera's temporary file)."""
+        self.record(UploadOutcome(found.path, "ignored", reason=reason, size=found.size), finished=False)
+
     def not_attempted(self, path: Path, size: int) -> None:
         """The job stopped, or was stopped or cancelled, before trying the file."""
         why = self._stopped.headline if self._stopped is not None else self._halted or "the job was cancelled"
@@ -188,7 +192,10 @@ class Ledger:
 
 
 def _nothing_new(earlier: UploadOutcome, later: UploadOutcome) -> bool:
-    """`later` only finds stored again what `earlier` stored (the file was touched, not rewritten)."""
+    """`later` only finds stored again what `earlier` stored (the file was touched, not rewritten),
+    or ignores again a path ignored before (a temporary name the camera reuses)."""
+    if earlier.status == later.status == "ignored":
+        return True
     return (
         later.status == "skipped"
         and earlier.status in ("uploaded", "skipped")

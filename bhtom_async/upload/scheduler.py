@@ -524,7 +524,10 @@ class Uploader:
     def _not_ready(self, gave_up: NotReady) -> None:
         item = self._pending.pop(gave_up.found.fingerprint.path, None)
         note = f" ({item.note})" if item is not None and item.note else ""
-        self._ledger.not_ready(gave_up.found, gave_up.reason + note)
+        if gave_up.vanished:  # never ready, so no failure: a temporary file renamed or deleted
+            self._ledger.vanished(gave_up.found, gave_up.reason + note)
+        else:
+            self._ledger.not_ready(gave_up.found, gave_up.reason + note)
         self._close_gate_when_done()
 
     def _require_journal(self) -> UploadJournal:

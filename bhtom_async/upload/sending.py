@@ -49,7 +49,7 @@ from ..errors import (
 )
 from ..models.uploads import UploadOptions
 from . import frames
-from .discovery import Candidate
+from .discovery import VANISHED, Candidate
 from .events import FileStarted
 from .journal import JournalRow, UploadJournal, key_of
 from .ledger import JobStopped, Ledger
@@ -247,7 +247,7 @@ class FileSender:
             return False
         data_product_id = receipt.files[0].id if receipt.files else None
         assert row is not None
-        if not await _unchanged(candidate):
+        if not await _unchanged(candidate) and await _still_there(candidate):
             await journal.finish(
                 row.id, "changed", data_product_id=data_product_id, reason="changed while it was being sent"
             )
@@ -258,6 +258,13 @@ class FileSender:
                 "may be inconsistent",
             )
             return False
+        if not await _still_there(candidate):
+            # Its open handle still read every byte (the body checks the size): the server holds
+            # the file as it was; there is nothing left here to send again.
+            note = (
+                f"the local file was deleted or renamed while it was sent; the server holds all "
+                f"{candidate.send_size} bytes read from it (sha256 {sha})"
+            )
         await journal.finish(row.id, "uploaded", data_product_id=data_product_id, sha256=sha)
         self._ledger.finished(
             candidate, "uploaded", data_product_id=data_product_id, sha256=sha, reason=note, **common
@@ -339,7 +346,9 @@ class FileSender:
     ) -> bool:
         if row is not None:
             await self._journal.finish(row.id, "failed", reason=exc.headline)
-        if await anyio.to_thread.run_sync(os.path.exists, candidate.path) and not await _unchanged(candidate):
+        if not await _still_there(candidate):  # gone before it was sent whole: nothing stored, no failure
+            self._ledger.finished(candidate, "ignored", reason=f"{VANISHED} ({exc.headline})")
+        elif not await _unchanged(candidate):
             self._requeue(
                 candidate, options, "it changed while being sent (the request was cut short; nothing stored)"
             )
@@ -412,6 +421,11 @@ async def _unchanged(candidate: Candidate) -> bool:
         return (info.st_size, info.st_mtime_ns, info.st_ino) == (fp.size, fp.mtime_ns, fp.inode)
 
     return await anyio.to_thread.run_sync(now)
+
+
+async def _still_there(candidate: Candidate) -> bool:
+    """A file is still at the candidate's path (changed or not)."""
+    return await anyio.to_thread.run_sync(os.path.lexists, candidate.path)
 
 
 def _with_marker(comment: str | None, marker: str | None) -> str | None:

@@ -394,8 +394,8 @@ async def test_probe_passes_on_when_the_first_file_is_not_sent(
     ).run()
     assert routes.upload.call_count == 1
     assert isinstance(summary.stopped, errors.AuthenticationError)
-    assert summary.of("failed")[0].path == paths[0]
-    assert "vanished" in str(summary.of("failed")[0].reason)
+    assert summary.of("ignored")[0].path == paths[0]  # gone before it was ready: no failure
+    assert "vanished" in str(summary.of("ignored")[0].reason)
 
 
 async def test_absent_after_a_lost_answer_is_looked_up_twice_before_resending(

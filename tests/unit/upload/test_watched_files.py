@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from bhtom_async import Client
-from bhtom_async.upload import FileFinished, FileSkipped, UploadEvent
+from bhtom_async.upload import FileFinished, FileHeld, FileSkipped, UploadEvent
 
 from ...conftest import fits_bytes
 from .conftest import FakeServer, Frames, MakeUploader, Routes
@@ -69,3 +69,87 @@ async def test_a_file_rewritten_or_touched_after_its_upload_has_one_outcome(
     assert "same content as" not in (by_name[b.name].reason or "")
     assert sorted(summary.ids) == [1001, 1002, 1003]
     assert routes.upload.call_count == 3
+
+
+async def test_a_camera_that_writes_then_renames_has_a_perfect_night(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, tmp_path: Path
+) -> None:
+    """`f.fits.tmp` written, then renamed to `f.fits`: the watcher reports both paths, the `.tmp`
+    is gone by then; that is no failure, and the frame is uploaded once."""
+    night = tmp_path / "night"
+    night.mkdir()
+
+    async def source() -> AsyncIterator[Path]:
+        yield night
+        for i in range(3):
+            temporary = night / f"f{i}.fits.tmp"
+            temporary.write_bytes(fits_bytes(i))
+            temporary.rename(night / f"f{i}.fits")
+            yield night / f"f{i}.fits"
+            yield temporary  # the notification of the write arrives after the rename
+
+    summary = await make_uploader(bh, source(), tmp_path / "j.sqlite3").run()
+    assert [(o.path.name, o.status) for o in summary.outcomes] == [
+        ("f0.fits", "uploaded"),
+        ("f1.fits", "uploaded"),
+        ("f2.fits", "uploaded"),
+    ]
+    assert summary.verdict == "ok"
+    assert routes.upload.call_count == 3
+
+
+async def test_a_file_that_vanishes_before_it_settled_is_no_failure(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
+    """A file held back to settle (it is fresh) and deleted or renamed meanwhile is reported
+    `ignored` with that reason, not `not_ready` ("run again" cannot help); the night is ok."""
+    (old,) = frames(1)
+    seen = Outcomes()
+    held: list[Path] = []
+
+    def note(event: UploadEvent) -> None:
+        seen(event)
+        if isinstance(event, FileHeld):
+            held.append(event.path)
+
+    async def source() -> AsyncIterator[Path]:
+        yield old.parent
+        await seen.reach(1)
+        fresh = old.parent / "scratch.fits"
+        fresh.write_bytes(fits_bytes(9))  # modified now: held for the settle time
+        yield fresh
+        with anyio.fail_after(10):
+            while not held:
+                await anyio.sleep(0.001)
+        fresh.unlink()
+
+    summary = await make_uploader(bh, source(), tmp_path / "j.sqlite3", settle_time=0.3, on_event=note).run()
+    statuses = {o.path.name: (o.status, o.reason) for o in summary.outcomes}
+    assert statuses[old.name][0] == "uploaded"
+    assert statuses["scratch.fits"][0] == "ignored"
+    assert "vanished before it was ready" in (statuses["scratch.fits"][1] or "")
+    assert summary.verdict == "ok"
+
+
+async def test_a_frame_deleted_while_it_was_sent_is_reported_as_what_the_server_holds(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """The frame is deleted while its body goes out; the server stores every byte and answers 201:
+    it is `uploaded` with the id, and the reason says the local file vanished; nothing is re-sent."""
+    (path,) = frames(1)
+
+    def delete_during_send(request: object) -> None:
+        path.unlink()
+
+    server.faults.append(delete_during_send)  # type: ignore[arg-type]
+    summary = await make_uploader(bh, path.parent, tmp_path / "j.sqlite3").run()
+    (outcome,) = summary.outcomes
+    assert (outcome.status, outcome.data_product_id) == ("uploaded", 1001)
+    assert "deleted or renamed while it was sent" in (outcome.reason or "")
+    assert summary.verdict == "ok"
+    assert routes.upload.call_count == 1
