@@ -38,7 +38,7 @@ from ..upload.events import (
     UploadOutcome,
     UploadSummary,
 )
-from .output import human_bytes, json_line, timestamp
+from .output import human_bytes, json_line, printable, timestamp
 from .shapes import calibration_json, outcome_json
 from .signals import signal_name
 from .tally import Tally
@@ -271,7 +271,7 @@ class JobReport:
     def to_log(self, word: str, text: str) -> None:
         """A line for the log file only (the screen shows the same thing its own way)."""
         if self.log is not None:
-            self.log.write(f"{timestamp()} {word:<13} {text}\n")
+            self.log.write(f"{timestamp()} {word:<13} {printable(text)}\n")
 
     def json_event(self, event: str, **fields: object) -> None:
         """One JSON line (``-o jsonl``), e.g. the closing ``summary``."""
@@ -292,7 +292,7 @@ class JobReport:
         number = index if index is not None else self.tally.finished
         of = self.tally.calib_expected if index is not None else total
         prefix = f"[{number}/{of}] " if counter or index is not None else ""
-        line = f"{prefix}{word:<13} {text}".rstrip()
+        line = printable(f"{prefix}{word:<13} {text}".rstrip())  # a file name may hold any bytes
         if self.log is not None:
             self.log.write(f"{timestamp()} {line}\n")
         if self.screen == "lines" or (self.screen == "quiet" and important):
