@@ -4,6 +4,7 @@ they were ready, or are renamed into place: one outcome per file, each one true.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -153,3 +154,26 @@ async def test_a_frame_deleted_while_it_was_sent_is_reported_as_what_the_server_
     assert "deleted or renamed while it was sent" in (outcome.reason or "")
     assert summary.verdict == "ok"
     assert routes.upload.call_count == 1
+
+
+async def test_old_frames_go_at_once_with_a_settle_time(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
+    """Frames last changed an hour ago have long settled: with `settle_time=30` they are sent at
+    once (no FileHeld, no waiting), while a fresh one beside them is held back."""
+    paths = frames(3)
+    hour_ago = time.time_ns() - 3600 * 10**9
+    for path in paths:
+        os.utime(path, ns=(hour_ago, hour_ago))
+    held: list[Path] = []
+
+    def note(event: UploadEvent) -> None:
+        if isinstance(event, FileHeld):
+            held.append(event.path)
+
+    started = time.monotonic()
+    with anyio.fail_after(5):  # the gate runs on real time: waiting 30 s would fail here
+        summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", settle_time=30, on_event=note).run()
+    assert [o.status for o in summary.outcomes] == ["uploaded"] * 3
+    assert held == []
+    assert time.monotonic() - started < 5
