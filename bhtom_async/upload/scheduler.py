@@ -25,8 +25,9 @@ a million-entry folder never fills memory.
 after a crash or ``kill -9``, and every ``unknown`` row, is reconciled on the next run before
 anything is re-sent.
 
-*Reconcile before retry.* Connect errors (nothing sent) and 429s are retried by the client's
-policy (a 429 pause holds every worker, within the job's `rate_limit_budget`). When the body may
+*Reconcile before retry.* Connect errors (nothing sent) are retried by the client's policy; a
+429's ``Retry-After`` is the job's to wait (a pause that holds every worker, counted against the
+job's `rate_limit_budget`), not the client's. When the body may
 have reached the server (reset, read timeout, 5xx, a garbled 2xx), the uploader looks the file up
 (`reconcile`) and re-sends only if it is absent; if it cannot tell, the file is ``unknown`` and
 is not re-sent. Only one upload of a given name to a given place is in flight at a time, so two
