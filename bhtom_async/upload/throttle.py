@@ -105,10 +105,16 @@ class JobThrottle:
                 f"the server asked us to wait {exc.retry_after:g} s (Retry-After), more than the "
                 f"whole 429 budget (rate_limit_budget, {self._budget:g} s)"
             )
-        if self._paused + wait > self._budget:
+        # A 429 without Retry-After is retried by the client itself before the job hears of it:
+        # keep room for those retries of the next request, so the budget holds as a promise.
+        room = 0.0 if exc.retry_after is not None else _client_retries(policy)
+        if self._paused + wait + room > self._budget:
+            more = f"{wait:.3g} s more" + (
+                f" (and up to {room:.3g} s of the client's own retries)" if room else ""
+            )
             return (
                 f"the server kept answering 429 (slow down): {self._paused:.3g} s of waiting so far and "
-                f"{wait:.3g} s more would pass the 429 budget (rate_limit_budget, {self._budget:g} s)"
+                f"{more} would pass the 429 budget (rate_limit_budget, {self._budget:g} s)"
             )
         self._pause(wait)
         return None
@@ -132,3 +138,12 @@ class JobThrottle:
         if end > start:
             self._paused += end - start
             self._charged_until = end
+
+
+def _client_retries(policy: RetrySettings) -> float:
+    """The longest the client's own retries of one request may wait (each at its backoff's ceiling)."""
+    waits = (
+        backoff(n, initial=policy.wait_initial, maximum=policy.wait_max)
+        for n in range(1, policy.max_retries + 1)
+    )
+    return min(policy.max_total, sum(waits))

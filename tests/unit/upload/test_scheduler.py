@@ -769,6 +769,26 @@ async def test_a_429_pauses_every_worker_for_its_retry_after(
     assert arrivals == [0.0, 7.0, 7.0, 7.0]
 
 
+async def test_the_429_budget_holds_without_retry_after(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
+    """429s without Retry-After, which the client retries itself (with its backoff) before the job
+    hears of them: the job still stops within a budget of 8 s, saying so. (One worker: on the
+    test clock, waits of parallel workers would add up instead of overlapping.)"""
+    paths = frames(4)
+    server.faults += [lambda request: httpx.Response(429)] * 1000
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", rate_limit_budget=8, concurrency=1).run()
+    assert isinstance(summary.stopped, errors.RateLimitError)
+    assert "rate_limit_budget, 8 s" in summary.stopped.headline
+    assert clock.monotonic() <= 8.0
+
+
 async def test_a_retry_after_longer_than_the_budget_stops_and_says_so(
     make_uploader: MakeUploader,
     bh: Client,
