@@ -209,7 +209,11 @@ class JobReport:
 
     def __call__(self, event: UploadEvent) -> None:
         """The uploader's `on_event`."""
+        repeated = isinstance(event, (FileFinished, FileSkipped)) and self.tally.known(event.outcome)
         self.tally.apply(event)
+        if repeated:  # the file's outcome announced again unchanged: its line is printed already
+            self._redraw()
+            return
         if isinstance(event, FileQueued):
             self._json("queued", path=str(event.path), size=event.size)
         elif isinstance(event, FileHeld):

@@ -102,6 +102,7 @@ class Tally:
         self.last_magnitude: dict[str, float] = {}
         self.summary: UploadSummary | None = None
         self._new: set[str] = set()
+        self._last: dict[str, UploadOutcome] = {}  # each file's outcome so far
         self._now = now
         self.last_new: float | None = None
 
@@ -142,8 +143,10 @@ class Tally:
 
     def _outcome(self, outcome: UploadOutcome, *, sent: bool) -> None:
         key = str(outcome.path)
-        if outcome.versions:  # a watched file handled again: its one count moves to the new outcome
-            self._uncount(outcome.versions[-1])
+        earlier = self._last.get(key)
+        self._last[key] = outcome
+        if earlier is not None:  # a watched file handled again: its one count moves to the new outcome
+            self._uncount(earlier)
         else:
             self.finished += 1
         self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
@@ -167,6 +170,10 @@ class Tally:
         self.counts[earlier.status] = self.counts.get(earlier.status, 1) - 1
         if already_uploaded(earlier):
             self.already -= 1
+
+    def known(self, outcome: UploadOutcome) -> bool:
+        """This very outcome was already counted for its file (announced again, nothing new)."""
+        return self._last.get(str(outcome.path)) == outcome
 
     @property
     def completed_bytes(self) -> int:

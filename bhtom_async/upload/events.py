@@ -224,7 +224,10 @@ class BytesSent:
 
 @attrs.frozen
 class FileSkipped:
-    """A path reached its outcome without being sent (already uploaded, ignored, refused...)."""
+    """A path reached its outcome without being sent (already uploaded, ignored, refused...).
+
+    A watched file touched without new content announces its unchanged outcome again this way.
+    """
 
     outcome: UploadOutcome
 

@@ -7,7 +7,8 @@ A worker that finds the job stopping unwinds with `JobStopped`; its file is then
 
 Each file has one outcome. A watched file that changes after it was handled reaches a second
 outcome: it replaces the first, which goes into its `versions`. A change that brought nothing new
-(a touched file whose content is the copy already stored) leaves the outcome as it was.
+(a touched file whose content is the copy already stored) leaves the outcome as it was, and that
+unchanged outcome is announced again (so a listener knows the file is no longer held).
 """
 
 from __future__ import annotations
@@ -179,6 +180,7 @@ class Ledger:
         earlier = self._outcomes.get(key)
         if earlier is not None:
             if _nothing_new(earlier, outcome):
+                self.emit(FileSkipped(earlier))
                 return
             del self._outcomes[key]  # re-inserted last: completion order
             outcome = attrs.evolve(outcome, versions=(*earlier.versions, attrs.evolve(earlier, versions=())))

@@ -18,6 +18,7 @@ from bhtom_async.cli.upload_job import UploadRequest, run_job
 from bhtom_async.upload.events import (
     BytesSent,
     FileFinished,
+    FileHeld,
     FileQueued,
     FileSkipped,
     FileStarted,
@@ -113,6 +114,11 @@ def test_a_watched_file_handled_again_counts_once() -> None:
     again = UploadOutcome(Path("a.fits"), "uploaded", data_product_id=3, size=100, versions=(first,))
     tally.apply(FileFinished(again))
     assert tally.counts_text() == "2 uploaded, 0 already uploaded, 0 failed, 0 unknown, 0 left"
+    tally.apply(FileHeld(Path("a.fits"), 100))  # touched: held, then its outcome announced again
+    assert tally.known(again)
+    tally.apply(FileSkipped(again))
+    assert tally.counts_text() == "2 uploaded, 0 already uploaded, 0 failed, 0 unknown, 0 left"
+    assert not tally.held
 
 
 def test_cancelled_files_count_as_unknown_and_untried_ones_keep_the_bar_short() -> None:

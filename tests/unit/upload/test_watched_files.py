@@ -69,6 +69,8 @@ async def test_a_file_rewritten_or_touched_after_its_upload_has_one_outcome(
     assert (by_name[b.name].status, by_name[b.name].data_product_id) == ("uploaded", first[b.name])
     assert by_name[b.name].versions == ()
     assert "same content as" not in (by_name[b.name].reason or "")
+    touched = [e for e in seen.events if e.outcome.path == b]
+    assert [e.outcome for e in touched] == [by_name[b.name]] * 2  # announced again, unchanged
     assert sorted(summary.ids) == [1001, 1002, 1003]
     assert routes.upload.call_count == 3
 
