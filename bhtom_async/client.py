@@ -168,8 +168,13 @@ class Client:
         *,
         timeout: float | Timeouts | _Unset = UNSET,
         max_retries: int | _Unset = UNSET,
+        retry_after_cap: float | _Unset = UNSET,
     ) -> Client:
         """A client sharing this one's connections, with other timeouts or retries.
+
+        `retry_after_cap` (seconds): a 429 whose ``Retry-After`` is longer raises `RateLimitError`
+        at once instead of being slept; 0 hands every such 429 to the caller (the bulk uploader
+        does so, to count each 429 pause against its budget).
 
         Example:
             >>> await bh.with_options(timeout=300, max_retries=0).targets.list().to_list()  # doctest: +SKIP
@@ -181,6 +186,9 @@ class Client:
         if not isinstance(max_retries, _Unset):
             base = options.retry or transport.config.retry
             options = CallOptions(options.timeout, attrs.evolve(base, max_retries=max_retries))
+        if not isinstance(retry_after_cap, _Unset):
+            base = options.retry or transport.config.retry
+            options = CallOptions(options.timeout, attrs.evolve(base, retry_after_cap=retry_after_cap))
         return Client(_shared=(self._session, options))
 
     @property

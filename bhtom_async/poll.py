@@ -338,8 +338,17 @@ class CalibrationWait:
         return finished
 
     async def _query(self, ids: Sequence[int]) -> list[tuple[int, ResultItem | _Broken]]:
-        """Ask for `ids` in one request; on a whole-batch 400, bisect to find the culprit."""
-        await self._requests.acquire()
+        """Ask for `ids` in one request; on a whole-batch 400, bisect to find the culprit.
+
+        Ids whose deadline has passed are not asked (also after the wait for the request rate):
+        a round of failing batches, bisected, could otherwise outlast `timeout` many times over.
+        """
+        ids = self._before_deadline(ids)
+        if ids:
+            await self._requests.acquire()
+            ids = self._before_deadline(ids)
+        if not ids:
+            return []
         try:
             items = await self._fetch(ids, self._options.plot or self._options.plots_dir is not None)
         except ValidationError as exc:
@@ -354,6 +363,10 @@ class CalibrationWait:
                 key = ids[position] if position < len(ids) else -1
             answers.append((key, item))
         return answers
+
+    def _before_deadline(self, ids: Sequence[int]) -> list[int]:
+        now = self._clock.monotonic()
+        return [i for i in ids if (t := self._pending.get(i)) is not None and now < t.deadline]
 
     def _judge(self, t: _Tracked, answer: ResultItem | _Broken, now: float) -> CalibrationResult | None:
         """The final result for `t`, or None while it should stay pending."""

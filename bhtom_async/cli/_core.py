@@ -30,7 +30,7 @@ from ..errors import (
     TargetNotFoundError,
     ValidationError,
 )
-from .output import FORMATS, OutputFormat, emit, json_line
+from .output import FORMATS, OutputFormat, emit, json_line, printable
 from .profiles import connection
 
 __all__ = [
@@ -183,7 +183,7 @@ def run(func: Callable[..., Awaitable[T]], *args: object) -> T:
 
 def warn(message: str) -> None:
     """A one-line warning on stderr."""
-    click.secho(f"warning: {message}", fg="yellow", err=True)
+    click.secho(f"warning: {printable(message)}", fg="yellow", err=True)
 
 
 def fail(message: str, hint: str | None = None, code: ExitCode = ExitCode.USAGE) -> NoReturn:
@@ -222,9 +222,9 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 
 
 def _print_error(message: str, hint: str | None = None) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
+    click.secho(f"error: {printable(message)}", fg="red", err=True)
     if hint:
-        click.echo(f"hint: {hint}", err=True)
+        click.echo(f"hint: {printable(hint)}", err=True)
 
 
 def error_lines(exc: BaseException) -> tuple[str, str | None]:

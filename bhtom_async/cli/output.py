@@ -13,6 +13,7 @@ import enum
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -37,6 +38,7 @@ __all__ = [
     "plain_table",
     "print_mapping",
     "print_table",
+    "printable",
     "timestamp",
     "to_csv",
     "to_jsonable",
@@ -131,7 +133,25 @@ def _csv_cell(value: object) -> object:
         return "true" if value else "false"  # as in the JSON output
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=False, default=str)
+    if isinstance(value, str):
+        return printable(value)
     return value
+
+
+#: Characters a text line must not carry as they are: C0 controls (a newline in a file name would
+#: split a log line), DEL and C1 controls, and the lone surrogates by which Python holds the bytes
+#: of a file name that is not valid UTF-8.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
+
+
+def printable(text: str) -> str:
+    """`text` safe for a text line: undecodable name bytes and control characters as ``\\xNN``.
+
+    A file name that is not valid UTF-8 reaches Python as lone surrogates; written out as they
+    are they would be raw bytes (invalid UTF-8 in cron mail and log shippers) or a crash. Shown
+    the way ``ls -b`` does: ``bad\\xff.fits``. JSON output needs none of this (it escapes them).
+    """
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()) & 0xFF:02x}", text)
 
 
 def timestamp(*, date: bool = True) -> str:
@@ -204,7 +224,7 @@ def _cell(value: object) -> str:
         return str(value.value)
     if isinstance(value, (list, tuple)):
         return ", ".join(_cell(item) for item in value)
-    return str(value)
+    return printable(str(value))
 
 
 def human_bytes(size: float) -> str:

@@ -38,7 +38,7 @@ from ..upload.events import (
     UploadOutcome,
     UploadSummary,
 )
-from .output import human_bytes, json_line, timestamp
+from .output import human_bytes, json_line, printable, timestamp
 from .shapes import calibration_json, outcome_json
 from .signals import signal_name
 from .tally import Tally
@@ -76,6 +76,10 @@ def outcome_detail(outcome: UploadOutcome) -> str:
         parts.append(outcome.reason)
     if outcome.status == "uploaded" and outcome.size:
         parts.append(human_bytes(outcome.size))
+    stored = [v.data_product_id for v in outcome.versions if v.data_product_id is not None]
+    if stored:
+        ids = ", ".join(f"id {i}" for i in stored)
+        parts.append(f"rewritten after its upload; earlier version{'s' if len(stored) > 1 else ''} {ids}")
     return ", ".join(parts)
 
 
@@ -205,7 +209,11 @@ class JobReport:
 
     def __call__(self, event: UploadEvent) -> None:
         """The uploader's `on_event`."""
+        repeated = isinstance(event, (FileFinished, FileSkipped)) and self.tally.known(event.outcome)
         self.tally.apply(event)
+        if repeated:  # the file's outcome announced again unchanged: its line is printed already
+            self._redraw()
+            return
         if isinstance(event, FileQueued):
             self._json("queued", path=str(event.path), size=event.size)
         elif isinstance(event, FileHeld):
@@ -267,7 +275,7 @@ class JobReport:
     def to_log(self, word: str, text: str) -> None:
         """A line for the log file only (the screen shows the same thing its own way)."""
         if self.log is not None:
-            self.log.write(f"{timestamp()} {word:<13} {text}\n")
+            self.log.write(f"{timestamp()} {word:<13} {printable(text)}\n")
 
     def json_event(self, event: str, **fields: object) -> None:
         """One JSON line (``-o jsonl``), e.g. the closing ``summary``."""
@@ -288,7 +296,7 @@ class JobReport:
         number = index if index is not None else self.tally.finished
         of = self.tally.calib_expected if index is not None else total
         prefix = f"[{number}/{of}] " if counter or index is not None else ""
-        line = f"{prefix}{word:<13} {text}".rstrip()
+        line = printable(f"{prefix}{word:<13} {text}".rstrip())  # a file name may hold any bytes
         if self.log is not None:
             self.log.write(f"{timestamp()} {line}\n")
         if self.screen == "lines" or (self.screen == "quiet" and important):

@@ -26,6 +26,7 @@ def outcome_json(outcome: UploadOutcome) -> dict[str, object]:
         "reconciled": outcome.reconciled,
         "sent_as": outcome.sent_as,
         "candidates": list(outcome.candidates),
+        "versions": [outcome_json(v) for v in outcome.versions],
     }
 
 

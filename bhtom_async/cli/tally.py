@@ -102,6 +102,7 @@ class Tally:
         self.last_magnitude: dict[str, float] = {}
         self.summary: UploadSummary | None = None
         self._new: set[str] = set()
+        self._last: dict[str, UploadOutcome] = {}  # each file's outcome so far
         self._now = now
         self.last_new: float | None = None
 
@@ -142,7 +143,12 @@ class Tally:
 
     def _outcome(self, outcome: UploadOutcome, *, sent: bool) -> None:
         key = str(outcome.path)
-        self.finished += 1
+        earlier = self._last.get(key)
+        self._last[key] = outcome
+        if earlier is not None:  # a watched file handled again: its one count moves to the new outcome
+            self._uncount(earlier)
+        else:
+            self.finished += 1
         self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
         if already_uploaded(outcome):
             self.already += 1
@@ -159,6 +165,15 @@ class Tally:
         else:  # settled without sending (a copy of a stored file, refused before sending...)
             del self.to_send[key]
             self.total_bytes -= size
+
+    def _uncount(self, earlier: UploadOutcome) -> None:
+        self.counts[earlier.status] = self.counts.get(earlier.status, 1) - 1
+        if already_uploaded(earlier):
+            self.already -= 1
+
+    def known(self, outcome: UploadOutcome) -> bool:
+        """This very outcome was already counted for its file (announced again, nothing new)."""
+        return self._last.get(str(outcome.path)) == outcome
 
     @property
     def completed_bytes(self) -> int:

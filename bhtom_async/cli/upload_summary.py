@@ -7,7 +7,7 @@ import click
 from ..upload.events import UploadSummary
 from ._core import CliState, ExitCode, error_lines, exit_code_for
 from .calibration import print_results, results_exit_code
-from .output import emit_json, human_bytes, print_table, timestamp, to_csv
+from .output import emit_json, human_bytes, print_table, printable, timestamp, to_csv
 from .progress import JobReport
 from .shapes import already_uploaded, calibration_json, outcome_json, summary_json
 from .signals import signal_name
@@ -102,7 +102,7 @@ def summary_lines(summary: UploadSummary, unreached: int = 0) -> list[str]:
     )
     trouble = [o for o in summary.outcomes if o.status in ("failed", "unknown", "not_ready", "not_attempted")]
     for outcome in trouble[:SUMMARY_TROUBLE_LINES]:
-        lines.append(f"{outcome.status} {outcome.path}: {outcome.reason or ''}".rstrip(": "))
+        lines.append(printable(f"{outcome.status} {outcome.path}: {outcome.reason or ''}".rstrip(": ")))
     if len(trouble) > SUMMARY_TROUBLE_LINES:
         lines.append(f"... and {len(trouble) - SUMMARY_TROUBLE_LINES} more (-o json lists every file)")
     return lines
@@ -159,6 +159,7 @@ def finish(
             emit_json(document)
     if summary.stopped is not None:
         message, hint = error_lines(summary.stopped)
+        message, hint = printable(message), printable(hint) if hint else None
         click.secho(f"error: {message}", fg="red", err=True)
         report.to_log("error", message)
         if hint:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
@@ -75,9 +76,17 @@ async def upload_and_calibrate(
     # One small record per file; an unbounded buffer keeps a slow poller from stalling uploads.
     send, receive = anyio.create_memory_object_stream[UploadedFile](max_buffer_size=math.inf)
 
+    forwarded: set[tuple[Path, int]] = set()  # a watched file's unchanged outcome may come again
+
     def forward(event: UploadEvent) -> None:
         outcome = event.outcome if isinstance(event, (FileFinished, FileSkipped)) else None
-        if outcome is not None and outcome.status in ("uploaded", "skipped") and outcome.data_product_id:
+        if (
+            outcome is not None
+            and outcome.status in ("uploaded", "skipped")
+            and outcome.data_product_id
+            and (outcome.path, outcome.data_product_id) not in forwarded
+        ):
+            forwarded.add((outcome.path, outcome.data_product_id))
             # The local name travels with the id, so each result says which frame it belongs to.
             name = outcome.path.name
             with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):  # the caller left

@@ -40,6 +40,7 @@ __all__ = [
     "Fingerprint",
     "Found",
     "Rejected",
+    "VANISHED",
     "discover",
     "fingerprint_of",
     "inspect",
@@ -52,6 +53,8 @@ __all__ = [
 COMPRESSED_SUFFIXES = (".bz2", ".xz", ".zip", ".Z")
 #: Entries classified per worker-thread call.
 BATCH = 32
+#: Why a file that vanished before it was ever sent is ignored (a write-then-rename camera's temporary file).
+VANISHED = "vanished before it was ready (renamed or deleted by its writer); nothing sent"
 _UNSAFE = re.compile(r"[^\w.\-]")
 
 
@@ -256,7 +259,10 @@ def walk(
         try:
             info = root.stat()
         except FileNotFoundError:
-            yield Rejected(root, "does not exist")
+            if explicit:
+                yield Rejected(root, "does not exist")
+            # else a watcher's path gone before it was read: a temporary file its writer renamed
+            # (``f.fits.tmp`` -> ``f.fits``, whose own event follows) or deleted. Nothing to send.
             continue
         except OSError as exc:
             yield Rejected(root, f"cannot be read ({exc.strerror or exc})")
@@ -342,7 +348,8 @@ def inspect(found: Found | Candidate, data_product_type: str) -> Candidate | Rej
         head = plain_head(path, found.compression) if info.st_size else b""
         send_size = gzip_size(path) if found.compression == "gzip" and info.st_size else info.st_size
     except FileNotFoundError:
-        return Rejected(path, "vanished before it could be read", found.size)
+        # Renamed or deleted by its writer after it settled: nothing to send, and no failure.
+        return Rejected(path, VANISHED, found.size, "ignored")
     except (OSError, EOFError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
         return Rejected(path, f"cannot be read ({reason})", found.size)

@@ -45,7 +45,8 @@ OutcomeStatus = Literal[
 - ``dry_run``: the server checked the file in a dry run and stored nothing;
 - ``not_ready``: still being written when the job's patience (`max_settle_wait`) ran out;
 - ``not_attempted``: the job stopped or was cancelled before trying it (``reason`` says why);
-- ``ignored``: not a file of the type being uploaded (e.g. a ``.txt`` log beside FITS frames).
+- ``ignored``: not a file of the type being uploaded (e.g. a ``.txt`` log beside FITS frames), or
+  a file renamed or deleted by its writer before it was sent (a camera's temporary file).
 """
 
 #: Every status, in report order.
@@ -83,6 +84,8 @@ class UploadOutcome:
         attempts: upload requests sent for this file in this run.
         sent_as: the file name used on the wire, when it differs from the file's own name.
         candidates: for an unknown outcome, the stored products that might be this file.
+        versions: the file's earlier outcomes in this run, oldest first: a watched file rewritten
+            after it was handled is handled again, and its summary entry stays one.
     """
 
     path: Path
@@ -96,6 +99,7 @@ class UploadOutcome:
     attempts: int = 0
     sent_as: str | None = None
     candidates: tuple[int, ...] = ()
+    versions: tuple[UploadOutcome, ...] = ()
 
 
 @attrs.frozen
@@ -103,7 +107,8 @@ class UploadSummary:
     """The result of a bulk upload.
 
     Attributes:
-        outcomes: one `UploadOutcome` per file found, in completion order.
+        outcomes: one `UploadOutcome` per file found, in completion order (a watched file
+            handled again has its earlier outcomes in `UploadOutcome.versions`).
         stopped: the error that stopped the whole job early (bad token, unknown target, camera not
             in favourites, an unusable journal), or None. Its `hint` says what to do.
         cancelled: the job was cancelled before it finished.
@@ -134,8 +139,13 @@ class UploadSummary:
 
     @property
     def ids(self) -> tuple[int, ...]:
-        """Data-product ids of the uploaded files (for `bh.calibration.wait`)."""
-        return tuple(o.data_product_id for o in self.outcomes if o.data_product_id is not None)
+        """Data-product ids of the uploaded files, earlier versions' included (for `bh.calibration.wait`)."""
+        return tuple(
+            v.data_product_id
+            for o in self.outcomes
+            for v in (*o.versions, o)
+            if v.data_product_id is not None
+        )
 
     @property
     def verdict(self) -> JobVerdict:
@@ -216,7 +226,10 @@ class BytesSent:
 
 @attrs.frozen
 class FileSkipped:
-    """A path reached its outcome without being sent (already uploaded, ignored, refused...)."""
+    """A path reached its outcome without being sent (already uploaded, ignored, refused...).
+
+    A watched file touched without new content announces its unchanged outcome again this way.
+    """
 
     outcome: UploadOutcome
 

@@ -4,6 +4,11 @@ The `Ledger` holds what `UploadSummary` reports (the outcomes in completion orde
 stopped the job, the reason it was asked to stop, the bytes sent, the warnings) and emits the
 events that go with them. It decides nothing: the scheduler and the sender tell it what happened.
 A worker that finds the job stopping unwinds with `JobStopped`; its file is then not attempted.
+
+Each file has one outcome. A watched file that changes after it was handled reaches a second
+outcome: it replaces the first, which goes into its `versions`. A change that brought nothing new
+(a touched file whose content is the copy already stored) leaves the outcome as it was, and that
+unchanged outcome is announced again (so a listener knows the file is no longer held).
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from ..errors import BhtomError
 from .discovery import Candidate, Found, Rejected
@@ -42,8 +49,8 @@ class Ledger:
 
     def __init__(self, on_event: Callable[[UploadEvent], None] | None) -> None:
         self.on_event = on_event
-        self._outcomes: list[UploadOutcome] = []
-        self._decided: set[str] = set()  # absolute paths that have an outcome in this run
+        self._outcomes: dict[str, UploadOutcome] = {}  # by absolute path, in completion order
+        self._recorded = 0
         self._warnings: list[str] = []
         self._bytes_sent = 0
         self._stopped: BhtomError | None = None
@@ -51,13 +58,13 @@ class Ledger:
 
     @property
     def outcomes(self) -> tuple[UploadOutcome, ...]:
-        """The outcomes so far, in completion order."""
-        return tuple(self._outcomes)
+        """The outcomes so far, one per file, in completion order (of each file's latest version)."""
+        return tuple(self._outcomes.values())
 
     @property
     def recorded(self) -> int:
-        """How many outcomes have been recorded."""
-        return len(self._outcomes)
+        """How many outcomes have been recorded (a file's versions each count)."""
+        return self._recorded
 
     @property
     def stopped(self) -> BhtomError | None:
@@ -88,7 +95,7 @@ class Ledger:
 
     def has_outcome(self, path: str) -> bool:
         """Whether the file at this absolute path has an outcome in this run."""
-        return path in self._decided
+        return path in self._outcomes
 
     def warn(self, message: str) -> None:
         """Keep a line for `UploadSummary.warnings`."""
@@ -102,7 +109,7 @@ class Ledger:
     def summary(self, *, elapsed: float, cancelled: bool) -> UploadSummary:
         """The job's summary, announced as `JobFinished`."""
         summary = UploadSummary(
-            outcomes=tuple(self._outcomes),
+            outcomes=self.outcomes,
             stopped=self._stopped,
             cancelled=cancelled or self._halted is not None,
             bytes_sent=self._bytes_sent,
@@ -122,6 +129,10 @@ class Ledger:
     def not_ready(self, found: Found, reason: str) -> None:
         """The file kept changing longer than the job would wait."""
         self.record(UploadOutcome(found.path, "not_ready", reason=reason, size=found.size), finished=False)
+
+    def vanished(self, found: Found, reason: str) -> None:
+        """The file was renamed or deleted before it was ready (a camera's temporary file)."""
+        self.record(UploadOutcome(found.path, "ignored", reason=reason, size=found.size), finished=False)
 
     def not_attempted(self, path: Path, size: int) -> None:
         """The job stopped, or was stopped or cancelled, before trying the file."""
@@ -160,12 +171,36 @@ class Ledger:
         self.record(UploadOutcome(candidate.path, status, size=candidate.size, **fields), finished=True)
 
     def record(self, outcome: UploadOutcome, *, finished: bool) -> None:
-        """Keep the outcome and announce it (`FileFinished` after a worker, else `FileSkipped`)."""
-        self._decided.add(str(outcome.path.absolute()))
-        self._outcomes.append(outcome)
+        """Keep the outcome and announce it (`FileFinished` after a worker, else `FileSkipped`).
+
+        A file that already has an outcome in this run keeps one: see the module docstring.
+        """
+        key = str(outcome.path.absolute())
+        self._recorded += 1
+        earlier = self._outcomes.get(key)
+        if earlier is not None:
+            if _nothing_new(earlier, outcome):
+                self.emit(FileSkipped(earlier))
+                return
+            del self._outcomes[key]  # re-inserted last: completion order
+            outcome = attrs.evolve(outcome, versions=(*earlier.versions, attrs.evolve(earlier, versions=())))
+        self._outcomes[key] = outcome
         self.emit(FileFinished(outcome) if finished else FileSkipped(outcome))
 
     def emit(self, event: UploadEvent) -> None:
         """Pass `event` on to the listener, if any."""
         if self.on_event is not None:
             self.on_event(event)
+
+
+def _nothing_new(earlier: UploadOutcome, later: UploadOutcome) -> bool:
+    """`later` only finds stored again what `earlier` stored (the file was touched, not rewritten),
+    or ignores again a path ignored before (a temporary name the camera reuses)."""
+    if earlier.status == later.status == "ignored":
+        return True
+    return (
+        later.status == "skipped"
+        and earlier.status in ("uploaded", "skipped")
+        and earlier.data_product_id is not None
+        and later.data_product_id == earlier.data_product_id
+    )

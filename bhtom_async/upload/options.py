@@ -87,8 +87,9 @@ class JobOptions:
             was found not to have the file.
         file_timeout: one deadline per file, its look-ups included; then its outcome is unknown
             (and a re-run reconciles it).
-        rate_limit_budget: how long in all the job may pause for the server's 429 answers; past
-            it, the files not yet tried are reported as not attempted.
+        rate_limit_budget: how long in all the job may pause for the server's 429 answers; the
+            job stops before a pause would pass it (at once if one ``Retry-After`` is longer), and
+            the files not yet tried are reported as not attempted.
         marker: add a unique tag (``[bhtom_async:<id>]``) to each upload's comment, so a file
             whose answer was lost is recognised on the server exactly. The tag is visible in the
             product's comment on the web site.

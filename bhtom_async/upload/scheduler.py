@@ -25,8 +25,9 @@ a million-entry folder never fills memory.
 after a crash or ``kill -9``, and every ``unknown`` row, is reconciled on the next run before
 anything is re-sent.
 
-*Reconcile before retry.* Connect errors (nothing sent) and 429s are retried by the client's
-policy (a 429 pause holds every worker, within the job's `rate_limit_budget`). When the body may
+*Reconcile before retry.* Connect errors (nothing sent) are retried by the client's policy; a
+429's ``Retry-After`` is the job's to wait (a pause that holds every worker, counted against the
+job's `rate_limit_budget`), not the client's. When the body may
 have reached the server (reset, read timeout, 5xx, a garbled 2xx), the uploader looks the file up
 (`reconcile`) and re-sends only if it is absent; if it cannot tell, the file is ``unknown`` and
 is not re-sent. Only one upload of a given name to a given place is in flight at a time, so two
@@ -258,7 +259,7 @@ class Uploader:
             job_start=(started_at, newest.value),
         )
         self._sender = FileSender(
-            self._client,
+            self._client.with_options(retry_after_cap=0.0),  # a 429's pause is the job's, within budget
             journal,
             self._ledger,
             self._throttle,
@@ -409,8 +410,8 @@ class Uploader:
                 repeated = not explicit and self._seen_before(
                     item.path, item.fingerprint if isinstance(item, Found) else None
                 )
-                if repeated:
-                    continue
+                if repeated or (isinstance(item, Rejected) and self._taken(item.path)):
+                    continue  # a path listed twice: the file is handled (and reported) once
                 if isinstance(item, Rejected):
                     self._handled[str(item.path.absolute())] = None
                     self._ledger.rejected(item)
@@ -418,6 +419,11 @@ class Uploader:
                     self._ledger.not_attempted(item.path, item.size)
                 else:
                     await self._intake(item, send)
+
+    def _taken(self, path: Path) -> bool:
+        """This very path is queued, held, being handled or done in this run."""
+        key = str(path.absolute())
+        return key in self._pending or key in self._handled or self._ledger.has_outcome(key)
 
     def _seen_before(self, path: Path, fingerprint: Fingerprint | None) -> bool:
         """The file is queued or held now, or was handled in this run and has not changed since."""
@@ -615,7 +621,10 @@ class Uploader:
     def _not_ready(self, gave_up: NotReady) -> None:
         item = self._pending.pop(gave_up.found.fingerprint.path, None)
         note = f" ({item.note})" if item is not None and item.note else ""
-        self._ledger.not_ready(gave_up.found, gave_up.reason + note)
+        if gave_up.vanished:  # never ready, so no failure: a temporary file renamed or deleted
+            self._ledger.vanished(gave_up.found, gave_up.reason + note)
+        else:
+            self._ledger.not_ready(gave_up.found, gave_up.reason + note)
         self._close_gate_when_done()
 
     def _require_journal(self) -> UploadJournal:

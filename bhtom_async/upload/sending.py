@@ -50,7 +50,7 @@ from ..errors import (
 from ..models.uploads import UploadOptions
 from . import frames
 from .clocks import CreatedClock
-from .discovery import Candidate
+from .discovery import VANISHED, Candidate
 from .events import FileStarted, RateLimited
 from .journal import JournalRow, UploadJournal, key_of
 from .ledger import JobStopped, Ledger
@@ -239,7 +239,7 @@ class FileSender:
             marker,
             row.id_floor if row else self._newest.value,
         )
-        await self._throttle.before_request()
+        started = await self._throttle.before_request()
         self._ledger.emit(FileStarted(path, candidate.size, attempt))
         common: dict[str, Any] = {"attempts": attempt, "sent_as": _renamed(candidate)}
         try:
@@ -257,7 +257,7 @@ class FileSender:
         except (UploadOutcomeUnknown, ServerError, ResponseDecodeError) as exc:
             return await self._unclear(candidate, prepared, sent, exc, attempt, common)
         except RateLimitError as exc:
-            return await self._rate_limited(candidate, row, exc, common)
+            return await self._rate_limited(candidate, row, exc, started, common)
         except (APIError, TransportError) as exc:
             if isinstance(exc, JOB_WIDE_ERRORS):
                 self._stop(exc)
@@ -276,7 +276,7 @@ class FileSender:
             # Still inside the first request's gate: the other workers wait for this read-back.
             offset = self._client.server_clock_offset
             await self._stamps.check(data_product_id, row.sent_at, time.time(), offset)
-        if not await _unchanged(candidate):
+        if not await _unchanged(candidate) and await _still_there(candidate):
             await journal.finish(
                 row.id, "changed", data_product_id=data_product_id, reason="changed while it was being sent"
             )
@@ -287,6 +287,13 @@ class FileSender:
                 "may be inconsistent",
             )
             return False
+        if not await _still_there(candidate):
+            # Its open handle still read every byte (the body checks the size): the server holds
+            # the file as it was; there is nothing left here to send again.
+            note = (
+                f"the local file was deleted or renamed while it was sent; the server holds all "
+                f"{candidate.send_size} bytes read from it (sha256 {sha})"
+            )
         await journal.finish(row.id, "uploaded", data_product_id=data_product_id, sha256=sha)
         self._ledger.finished(
             candidate, "uploaded", data_product_id=data_product_id, sha256=sha, reason=note, **common
@@ -345,17 +352,20 @@ class FileSender:
         return False
 
     async def _rate_limited(
-        self, candidate: Candidate, row: JournalRow | None, exc: RateLimitError, common: dict[str, Any]
+        self,
+        candidate: Candidate,
+        row: JournalRow | None,
+        exc: RateLimitError,
+        started: float,
+        common: dict[str, Any],
     ) -> bool:
         """The server refused before doing anything: pause every worker and try again, within budget."""
         if row is not None:
             await self._journal.finish(row.id, "failed", reason=exc.headline)
         held = self._throttle.paused_seconds
-        if not self._throttle.pause_after(exc):
-            reason = (
-                f"the server kept answering 429 (slow down) for more than {self._job.rate_limit_budget:g} s "
-                "(rate_limit_budget); the files not yet sent are left for a re-run"
-            )
+        refused = self._throttle.pause_after(exc, started)
+        if refused is not None:
+            reason = f"{refused}; the files not yet sent are left for a re-run"
             self._stop(RateLimitError(reason, method=exc.method, path=exc.path, retry_after=exc.retry_after))
             self._ledger.finished(candidate, "not_attempted", reason=f"not tried: {reason}", **common)
             return False
@@ -367,7 +377,9 @@ class FileSender:
     ) -> bool:
         if row is not None:
             await self._journal.finish(row.id, "failed", reason=exc.headline)
-        if await anyio.to_thread.run_sync(os.path.exists, candidate.path) and not await _unchanged(candidate):
+        if not await _still_there(candidate):  # gone before it was sent whole: nothing stored, no failure
+            self._ledger.finished(candidate, "ignored", reason=f"{VANISHED} ({exc.headline})")
+        elif not await _unchanged(candidate):
             self._requeue(
                 candidate, options, "it changed while being sent (the request was cut short; nothing stored)"
             )
@@ -440,6 +452,11 @@ async def _unchanged(candidate: Candidate) -> bool:
         return (info.st_size, info.st_mtime_ns, info.st_ino) == (fp.size, fp.mtime_ns, fp.inode)
 
     return await anyio.to_thread.run_sync(now)
+
+
+async def _still_there(candidate: Candidate) -> bool:
+    """A file is still at the candidate's path (changed or not)."""
+    return await anyio.to_thread.run_sync(os.path.lexists, candidate.path)
 
 
 def _with_marker(comment: str | None, marker: str | None) -> str | None:

@@ -21,7 +21,7 @@ import anyio.to_thread
 import attrs
 
 from .._clock import Clock, SystemClock
-from .discovery import Fingerprint, Found, fingerprint_of
+from .discovery import VANISHED, Fingerprint, Found, fingerprint_of
 
 __all__ = ["NotReady", "RealTime", "SettleGate"]
 
@@ -34,10 +34,11 @@ MIN_RECHECK = 0.05
 
 @attrs.frozen
 class NotReady:
-    """`path` kept changing (or vanished) for longer than the gate would wait."""
+    """`path` kept changing for longer than the gate would wait, or vanished before it settled."""
 
     found: Found
     reason: str
+    vanished: bool = False
 
 
 @attrs.define
@@ -133,7 +134,7 @@ class SettleGate:
                 continue  # held again (it changed) or dropped while the stats were taken
             if info is None:
                 del self._held[key]
-                self._gave_up(NotReady(held.found, "vanished while it was being written"))
+                self._gave_up(NotReady(held.found, VANISHED, vanished=True))
                 continue
             current = fingerprint_of(Path(key), info)
             if not current.same_content_as(held.seen):

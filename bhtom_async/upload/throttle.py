@@ -46,6 +46,7 @@ class JobThrottle:
         self._rng = random.Random()
         self._paused = 0.0  # seconds the job has been held by the server's 429s
         self._resume_at = 0.0
+        self._charged_until = 0.0  # the end of the time counted in `_paused`
         self._throttled = 0
         self._answered = anyio.Event()  # the probe's answer came, or the job is stopping
         self._probe_lock = anyio.Lock()
@@ -79,15 +80,22 @@ class JobThrottle:
         """What a request body awaits with each chunk's size, or None without a byte cap."""
         return self._bytes.acquire if self._bytes is not None else None
 
-    async def before_request(self) -> None:
-        """Wait out a pause in force, then for the request cap's next slot."""
+    async def before_request(self) -> float:
+        """Wait out a pause in force, then for the request cap's next slot; returns the time then."""
         while (left := self._resume_at - self._clock.monotonic()) > 0:
             await self._clock.sleep(left)
         if self._requests is not None:
             await self._requests.acquire(1)
+        return self._clock.monotonic()
 
-    def pause_after(self, exc: RateLimitError) -> bool:
-        """Hold every worker after a 429; False (and no pause) if that would pass the budget."""
+    def pause_after(self, exc: RateLimitError, started: float) -> str | None:
+        """Hold every worker after a 429 that ended a request begun at `started`.
+
+        The time that request spent in the client's own 429 retries counts against the budget
+        too (overlapping workers count once). Returns None once the pause is in force, or why
+        there is none because it would pass the budget (then the job should stop).
+        """
+        self._charge(started, self._clock.monotonic())
         policy = self._retry()
         self._throttled += 1
         wait = backoff(
@@ -97,10 +105,24 @@ class JobThrottle:
             rng=self._rng,
             retry_after=exc.retry_after,
         )
-        if self._paused + wait > self._budget:
-            return False
+        if exc.retry_after is not None and exc.retry_after > self._budget:
+            return (
+                f"the server asked us to wait {exc.retry_after:g} s (Retry-After), more than the "
+                f"whole 429 budget (rate_limit_budget, {self._budget:g} s)"
+            )
+        # A 429 without Retry-After is retried by the client itself before the job hears of it:
+        # keep room for those retries of the next request, so the budget holds as a promise.
+        room = 0.0 if exc.retry_after is not None else _client_retries(policy)
+        if self._paused + wait + room > self._budget:
+            more = f"{wait:.3g} s more" + (
+                f" (and up to {room:.3g} s of the client's own retries)" if room else ""
+            )
+            return (
+                f"the server kept answering 429 (slow down): {self._paused:.3g} s of waiting so far and "
+                f"{more} would pass the 429 budget (rate_limit_budget, {self._budget:g} s)"
+            )
         self._pause(wait)
-        return True
+        return None
 
     async def back_off(self, attempt: int) -> None:
         """Sleep before re-sending a file for the `attempt`-th time."""
@@ -112,7 +134,21 @@ class JobThrottle:
     def _pause(self, seconds: float) -> None:
         """Hold every worker for `seconds` (extends, never shortens, a pause in force)."""
         now = self._clock.monotonic()
-        until = now + seconds
-        if until > self._resume_at:
-            self._paused += until - max(now, self._resume_at)
-            self._resume_at = until
+        self._resume_at = max(self._resume_at, now + seconds)
+        self._charge(now, self._resume_at)
+
+    def _charge(self, start: float, end: float) -> None:
+        """Count [start, end] as time held by 429s; time already counted is not counted twice."""
+        start = max(start, self._charged_until)
+        if end > start:
+            self._paused += end - start
+            self._charged_until = end
+
+
+def _client_retries(policy: RetrySettings) -> float:
+    """The longest the client's own retries of one request may wait (each at its backoff's ceiling)."""
+    waits = (
+        backoff(n, initial=policy.wait_initial, maximum=policy.wait_max)
+        for n in range(1, policy.max_retries + 1)
+    )
+    return min(policy.max_total, sum(waits))

@@ -81,6 +81,10 @@ async def watch_paths(
     options = options or WatchOptions()
     stop = stop or anyio.Event()
     roots = [Path(p) for p in paths]
+    folders = [str(r) for r in roots if r.is_dir()]
+    # What is there before the folders are walked: a file written after it and before the
+    # watcher is running is caught by comparing with it (else it would be lost until it changed).
+    before = await anyio.to_thread.run_sync(_scan, folders)
     for root in roots:
         yield root
     last_new = time.monotonic()
@@ -92,13 +96,17 @@ async def watch_paths(
             return True
         return options.idle_exit is not None and time.monotonic() - last_new >= options.idle_exit
 
-    folders = [str(r) for r in roots if r.is_dir()]
     if not folders or finished():
         return
     changes = _notifications(folders, stop) if not options.force_polling else None
+    caught_up = changes is None  # polling compares each scan with `before`
     if changes is None:
-        changes = _polling(folders, options.poll_interval, stop)
+        changes = _polling(folders, options.poll_interval, stop, before)
     async for batch in changes:
+        if not caught_up:  # the watcher runs now: what was written while it started
+            caught_up = True
+            now_there = await anyio.to_thread.run_sync(_scan, folders)
+            batch = sorted({*batch, *_changed(before, now_there)})
         for path in batch:
             last_new = time.monotonic()
             yield path
@@ -141,9 +149,10 @@ def _as_given(path: Path, folders: list[str]) -> Path:
     return path
 
 
-async def _polling(folders: list[str], interval: float, stop: anyio.Event) -> AsyncIterator[list[Path]]:
-    """Scan the folders every `interval` seconds; yield the files that are new or changed."""
-    seen = await anyio.to_thread.run_sync(_scan, folders)
+async def _polling(
+    folders: list[str], interval: float, stop: anyio.Event, seen: dict[Path, tuple[int, int]]
+) -> AsyncIterator[list[Path]]:
+    """Scan the folders every `interval` seconds; yield the files new or changed since `seen`."""
     scanned = time.monotonic()
     while not stop.is_set():
         with anyio.move_on_after(min(interval, TICK)):
@@ -155,8 +164,13 @@ async def _polling(folders: list[str], interval: float, stop: anyio.Event) -> As
             continue
         current = await anyio.to_thread.run_sync(_scan, folders)
         scanned = time.monotonic()
-        yield sorted(path for path, stamp in current.items() if seen.get(path) != stamp)
+        yield _changed(seen, current)
         seen = current
+
+
+def _changed(before: dict[Path, tuple[int, int]], after: dict[Path, tuple[int, int]]) -> list[Path]:
+    """The files in `after` that are new or differ (size or modification time) from `before`."""
+    return sorted(path for path, stamp in after.items() if before.get(path) != stamp)
 
 
 def _scan(folders: list[str]) -> dict[Path, tuple[int, int]]:

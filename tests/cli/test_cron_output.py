@@ -153,3 +153,26 @@ def test_the_log_file_and_the_journal_a_run_creates_are_private(
     journal = tmp_path / "j.sqlite3"
     made = [log, journal, *(p for p in tmp_path.iterdir() if p.name.startswith("j.sqlite3-"))]
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in made} == {p.name: "0o600" for p in made}
+
+
+def test_a_name_that_is_not_utf8_is_escaped_in_text_and_stays_valid_json(
+    run_cli: Run, as_user: AsUser, tmp_path: Path
+) -> None:
+    """`bad<0xff>.fits` prints as `bad\\xff.fits` on stdout, stderr and in the log file (valid
+    UTF-8 for cron mail and log shippers); the JSON document stays valid and names it too."""
+    as_user("alice")
+    night = _night(tmp_path, 1)
+    with open(bytes(night) + b"/bad\xff.fits", "wb") as handle:
+        handle.write(fits_bytes(9))
+    log = tmp_path / "night.log"
+    result = run_cli(*_args(night, tmp_path, "--log-file", str(log)))
+    assert result.exit_code == 1
+    for text in (result.stdout_bytes, result.stderr_bytes, log.read_bytes()):
+        decoded = text.decode("utf-8")  # strict: raw bytes would raise
+        assert "\udcff" not in decoded
+    assert "bad\\xff.fits" in result.stdout
+    assert "bad\\xff.fits" in log.read_text(encoding="utf-8")
+    machine = run_cli(*_args(night, tmp_path, "-o", "json"))
+    document = json.loads(machine.stdout_bytes.decode("utf-8"))
+    (failed,) = [f for f in document["files"] if f["status"] == "failed"]
+    assert failed["path"].endswith("bad\udcff.fits")  # the name as the OS gives it, JSON-escaped

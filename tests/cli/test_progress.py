@@ -18,6 +18,7 @@ from bhtom_async.cli.upload_job import UploadRequest, run_job
 from bhtom_async.upload.events import (
     BytesSent,
     FileFinished,
+    FileHeld,
     FileQueued,
     FileSkipped,
     FileStarted,
@@ -102,6 +103,22 @@ def test_a_file_found_to_be_a_copy_leaves_the_total() -> None:
     tally = Tally(plan)
     tally.apply(FileSkipped(_outcome("b.fits", "skipped", size=50, id_=3)))
     assert tally.total_bytes == 100
+
+
+def test_a_watched_file_handled_again_counts_once() -> None:
+    """A file rewritten after its upload is uploaded again: one file, one count, not two."""
+    tally = Tally(Plan(entries=2, to_send={"a.fits": 100, "b.fits": 100}))
+    first = _outcome("a.fits", "uploaded", id_=1)
+    tally.apply(FileFinished(first))
+    tally.apply(FileFinished(_outcome("b.fits", "uploaded", id_=2)))
+    again = UploadOutcome(Path("a.fits"), "uploaded", data_product_id=3, size=100, versions=(first,))
+    tally.apply(FileFinished(again))
+    assert tally.counts_text() == "2 uploaded, 0 already uploaded, 0 failed, 0 unknown, 0 left"
+    tally.apply(FileHeld(Path("a.fits"), 100))  # touched: held, then its outcome announced again
+    assert tally.known(again)
+    tally.apply(FileSkipped(again))
+    assert tally.counts_text() == "2 uploaded, 0 already uploaded, 0 failed, 0 unknown, 0 left"
+    assert not tally.held
 
 
 def test_cancelled_files_count_as_unknown_and_untried_ones_keep_the_bar_short() -> None:

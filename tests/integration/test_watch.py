@@ -87,6 +87,41 @@ async def test_frames_written_during_the_night_are_each_stored_once_complete(
         assert (product.size, product.sha256) == (len(final), hashlib.sha256(final).hexdigest())
 
 
+@pytest.mark.parametrize("force_polling", [False, True], ids=["notifications", "polling"])
+async def test_a_camera_that_writes_then_renames_has_a_clean_night(
+    emulator: Emulator, emulator_client: Callable[..., Client], tmp_path: Path, force_polling: bool
+) -> None:
+    """Each frame written as `f.fits.tmp`, then renamed to `f.fits` (at once, or after a slow
+    write): every frame stored once, complete; the temporary files, gone before the watcher's
+    event for them is handled, are no failure, so the night is ok."""
+    night = tmp_path / "night"
+    night.mkdir()
+    contents = {f"f{i:02d}.fits": fits_bytes(i, size_blocks=4) for i in (1, 2, 3, 4, 10, 11)}
+
+    async def camera() -> None:
+        for name, content in contents.items():
+            temporary = night / f"{name}.tmp"
+            if name.startswith("f0"):
+                temporary.write_bytes(content)  # gone before the notification is handled
+            else:
+                await write_slowly(temporary, content)
+            temporary.rename(night / name)
+            await anyio.sleep(0.05)
+
+    source = watch_paths([night], WatchOptions(idle_exit=1.0, force_polling=force_polling, poll_interval=0.1))
+    job = JobOptions(journal=tmp_path / "j.sqlite3", settle_time=0.3, concurrency=2)
+    async with emulator_client("alice") as bh, anyio.create_task_group() as tg:
+        tg.start_soon(camera)
+        with anyio.fail_after(60):
+            summary = await Uploader(bh, source, OPTIONS, job).run()
+    assert sorted(o.path.name for o in summary.of("uploaded")) == sorted(contents)
+    assert {o.status for o in summary.outcomes} <= {"uploaded", "ignored"}
+    assert summary.verdict == "ok"
+    stored = [p for p in emulator.state.dataproducts() if p.file_name.startswith("f") and not p.dry_run]
+    assert sorted(p.file_name for p in stored) == sorted(contents)
+    assert all(p.sha256 == hashlib.sha256(contents[p.file_name]).hexdigest() for p in stored)
+
+
 async def test_watch_stops_at_until_and_a_rerun_sends_nothing_again(
     emulator: Emulator, emulator_client: Callable[..., Client], tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import math
 from collections.abc import AsyncIterator
@@ -447,3 +448,45 @@ async def test_each_round_is_told_with_ids_asked_finished_and_pending(bh: Client
         results = await collect(bh.calibration.wait([1, 2], options, on_round=rounds.append))
     assert [r.dataproduct_id for r in results] == [1, 2]
     assert rounds == [PollRound(asked=2, finished=1, pending=1), PollRound(asked=1, finished=1, pending=0)]
+
+
+async def test_the_deadline_holds_while_every_batch_fails(bh: Client, clock: ManualClock) -> None:
+    """2,000 ids whose every batch answers 400 with a 20 s timeout: the wait ends 20 s after it
+    began (one rate-limited request of slack), every id reported PENDING, not after bisecting
+    every batch (which took ~400 s at 10 requests a second)."""
+    ids = list(range(1, 2001))
+    server = FakeServer(clock, dict.fromkeys(ids, 0.0), poisoned=frozenset(ids))
+    with respx.mock:
+        respx.post(URL).mock(side_effect=server)
+        results = await collect(bh.calibration.wait(ids, PollOptions(timeout=20, max_requests_per_second=10)))
+    assert clock.monotonic() <= 20 + 0.1
+    assert len(results) == len(ids)
+    assert {r.status for r in results} == {CalibrationStatus.PENDING}
+    assert all("not final 20 s after it was queued" in (r.message or "") for r in results)
+    assert len(server.calls) <= 10 * 20 + 10  # the rate for 20 s plus one burst
+
+
+async def test_a_broken_id_keeps_its_own_backoff_while_new_ids_arrive(bh: Client, clock: ManualClock) -> None:
+    """New ids keep the rounds at the short interval; the id that breaks its batch is still asked
+    alone only after its own growing backoff, not in every round."""
+    server = FakeServer(clock, {}, poisoned=frozenset({1}))
+
+    async def source() -> AsyncIterator[int]:
+        yield 1
+        for k in range(2, 32):  # a new id every 2 s for a minute, each final at once
+            while clock.monotonic() < 2.0 * k:
+                await anyio.lowlevel.checkpoint()
+            server.done_at[k] = 0.0
+            yield k
+
+    options = PollOptions(interval=2.0, max_interval=30.0, missing_grace=100, timeout=1000)
+    with respx.mock:
+        respx.post(URL).mock(side_effect=server)
+        results = await collect(bh.calibration.wait(source(), options))
+    assert [r.status for r in results if r.dataproduct_id == 1] == [CalibrationStatus.ERROR]
+    alone = [at for at, ids, _ in server.calls if ids == [1]]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(alone)]
+    assert gaps == sorted(gaps)  # growing, never reset by the new ids
+    assert gaps[0] >= 2.0
+    assert max(gaps) >= 30.0  # grew to the cap
+    assert len([t for t in alone if t <= 62]) <= 9  # its backoff from 2 s toward 30 s, not ~30 looks

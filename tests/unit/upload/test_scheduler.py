@@ -394,8 +394,8 @@ async def test_probe_passes_on_when_the_first_file_is_not_sent(
     ).run()
     assert routes.upload.call_count == 1
     assert isinstance(summary.stopped, errors.AuthenticationError)
-    assert summary.of("failed")[0].path == paths[0]
-    assert "vanished" in str(summary.of("failed")[0].reason)
+    assert summary.of("ignored")[0].path == paths[0]  # gone before it was ready: no failure
+    assert "vanished" in str(summary.of("ignored")[0].reason)
 
 
 async def test_absent_after_a_lost_answer_is_looked_up_twice_before_resending(
@@ -472,11 +472,11 @@ async def test_settings_from_header_sets_each_files_filter(
 async def test_a_file_listed_twice_is_sent_once(
     make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
 ) -> None:
-    """A frame given both on its own and inside its folder is uploaded once, then skipped."""
+    """A frame given both on its own and inside its folder is uploaded once, and reported once."""
     paths = frames(1)
     summary = await make_uploader(bh, [paths[0], paths[0].parent, paths[0]], tmp_path / "j.sqlite3").run()
     assert routes.upload.call_count == 1
-    assert sorted(o.status for o in summary.outcomes) == ["skipped", "skipped", "uploaded"]
+    assert [o.status for o in summary.outcomes] == ["uploaded"]
 
 
 # ---- exactly once, and nothing dropped silently (#11, #13) -----------------------------------
@@ -599,6 +599,8 @@ async def test_a_freshly_written_frame_is_uploaded_in_the_same_run(
 ) -> None:
     """A frame written just before the run is held until still for the settle time, then sent."""
     (path,) = frames(1)
+    soon = time.time_ns() + 10**8  # fresh however slow the machine is before the job looks at it
+    os.utime(path, ns=(soon, soon))
     events: list[UploadEvent] = []
     summary = await make_uploader(
         bh, path, tmp_path / "j.sqlite3", settle_time=0.2, on_event=events.append
@@ -729,6 +731,93 @@ async def test_a_429_beyond_the_budget_stops_and_lists_every_file(
     assert len(summary.outcomes) == 5
     assert {o.status for o in summary.outcomes} == {"not_attempted"}
     assert summary.verdict == "stopped"
+
+
+async def test_the_429_budget_counts_the_clients_own_retries(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
+    """A server answering 429 (Retry-After: 1) to everything, the client retrying as by default:
+    a budget of 8 s stops the job 8 s after it began, not after 4 x 8 s of retries and pauses."""
+    paths = frames(4)
+    server.faults += [lambda request: httpx.Response(429, headers={"Retry-After": "1"})] * 1000
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", rate_limit_budget=8).run()
+    assert isinstance(summary.stopped, errors.RateLimitError)
+    assert {o.status for o in summary.outcomes} == {"not_attempted"}
+    assert clock.monotonic() <= 8.0
+    assert routes.upload.call_count <= 4 * (8 + 1)  # at most one request per worker per second paused
+
+
+async def test_a_429_pauses_every_worker_for_its_retry_after(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
+    """The first request gets 429 with Retry-After: 7: no request of any worker goes for 7 s on the
+    job's clock, then all go (the pause is the server's, not a backoff of its own)."""
+    paths = frames(3)
+    arrivals: list[float] = []
+
+    def note_time(request: httpx.Request) -> None:
+        arrivals.append(clock.monotonic())
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        note_time(request)
+        return httpx.Response(429, headers={"Retry-After": "7"})
+
+    server.faults += [refuse, note_time, note_time, note_time]
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", concurrency=3).run()
+    assert [o.status for o in summary.outcomes] == ["uploaded"] * 3
+    assert arrivals == [0.0, 7.0, 7.0, 7.0]
+
+
+async def test_the_429_budget_holds_without_retry_after(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
+    """429s without Retry-After, which the client retries itself (with its backoff) before the job
+    hears of them: the job still stops within a budget of 8 s, saying so. (One worker: on the
+    test clock, waits of parallel workers would add up instead of overlapping.)"""
+    paths = frames(4)
+    server.faults += [lambda request: httpx.Response(429)] * 1000
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", rate_limit_budget=8, concurrency=1).run()
+    assert isinstance(summary.stopped, errors.RateLimitError)
+    assert "rate_limit_budget, 8 s" in summary.stopped.headline
+    assert clock.monotonic() <= 8.0
+
+
+async def test_a_retry_after_longer_than_the_budget_stops_and_says_so(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """Retry-After: 3600 stops the job after one request, with the wait the server asked for."""
+    paths = frames(3)
+    server.faults += [lambda request: httpx.Response(429, headers={"Retry-After": "3600"})] * 10
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert routes.upload.call_count == 1
+    assert isinstance(summary.stopped, errors.RateLimitError)
+    headline = summary.stopped.headline
+    assert "asked us to wait 3600 s" in headline
+    assert "rate_limit_budget, 900 s" in headline
+    assert "for more than" not in headline
 
 
 async def test_a_name_that_is_not_utf8_fails_alone_and_the_job_goes_on(

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.anyio
 async def test_uploads_reach_the_concurrency_limit_after_the_probe(
     bh: Client, make_fits_tree: Callable[..., list[Path]], tmp_path: Path, concurrency: int
 ) -> None:
-    """After the single probe request, `concurrency` uploads are in flight together, never more."""
-    paths = make_fits_tree(1 + concurrency)  # the probe, then exactly one full round
+    """After the single probe request, `concurrency` uploads are in flight together, never more:
+    two rounds' worth of files follow the probe, so one worker too many would show in the peak."""
+    paths = make_fits_tree(1 + 2 * concurrency)
     in_flight = peak = answered = 0
     ids = iter(range(1, 1000))
 
@@ -32,11 +33,12 @@ async def test_uploads_reach_the_concurrency_limit_after_the_probe(
         nonlocal in_flight, peak, answered
         in_flight += 1
         peak = max(peak, in_flight)
-        # After the probe, hold each request until `concurrency` are in flight (or a while has
-        # passed), so the peak measures the uploader's parallelism, not the journal's speed.
+        # After the probe, hold each request until as many are in flight as can be (`concurrency`,
+        # fewer at the tail; or a while has passed), so the peak measures the uploader's
+        # parallelism, not the journal's speed, and an extra worker has time to add one more.
         if answered:
             with anyio.move_on_after(10):
-                while in_flight < concurrency:
+                while in_flight < min(concurrency, len(paths) - answered):
                     await anyio.sleep(0.005)
             await anyio.sleep(0.01)
         answered += 1
