@@ -137,6 +137,7 @@ _COLUMNS = (
     "data_product_id, reason, attempts, sent_at, first_sent_at, server_offset, marker, candidates, "
     "device, inode, host, id_floor"
 )
+_N = len(_COLUMNS.split(","))  # the columns a row is read from; queries add their own after them
 _DEST = "target=%s AND observatory=%s AND data_product_type=%s"
 #: A lease is live until it lapses, and in any case for one lease after PostgreSQL (re)started:
 #: while it was down no owner could renew, so a lapsed stamp then says nothing about the owner.
@@ -429,7 +430,7 @@ class PostgresJournal:
             ).fetchone()
             if found is None:  # another worker is claiming it this very moment
                 return Claim(granted=False, holder="another worker", retry_after=0.5), None
-            row, owner, live, left = self._row(found[:21]), found[21], found[22], found[23]
+            row, owner, live, left = self._row(found[:_N]), found[_N], found[_N + 1], found[_N + 2]
             if row.state == "uploaded":
                 return Claim(granted=False, row=row), None
             if live and owner != self.worker:
@@ -593,7 +594,7 @@ class PostgresJournal:
                 f"SELECT {_COLUMNS}, owner, lease_until > now() FROM bhtom_uploads "  # noqa: S608
                 "WHERE owner IS NOT NULL ORDER BY id"
             ).fetchall()
-            return [(self._row(r[:21]), str(r[21]), bool(r[22])) for r in found]
+            return [(self._row(r[:_N]), str(r[_N]), bool(r[_N + 1])) for r in found]
 
         return await self._run(query)
 
