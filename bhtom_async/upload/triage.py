@@ -207,9 +207,11 @@ class Triage:
             return False
         if not self._dry_run:
             await journal.record_copy(key_of(options), candidate.fingerprint, candidate.wire_name, original)
+        # A touched file (its own earlier row) is the same file, not a copy of another one.
+        source = "" if original.path == str(candidate.path) else f"same content as {original.path}, "
         self._ledger.skip(
             candidate.path,
-            f"same content as {original.path}, already uploaded (id {original.data_product_id})",
+            f"{source}already uploaded (id {original.data_product_id})",
             size=candidate.size,
             data_product_id=original.data_product_id,
             sha256=digest,

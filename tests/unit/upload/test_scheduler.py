@@ -73,6 +73,22 @@ async def test_rerun_skips_uploaded_files_without_sending(
     assert all(o.reason and o.reason.startswith("already uploaded (id ") for o in again.outcomes)
 
 
+async def test_a_touched_file_on_a_rerun_is_already_uploaded_not_a_copy_of_itself(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
+    """A frame touched between runs (new mtime, same bytes) is skipped as already uploaded; its
+    reason names no copy, since the stored file is the same file."""
+    (path,) = frames(1)
+    await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
+    later = path.stat().st_mtime + 60
+    os.utime(path, (later, later))
+    again = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
+    assert routes.upload.call_count == 1
+    (outcome,) = again.outcomes
+    assert outcome.status == "skipped"
+    assert outcome.reason == "already uploaded (id 1001)"
+
+
 async def test_copied_file_is_recognised_by_content(
     make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
 ) -> None:
