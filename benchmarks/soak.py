@@ -18,10 +18,14 @@ subprocesses, then a check of the emulator's state file by file:
   uploading 100 frames of its own under the same names to the same target and camera, through
   the same faults, until its own run ends with exit 0;
 - then runs until one ends with every file uploaded (the faults stay on for at most 12 runs,
-  then are cleared; the figures say how many runs each took).
+  then are cleared; the figures say how many runs each took);
+- a camera that writes then renames (``NAME.fits.tmp`` written in pieces, renamed to
+  ``NAME.fits``) into a folder watched by ``bhtom upload --watch``, through the same faults, the
+  watcher killed with ``kill -9`` halfway and started again, then runs until one ends with exit 0.
 
-The check: every frame's content (ours and the colleague's) is stored exactly once (0 lost, 0
-doubled, nothing stored that is not one of the frames), and every ``uploaded`` outcome (and
+The check: every frame's content (ours, the colleague's and the renamed ones) is stored exactly
+once (0 lost, 0 doubled, nothing stored that is not one of the frames), no watched run reports a
+vanished ``.tmp`` file as failed, and every ``uploaded`` outcome (and
 every ``skipped`` one naming an id: already uploaded) in every finished run's report names a
 product holding that file's bytes.
 Figures go to ``benchmarks/results/<date>-soak.json``; the README's **Guarantees** section
@@ -210,6 +214,53 @@ def _colleague_finishes(colleague: Soak, first: subprocess.Popen[str]) -> dict[s
     return {"runs": len(colleague.exits), "exit_codes": colleague.exits}
 
 
+def _watched_renames(
+    emulator: Emulator, work: Path, rng: random.Random, count: int
+) -> tuple[dict[str, str], Soak, dict[str, Any]]:
+    """A camera writes `count` frames as NAME.fits.tmp, then renames each to NAME.fits, while
+    `bhtom upload --watch` watches the folder; the watcher is killed (-9) halfway and restarted.
+    Then runs (the faults on) until one exits 0. Returns the frames' hashes, the runs and figures."""
+    folder = work / "camera"
+    folder.mkdir()
+    watch = Soak(emulator, folder, work, journal="camera.sqlite3")
+    shas: dict[str, str] = {}
+
+    def write(i: int) -> None:
+        spec = FrameSpec(target=TARGET, mjd=60828.5 + i * 1e-4, filter="R", seed=50_000 + i, size=32)
+        temporary = write_frame(spec, folder / f"cam_{i:04d}.fits.tmp", use_astropy=False)
+        final = folder / f"cam_{i:04d}.fits"
+        os.replace(temporary, final)
+        shas[str(final)] = hashlib.sha256(final.read_bytes()).hexdigest()
+
+    watching = ("--watch", "--idle-exit", "4s", "--settle", "0.5")
+    first = watch.start(*watching)
+    time.sleep(1.5)  # the watcher is up
+    for i in range(count // 2):
+        write(i)
+        time.sleep(rng.uniform(0.0, 0.05))
+    watch.kill(first)
+    second = watch.start(*watching)
+    time.sleep(1.5)
+    for i in range(count // 2, count):
+        write(i)
+        time.sleep(rng.uniform(0.0, 0.05))
+    watch.finish(second)
+    while watch.exits[-1] != 0 and len(watch.exits) < 12:
+        watch.finish(watch.start())
+    vanished_failures = sum(
+        1
+        for report in watch.reports
+        for file in report.get("files", [])
+        if file["status"] == "failed" and str(file["path"]).endswith(".tmp")
+    )
+    figures = {
+        "frames": count,
+        "exit_codes": watch.exits,
+        "tmp_files_reported_failed": vanished_failures,
+    }
+    return shas, watch, figures
+
+
 def check(emulator: Emulator, shas: dict[str, str], reports: list[dict[str, Any]]) -> dict[str, Any]:
     """Every frame (ours and the colleague's, in `shas`) stored once; every `uploaded` claim true."""
     products = [p for p in emulator.state.dataproducts() if p.target == TARGET and not p.dry_run]
@@ -251,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames-per-folder", type=int, default=500, help="x4 folders (default 500: 2,000)")
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--renamed-frames", type=int, default=200, help="written then renamed, watched")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     started = time.monotonic()
@@ -275,9 +327,12 @@ def main(argv: list[str] | None = None) -> int:
             kills += _kill_cycles(soak, args.kills - checked, rng)
             their_runs = _colleague_finishes(colleague, their_run)
             finished = _finish_night(soak, max_faulty_runs=12)
-            # Hook: write-then-rename frames under --watch (NAME.fits.tmp renamed to NAME.fits)
-            # belong here once the watcher handles them (issue 21, case 6).
-            figures = check(emulator, shas | colleague_shas, soak.reports + colleague.reports)
+            camera_shas, camera, renamed = _watched_renames(emulator, work, rng, args.renamed_frames)
+            figures = check(
+                emulator,
+                shas | colleague_shas | camera_shas,
+                soak.reports + colleague.reports + camera.reports,
+            )
             soak.note_faults()
             requests = emulator.state.request_count("POST", "/upload/")
             lookups = emulator.state.request_count("POST", "/common/api/data/")
@@ -286,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         uploads_sent_before_each_kill=kills,
         kills_with_check_server=checked,
         colleague={"frames": len(colleague_shas), "same_names_as_ours": True, **their_runs},
+        renamed_under_watch=renamed,
         finish=finished,
         runs=len(soak.exits),
         exit_codes=soak.exits,
@@ -305,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         and overlap["second_run_sent"] == 0
         and not finished.get("unfinished")
         and their_runs["exit_codes"][-1] == 0
+        and renamed["exit_codes"][-1] == 0
+        and renamed["tmp_files_reported_failed"] == 0
     )
     figures["passed"] = passed
     document = {
