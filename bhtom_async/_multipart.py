@@ -121,7 +121,8 @@ class MultipartBody:
                         )
                     remaining -= len(chunk)
                     yield await self._emit(chunk)
-                if part.size == 0 and await anyio.to_thread.run_sync(handle.read, 1):
+                extra = await anyio.to_thread.run_sync(handle.read, 1) if part.size == 0 else b""
+                if extra:
                     raise InvalidInputError(
                         f"{part.path} grew while it was being uploaded",
                         hint="upload files only once they are completely written",
