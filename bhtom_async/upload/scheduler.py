@@ -5,7 +5,8 @@ bounded pool of workers. A worker takes each file to its outcome with these piec
 
 - `triage`: is the file stored already (journal, an earlier unclear send, a copy, the server)?
 - `sending`: its sends within its deadline (journal states, reconcile before retry, changes);
-- `throttle`: the first request alone, the job-wide 429 pause and its budget, the rate caps;
+- `preflight`: cheap checks of the token, target and camera before any upload;
+- `throttle`: when uploads may start, the job-wide 429 pause and its budget, the rate caps;
 - `ledger`: every outcome and event, and the summary;
 - `lookups` (the server look-ups) and `scratch` (where fpack frames are unpacked).
 
@@ -37,11 +38,15 @@ and after its send. A frame rewritten while it was sent is journaled ``changed``
 the copy the server got (which may be inconsistent), and the file goes back to the settle gate;
 once still, its new content is uploaded.
 
-*Fail fast.* The first upload request goes alone; the others wait for its answer. A bad token,
-an unknown target, a camera not in the user's favourites, an unknown observer, an unreachable
-service, or a journal that can no longer be written stops the job after that one request with
-one error (`UploadSummary.stopped`, with a hint). The files not tried are reported as not
-attempted. A problem with one file only fails that file.
+*Fail fast.* While the folder is walked, two cheap look-ups on the main host check the token,
+the target and the camera's ONAME (`preflight`); a bad token, an unknown target or an unknown
+camera stops the job there, before any upload. When they pass, `concurrency` uploads start at
+once, and a refusal they cannot see (a camera not in the user's favourites, an unknown
+observer, an unreachable upload service, a journal that can no longer be written) stops the job
+at its first answer, with at most `concurrency` upload requests spent. When the checks cannot
+tell, the first upload goes alone and the others wait for its answer. Either way the job ends
+with one error (`UploadSummary.stopped`, with a hint), and the files not tried are reported as
+not attempted. A problem with one file only fails that file.
 
 *Cancellation.* Cancelling `run` stops discovery and new uploads; an upload cut off mid-request
 is journaled ``unknown`` (shielded from the cancellation), and the journal is closed cleanly.
@@ -82,6 +87,7 @@ from .journal import JournalKey, SqliteJournal, UploadJournal, default_journal_p
 from .ledger import Ledger
 from .lookups import listing_for, lookup_for
 from .options import JobOptions
+from .preflight import check_before_uploads
 from .reconcile import Sent, ServerCheck, Verdict
 from .scratch import Scratch
 from .sending import JOB_WIDE_ERRORS as JOB_WIDE_ERRORS
@@ -329,6 +335,7 @@ class Uploader:
 
         try:
             async with anyio.create_task_group() as tg:
+                tg.start_soon(self._check_first)
                 tg.start_soon(self._produce, send)
                 tg.start_soon(settle)
                 for _ in range(workers):
@@ -336,6 +343,17 @@ class Uploader:
                 receive.close()
         finally:
             self._abandon_pending()
+
+    async def _check_first(self) -> None:
+        """The cheap checks before any upload: stop the job, or say how uploads may start."""
+        checked = await check_before_uploads(
+            self._client, self._defaults, per_file=self._settings is not None
+        )
+        if checked.refusal is not None:
+            self._stop(checked.refusal)
+        elif checked.reason is not None:
+            logger.info("uploads start one at a time: %s", checked.reason)
+        self._throttle.checks_answered(one_at_a_time=checked.kind != "passed")
 
     async def _produce(self, send: MemoryObjectSendStream[Found | _Item]) -> None:
         async with send:

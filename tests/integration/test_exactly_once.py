@@ -113,7 +113,9 @@ async def test_two_processes_on_one_journal_never_send_a_file_twice(
     """An overlapping second run is refused at once naming the first, or waits for it and sends nothing."""
     for i in range(8):
         write(tmp_path / "night" / f"f{i}.fits", i)
-    emulator.add_fault(FaultRule(kind="latency", host="upload", path="/upload/", seconds=0.3))
+    # Long enough for two more processes to start while the first job runs (its 8 uploads go in
+    # 4 rounds of 2 at once).
+    emulator.add_fault(FaultRule(kind="latency", host="upload", path="/upload/", seconds=0.8))
     script = """
 import anyio, sys
 from bhtom_async import Client, JobOptions, UploadOptions, Uploader
