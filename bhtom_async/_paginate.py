@@ -152,21 +152,24 @@ class Pager(Generic[T]):
         run = max(self._prefetch, BUFFERED_ROWS // max(1, len(first.data)))
         for start in range(2, first.num_pages + 1, run):
             numbers = range(start, min(start + run, first.num_pages + 1))
-            fetched = await self._fetch_run(numbers)
+            fetched = await self._fetch_run(numbers, report)
             for number in numbers:
-                envelope = fetched[number]
-                if envelope.number != number:
+                page = fetched[number]
+                if page.number != number:
                     return  # the server served another page: the list shrank while we walked it
-                yield self._page(envelope, report)
+                yield page
 
-    async def _fetch_run(self, numbers: range) -> dict[int, Envelope]:
-        """Fetch pages `numbers` with `prefetch` requests in flight until the last has started."""
-        fetched: dict[int, Envelope] = {}
+    async def _fetch_run(self, numbers: range, report: DecodeReport) -> dict[int, Page[T]]:
+        """Fetch pages `numbers` with `prefetch` requests in flight until the last has started.
+
+        Each page is converted as it arrives, while the other requests are still out.
+        """
+        fetched: dict[int, Page[T]] = {}
         waiting = iter(numbers)
 
         async def fetcher() -> None:
             for number in waiting:  # shared: each fetcher takes the next page not yet asked for
-                fetched[number] = await self._fetch(number)
+                fetched[number] = self._page(await self._fetch(number), report)
 
         async with anyio.create_task_group() as group:
             for _ in range(min(self._prefetch, len(numbers))):
