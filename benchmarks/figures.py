@@ -153,6 +153,10 @@ def bandwidth_figures(params: Mapping[str, Any], runs: Sequence[Run]) -> Figures
             figures[f"{group}_cores_busy"] = _ratio(
                 ours["cpu_s"] + (ours.get("server_cpu_s") or 0.0), ours["work_s"], 2
             )
+    hashing = params.get("sha256_cpu_s_per_gb")
+    if hashing is not None:
+        figures["sha256_cpu_s_per_gb"] = hashing
+        figures["sha256_x_curl_cpu"] = _ratio(hashing, figures.get("large_curl_cpu_s_per_gb"), 2)
     sets = list(params["sets"])  # largest frames first, smallest last
     if len(sets) >= 2 and figures.get(f"{sets[0]}_peak_rss_mb") and figures.get(f"{sets[-1]}_peak_rss_mb"):
         figures["rss_growth_mb"] = round(

@@ -164,9 +164,10 @@ def _why_cpu(doc: Doc) -> str:
     return (
         f"bhtom_async spends {_fmt(_f(doc, 'large_bhtom_cpu_s_per_gb'))} CPU-s per GB against curl's "
         f"{_fmt(_f(doc, 'large_curl_cpu_s_per_gb'))}. It hashes every byte with SHA-256 in the same pass, "
-        "for the journal's exactly-once checks (curl hashes nothing): on this machine that alone costs "
-        "about 0.56 CPU-s per GB, so 1.3x curl's figure would leave almost nothing for reading the file "
-        'and writing it to the socket through Python (docs/uploads.md, "What an upload costs").'
+        "for the journal's exactly-once checks (curl hashes nothing): in the same run, reading and hashing "
+        f"a frame alone cost {_fmt(_f(doc, 'sha256_cpu_s_per_gb'))} CPU-s per GB, "
+        f"{_fmt(_f(doc, 'sha256_x_curl_cpu'))}x curl's whole figure, so the goal leaves almost nothing for "
+        'writing the body to the socket through Python (docs/uploads.md, "What an upload costs").'
     )
 
 

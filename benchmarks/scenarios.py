@@ -195,6 +195,17 @@ def latency_bound(ctx: Context) -> Outcome:
 # ---- 2 + 4. bandwidth-bound, with the event-loop heartbeat -------------------------------------
 
 
+def _sha256_cpu_s_per_gb(path: Path) -> float:
+    """CPU seconds per GB to read and SHA-256 `path` in 512 KiB reads: the floor of the client's
+    own work, since it hashes every byte it sends for the journal."""
+    digest = hashlib.sha256()
+    started = time.process_time()
+    with path.open("rb") as handle:
+        while chunk := handle.read(512 * 1024):
+            digest.update(chunk)
+    return round((time.process_time() - started) / (path.stat().st_size / 1e9), 3)
+
+
 def _bandwidth_runs(ctx: Context, contenders: Sequence[str]) -> tuple[dict[str, Any], list[Run]]:
     s = ctx.sizes
     c = s.bandwidth_concurrency
@@ -209,6 +220,8 @@ def _bandwidth_runs(ctx: Context, contenders: Sequence[str]) -> tuple[dict[str, 
             folder = ctx.scratch / f"bandwidth-{name}"
             paths = write_frames(folder, count, size)
             total = _sizes_of(paths)
+            if name == s.bandwidth_sets[0][0]:
+                params["sha256_cpu_s_per_gb"] = _sha256_cpu_s_per_gb(paths[0])  # outside every run
             for contender in contenders:
                 if contender == "naive_async" and name != s.bandwidth_sets[-1][0]:
                     continue  # it holds every file in memory at once: only the smallest set

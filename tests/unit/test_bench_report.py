@@ -121,7 +121,7 @@ def test_bandwidth_figures_compare_with_curl_and_track_memory_growth() -> None:
     """Throughput and CPU per GB are ratios to curl's in the same set; RSS growth is the largest
     frames' peak minus the smallest's."""
     gb = 2_000_000_000
-    params = {"sets": {"large": {}, "medium": {}, "small": {}}}
+    params = {"sets": {"large": {}, "medium": {}, "small": {}}, "sha256_cpu_s_per_gb": 0.55}
 
     def run(
         label: str, group: str, size: int, work: float, cpu: float, rss: float, **more: Any
@@ -150,6 +150,7 @@ def test_bandwidth_figures_compare_with_curl_and_track_memory_growth() -> None:
     doc = {"scenario": "bandwidth", "figures": figures, "machine": {"cpus": 2}}
     verdicts = {g.figure: report.judge(g, doc).met for g in report.GOALS if g.scenario == "bandwidth"}
     assert figures["medium_x_curl_throughput"] == pytest.approx(0.952)
+    assert figures["sha256_x_curl_cpu"] == 1.1  # hashing alone against curl's 0.5 CPU-s per GB
     assert verdicts == {
         "large_x_curl_throughput": False,
         "medium_x_curl_throughput": True,
@@ -159,6 +160,7 @@ def test_bandwidth_figures_compare_with_curl_and_track_memory_growth() -> None:
     }
     text = report.render_goals({"bandwidth": doc}, ["bandwidth"])
     assert "bhtom_async moved 200 MB/s and curl 250 MB/s" in text
+    assert "reading and hashing a frame alone cost 0.55 CPU-s per GB, 1.1x curl's whole figure" in text
 
 
 def test_poller_rounds_are_judged_against_ceil_pending_over_200() -> None:
