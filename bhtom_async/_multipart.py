@@ -5,10 +5,12 @@ updates the file's sha256 in one worker-thread call (hashlib releases the GIL on
 keeps about one chunk in memory per upload, sends an exact ``Content-Length``, and can be
 replayed for a retry.
 
-Chunks are 512 KiB. Measured on a 2 GB upload at concurrency 4 (docs/uploads.md, "What an
-upload costs"): 1 MiB chunks saved about 0.1 CPU-s per GB (one thread hop costs ~56 µs) but
-raised peak memory by 8 MB, to 63 MB, because the asyncio transport copies the unsent part of
-each chunk; the CPU goes to SHA-256 (~0.56 s/GB) and to the socket writes, not to the chunking.
+Chunks are 512 KiB, read into one buffer per file allocated on the loop's thread (chunks
+allocated in worker threads stay in per-thread malloc arenas: 1.5-2.5 MB more peak memory at
+concurrency 4). Measured on a 2 GB upload at concurrency 4 (docs/uploads.md, "What an upload
+costs"): 1 MiB chunks saved about 0.1 CPU-s per GB (a thread hop costs ~56 µs) but raised peak
+memory by 8-9 MB, to 60-63 MB, because httpx and the transport still hold the previous chunk
+while the next is read; the CPU goes to SHA-256 (~0.56 s/GB) and the socket writes.
 """
 
 from __future__ import annotations
@@ -102,13 +104,19 @@ class MultipartBody:
             yield await self._emit(head)
             digest = hashlib.sha256()
             handle = await _open(part)
+            # Read into one buffer allocated here, on the loop's thread: chunks allocated in worker
+            # threads land in per-thread malloc arenas that keep their memory.
+            buffer = memoryview(bytearray(min(self._chunk_size, part.size) + 1))
             try:
                 remaining = part.size
                 while remaining > 0:
                     size = min(self._chunk_size, remaining)
                     # The last read asks for one byte more: a file that grew is caught in the same hop.
                     last = size == remaining
-                    chunk = await anyio.to_thread.run_sync(_read_and_hash, handle, size + last, digest, size)
+                    got = await anyio.to_thread.run_sync(
+                        _read_and_hash, handle, buffer[: size + last], digest, size
+                    )
+                    chunk = bytes(buffer[:got])
                     if len(chunk) > size:
                         raise InvalidInputError(
                             f"{part.path} grew while it was being uploaded",
@@ -179,11 +187,11 @@ def _open_sync(path: Path) -> BinaryIO:
     return open(path, "rb")
 
 
-def _read_and_hash(handle: BinaryIO, size: int, digest: hashlib._Hash, wanted: int) -> bytes:
-    """Read up to `size` bytes and hash the first `wanted` of them (more means the file grew)."""
-    chunk = handle.read(size)
-    digest.update(chunk if len(chunk) <= wanted else memoryview(chunk)[:wanted])
-    return chunk
+def _read_and_hash(handle: BinaryIO, into: memoryview, digest: hashlib._Hash, wanted: int) -> int:
+    """Fill `into` from the file and hash the first `wanted` bytes read (more means the file grew)."""
+    got = handle.readinto(into)  # type: ignore[attr-defined]  # every opener gives a buffered reader
+    digest.update(into[: min(got, wanted)])
+    return int(got)
 
 
 def _quote(value: str) -> str:
