@@ -1,8 +1,9 @@
 """Cheap checks on the main host before the first upload: the token, the target, the camera.
 
 A refusal every file of a job would get (a bad token, an unknown target, an unknown camera)
-should cost one cheap request and one message, not a folder of failed uploads. Two small
-look-ups run at once while the folder is walked, and their answer decides how uploads start:
+should cost a cheap look-up and one message, not a folder of failed uploads. Two small
+look-ups run at once while the folder is walked (each under the client's retry policy), and
+their answer decides how uploads start:
 
 - ``passed``: the token works, the target exists (exact name), the camera's ONAME is registered.
   `concurrency` uploads start at once. A refusal these checks cannot see (a camera that exists
