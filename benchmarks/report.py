@@ -450,9 +450,11 @@ def render_figures(doc: Doc) -> str:
 def _provenance(doc: Doc) -> str:
     machine = doc.get("machine", {})
     kind = "quick run" if doc.get("quick") else "full run"
+    load = doc.get("load_average")
+    busy = f", load average {_fmt(load[0])} -> {_fmt(load[1])}" if load else ""
     return (
         f"{kind} of {doc.get('finished_at', '?')}, {doc.get('duration_s', '?')} s; "
-        f"{machine.get('cpus', '?')} CPUs ({machine.get('cpu_model', '?')}), "
+        f"{machine.get('cpus', '?')} CPUs ({machine.get('cpu_model', '?')}{busy}), "
         f"Python {doc.get('python', '?')}, "
         f"bhtom_async {doc.get('packages', {}).get('bhtom_async', '?')} at {machine.get('commit', '?')}; "
         f"`{doc.get('command', '?')}`"
