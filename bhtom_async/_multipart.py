@@ -103,40 +103,33 @@ class MultipartBody:
         for head, part in zip(self._file_heads, self._files, strict=True):
             yield await self._emit(head)
             digest = hashlib.sha256()
-            handle = await _open(part)
-            # Read into one buffer allocated here, on the loop's thread: chunks allocated in worker
+            # One buffer per file, allocated here on the loop's thread: chunks allocated in worker
             # threads land in per-thread malloc arenas that keep their memory.
-            buffer = memoryview(bytearray(min(self._chunk_size, part.size) + 1))
+            reader = _FileReader(part, bytearray(min(self._chunk_size, part.size) + 1), digest)
             try:
                 remaining = part.size
-                while remaining > 0:
+                while True:
                     size = min(self._chunk_size, remaining)
                     # The last read asks for one byte more: a file that grew is caught in the same hop.
-                    last = size == remaining
-                    got = await anyio.to_thread.run_sync(
-                        _read_and_hash, handle, buffer[: size + last], digest, size
-                    )
-                    chunk = bytes(buffer[:got])
-                    if len(chunk) > size:
+                    got = await _step(reader, size, last=size == remaining)
+                    if got > size:
                         raise InvalidInputError(
                             f"{part.path} grew while it was being uploaded",
                             hint="upload files only once they are completely written",
                         )
-                    if not chunk:
+                    if got == 0 and size > 0:
                         raise InvalidInputError(
                             f"{part.path} shrank while it was being uploaded",
                             hint="upload files only once they are completely written",
                         )
-                    remaining -= len(chunk)
-                    yield await self._emit(chunk)
-                extra = await anyio.to_thread.run_sync(handle.read, 1) if part.size == 0 else b""
-                if extra:
-                    raise InvalidInputError(
-                        f"{part.path} grew while it was being uploaded",
-                        hint="upload files only once they are completely written",
-                    )
+                    remaining -= got
+                    if got:
+                        yield await self._emit(reader.taken(got))
+                    if remaining == 0:
+                        break
             finally:
-                await anyio.to_thread.run_sync(handle.close)
+                if reader.is_open:
+                    await anyio.to_thread.run_sync(reader.close)
             self.sha256[part.name] = digest.hexdigest()
             yield await self._emit(CRLF)
         yield await self._emit(self._tail)
@@ -174,24 +167,57 @@ class MultipartBody:
         )
 
 
-async def _open(part: FilePart) -> BinaryIO:
+async def _step(reader: _FileReader, size: int, *, last: bool) -> int:
     try:
-        return await anyio.to_thread.run_sync(part.opener or _open_sync, part.path)
+        return await anyio.to_thread.run_sync(reader.step, size, last)
     except FileNotFoundError:
-        raise InvalidInputError(f"{part.path} vanished before it could be uploaded") from None
+        raise InvalidInputError(f"{reader.part.path} vanished before it could be uploaded") from None
     except PermissionError:
-        raise InvalidInputError(f"{part.path} is not readable", hint="check its permissions") from None
+        raise InvalidInputError(f"{reader.part.path} is not readable", hint="check its permissions") from None
+
+
+class _FileReader:
+    """Strictly private: the blocking side of one file part's pass, one worker-thread hop a step.
+
+    The first step opens the file and the step that reaches its end closes it, so a file that
+    fits in one chunk costs one hop (open, read, hash, close), a large one a hop per chunk.
+    """
+
+    def __init__(self, part: FilePart, buffer: bytearray, digest: hashlib._Hash) -> None:
+        self.part = part
+        self._buffer = memoryview(buffer)
+        self._digest = digest
+        self._handle: BinaryIO | None = None
+        self._opened = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._handle is not None
+
+    def step(self, size: int, last: bool) -> int:
+        """Read up to `size` bytes (one more when `last`) into the buffer and hash the first `size`."""
+        if not self._opened:
+            self._opened = True
+            self._handle = (self.part.opener or _open_sync)(self.part.path)
+        assert self._handle is not None
+        got = int(self._handle.readinto(self._buffer[: size + last]))  # type: ignore[attr-defined]
+        self._digest.update(self._buffer[: min(got, size)])
+        if got == 0 or got > size or (last and got == size):
+            self.close()  # the end of the file, or of this pass: it fails or is complete
+        return got
+
+    def taken(self, count: int) -> bytes:
+        """The first `count` bytes of the buffer, as a chunk of their own."""
+        return bytes(self._buffer[:count])
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
 
 def _open_sync(path: Path) -> BinaryIO:
     return open(path, "rb")
-
-
-def _read_and_hash(handle: BinaryIO, into: memoryview, digest: hashlib._Hash, wanted: int) -> int:
-    """Fill `into` from the file and hash the first `wanted` bytes read (more means the file grew)."""
-    got = handle.readinto(into)  # type: ignore[attr-defined]  # every opener gives a buffered reader
-    digest.update(into[: min(got, wanted)])
-    return int(got)
 
 
 def _quote(value: str) -> str:
