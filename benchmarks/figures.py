@@ -113,6 +113,10 @@ def latency_figures(params: Mapping[str, Any], runs: Sequence[Run]) -> Figures:
         figures[f"c{c}_of_ideal"] = _ratio(ideal, run["work_s"])
         figures[f"c{c}_x_official"] = _ratio(official_s, run["work_s"], 2)
         figures[f"c{c}_effective_concurrency"] = _ratio(files * latency, run["work_s"], 2)
+        if run.get("cpu_s") is not None:
+            figures[f"c{c}_cpu_ms_per_file"] = round(run["cpu_s"] * 1000 / files, 2)
+        if run.get("server_cpu_s") is not None:
+            figures[f"c{c}_server_cpu_ms_per_file"] = round(run["server_cpu_s"] * 1000 / files, 2)
         figures["pool_size"] = run.get("pool_size")
     naive = find(runs, contender="naive_async")
     if naive is not None:
