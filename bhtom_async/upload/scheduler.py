@@ -333,22 +333,32 @@ class Uploader:
             async with settled:
                 await self._settle.run()
 
+        checks = anyio.CancelScope()
+
+        async def work() -> None:
+            async with anyio.create_task_group() as pool:
+                for _ in range(workers):
+                    pool.start_soon(self._work, receive.clone())
+                receive.close()
+            checks.cancel()  # every file was handled (a re-run may send none): no need to wait
+
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self._check_first)
+                tg.start_soon(self._check_first, checks)
                 tg.start_soon(self._produce, send)
                 tg.start_soon(settle)
-                for _ in range(workers):
-                    tg.start_soon(self._work, receive.clone())
-                receive.close()
+                tg.start_soon(work)
         finally:
             self._abandon_pending()
 
-    async def _check_first(self) -> None:
+    async def _check_first(self, scope: anyio.CancelScope) -> None:
         """The cheap checks before any upload: stop the job, or say how uploads may start."""
-        checked = await check_before_uploads(
-            self._client, self._defaults, per_file=self._settings is not None
-        )
+        with scope:
+            checked = await check_before_uploads(
+                self._client, self._defaults, per_file=self._settings is not None
+            )
+        if scope.cancelled_caught:
+            return
         if checked.refusal is not None:
             self._stop(checked.refusal)
         elif checked.reason is not None:

@@ -106,3 +106,21 @@ async def test_per_file_settings_leave_the_target_to_each_file(
     assert summary.stopped is None
     assert summary.counts["uploaded"] == 3
     assert (routes.targets.call_count, routes.observatories.call_count) == (1, 0)
+
+
+async def test_a_run_that_sends_nothing_does_not_wait_for_the_checks(
+    make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
+) -> None:
+    """A re-run whose files are all uploaded ends without waiting for a look-up that hangs."""
+    paths = frames(3)
+    await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep_forever()
+        raise AssertionError
+
+    routes.targets.mock(side_effect=hang)
+    with anyio.fail_after(5):
+        again = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert again.counts["skipped"] == 3
+    assert again.stopped is None
