@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shlex
 import sys
 import tempfile
@@ -60,6 +61,13 @@ def regenerate(results_dir: Path, readme: Path) -> None:
     readme.write_text(report.regenerate_readme(readme.read_text(), section))
 
 
+def _load() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     names = args.scenario or list(SCENARIOS)
@@ -70,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         ctx = Context(sizes=QUICK if args.quick else FULL, scratch=Path(scratch))
         for name in names:
             print(f"{SCENARIOS[name][0]}", flush=True)
+            load_before = _load()
             outcome: dict[str, Any] = timed(ctx, name)
             now = dt.datetime.now(dt.timezone.utc)
             doc = {
@@ -80,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
                 "quick": args.quick,
                 "duration_s": outcome["duration_s"],
                 "command": command.strip(),
+                # The machine is shared: its 1-minute load average before and after the scenario.
+                "load_average": [load_before, _load()],
                 **environment,
                 "params": outcome["params"],
                 "figures": outcome["figures"],

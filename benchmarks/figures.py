@@ -110,9 +110,13 @@ def latency_figures(params: Mapping[str, Any], runs: Sequence[Run]) -> Figures:
         figures[f"c{c}_s"] = run["work_s"]
         figures[f"c{c}_ideal_s"] = round(ideal, 3)
         figures[f"c{c}_over_ideal"] = _ratio(run["work_s"], ideal)
+        figures[f"c{c}_of_ideal"] = _ratio(ideal, run["work_s"])
         figures[f"c{c}_x_official"] = _ratio(official_s, run["work_s"], 2)
         figures[f"c{c}_effective_concurrency"] = _ratio(files * latency, run["work_s"], 2)
-        figures[f"c{c}_probe_share"] = _ratio(latency, ideal)
+        if run.get("cpu_s") is not None:
+            figures[f"c{c}_cpu_ms_per_file"] = round(run["cpu_s"] * 1000 / files, 2)
+        if run.get("server_cpu_s") is not None:
+            figures[f"c{c}_server_cpu_ms_per_file"] = round(run["server_cpu_s"] * 1000 / files, 2)
         figures["pool_size"] = run.get("pool_size")
     naive = find(runs, contender="naive_async")
     if naive is not None:
@@ -153,10 +157,14 @@ def bandwidth_figures(params: Mapping[str, Any], runs: Sequence[Run]) -> Figures
             figures[f"{group}_cores_busy"] = _ratio(
                 ours["cpu_s"] + (ours.get("server_cpu_s") or 0.0), ours["work_s"], 2
             )
-    sets = list(params["sets"])
-    if len(sets) >= 2 and figures.get(f"{sets[0]}_peak_rss_mb") and figures.get(f"{sets[1]}_peak_rss_mb"):
+    hashing = params.get("sha256_cpu_s_per_gb")
+    if hashing is not None:
+        figures["sha256_cpu_s_per_gb"] = hashing
+        figures["sha256_x_curl_cpu"] = _ratio(hashing, figures.get("large_curl_cpu_s_per_gb"), 2)
+    sets = list(params["sets"])  # largest frames first, smallest last
+    if len(sets) >= 2 and figures.get(f"{sets[0]}_peak_rss_mb") and figures.get(f"{sets[-1]}_peak_rss_mb"):
         figures["rss_growth_mb"] = round(
-            figures[f"{sets[0]}_peak_rss_mb"] - figures[f"{sets[1]}_peak_rss_mb"], 1
+            figures[f"{sets[0]}_peak_rss_mb"] - figures[f"{sets[-1]}_peak_rss_mb"], 1
         )
     return figures
 
@@ -243,7 +251,7 @@ def listing_figures(params: Mapping[str, Any], runs: Sequence[Run]) -> Figures:
     prefetch = ours.get("prefetch") if ours else None
     floor = sequential / prefetch if prefetch else None
     pages, latency = params["pages"], params["page_latency_s"]
-    # Page 1 goes alone (it tells how many pages there are), the rest in batches of `prefetch`.
+    # Page 1 goes alone (it tells how many pages there are), then `prefetch` requests in flight.
     round_trips = 1 + math.ceil((pages - 1) / prefetch) if prefetch else None
     per_page = (official["work_s"] - sequential) / pages if official else None
     return {

@@ -124,8 +124,6 @@ class Sent:
         marker: the tag put in its comment, when markers are on.
         id_floor: the newest product id the server had shown before the first request (None:
             none seen); no product at or below it can be this upload.
-        id_ceiling: for a send by an earlier process, the newest id when this job began (None:
-            none); no product above it can be this upload.
     """
 
     key: JournalKey
@@ -135,7 +133,6 @@ class Sent:
     server_offset: float | None = None
     marker: str | None = None
     id_floor: int | None = None
-    id_ceiling: int | None = None
 
     @classmethod
     def of_row(cls, row: JournalRow) -> Sent:
@@ -271,7 +268,6 @@ def _matches(item: ProductLike, sent: Sent, earliest: float | None) -> bool | Li
         key.data_product_type not in CAMERA_TYPES or item.camera is None or item.camera == key.observatory,
         not sent.marker or (item.comment is not None and sent.marker in item.comment),
         sent.id_floor is None or item.id is None or item.id > sent.id_floor,
-        sent.id_ceiling is None or item.id is None or item.id <= sent.id_ceiling,
     ]
     if not all(known):
         return False

@@ -5,7 +5,8 @@ bounded pool of workers. A worker takes each file to its outcome with these piec
 
 - `triage`: is the file stored already (journal, an earlier unclear send, a copy, the server)?
 - `sending`: its sends within its deadline (journal states, reconcile before retry, changes);
-- `throttle`: the first request alone, the job-wide 429 pause and its budget, the rate caps;
+- `preflight`: cheap checks of the token, target and camera before any upload;
+- `throttle`: when uploads may start, the job-wide 429 pause and its budget, the rate caps;
 - `ledger`: every outcome and event, and the summary;
 - `lookups` (the server look-ups) and `scratch` (where fpack frames are unpacked).
 
@@ -38,11 +39,15 @@ and after its send. A frame rewritten while it was sent is journaled ``changed``
 the copy the server got (which may be inconsistent), and the file goes back to the settle gate;
 once still, its new content is uploaded.
 
-*Fail fast.* The first upload request goes alone; the others wait for its answer. A bad token,
-an unknown target, a camera not in the user's favourites, an unknown observer, an unreachable
-service, or a journal that can no longer be written stops the job after that one request with
-one error (`UploadSummary.stopped`, with a hint). The files not tried are reported as not
-attempted. A problem with one file only fails that file.
+*Fail fast.* While the folder is walked, two cheap look-ups on the main host check the token,
+the target and the camera's ONAME (`preflight`); a bad token, an unknown target or an unknown
+camera stops the job there, before any upload. When they pass, `concurrency` uploads start at
+once, and a refusal they cannot see (a camera not in the user's favourites, an unknown
+observer, an unreachable upload service, a journal that can no longer be written) stops the job
+at its first answer, with at most `concurrency` upload requests spent. When the checks cannot
+tell, the first upload goes alone and the others wait for its answer. Either way the job ends
+with one error (`UploadSummary.stopped`, with a hint), and the files not tried are reported as
+not attempted. A problem with one file only fails that file.
 
 *Cancellation.* Cancelling `run` stops discovery and new uploads; an upload cut off mid-request
 is journaled ``unknown`` (shielded from the cancellation), and the journal is closed cleanly.
@@ -61,7 +66,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
@@ -92,6 +96,7 @@ from .journal_backend import open_journal
 from .ledger import Ledger
 from .lookups import created_for, listing_for, lookup_for, probe_newest_id
 from .options import JobOptions
+from .preflight import check_before_uploads
 from .reconcile import NewestId, Sent, ServerCheck, Verdict
 from .scratch import Scratch
 from .sending import JOB_WIDE_ERRORS as JOB_WIDE_ERRORS
@@ -205,6 +210,7 @@ class Uploader:
         self._handled: dict[str, Fingerprint | None] = {}
         self._intake_scope = anyio.CancelScope()
         self._busy = 0  # files a worker is handling now (each may go back to the settle gate)
+        self._first_alone = False  # the server check is on: its stamps wait for the first receipt
         self._walked = False
         self._deferred: list[_Item] = []  # held by another worker (shared journals): ask again
 
@@ -225,7 +231,6 @@ class Uploader:
         await journal.open()
         self._journal = journal
         newest = NewestId()  # ids are assigned in order: none at or below it can be a later upload
-        started_at = time.time()
         if not self._dry_run:
             await probe_newest_id(self._client, newest)
         stamps = CreatedClock(created_for(self._client))  # do `created` and `Date` share a clock?
@@ -244,6 +249,9 @@ class Uploader:
                 lambda: self._client.server_clock_offset,
                 lambda: stamps.gap,
             )
+            # It reads `created` stamps: the first upload goes alone, so its receipt tells whether
+            # they run on the `Date` header's clock before other files are judged by them.
+            self._first_alone = not self._dry_run
         if server_index is not None and opened.fresh and not self._dry_run:
             self._ledger.warn(CONCURRENT_RUNS)  # in the summary (the CLI prints it) and the log
             logger.warning("%s", CONCURRENT_RUNS)
@@ -256,7 +264,6 @@ class Uploader:
             reconcile=self._reconcile,
             stop=self._stop,
             resend_unknown=self._job.resend_unknown,
-            job_start=(started_at, newest.value),
         )
         self._sender = FileSender(
             self._client.with_options(retry_after_cap=0.0),  # a 429's pause is the job's, within budget
@@ -369,17 +376,42 @@ class Uploader:
             async with settled:
                 await self._settle.run()
 
+        checks = anyio.CancelScope()
+
+        async def work() -> None:
+            async with anyio.create_task_group() as pool:
+                for _ in range(workers):
+                    pool.start_soon(self._work, receive.clone())
+                receive.close()
+            checks.cancel()  # every file was handled (a re-run may send none): no need to wait
+
         try:
             async with anyio.create_task_group() as tg:
+                tg.start_soon(self._check_first, checks)
                 tg.start_soon(self._produce, send)
                 tg.start_soon(settle)
                 if self._require_journal().shared:
                     tg.start_soon(self._ask_again, send.clone())
-                for _ in range(workers):
-                    tg.start_soon(self._work, receive.clone())
-                receive.close()
+                tg.start_soon(work)
         finally:
             self._abandon_pending()
+
+    async def _check_first(self, scope: anyio.CancelScope) -> None:
+        """The cheap checks before any upload: stop the job, or say how uploads may start."""
+        with scope:
+            checked = await check_before_uploads(
+                self._client, self._defaults, per_file=self._settings is not None
+            )
+        if scope.cancelled_caught:
+            return
+        if checked.refusal is not None:
+            self._stop(checked.refusal)
+        elif checked.reason is not None:
+            logger.info("uploads start one at a time: %s", checked.reason)
+        elif self._first_alone:
+            logger.info("the first upload goes alone: the server check waits for its receipt")
+        alone = checked.kind != "passed" or self._first_alone
+        self._throttle.checks_answered(one_at_a_time=alone)
 
     async def _produce(self, send: MemoryObjectSendStream[Found | _Item]) -> None:
         async with send:

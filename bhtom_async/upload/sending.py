@@ -171,8 +171,8 @@ class FileSender:
             if self._ledger.stopping:
                 raise JobStopped
             attempts += 1
-            # Until one request has been answered, requests go one at a time: a refusal that
-            # every file would get (bad token, unknown target) then costs exactly one request.
+            # No upload before the cheap checks have answered; if they could not tell, requests
+            # go one at a time until one has been answered (a job-wide refusal costs one request).
             async with self._throttle.probe():
                 if self._ledger.stopping:  # it may have stopped while this waited for the answer
                     raise JobStopped
@@ -240,6 +240,13 @@ class FileSender:
             row.id_floor if row else self._newest.value,
         )
         started = await self._throttle.before_request()
+        if self._ledger.stopping:
+            # The job stopped while this file was journaled: nothing was sent (and no await lies
+            # between this check and the request, so a stop is never overtaken by a new send).
+            if row is not None:
+                with anyio.CancelScope(shield=True):
+                    await journal.finish(row.id, "failed", reason="not sent: the job stopped first")
+            raise JobStopped
         self._ledger.emit(FileStarted(path, candidate.size, attempt))
         common: dict[str, Any] = {"attempts": attempt, "sent_as": _renamed(candidate)}
         try:

@@ -1,7 +1,9 @@
 """When the uploader's next request may start: fail fast, the server's 429 pauses, rate caps.
 
-Until one upload request has been answered, requests go one at a time (the probe): a refusal
-every file would get (a bad token, an unknown target) then costs exactly one request. A 429 that
+No upload starts before the cheap checks on the main host have answered (`preflight`): when they
+passed, every worker starts at once; when they could not tell, requests go one at a time until
+one upload has been answered (the probe), so a refusal every file would get (a bad token, an
+unknown target) still costs exactly one upload request. A 429 that
 outlasts the client's own retries pauses every worker of the job, not only the one that got it,
 and the pauses are counted against `JobOptions.rate_limit_budget`: past it the job stops rather
 than wait on a server that keeps refusing. The optional caps on requests and bytes per second
@@ -48,16 +50,24 @@ class JobThrottle:
         self._resume_at = 0.0
         self._charged_until = 0.0  # the end of the time counted in `_paused`
         self._throttled = 0
-        self._answered = anyio.Event()  # the probe's answer came, or the job is stopping
+        self._checked = anyio.Event()  # the cheap checks answered, or the job is stopping
+        self._answered = anyio.Event()  # the probe's answer came, or it is not needed
         self._probe_lock = anyio.Lock()
+
+    def checks_answered(self, *, one_at_a_time: bool) -> None:
+        """Let uploads start: all at once, or (the checks could not tell) the first one alone."""
+        if not one_at_a_time:
+            self._answered.set()
+        self._checked.set()
 
     @asynccontextmanager
     async def probe(self) -> AsyncIterator[None]:
-        """Run the body alone until one body has run to its end; then every body runs at once.
+        """Wait for the checks; then run the body at once, or alone until one body has run to its end.
 
         Enter it around each send attempt, and check whether the job is stopping inside it:
         the job may have stopped while this one waited.
         """
+        await self._checked.wait()
         if not self._answered.is_set():
             async with self._probe_lock:
                 if not self._answered.is_set():
@@ -69,6 +79,7 @@ class JobThrottle:
     def end_probe(self) -> None:
         """Let every request through at once (the job is stopping: waiters go to find that out)."""
         self._answered.set()
+        self._checked.set()
 
     @property
     def paused_seconds(self) -> float:

@@ -55,9 +55,6 @@ class Triage:
         stop: stops the job after a refusal every file would get.
         resend_unknown: send a file whose outcome stays unknown because several stored products
             could be it (the user checked them), instead of reporting it unknown again.
-        job_start: when this job began (our clock) and the newest product id then: a row sent
-            before it was sent by an earlier process, whose request was over, so no product
-            above that id is its upload.
     """
 
     def __init__(
@@ -71,9 +68,7 @@ class Triage:
         reconcile: Callable[[Sent, str | None], Awaitable[Verdict]],
         stop: Callable[[BhtomError], None],
         resend_unknown: bool = False,
-        job_start: tuple[float, int | None] = (0.0, None),
     ) -> None:
-        self._job_start = job_start
         self._resend_unknown = resend_unknown
         self._journal = journal
         self._ledger = ledger
@@ -119,12 +114,9 @@ class Triage:
         return ToSend(row)
 
     def _sent(self, row: JournalRow) -> Sent:
-        """What is known of an earlier send; one by an earlier process gets this job's id ceiling."""
-        sent = Sent.of_row(row)
-        started, newest = self._job_start
-        if row.sent_at is not None and row.sent_at < started:
-            return attrs.evolve(sent, id_ceiling=newest)
-        return sent
+        """What is known of an earlier send. No id ceiling for a send by an earlier process: the
+        server may finish storing a killed process's request after the next job began."""
+        return Sent.of_row(row)
 
     def _resend(self, verdict: Verdict) -> bool:
         """The user asked to send files that stay unknown because several products could be each."""

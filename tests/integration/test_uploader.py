@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
@@ -262,23 +262,35 @@ async def test_bad_inputs_each_give_their_reason(emulator, alice: Client, tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("case", "error"),
+    ("case", "error", "checks_see_it"),
     [
-        ("bad token", errors.AuthenticationError),
-        ("unknown target", errors.TargetNotFoundError),
-        ("camera not in favourites", errors.CameraNotFavouriteError),
+        ("bad token", errors.AuthenticationError, True),
+        ("unknown target", errors.TargetNotFoundError, True),
+        ("camera not in favourites", errors.CameraNotFavouriteError, False),
+        ("unknown observer", errors.ObserverUnknownError, False),
     ],
 )
-async def test_job_wide_refusal_stops_after_one_request(
-    emulator: Emulator, emulator_client: MakeClient, tmp_path: Path, case: str, error: type[Exception]
+async def test_job_wide_refusal_stops_with_one_message(
+    emulator: Emulator,
+    emulator_client: MakeClient,
+    tmp_path: Path,
+    case: str,
+    error: type[Exception],
+    checks_see_it: bool,
 ) -> None:
-    """A bad token, unknown target or non-favourite camera: one request, one clear message, then stop."""
+    """A bad token, unknown target, non-favourite camera or unknown observer: one clear message, then stop.
+
+    The checks before uploads (two look-ups on the main host) see a bad token and an unknown
+    target: no upload is sent. What they cannot see costs at most `concurrency` (4) uploads.
+    """
     night_of(tmp_path / "night", 6)
-    options = {"target": TARGET, "observatory": CAMERA}
+    options: dict[str, Any] = {"target": TARGET, "observatory": CAMERA}
     if case == "unknown target":
         options["target"] = "NoSuchTarget"
     if case == "camera not in favourites":
         options["observatory"] = "ROAD_QHY600M"
+    if case == "unknown observer":
+        options["observers"] = ("nobody_here",)
     client = (
         Client("0" * 40, base_url=emulator.base_url, upload_url=emulator.upload_url)
         if case == "bad token"
@@ -289,11 +301,19 @@ async def test_job_wide_refusal_stops_after_one_request(
         summary = await Uploader(bh, tmp_path / "night", UploadOptions(**options), job).run()
     assert isinstance(summary.stopped, error)
     assert summary.stopped.hint
-    assert emulator.state.request_count("POST", "/upload/") == 1
-    # Every file is in the summary: the one sent failed, the rest were not attempted (and say why).
-    assert [o.status for o in summary.outcomes].count("failed") == 1
-    assert [o.status for o in summary.outcomes].count("not_attempted") == 5
-    assert all(summary.stopped.headline in str(o.reason) for o in summary.of("not_attempted"))
+    look_ups = emulator.state.request_count("POST", "/targets/getTargetList/") + emulator.state.request_count(
+        "POST", "/observatory/getObservatoryList/"
+    )
+    assert look_ups == 2
+    uploads = emulator.state.request_count("POST", "/upload/")
+    if checks_see_it:
+        assert uploads == 0
+    else:
+        assert 1 <= uploads <= 4
+    # Every file is in the summary: those sent failed, the rest were not attempted (and say why).
+    assert [o.status for o in summary.outcomes].count("failed") == uploads
+    assert [o.status for o in summary.outcomes].count("not_attempted") == 6 - uploads
+    assert all(summary.stopped.headline in str(o.reason) for o in summary.outcomes)
     if case == "camera not in favourites":
         assert "add_favourite" in str(summary.stopped)
 

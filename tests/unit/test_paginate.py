@@ -123,6 +123,26 @@ async def test_prefetch_bounds_concurrent_page_requests(bh: Client) -> None:
     assert route.call_count == 10
 
 
+async def test_a_slow_page_does_not_hold_back_the_requests_after_it(bh: Client) -> None:
+    """prefetch=2: while page 2 is slow, the other slot goes on through pages 3, 4 and 5 (a batch of
+    two would wait for page 2 before asking for page 4); the pages still come out in order."""
+    page_five_asked = anyio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        page = json.loads(request.content)["page"]
+        if page == 2:
+            with anyio.fail_after(5):
+                await page_five_asked.wait()
+        if page == 5:
+            page_five_asked.set()
+        return envelope(page, 6, [f"p{page}"])
+
+    with respx.mock:
+        respx.post(URL).mock(side_effect=answer)
+        items = await Things(bh._session).list(prefetch=2).to_list()
+    assert [t.name for t in items] == [f"p{n}" for n in range(1, 7)]
+
+
 async def test_first_page_makes_one_request(bh: Client) -> None:
     """first_page() reads only page 1 and reports the server's totals."""
     with respx.mock:

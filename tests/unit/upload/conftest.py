@@ -20,6 +20,8 @@ from ...helpers import form_of
 
 UPLOAD = UPLOAD_URL + "/upload/"
 DATA = BASE_URL + "/common/api/data/"
+TARGETS = BASE_URL + "/targets/getTargetList/"
+OBSERVATORIES = BASE_URL + "/observatory/getObservatoryList/"
 TARGET = "Gaia22bpl"
 CAMERA = "HarnessObs_HarnessCam"
 #: An empty data-product listing (the job-start probe of the newest id, in tests that list nothing).
@@ -88,15 +90,47 @@ class FakeServer:
 
 @attrs.frozen
 class Routes:
-    """The two respx routes the uploader uses."""
+    """The respx routes the uploader uses: uploads, the data listing, and the checks before uploads."""
 
     upload: respx.Route
     listing: respx.Route
+    targets: respx.Route
+    observatories: respx.Route
+
+    def refuse_token(self) -> None:
+        """A bad token: every authenticated call answers 401, as the server does."""
+        for route in (self.upload, self.listing, self.targets, self.observatories):
+            route.mock(return_value=httpx.Response(401, json={"detail": "Invalid token."}))
 
     @property
     def lookups(self) -> int:
         """Listings of one file name (the reconcile look-ups; not the job-start probe)."""
         return sum("photometry_data" in json.loads(c.request.content) for c in self.listing.calls)
+
+
+def page(items: list[dict[str, object]]) -> httpx.Response:
+    return httpx.Response(200, json={"count": len(items), "num_pages": 1, "current_page": 1, "data": items})
+
+
+def target_list(request: httpx.Request) -> httpx.Response:
+    """The target list: TARGET exists, and a name filter is an exact match."""
+    name = json.loads(request.content).get("name")
+    return page([{"name": TARGET}] if name in (None, TARGET) else [])
+
+
+def observatory_list(request: httpx.Request) -> httpx.Response:
+    """The observatory list: one observatory whose camera's ONAME is CAMERA."""
+    observatory, camera = CAMERA.split("_")
+    cameras = [{"id": 1, "camera_name": camera, "prefix": CAMERA}]
+    return page([{"id": 1, "name": observatory, "cameras": cameras}])
+
+
+def mock_checks(mock: respx.MockRouter) -> tuple[respx.Route, respx.Route]:
+    """Answer the uploader's checks before its uploads (`upload.preflight`): all is well."""
+    return (
+        mock.post(TARGETS).mock(side_effect=target_list),
+        mock.post(OBSERVATORIES).mock(side_effect=observatory_list),
+    )
 
 
 Frames = Callable[..., list[Path]]
@@ -116,7 +150,7 @@ def routes(server: FakeServer) -> Iterator[Routes]:
     with respx.mock(assert_all_called=False) as mock:
         upload = mock.post(UPLOAD).mock(side_effect=server.upload)
         listing = mock.post(DATA).mock(side_effect=server.listing)
-        yield Routes(upload, listing)
+        yield Routes(upload, listing, *mock_checks(mock))
 
 
 @pytest.fixture

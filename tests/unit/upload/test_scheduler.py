@@ -200,33 +200,38 @@ async def test_unknown_row_is_reconciled_on_the_next_run(
     assert routes.upload.call_count == 0
 
 
-async def test_bad_token_stops_after_one_request(
+async def test_bad_token_stops_before_any_upload(
     make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
 ) -> None:
-    """A 401 for the first file stops the job: one request, one error with a hint."""
+    """A 401 for the checks before uploads stops the job: no upload, one error with a hint."""
     paths = frames(6)
-    routes.upload.mock(return_value=httpx.Response(401, json={"detail": "Invalid token."}))
+    routes.refuse_token()
     summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", concurrency=4).run()
-    assert routes.upload.call_count == 1
+    assert routes.upload.call_count == 0
     assert isinstance(summary.stopped, errors.AuthenticationError)
-    assert summary.counts["failed"] == 1
+    assert summary.stopped.hint
+    assert summary.counts["not_attempted"] == 6
+    assert all(summary.stopped.headline in str(o.reason) for o in summary.outcomes)
     assert not summary.ok
 
 
 async def test_camera_not_in_favourites_stops_with_hint(
     make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
 ) -> None:
-    """The favourites refusal stops the job after one request and says how to fix it."""
-    paths = frames(4)
+    """The favourites refusal (the checks cannot see it) stops the job at its first answer with a hint."""
+    paths = frames(8)
     routes.upload.mock(
         return_value=httpx.Response(
             400, json={"non_field_errors": ["Observatory with camera doesn't exist on your list"]}
         )
     )
-    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
-    assert routes.upload.call_count == 1
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", concurrency=4).run()
+    assert 1 <= routes.upload.call_count <= 4
     assert summary.stopped is not None
     assert "add_favourite" in str(summary.stopped)
+    assert summary.counts["failed"] == routes.upload.call_count
+    assert summary.counts["not_attempted"] == 8 - routes.upload.call_count
+    assert all(summary.stopped.headline in str(o.reason) for o in summary.outcomes)
 
 
 async def test_one_bad_file_does_not_stop_the_others(
@@ -388,8 +393,10 @@ async def test_bad_inputs_each_get_their_own_reason_and_nothing_is_sent(
 async def test_probe_passes_on_when_the_first_file_is_not_sent(
     make_uploader: MakeUploader, bh: Client, routes: Routes, frames: Frames, tmp_path: Path
 ) -> None:
-    """If the first file vanishes before sending, the next one becomes the lone first request."""
+    """Checks that cannot tell make the first upload go alone; if the first file vanishes before
+    sending, the next one becomes the lone first request."""
     paths = frames(5)
+    routes.targets.mock(return_value=httpx.Response(200, json={"unexpected": "shape"}))  # cannot tell
     routes.upload.mock(return_value=httpx.Response(401, json={"detail": "Invalid token."}))
 
     skipped_first = threading.Event()
@@ -459,16 +466,16 @@ async def test_leaving_the_events_block_early_cancels_the_job(
         raise AssertionError
 
     routes.upload.mock(side_effect=hang)
-    job = make_uploader(bh, paths, tmp_path / "j.sqlite3")
+    job = make_uploader(bh, paths, tmp_path / "j.sqlite3", concurrency=1)
     async with job.events() as events:
         async for event in events:
             if isinstance(event, FileStarted):
                 await arrived.wait()  # the request is in flight: its outcome cannot be known
                 break
-    # The one in flight is unknown; the two waiting behind the first request are listed too.
+    # The one in flight is unknown; the two waiting for the one worker are listed too.
     assert sorted(o.status for o in job.outcomes) == ["not_attempted", "not_attempted", "unknown"]
     # respx records a call only once it is answered, so count arrivals at the server instead.
-    assert len(received) == 1  # the lone first request; no others started
+    assert len(received) == 1  # the one worker's request; no others started
 
 
 async def test_settings_from_header_sets_each_files_filter(
@@ -778,9 +785,10 @@ async def test_a_429_pauses_every_worker_for_its_retry_after(
     clock: ManualClock,
     tmp_path: Path,
 ) -> None:
-    """The first request gets 429 with Retry-After: 7: no request of any worker goes for 7 s on the
-    job's clock, then all go (the pause is the server's, not a backoff of its own)."""
-    paths = frames(3)
+    """The first round's first request gets 429 with Retry-After: 7: no later request of any worker
+    goes for 7 s on the job's clock, then all go (the pause is the server's, not a backoff of its
+    own). The checks passed, so the first round (3 at once) went out together."""
+    paths = frames(6)
     arrivals: list[float] = []
 
     def note_time(request: httpx.Request) -> None:
@@ -790,10 +798,10 @@ async def test_a_429_pauses_every_worker_for_its_retry_after(
         note_time(request)
         return httpx.Response(429, headers={"Retry-After": "7"})
 
-    server.faults += [refuse, note_time, note_time, note_time]
+    server.faults += [refuse] + [note_time] * 6
     summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", concurrency=3).run()
-    assert [o.status for o in summary.outcomes] == ["uploaded"] * 3
-    assert arrivals == [0.0, 7.0, 7.0, 7.0]
+    assert [o.status for o in summary.outcomes] == ["uploaded"] * 6
+    assert arrivals == [0.0, 0.0, 0.0, 7.0, 7.0, 7.0, 7.0]
 
 
 async def test_the_429_budget_holds_without_retry_after(
@@ -824,11 +832,12 @@ async def test_a_retry_after_longer_than_the_budget_stops_and_says_so(
     server: FakeServer,
     tmp_path: Path,
 ) -> None:
-    """Retry-After: 3600 stops the job after one request, with the wait the server asked for."""
+    """Retry-After: 3600 stops the job at the first answer, with the wait the server asked for: the
+    first round (2 at once, the checks passed) is all it sends; the third file is never tried."""
     paths = frames(3)
     server.faults += [lambda request: httpx.Response(429, headers={"Retry-After": "3600"})] * 10
-    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
-    assert routes.upload.call_count == 1
+    summary = await make_uploader(bh, paths, tmp_path / "j.sqlite3", concurrency=2).run()
+    assert routes.upload.call_count == 2
     assert isinstance(summary.stopped, errors.RateLimitError)
     headline = summary.stopped.headline
     assert "asked us to wait 3600 s" in headline

@@ -1,4 +1,5 @@
-"""The uploader really runs `concurrency` uploads at once once the first answer is in."""
+"""The uploader really runs `concurrency` uploads at once: from the start when the checks before
+uploads passed, after the first answer when they could not tell."""
 
 from __future__ import annotations
 
@@ -14,18 +15,21 @@ from bhtom_async import Client, JobOptions, UploadOptions
 from bhtom_async.upload import Uploader
 
 from ...conftest import BASE_URL, UPLOAD_URL
-from .conftest import DATA, NO_PRODUCTS
+from .conftest import DATA, NO_PRODUCTS, mock_checks, page
 
 pytestmark = pytest.mark.anyio
 
 
+@pytest.mark.parametrize("checks", ["passed", "unsure"])
 @pytest.mark.parametrize("concurrency", [2, 4, 8, 16, 32])
-async def test_uploads_reach_the_concurrency_limit_after_the_probe(
-    bh: Client, make_fits_tree: Callable[..., list[Path]], tmp_path: Path, concurrency: int
+async def test_uploads_reach_the_concurrency_limit(
+    bh: Client, make_fits_tree: Callable[..., list[Path]], tmp_path: Path, concurrency: int, checks: str
 ) -> None:
-    """After the single probe request, `concurrency` uploads are in flight together, never more:
-    two rounds' worth of files follow the probe, so one worker too many would show in the peak."""
-    paths = make_fits_tree(1 + 2 * concurrency)
+    """`concurrency` uploads in flight together, never more: at once when the checks passed, after
+    the single probe request when they could not tell (the target list did not answer the name).
+    Two rounds' worth of files follow, so one worker too many would show in the peak."""
+    probe = checks == "unsure"
+    paths = make_fits_tree(probe + 2 * concurrency)
     in_flight = peak = answered = 0
     ids = iter(range(1, 1000))
 
@@ -33,10 +37,10 @@ async def test_uploads_reach_the_concurrency_limit_after_the_probe(
         nonlocal in_flight, peak, answered
         in_flight += 1
         peak = max(peak, in_flight)
-        # After the probe, hold each request until as many are in flight as can be (`concurrency`,
-        # fewer at the tail; or a while has passed), so the peak measures the uploader's
-        # parallelism, not the journal's speed, and an extra worker has time to add one more.
-        if answered:
+        # Hold each request of a round until as many are in flight as can be (`concurrency`, fewer at
+        # the tail; or a while has passed), so the peak measures the uploader's parallelism, not the
+        # journal's speed, and an extra worker has time to add one more.
+        if answered or not probe:
             with anyio.move_on_after(10):
                 while in_flight < min(concurrency, len(paths) - answered):
                     await anyio.sleep(0.005)
@@ -47,7 +51,10 @@ async def test_uploads_reach_the_concurrency_limit_after_the_probe(
         entry = {"file name:": f"{number}_x.fits", "id": str(number), "message": "ok"}
         return httpx.Response(201, json={"Success": [entry]})
 
-    with respx.mock:
+    with respx.mock as mock:
+        targets, _ = mock_checks(mock)
+        if probe:
+            targets.mock(return_value=page([{"name": "SomeOtherStar"}]))
         respx.post(DATA).mock(return_value=NO_PRODUCTS)  # the job-start probe of the newest id
         respx.post(UPLOAD_URL + "/upload/").mock(side_effect=answer)
         summary = await Uploader(
@@ -67,7 +74,8 @@ async def test_a_fixed_pool_smaller_than_the_concurrency_is_said_not_hidden(
     """max_connections=6 with concurrency 16: a warning (and summary.warnings) says 4 run at once."""
     paths = make_fits_tree(8)
     entry = {"file name:": "1_x.fits", "id": "1", "message": "ok"}
-    with respx.mock:
+    with respx.mock as mock:
+        mock_checks(mock)
         respx.post(DATA).mock(return_value=NO_PRODUCTS)  # the job-start probe of the newest id
         respx.post(UPLOAD_URL + "/upload/").mock(return_value=httpx.Response(201, json={"Success": [entry]}))
         async with make_client(max_connections=6) as bh:
@@ -94,7 +102,7 @@ async def test_look_ups_have_connections_while_every_worker_uploads(
     async def hold(request: httpx.Request) -> httpx.Response:
         nonlocal arrived
         arrived += 1
-        if arrived == 1:  # the probe answers at once so the other workers start
+        if arrived == 1:  # the first answers at once so the fifth file starts
             return httpx.Response(
                 201, json={"Success": [{"file name:": "1_x.fits", "id": "1", "message": ""}]}
             )
@@ -106,7 +114,8 @@ async def test_look_ups_have_connections_while_every_worker_uploads(
         )
 
     empty = {"count": 0, "num_pages": 1, "current_page": 1, "data": []}
-    with respx.mock:
+    with respx.mock as mock:
+        mock_checks(mock)
         respx.post(DATA).mock(return_value=NO_PRODUCTS)  # the job-start probe of the newest id
         respx.post(UPLOAD_URL + "/upload/").mock(side_effect=hold)
         respx.post(BASE_URL + "/common/api/comments/").mock(return_value=httpx.Response(200, json=empty))
