@@ -33,11 +33,14 @@ from .errors import (
     BhtomError,
     CameraNotFavouriteError,
     JournalError,
+    MissingDependencyError,
     TargetNotFoundError,
     TransportError,
 )
 from .models.uploads import UploadOptions
 from .upload.journal import SqliteJournal, default_journal_path
+from .upload.journal_backend import open_journal
+from .upload.journal_url import is_postgres_url, masked, split_options
 from .upload.reconcile import TOLERANCE, UNSYNCED_TOLERANCE
 
 if TYPE_CHECKING:
@@ -389,19 +392,14 @@ def _without_password(url: str) -> str:
 async def check_journal(journal: str | None) -> Check:
     """The journal opens for writing, no other job holds it, and its disk has room for a night.
 
-    A ``postgresql://`` journal is not checked here (reported as such). An existing SQLite
+    A ``postgresql://`` journal is connected to (one try, unless the URL sets ``reconnect``) and
+    its schema created or checked, read-only: no worker is registered. An existing SQLite
     journal is opened and closed again (taking its lock for a moment, as a job would); a missing
     one is not created: its folder must be writable.
     """
     where = journal or str(default_journal_path())
-    scheme = urllib.parse.urlsplit(where).scheme.lower()
-    if scheme in ("postgresql", "postgres"):
-        return Check(
-            "journal",
-            "warn",
-            "a PostgreSQL journal is not checked by this version of bhtom doctor",
-            "check it with `psql` and the same URL",
-        )
+    if is_postgres_url(where):
+        return await _check_shared_journal(where)
     path, exists = await anyio.to_thread.run_sync(_locate, where)
     if exists:
         try:
@@ -438,6 +436,18 @@ async def check_journal(journal: str | None) -> Check:
             f"chmod 600 {path}",
         )
     return Check("journal", "ok", f"{path} {state}, no other job holds it, {free // 1024**2} MiB free")
+
+
+async def _check_shared_journal(url: str) -> Check:
+    """A PostgreSQL journal answers and its schema is ready (or was just created)."""
+    _, ours = split_options(url)
+    tried = url if "reconnect" in ours else url + ("&" if "?" in url else "?") + "reconnect=0"
+    try:
+        async with open_journal(tried, read_only=True):
+            pass
+    except (JournalError, MissingDependencyError) as exc:
+        return Check("journal", "fail", exc.headline, exc.hint)
+    return Check("journal", "ok", f"{masked(url)} answers and its schema is ready (shared by many hosts)")
 
 
 def journal_room(free_bytes: int) -> Status:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -267,13 +268,27 @@ def test_a_journal_that_cannot_be_written_fails(run_cli: Run, as_user: AsUser, t
     assert not_journal["journal"]["fix"]
 
 
-def test_a_postgresql_journal_is_reported_not_checked(run_cli: Run, as_user: AsUser) -> None:
-    """A postgresql:// journal is said to be unchecked (a warning), never passed as ok."""
+def test_a_shared_postgresql_journal_that_answers_is_ok(run_cli: Run, as_user: AsUser, pg_url: str) -> None:
+    """A postgresql:// journal on a real PostgreSQL: connected to, its schema made, ok."""
     as_user("alice")
-    code, checks = doctor(run_cli, "--journal", "postgresql://bhtom@db.example/journal")
+    code, checks = doctor(run_cli, "--journal", pg_url)
     assert code == 0
-    assert checks["journal"]["status"] == "warn"
-    assert "not checked" in checks["journal"]["message"]
+    assert checks["journal"]["status"] == "ok"
+    assert "schema is ready" in checks["journal"]["message"]
+
+
+def test_an_unreachable_postgresql_journal_fails_at_once_without_its_password(
+    run_cli: Run, as_user: AsUser
+) -> None:
+    """A PostgreSQL journal nobody answers (a closed loopback port) fails with libpq's reason and
+    a fix, after one try; the URL's password is masked."""
+    as_user("alice")
+    code, checks = doctor(run_cli, "--journal", "postgresql://bhtom:hunter2@127.0.0.1:9/journal")
+    assert code == 1
+    assert checks["journal"]["status"] == "fail"
+    assert "cannot be reached" in checks["journal"]["message"]
+    assert checks["journal"]["fix"]
+    assert "hunter2" not in json.dumps(checks)
 
 
 def test_a_missing_watch_folder_fails(run_cli: Run, as_user: AsUser, tmp_path: Path) -> None:
