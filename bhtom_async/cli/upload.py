@@ -167,9 +167,11 @@ Example:
 @click.option("--max-bytes-per-second", type=Seconds(positive=True), help="Limit bytes sent.")
 @click.option("--rate-limit-budget", type=SECONDS, default=900.0, show_default=True, help="Total 429 pause.")
 @click.option(
-    "--marker",
-    is_flag=True,
-    help="Tag each upload's comment [bhtom_async:<id>] so a lost answer is matched exactly.",
+    "--marker/--no-marker",
+    default=True,
+    show_default=True,
+    help="Tag each upload's comment [bhtom_async:<id>] so a lost answer is matched exactly "
+    "(without it a colleague's same-named frame stored meanwhile cannot be told from ours).",
 )
 @click.option("--wait", is_flag=True, help="Show each frame's calibration as it completes.")
 @poll_timing_options

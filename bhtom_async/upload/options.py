@@ -90,9 +90,12 @@ class JobOptions:
         rate_limit_budget: how long in all the job may pause for the server's 429 answers; the
             job stops before a pause would pass it (at once if one ``Retry-After`` is longer), and
             the files not yet tried are reported as not attempted.
-        marker: add a unique tag (``[bhtom_async:<id>]``) to each upload's comment, so a file
-            whose answer was lost is recognised on the server exactly. The tag is visible in the
-            product's comment on the web site.
+        marker: add a unique tag (``[bhtom_async:<id>]``) to each upload's comment (on by
+            default), so a file whose answer was lost is recognised on the server exactly: a
+            same-named product without the tag (a colleague's, the web form's) is never taken
+            for it. The tag is visible in the product's comment on the web site; without it the
+            server's records cannot tell a colleague's frame stored while ours was in flight
+            from ours (docs/uploads.md).
         check_server: before first sending a file the journal does not know, look for it among
             the destination's stored products (one listing per destination, cached), so a night
             uploaded before under another journal is not stored twice. None (the default): on
@@ -115,6 +118,6 @@ class JobOptions:
     max_attempts: int = attrs.field(default=3, validator=_at_least_one)
     file_timeout: float = attrs.field(default=900.0, validator=_seconds(1e-9))
     rate_limit_budget: float = attrs.field(default=900.0, validator=_seconds(0.0))
-    marker: bool = False
+    marker: bool = True
     check_server: bool | None = None
     resend_unknown: bool = False

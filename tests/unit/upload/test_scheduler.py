@@ -584,6 +584,38 @@ async def test_an_earlier_product_of_the_same_name_is_not_adopted_with_markers(
     assert "[bhtom_async:" in str(server.stored[1]["comment"])
 
 
+async def test_a_colleague_s_frame_stored_while_ours_failed_is_never_taken_for_ours(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    server: FakeServer,
+    tmp_path: Path,
+) -> None:
+    """Markers are on by default: a same-named frame someone else stored while our request was in
+    flight, ours lost before the store, is not ours (no tag): ours is sent again and stored once,
+    theirs is left alone. (Without the tag the server's records cannot tell the two apart.)"""
+    (path,) = frames(1)
+
+    def someone_else_then_reset(request: httpx.Request) -> httpx.Response | None:
+        fields = {
+            "target": TARGET,
+            "observatory": CAMERA,
+            "data_product_type": "fits_file",
+            "dry_run": "False",
+        }
+        server.store(fields, path.name)
+        raise httpx.ReadError("reset before our file was stored")
+
+    server.faults.append(someone_else_then_reset)
+    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
+    (outcome,) = summary.outcomes
+    assert (outcome.status, outcome.data_product_id) == ("uploaded", 1002)
+    assert routes.upload.call_count == 2
+    ours = [item for item in server.stored if "[bhtom_async:" in str(item["comment"])]
+    assert [item["id"] for item in ours] == [1002]
+
+
 async def test_without_markers_two_candidates_are_unknown_never_adopted(
     make_uploader: MakeUploader,
     bh: Client,
@@ -610,7 +642,7 @@ async def test_without_markers_two_candidates_are_unknown_never_adopted(
         return lost(request)
 
     server.faults.append(someone_else_then_ours)
-    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
+    summary = await make_uploader(bh, path, tmp_path / "j.sqlite3", marker=False).run()
     (outcome,) = summary.outcomes
     assert (outcome.status, outcome.candidates) == ("unknown", (1001, 1002))
     assert routes.upload.call_count == 1
