@@ -38,6 +38,13 @@ from ...helpers import form_of
 from .conftest import CAMERA, TARGET, FakeServer, Frames, MakeUploader, Routes
 
 pytestmark = pytest.mark.anyio
+#: The form of a same-named upload to our target and camera that is not ours (a colleague's).
+SOMEONE_ELSES = {
+    "target": TARGET,
+    "observatory": CAMERA,
+    "data_product_type": "fits_file",
+    "dry_run": "False",
+}
 
 
 async def test_uploads_every_frame_once_and_journals_ids(
@@ -191,7 +198,7 @@ async def test_unknown_row_is_reconciled_on_the_next_run(
             marker=None,
         )
     server.store(
-        {"target": TARGET, "observatory": CAMERA, "data_product_type": "fits_file", "dry_run": "False"},
+        SOMEONE_ELSES,
         path.name,
     )
     summary = await make_uploader(bh, path, tmp_path / "j.sqlite3").run()
@@ -574,7 +581,7 @@ async def test_an_earlier_product_of_the_same_name_is_not_adopted_with_markers(
     """A colleague's same-named product exists; with markers, our lost upload is told apart exactly."""
     (path,) = frames(1)
     server.store(
-        {"target": TARGET, "observatory": CAMERA, "data_product_type": "fits_file", "dry_run": "False"},
+        SOMEONE_ELSES,
         path.name,
     )
     server.faults.append(server.store_then(httpx.ReadError("reset")))
@@ -598,13 +605,7 @@ async def test_a_colleague_s_frame_stored_while_ours_failed_is_never_taken_for_o
     (path,) = frames(1)
 
     def someone_else_then_reset(request: httpx.Request) -> httpx.Response | None:
-        fields = {
-            "target": TARGET,
-            "observatory": CAMERA,
-            "data_product_type": "fits_file",
-            "dry_run": "False",
-        }
-        server.store(fields, path.name)
+        server.store(SOMEONE_ELSES, path.name)
         raise httpx.ReadError("reset before our file was stored")
 
     server.faults.append(someone_else_then_reset)
@@ -632,13 +633,7 @@ async def test_without_markers_two_candidates_are_unknown_never_adopted(
     lost = server.store_then(httpx.ReadError("reset"))
 
     def someone_else_then_ours(request: httpx.Request) -> httpx.Response | None:
-        fields = {
-            "target": TARGET,
-            "observatory": CAMERA,
-            "data_product_type": "fits_file",
-            "dry_run": "False",
-        }
-        server.store(fields, path.name)
+        server.store(SOMEONE_ELSES, path.name)
         return lost(request)
 
     server.faults.append(someone_else_then_ours)
