@@ -96,7 +96,7 @@ from .journal_backend import open_journal
 from .ledger import Ledger
 from .lookups import created_for, listing_for, lookup_for, probe_newest_id
 from .options import JobOptions
-from .preflight import check_before_uploads
+from .preflight import Checked, check_before_uploads
 from .reconcile import NewestId, Sent, ServerCheck, Verdict
 from .scratch import Scratch
 from .sending import JOB_WIDE_ERRORS as JOB_WIDE_ERRORS
@@ -211,6 +211,7 @@ class Uploader:
         self._intake_scope = anyio.CancelScope()
         self._busy = 0  # files a worker is handling now (each may go back to the settle gate)
         self._first_alone = False  # the server check is on: its stamps wait for the first receipt
+        self._newest = NewestId()
         self._walked = False
         self._deferred: list[_Item] = []  # held by another worker (shared journals): ask again
 
@@ -230,9 +231,9 @@ class Uploader:
         journal = TimedJournal(opened, self._clock, self._ledger.emit)  # writes become events
         await journal.open()
         self._journal = journal
-        newest = NewestId()  # ids are assigned in order: none at or below it can be a later upload
-        if not self._dry_run:
-            await probe_newest_id(self._client, newest)
+        # Ids are assigned in order: none at or below the newest one seen can be a later upload. The
+        # job-start listing runs beside the checks before uploads (`_check_first`), not before them.
+        newest = self._newest = NewestId()
         stamps = CreatedClock(created_for(self._client))  # do `created` and `Date` share a clock?
         self._server_check = ServerCheck(
             lookup_for(self._client, newest),
@@ -397,13 +398,23 @@ class Uploader:
             self._abandon_pending()
 
     async def _check_first(self, scope: anyio.CancelScope) -> None:
-        """The cheap checks before any upload: stop the job, or say how uploads may start."""
-        with scope:
-            checked = await check_before_uploads(
-                self._client, self._defaults, per_file=self._settings is not None
+        """The cheap checks before any upload, with the job-start id listing beside them: stop the
+        job, or say how uploads may start."""
+        answers: list[Checked] = []
+
+        async def check() -> None:
+            answers.append(
+                await check_before_uploads(self._client, self._defaults, per_file=self._settings is not None)
             )
+
+        with scope:
+            async with anyio.create_task_group() as both:
+                both.start_soon(check)
+                if not self._dry_run:  # every send journals the newest id seen before it: learn it first
+                    both.start_soon(probe_newest_id, self._client, self._newest)
         if scope.cancelled_caught:
             return
+        (checked,) = answers
         if checked.refusal is not None:
             self._stop(checked.refusal)
         elif checked.reason is not None:
