@@ -29,6 +29,7 @@ import collections
 import contextvars
 import datetime as dt
 import enum
+import functools
 import math
 import types
 from collections.abc import Callable, Mapping
@@ -111,14 +112,19 @@ class DecodeReport:
 
 
 class _Collector:
-    """Strictly private: the problems of the row being converted, by field path."""
+    """Strictly private: the problems of the row being converted.
+
+    Each problem is a field path built inside out: a hook that replaces a value appends an empty
+    path, and every model hook it sits in appends its field's name on the way back out. No
+    per-field bookkeeping is paid for the values that read cleanly (a 50-page target list has
+    half a million of them).
+    """
 
     def __init__(self) -> None:
-        self.path: list[str] = []
-        self.problems: set[str] = set()
+        self.notes: list[list[str]] = []
 
-    def note(self) -> None:
-        self.problems.add(".".join(self.path) or "(the row itself)")
+    def problems(self) -> set[str]:
+        return {".".join(reversed(path)) or "(the row itself)" for path in self.notes}
 
 
 _current: contextvars.ContextVar[_Collector | None] = contextvars.ContextVar("bhtom_decode", default=None)
@@ -127,30 +133,7 @@ _current: contextvars.ContextVar[_Collector | None] = contextvars.ContextVar("bh
 def _note() -> None:
     collector = _current.get()
     if collector is not None:
-        collector.note()
-
-
-class _field:
-    """Strictly private: names the field being read while its value is converted.
-
-    A class rather than a generator-based context manager: it is entered once per field of
-    every row, and a 50-page target list has half a million of them.
-    """
-
-    __slots__ = ("_collector", "_name")
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._collector: _Collector | None = None
-
-    def __enter__(self) -> None:
-        collector = self._collector = _current.get()
-        if collector is not None:
-            collector.path.append(self._name)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._collector is not None:
-            self._collector.path.pop()
+        collector.notes.append([])
 
 
 def structure(data: object, cls: type[T], report: DecodeReport | None = None) -> T:
@@ -170,11 +153,11 @@ def structure(data: object, cls: type[T], report: DecodeReport | None = None) ->
             result: T = converter.structure(data, cls)
         except _NotAnObject:
             result = _empty(cls)
-            collector.problems.add("(the row itself: not a JSON object)")
+            collector.notes.append(["(the row itself: not a JSON object)"])
     finally:
         _current.reset(token)
     if report is not None:
-        report.add_row(collector.problems)
+        report.add_row(collector.problems())
     return result
 
 
@@ -422,10 +405,19 @@ def _model_hook(cls: type[Any]) -> Callable[[object, object], Any]:
         f for f in attrs.fields(cls) if f.init and f.name not in (EXTRA, RAW) and not f.metadata.get("local")
     ]
     plan = [
-        (f, f.metadata.get("wire", f.name), converter.get_structure_hook(f.type) if f.type else None)
+        _Step(
+            name=f.name,
+            key=f.metadata.get("wire", f.name),
+            type=f.type,
+            hook=converter.get_structure_hook(f.type) if f.type else None,
+            has_default=f.default is not attrs.NOTHING,
+            null_is_normal=_null_is_normal(f),
+            required=bool(f.metadata.get("required")),
+            fallback=functools.partial(_fallback, f),
+        )
         for f in fields
     ]
-    known = {key for _, key, _ in plan}
+    known = {step.key for step in plan}
     dropped: frozenset[str] = getattr(cls, "__bhtom_drop__", frozenset())
     keeps_raw = RAW in attrs.fields_dict(cls)
 
@@ -433,34 +425,41 @@ def _model_hook(cls: type[Any]) -> Callable[[object, object], Any]:
         if not isinstance(value, Mapping):
             raise _NotAnObject(f"expected a JSON object for {cls.__name__}, got {type(value).__name__}")
         clean = {k: v for k, v in value.items() if k not in dropped} if dropped else value
+        collector = _current.get()
+        notes = collector.notes if collector is not None else []
         kwargs: dict[str, object] = {}
-        for field, key, field_hook in plan:
-            if key not in clean:
-                if field.default is attrs.NOTHING:
+        for step in plan:
+            if step.key not in clean:
+                if not step.has_default:
                     # A missing identity (a target's name): the row is kept, the field is empty.
-                    if field.metadata.get("required"):
-                        raise ValueError(f"{cls.__name__}.{field.name} is missing")
-                    with _field(field.name):
-                        _note()
-                    kwargs[field.name] = _fallback(field)
+                    if step.required:
+                        raise ValueError(f"{cls.__name__}.{step.name} is missing")
+                    notes.append([step.name])
+                    kwargs[step.name] = step.fallback()
                 continue
-            raw = clean[key]
-            with _field(field.name):
-                if raw is None and not _null_is_normal(field):
-                    if field.metadata.get("required"):
-                        raise ValueError(f"{cls.__name__}.{field.name} is null")
-                    _note()
-                    kwargs[field.name] = _fallback(field)
-                    continue
-                try:
-                    kwargs[field.name] = field_hook(raw, field.type) if field_hook else raw
-                except Exception as exc:
-                    # The rule of this converter: an unreadable value never fails the call. It is
-                    # counted (and reported once per call by the caller), and the row keeps it in `raw`.
-                    if field.metadata.get("required"):
-                        raise ValueError(f"cannot read {cls.__name__}.{field.name}: {exc}") from None
-                    _note()
-                    kwargs[field.name] = _fallback(field)
+            raw = clean[step.key]
+            if raw is None and not step.null_is_normal:
+                if step.required:
+                    raise ValueError(f"{cls.__name__}.{step.name} is null")
+                notes.append([step.name])
+                kwargs[step.name] = step.fallback()
+                continue
+            if step.hook is None:
+                kwargs[step.name] = raw
+                continue
+            mark = len(notes)
+            try:
+                kwargs[step.name] = step.hook(raw, step.type)
+            except Exception as exc:
+                # The rule of this converter: an unreadable value never fails the call. It is
+                # counted (and reported once per call by the caller), and the row keeps it in `raw`.
+                if step.required:
+                    raise ValueError(f"cannot read {cls.__name__}.{step.name}: {exc}") from None
+                notes.append([])
+                kwargs[step.name] = step.fallback()
+            if len(notes) > mark:
+                for path in notes[mark:]:
+                    path.append(step.name)
         extra = {k: v for k, v in clean.items() if k not in known}
         if extra:
             kwargs[EXTRA] = extra
@@ -469,6 +468,20 @@ def _model_hook(cls: type[Any]) -> Callable[[object, object], Any]:
         return cls(**kwargs)
 
     return hook
+
+
+@attrs.frozen
+class _Step:
+    """Strictly private: how a model hook reads one field, worked out once per model."""
+
+    name: str
+    key: str
+    type: Any
+    hook: Callable[[object, Any], object] | None
+    has_default: bool
+    null_is_normal: bool
+    required: bool
+    fallback: Callable[[], object]
 
 
 converter.register_structure_hook_factory(_is_model, _model_hook)
