@@ -98,10 +98,15 @@ class MultipartBody:
         return len(self._field_bytes) + files + len(self._tail)
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
-        """The body, chunk by chunk; each call starts a fresh pass (and fresh digests)."""
-        yield await self._emit(self._field_bytes)
-        for head, part in zip(self._file_heads, self._files, strict=True):
-            yield await self._emit(head)
+        """The body, chunk by chunk; each call starts a fresh pass (and fresh digests).
+
+        The form fields and each part's head ride with the part's first chunk, and the closing
+        boundary with the last one: a small file is one write, not five.
+        """
+        waiting = [self._field_bytes]  # framing that goes out with the next chunk of file bytes
+        for index, (head, part) in enumerate(zip(self._file_heads, self._files, strict=True)):
+            waiting.append(head)
+            closing = [CRLF] if index + 1 < len(self._files) else [CRLF, self._tail]
             digest = hashlib.sha256()
             # One buffer per file, allocated here on the loop's thread: chunks allocated in worker
             # threads land in per-thread malloc arenas that keep their memory.
@@ -123,16 +128,22 @@ class MultipartBody:
                             hint="upload files only once they are completely written",
                         )
                     remaining -= got
+                    if remaining > 0:
+                        yield await self._emit(reader.taken(got, waiting, []))
+                        waiting = []
+                        continue
+                    self.sha256[part.name] = digest.hexdigest()
                     if got:
-                        yield await self._emit(reader.taken(got))
-                    if remaining == 0:
-                        break
+                        yield await self._emit(reader.taken(got, waiting, closing))
+                        waiting = []
+                    else:
+                        waiting.extend(closing)  # an empty file: its framing goes on alone
+                    break
             finally:
                 if reader.is_open:
                     await anyio.to_thread.run_sync(reader.close)
-            self.sha256[part.name] = digest.hexdigest()
-            yield await self._emit(CRLF)
-        yield await self._emit(self._tail)
+        if waiting:
+            yield await self._emit(b"".join(waiting))
 
     async def _emit(self, data: bytes) -> bytes:
         if self._throttle is not None:
@@ -206,9 +217,9 @@ class _FileReader:
             self.close()  # the end of the file, or of this pass: it fails or is complete
         return got
 
-    def taken(self, count: int) -> bytes:
-        """The first `count` bytes of the buffer, as a chunk of their own."""
-        return bytes(self._buffer[:count])
+    def taken(self, count: int, before: list[bytes], after: list[bytes]) -> bytes:
+        """The first `count` bytes of the buffer between `before` and `after`, as one chunk."""
+        return b"".join([*before, self._buffer[:count], *after])
 
     def close(self) -> None:
         if self._handle is not None:

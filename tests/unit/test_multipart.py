@@ -43,3 +43,31 @@ async def test_a_file_that_changed_size_cuts_the_body(
     path.write_bytes(b"x" * actual)
     with pytest.raises(InvalidInputError, match=word):
         await _drain(_body(path, declared))
+
+
+@pytest.mark.parametrize(("size", "writes"), [(0, 1), (999, 1), (1000, 1), (1001, 2), (3000, 3)])
+async def test_framing_rides_with_the_file_bytes(tmp_path: Path, size: int, writes: int) -> None:
+    """One write per chunk of file bytes: the fields and head go with the first, the closing
+    boundary with the last (a small file is one write)."""
+    path = tmp_path / "f.fits"
+    path.write_bytes(b"y" * size)
+    chunks = [chunk async for chunk in _body(path, size).chunks()]
+    assert len(chunks) == writes
+    assert chunks[0].startswith(b"--b\r\n")
+    assert chunks[-1].endswith(b"--b--\r\n")
+
+
+async def test_two_files_keep_their_framing_between_them(tmp_path: Path) -> None:
+    """With two parts, a part's closing CRLF ends its last chunk and the next head starts the next."""
+    first, second = tmp_path / "a.fits", tmp_path / "b.fits"
+    first.write_bytes(b"a" * 1500)
+    second.write_bytes(b"b" * 10)
+    parts = [FilePart("files", first, 1500), FilePart("files", second, 10)]
+    body = MultipartBody([("target", "T")], parts, chunk_size=1000, boundary="b")
+    chunks = [chunk async for chunk in body.chunks()]
+    assert len(chunks) == 3
+    assert chunks[1].endswith(b"a\r\n")
+    assert chunks[2].startswith(b"--b\r\n")
+    assert b'filename="b.fits"' in chunks[2]
+    assert b"".join(chunks).count(b"--b\r\n") == 3
+    assert len(b"".join(chunks)) == body.content_length
