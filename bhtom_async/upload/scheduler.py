@@ -16,10 +16,11 @@ Design
 time) and looks each file up in the journal: a file already uploaded is reported at once without
 being read. A new or changed file goes to the workers if its last write is older than the settle
 time, else to the `SettleGate`, which holds it until it has been still that long (then it goes to
-the workers in the same run) or reports it as not ready. At most `concurrency` workers each send
-one file as one streaming request: about one 512 KiB chunk in memory per upload, chunks read in a
-worker thread, the file's sha256 computed in the same pass. Queues are small memory streams, so
-a million-entry folder never fills memory.
+the workers in the same run) or reports it as not ready. At most `concurrency` uploads are on
+the wire at once, each one file as one streaming request (two workers share each upload slot:
+one sends while the other readies the next file): about one 512 KiB chunk in memory per
+upload, chunks read in a worker thread, the file's sha256 computed in the same pass. Queues are
+small memory streams, so a million-entry folder never fills memory.
 
 *States.* ``sending`` is written (and fsynced) before a request starts; ``uploaded(id)``,
 ``failed(reason)``, ``unknown(reason)`` or ``changed(id)`` after it ends. A row still ``sending``
@@ -117,6 +118,8 @@ __all__ = ["CONCURRENT_RUNS", "EVENT_BACKLOG", "JOB_WIDE_ERRORS", "LOOKUP_CONNEC
 EVENT_BACKLOG = 64
 #: Connections kept free for look-ups while every worker is uploading.
 LOOKUP_CONNECTIONS = 2
+#: Workers per upload slot: while one sends, the next triages and prepares its file (`sending`).
+WORKERS_PER_UPLOAD = 2
 #: Seconds between asks for files another worker holds (shared journals only).
 CLAIM_POLL = 0.25
 
@@ -280,6 +283,7 @@ class Uploader:
             requeue=self._requeue,
             newest=newest,
             stamps=stamps,
+            uploads=workers,
         )
         cancelled = False
         try:
@@ -381,7 +385,7 @@ class Uploader:
 
         async def work() -> None:
             async with anyio.create_task_group() as pool:
-                for _ in range(workers):
+                for _ in range(workers * WORKERS_PER_UPLOAD):
                     pool.start_soon(self._work, receive.clone())
                 receive.close()
             checks.cancel()  # every file was handled (a re-run may send none): no need to wait

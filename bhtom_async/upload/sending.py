@@ -13,12 +13,19 @@ absent, up to `JobOptions.max_attempts`; if the server cannot tell, the file is 
 is not re-sent. A 429 pauses every worker (`throttle`). A refusal every other file would get
 too (`JOB_WIDE_ERRORS`) stops the job.
 
+*Upload slots.* At most `uploads` requests of the job are on the wire at once, but each slot has
+a second worker: while a file is sent, the next one is triaged and its request prepared, so a
+slot that frees is refilled at once (on a high-latency link the answer of one upload and the
+start of the next no longer queue behind each other's bookkeeping). A file's wait for a slot is
+not work on it: its deadline is suspended meanwhile.
+
 *Files that change.* The file's identity (size, modification time, inode) is compared before
 and after its send; a file rewritten meanwhile goes back to the settle gate (`requeue`).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import uuid
@@ -95,6 +102,7 @@ class FileSender:
         requeue: hands a file that changed while it was sent back to the settle gate, with a note.
         newest: the newest product id the server has shown (journaled with each first send).
         stamps: checks on the job's first receipt that ``created`` stamps and ``Date`` agree.
+        uploads: upload requests of the job on the wire at once (the job's concurrency).
     """
 
     def __init__(
@@ -113,8 +121,10 @@ class FileSender:
         requeue: Callable[[Candidate, UploadOptions, str], None],
         newest: NewestId | None = None,
         stamps: CreatedClock | None = None,
+        uploads: int = 1,
     ) -> None:
         self._stamps = stamps
+        self._slots = anyio.Semaphore(uploads)
         self._client = client
         self._journal = journal
         self._ledger = ledger
@@ -214,6 +224,38 @@ class FileSender:
         note: str | None,
     ) -> bool:
         """Journal, send and record one prepared request; True if the file should be sent again."""
+        slot = await self._take_slot(candidate)
+        try:
+            return await self._send_in_slot(candidate, options, prepared, marker, attempt, note, slot)
+        finally:
+            slot.release()
+
+    async def _take_slot(self, candidate: Candidate) -> _Slot:
+        """Wait for an upload slot; the wait does not count against the file's deadline."""
+        deadline = self._deadlines.get(candidate.fingerprint.path)
+        if deadline is None:
+            await self._slots.acquire()
+            return _Slot(self._slots)
+        left = deadline.deadline - anyio.current_time()
+        deadline.deadline = math.inf
+        try:
+            await self._slots.acquire()
+        finally:
+            deadline.deadline = anyio.current_time() + left
+        return _Slot(self._slots)
+
+    async def _send_in_slot(
+        self,
+        candidate: Candidate,
+        options: UploadOptions,
+        prepared: PreparedUpload,
+        marker: str | None,
+        attempt: int,
+        note: str | None,
+        slot: _Slot,
+    ) -> bool:
+        if self._ledger.stopping:
+            raise JobStopped  # it stopped while this file waited for its slot: nothing journaled
         path = candidate.path
         journal = self._journal
         row: JournalRow | None = None
@@ -250,7 +292,10 @@ class FileSender:
         self._ledger.emit(FileStarted(path, candidate.size, attempt))
         common: dict[str, Any] = {"attempts": attempt, "sent_as": _renamed(candidate)}
         try:
-            receipt = await self._client.uploads.send(prepared)
+            try:
+                receipt = await self._client.uploads.send(prepared)
+            finally:
+                slot.release()  # the answer is in: the next file's request may start
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 cut = self._cut_reason(candidate)
@@ -445,6 +490,18 @@ class FileSender:
         if row_id is not None:
             await self._journal.finish(row_id, "failed", reason=reason)
         self._ledger.finished(candidate, "failed", reason=reason, error=error, **common)
+
+
+class _Slot:
+    """Strictly private: one taken upload slot, released once however often `release` is called."""
+
+    def __init__(self, slots: anyio.Semaphore) -> None:
+        self._slots: anyio.Semaphore | None = slots
+
+    def release(self) -> None:
+        if self._slots is not None:
+            slots, self._slots = self._slots, None
+            slots.release()
 
 
 async def _unchanged(candidate: Candidate) -> bool:

@@ -131,3 +131,81 @@ async def test_look_ups_have_connections_while_every_worker_uploads(
                 await all_in.wait()  # four uploads are in flight now
                 assert await bh.comments.list().to_list() == []
             release.set()
+
+
+def _receipt(number: int) -> httpx.Response:
+    entry = {"file name:": f"{number}_x.fits", "id": str(number), "message": "ok"}
+    return httpx.Response(201, json={"Success": [entry]})
+
+
+async def test_the_next_file_is_readied_while_an_upload_is_on_the_wire(
+    bh: Client, make_fits_tree: Callable[..., list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrency 1: while the first upload waits for its answer, the second file is already
+    inspected and triaged, so its request can start as soon as the slot frees. Never two sends."""
+    import bhtom_async.upload.scheduler as scheduler
+
+    paths = make_fits_tree(3)
+    inspected: list[Path] = []
+    real_inspect = scheduler.inspect
+
+    def spy(found: object, data_product_type: str) -> object:
+        inspected.append(found.path)  # type: ignore[attr-defined]
+        return real_inspect(found, data_product_type)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scheduler, "inspect", spy)
+    in_flight = peak = 0
+    seen_while_sending: list[int] = []
+    ids = iter(range(1, 100))
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        with anyio.move_on_after(5):  # a job without a second worker never gets there
+            while len(inspected) < min(len(paths), len(seen_while_sending) + 2):
+                await anyio.sleep(0.005)
+        seen_while_sending.append(len(inspected))
+        in_flight -= 1
+        return _receipt(next(ids))
+
+    with respx.mock as mock:
+        mock_checks(mock)
+        respx.post(DATA).mock(return_value=NO_PRODUCTS)
+        respx.post(UPLOAD_URL + "/upload/").mock(side_effect=answer)
+        with anyio.fail_after(20):
+            summary = await Uploader(
+                bh,
+                paths[0].parent,
+                UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
+                JobOptions(journal=tmp_path / "j.sqlite3", concurrency=1, settle_time=0),
+            ).run()
+    assert summary.counts["uploaded"] == 3
+    assert peak == 1
+    assert seen_while_sending == [2, 3, 3]  # file n+1 was inspected while file n was on the wire
+
+
+async def test_a_file_waiting_for_an_upload_slot_keeps_its_whole_deadline(
+    bh: Client, make_fits_tree: Callable[..., list[Path]], tmp_path: Path
+) -> None:
+    """Concurrency 1, file_timeout 0.6 s, each upload answered after 0.4 s: the second file waits
+    0.4 s for the slot, then takes 0.4 s; the wait is not counted, so it is uploaded, not unknown."""
+    paths = make_fits_tree(2)
+    ids = iter(range(1, 100))
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(0.4)
+        return _receipt(next(ids))
+
+    with respx.mock as mock:
+        mock_checks(mock)
+        respx.post(DATA).mock(return_value=NO_PRODUCTS)
+        respx.post(UPLOAD_URL + "/upload/").mock(side_effect=slow)
+        with anyio.fail_after(20):
+            summary = await Uploader(
+                bh,
+                paths[0].parent,
+                UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
+                JobOptions(journal=tmp_path / "j.sqlite3", concurrency=1, settle_time=0, file_timeout=0.6),
+            ).run()
+    assert [o.status for o in summary.outcomes] == ["uploaded", "uploaded"]
