@@ -30,7 +30,7 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import anyio.to_thread
@@ -328,7 +328,8 @@ class FileSender:
             # Still inside the first request's gate: the other workers wait for this read-back.
             offset = self._client.server_clock_offset
             await self._stamps.check(data_product_id, row.sent_at, time.time(), offset)
-        if not await _unchanged(candidate) and await _still_there(candidate):
+        now = await _file_now(candidate)
+        if now == "changed":
             await journal.finish(
                 row.id, "changed", data_product_id=data_product_id, reason="changed while it was being sent"
             )
@@ -339,7 +340,7 @@ class FileSender:
                 "may be inconsistent",
             )
             return False
-        if not await _still_there(candidate):
+        if now == "gone":
             # Its open handle still read every byte (the body checks the size): the server holds
             # the file as it was; there is nothing left here to send again.
             note = (
@@ -429,9 +430,10 @@ class FileSender:
     ) -> bool:
         if row is not None:
             await self._journal.finish(row.id, "failed", reason=exc.headline)
-        if not await _still_there(candidate):  # gone before it was sent whole: nothing stored, no failure
+        now = await _file_now(candidate)
+        if now == "gone":  # gone before it was sent whole: nothing stored, no failure
             self._ledger.finished(candidate, "ignored", reason=f"{VANISHED} ({exc.headline})")
-        elif not await _unchanged(candidate):
+        elif now == "changed":
             self._requeue(
                 candidate, options, "it changed while being sent (the request was cut short; nothing stored)"
             )
@@ -476,7 +478,10 @@ class FileSender:
             except (OSError, ValueError) as exc:
                 raise InvalidInputError(f"{path} could not be decompressed ({exc})") from None
             return await self._client.uploads.prepare(plain, options, send_as=[candidate.wire_name], **hooks)
-        return await self._client.uploads.prepare(path, options, send_as=[candidate.wire_name], **hooks)
+        # `inspect` checked this very file (a regular file, not empty, a FITS frame when it must be)
+        # and its size: the body's own checks catch a change after that.
+        part = FilePart("files", path, candidate.send_size, candidate.wire_name)
+        return await self._client.uploads.prepare_parts([part], options, **hooks)
 
     async def _fail(
         self,
@@ -504,23 +509,20 @@ class _Slot:
             slots.release()
 
 
-async def _unchanged(candidate: Candidate) -> bool:
-    """The file is still what it was when found (size, modification time, inode)."""
+async def _file_now(candidate: Candidate) -> Literal["same", "changed", "gone"]:
+    """The file at the candidate's path now, in one worker-thread hop: still what it was when
+    found (size, modification time, inode), something else, or no longer there at all."""
 
-    def now() -> bool:
+    def now() -> Literal["same", "changed", "gone"]:
         try:
             info = os.stat(candidate.path)
         except OSError:
-            return False
+            return "changed" if os.path.lexists(candidate.path) else "gone"
         fp = candidate.fingerprint
-        return (info.st_size, info.st_mtime_ns, info.st_ino) == (fp.size, fp.mtime_ns, fp.inode)
+        same = (info.st_size, info.st_mtime_ns, info.st_ino) == (fp.size, fp.mtime_ns, fp.inode)
+        return "same" if same else "changed"
 
     return await anyio.to_thread.run_sync(now)
-
-
-async def _still_there(candidate: Candidate) -> bool:
-    """A file is still at the candidate's path (changed or not)."""
-    return await anyio.to_thread.run_sync(os.path.lexists, candidate.path)
 
 
 def _with_marker(comment: str | None, marker: str | None) -> str | None:
