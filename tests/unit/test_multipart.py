@@ -71,3 +71,18 @@ async def test_two_files_keep_their_framing_between_them(tmp_path: Path) -> None
     assert b'filename="b.fits"' in chunks[2]
     assert b"".join(chunks).count(b"--b\r\n") == 3
     assert len(b"".join(chunks)) == body.content_length
+
+
+async def test_a_read_of_several_chunks_goes_out_as_chunk_sized_writes(tmp_path: Path) -> None:
+    """Reads of 3000 bytes, writes of 1000: a 4500-byte file is five writes, in order, hashed whole."""
+    data = bytes(range(256)) * 18
+    path = tmp_path / "f.fits"
+    path.write_bytes(data[:4500])
+    body = MultipartBody(
+        [("target", "T")], [FilePart("files", path, 4500)], chunk_size=1000, read_size=3000, boundary="b"
+    )
+    chunks = [chunk async for chunk in body.chunks()]
+    assert [len(c) for c in chunks[1:-1]] == [1000, 1000, 1000]
+    assert data[:4500] in b"".join(chunks)
+    assert len(b"".join(chunks)) == body.content_length
+    assert body.sha256 == {"f.fits": hashlib.sha256(data[:4500]).hexdigest()}
