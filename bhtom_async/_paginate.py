@@ -24,7 +24,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mappin
 from typing import Generic, TypeVar
 
 import anyio
+import anyio.lowlevel
 import attrs
+from anyio.streams.memory import MemoryObjectSendStream
 
 from .errors import ResponseDecodeError
 from .models._converter import DecodeReport
@@ -36,6 +38,8 @@ T = TypeVar("T")
 DEFAULT_PREFETCH = 4
 #: Rows of fetched pages held at once before they are yielded (a run of pages, see above).
 BUFFERED_ROWS = 10_000
+#: Rows converted between two yields to the event loop, so page requests go out meanwhile.
+CONVERT_SLICE = 25
 logger = logging.getLogger("bhtom_async")
 
 
@@ -162,19 +166,37 @@ class Pager(Generic[T]):
     async def _fetch_run(self, numbers: range, report: DecodeReport) -> dict[int, Page[T]]:
         """Fetch pages `numbers` with `prefetch` requests in flight until the last has started.
 
-        Each page is converted as it arrives, while the other requests are still out.
+        A page that arrives goes to one converter task and its fetcher asks for the next page at
+        once; the converter yields every `CONVERT_SLICE` rows, so new requests are not held up
+        behind a page being converted.
         """
         fetched: dict[int, Page[T]] = {}
         waiting = iter(numbers)
+        send, receive = anyio.create_memory_object_stream[tuple[int, Envelope]](len(numbers))
 
-        async def fetcher() -> None:
-            for number in waiting:  # shared: each fetcher takes the next page not yet asked for
-                fetched[number] = self._page(await self._fetch(number), report)
+        async def fetcher(out: MemoryObjectSendStream[tuple[int, Envelope]]) -> None:
+            async with out:
+                for number in waiting:  # shared: each fetcher takes the next page not yet asked for
+                    out.send_nowait((number, await self._fetch(number)))
+
+        async def converter() -> None:
+            async with receive:
+                async for number, envelope in receive:
+                    fetched[number] = await self._page_yielding(envelope, report)
 
         async with anyio.create_task_group() as group:
+            group.start_soon(converter)
             for _ in range(min(self._prefetch, len(numbers))):
-                group.start_soon(fetcher)
+                group.start_soon(fetcher, send.clone())
+            send.close()
         return fetched
+
+    async def _page_yielding(self, envelope: Envelope, report: DecodeReport) -> Page[T]:
+        items: list[T] = []
+        for start in range(0, len(envelope.data), CONVERT_SLICE):
+            await anyio.lowlevel.checkpoint()
+            items.extend(self._convert(raw, report) for raw in envelope.data[start : start + CONVERT_SLICE])
+        return Page(envelope.number, envelope.num_pages, envelope.count, tuple(items), envelope.extra)
 
     async def _items(self) -> AsyncIterator[T]:
         seen: set[Hashable] = set()
