@@ -400,6 +400,13 @@ def _cpu() -> float:
 def _preload(job: Job) -> None:
     """Import what the contender needs before the clock starts: start-up is not the work."""
     if job["contender"] != "curl":
+        # httpx imports its transport (httpcore, h11, certifi) when the first client is made, and
+        # anyio its event-loop backend on first use: about 0.2 s here (httpcore also imports trio
+        # when it is installed), which is start-up, not the contender's work.
+        import anyio._backends._asyncio  # noqa: F401
+        import certifi  # noqa: F401
+        import h11  # noqa: F401
+        import httpcore  # noqa: F401
         import httpx  # noqa: F401
     if job["contender"] == "bhtom_async":
         import bhtom_async.upload  # noqa: F401
