@@ -14,6 +14,9 @@ Contenders:
   into memory; ``naive_retry`` sends a failed file once more.
 * ``bhtom_async``: this library. Every call into it is in the functions under "bhtom_async
   calls" below, one per job kind, so an API change is a one-line change there.
+* ``bhtom_async_unhashed``: measurement only, never a way to run the library: the same upload
+  with the body's SHA-256 replaced by a no-op in this process, to show what hashing every byte
+  costs beside curl (which hashes nothing).
 """
 
 from __future__ import annotations
@@ -71,6 +74,26 @@ async def bhtom_upload(job: Job) -> Result:
         "errors": errors[:MAX_ERRORS],
         "pool_size": pool_size,
     }
+
+
+class _NoHash:
+    """Strictly private, measurement only: a digest that does no work."""
+
+    def update(self, data: object) -> None:
+        pass
+
+    def hexdigest(self) -> str:
+        return "0" * 64
+
+
+async def bhtom_upload_unhashed(job: Job) -> Result:
+    """`bhtom_upload` with the multipart body's SHA-256 made a no-op (this process only)."""
+    import types
+
+    import bhtom_async._multipart as multipart
+
+    multipart.hashlib = types.SimpleNamespace(sha256=_NoHash)  # type: ignore[attr-defined,assignment]
+    return await bhtom_upload(job)
 
 
 async def bhtom_wait(
@@ -381,6 +404,8 @@ def run(job: Job) -> Result:
         if job.get("heartbeat"):
             return asyncio.run(with_heartbeat(lambda: bhtom_upload(job)))
         return asyncio.run(bhtom_upload(job))
+    if name == "bhtom_async_unhashed":
+        return asyncio.run(bhtom_upload_unhashed(job))
     raise SystemExit(f"unknown contender {name!r}")
 
 
@@ -408,7 +433,7 @@ def _preload(job: Job) -> None:
         import h11  # noqa: F401
         import httpcore  # noqa: F401
         import httpx  # noqa: F401
-    if job["contender"] == "bhtom_async":
+    if job["contender"].startswith("bhtom_async"):
         import bhtom_async.upload  # noqa: F401
 
 

@@ -150,6 +150,12 @@ def bandwidth_figures(params: Mapping[str, Any], runs: Sequence[Run]) -> Figures
         figures[f"{group}_x_curl_throughput"] = _ratio(_mb_s(ours), _mb_s(curl))
         figures[f"{group}_cpu_per_gb_x_curl"] = _ratio(_cpu_per_gb(ours), _cpu_per_gb(curl), 2)
         figures[f"{group}_peak_rss_mb"] = ours["peak_rss_mb"] if ours else None
+        unhashed = find(runs, group=group, contender="bhtom_async_unhashed")
+        if unhashed is not None:
+            figures[f"{group}_unhashed_x_curl_throughput"] = _ratio(_mb_s(unhashed), _mb_s(curl))
+            figures[f"{group}_unhashed_cpu_per_gb_x_curl"] = _ratio(
+                _cpu_per_gb(unhashed), _cpu_per_gb(curl), 2
+            )
         if ours is not None and ours.get("lag_ms"):
             figures[f"{group}_lag_p99_ms"] = ours["lag_ms"]["p99_ms"]
             figures[f"{group}_lag_max_ms"] = ours["lag_ms"]["max_ms"]

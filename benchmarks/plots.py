@@ -11,6 +11,7 @@ __all__ = ["plot_bandwidth", "plot_latency"]
 Doc = Mapping[str, Any]
 COLOURS = {
     "bhtom_async": "#1f77b4",
+    "bhtom_async_unhashed": "#aec7e8",
     "curl": "#2ca02c",
     "official": "#d62728",
     "naive_async": "#9467bd",

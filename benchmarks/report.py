@@ -163,7 +163,9 @@ def _why_throughput(group: str) -> Callable[[Doc], str]:
             f"{server_ours} CPU-s per GB on bhtom_async's uploads and {server_curl} on curl's. The client "
             f"itself spent {_fmt(_f(doc, f'{group}_bhtom_cpu_s_per_gb'))} CPU-s per GB against curl's "
             f"{_fmt(_f(doc, f'{group}_curl_cpu_s_per_gb'))} (see the CPU goal), and client and emulator "
-            f"together kept {_fmt(_f(doc, f'{group}_cores_busy'))} of the {_fmt(cores)} cores busy."
+            f"together kept {_fmt(_f(doc, f'{group}_cores_busy'))} of the {_fmt(cores)} cores busy. "
+            "The same upload without its SHA-256 (measurement only) reached "
+            f"{_fmt(_f(doc, f'{group}_unhashed_x_curl_throughput'))} of curl's throughput."
         )
 
     return explain
@@ -176,7 +178,9 @@ def _why_cpu(doc: Doc) -> str:
         "for the journal's exactly-once checks (curl hashes nothing): in the same run, reading and hashing "
         f"a frame alone cost {_fmt(_f(doc, 'sha256_cpu_s_per_gb'))} CPU-s per GB, "
         f"{_fmt(_f(doc, 'sha256_x_curl_cpu'))}x curl's whole figure, so the goal leaves almost nothing for "
-        'writing the body to the socket through Python (docs/uploads.md, "What an upload costs").'
+        "writing the body to the socket through Python; the same upload without its SHA-256 "
+        f"(measurement only) spent {_fmt(_f(doc, 'large_unhashed_cpu_per_gb_x_curl'))}x curl's CPU per GB "
+        '(docs/uploads.md, "What an upload costs").'
     )
 
 
