@@ -2,7 +2,7 @@
 
 httpx reads multipart file parts synchronously on the loop; this body reads each chunk and
 updates the file's sha256 in one worker-thread call (hashlib releases the GIL on large buffers),
-keeps about one chunk in memory per upload, sends an exact ``Content-Length``, and can be
+keeps about 2 MB in memory per upload (see below), sends an exact ``Content-Length``, and can be
 replayed for a retry.
 
 Each worker-thread hop reads and hashes 1 MiB into one buffer per file, allocated on the loop's

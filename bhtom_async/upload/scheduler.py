@@ -18,9 +18,9 @@ being read. A new or changed file goes to the workers if its last write is older
 time, else to the `SettleGate`, which holds it until it has been still that long (then it goes to
 the workers in the same run) or reports it as not ready. At most `concurrency` uploads are on
 the wire at once, each one file as one streaming request (two workers share each upload slot:
-one sends while the other readies the next file): about one 512 KiB chunk in memory per
-upload, chunks read in a worker thread, the file's sha256 computed in the same pass. Queues are
-small memory streams, so a million-entry folder never fills memory.
+one sends while the other readies the next file): about 2 MB in memory per upload (a 1 MiB
+read, a 512 KiB write), chunks read in a worker thread, the file's sha256 computed in the same
+pass. Queues are small memory streams, so a million-entry folder never fills memory.
 
 *States.* ``sending`` is written (and fsynced) before a request starts; ``uploaded(id)``,
 ``failed(reason)``, ``unknown(reason)`` or ``changed(id)`` after it ends. A row still ``sending``
