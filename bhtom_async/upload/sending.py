@@ -209,26 +209,14 @@ class FileSender:
             self._ledger.finished(candidate, "failed", reason=exc.headline, error=exc, attempts=attempt)
             return False
         try:
-            return await self._send_prepared(candidate, options, prepared, marker, attempt, note)
+            slot = await self._take_slot(candidate)
+            try:
+                return await self._send_prepared(candidate, options, prepared, marker, attempt, note, slot)
+            finally:
+                slot.release()
         finally:
             with anyio.CancelScope(shield=True):
                 await self._scratch.forget(candidate)
-
-    async def _send_prepared(
-        self,
-        candidate: Candidate,
-        options: UploadOptions,
-        prepared: PreparedUpload,
-        marker: str | None,
-        attempt: int,
-        note: str | None,
-    ) -> bool:
-        """Journal, send and record one prepared request; True if the file should be sent again."""
-        slot = await self._take_slot(candidate)
-        try:
-            return await self._send_in_slot(candidate, options, prepared, marker, attempt, note, slot)
-        finally:
-            slot.release()
 
     async def _take_slot(self, candidate: Candidate) -> _Slot:
         """Wait for an upload slot; the wait does not count against the file's deadline."""
@@ -244,7 +232,7 @@ class FileSender:
             deadline.deadline = anyio.current_time() + left
         return _Slot(self._slots)
 
-    async def _send_in_slot(
+    async def _send_prepared(
         self,
         candidate: Candidate,
         options: UploadOptions,
@@ -254,6 +242,8 @@ class FileSender:
         note: str | None,
         slot: _Slot,
     ) -> bool:
+        """Journal, send and record one prepared request in its upload `slot` (released as soon as
+        the answer is in); True if the file should be sent again."""
         if self._ledger.stopping:
             raise JobStopped  # it stopped while this file waited for its slot: nothing journaled
         path = candidate.path

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from bhtom_async import Client, JobOptions, UploadOptions
-from bhtom_async.upload import Uploader
+from bhtom_async.upload import Uploader, UploadSummary
 
 from ...conftest import BASE_URL, UPLOAD_URL
 from .conftest import DATA, NO_PRODUCTS, mock_checks, page
@@ -138,6 +138,23 @@ def _receipt(number: int) -> httpx.Response:
     return httpx.Response(201, json={"Success": [entry]})
 
 
+async def _upload_one_at_a_time(
+    bh: Client, paths: list[Path], journal: Path, answer: Callable[[httpx.Request], object], **job: float
+) -> UploadSummary:
+    """A concurrency-1 job over `paths`, every upload answered by `answer`, the checks passing."""
+    with respx.mock as mock:
+        mock_checks(mock)
+        respx.post(DATA).mock(return_value=NO_PRODUCTS)
+        respx.post(UPLOAD_URL + "/upload/").mock(side_effect=answer)
+        with anyio.fail_after(20):
+            return await Uploader(
+                bh,
+                paths[0].parent,
+                UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
+                JobOptions(journal=journal, concurrency=1, settle_time=0, **job),
+            ).run()
+
+
 async def test_the_next_file_is_readied_while_an_upload_is_on_the_wire(
     bh: Client, make_fits_tree: Callable[..., list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -169,17 +186,7 @@ async def test_the_next_file_is_readied_while_an_upload_is_on_the_wire(
         in_flight -= 1
         return _receipt(next(ids))
 
-    with respx.mock as mock:
-        mock_checks(mock)
-        respx.post(DATA).mock(return_value=NO_PRODUCTS)
-        respx.post(UPLOAD_URL + "/upload/").mock(side_effect=answer)
-        with anyio.fail_after(20):
-            summary = await Uploader(
-                bh,
-                paths[0].parent,
-                UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
-                JobOptions(journal=tmp_path / "j.sqlite3", concurrency=1, settle_time=0),
-            ).run()
+    summary = await _upload_one_at_a_time(bh, paths, tmp_path / "j.sqlite3", answer)
     assert summary.counts["uploaded"] == 3
     assert peak == 1
     assert seen_while_sending == [2, 3, 3]  # file n+1 was inspected while file n was on the wire
@@ -190,22 +197,13 @@ async def test_a_file_waiting_for_an_upload_slot_keeps_its_whole_deadline(
 ) -> None:
     """Concurrency 1, file_timeout 0.6 s, each upload answered after 0.4 s: the second file waits
     0.4 s for the slot, then takes 0.4 s; the wait is not counted, so it is uploaded, not unknown."""
-    paths = make_fits_tree(2)
     ids = iter(range(1, 100))
 
     async def slow(request: httpx.Request) -> httpx.Response:
         await anyio.sleep(0.4)
         return _receipt(next(ids))
 
-    with respx.mock as mock:
-        mock_checks(mock)
-        respx.post(DATA).mock(return_value=NO_PRODUCTS)
-        respx.post(UPLOAD_URL + "/upload/").mock(side_effect=slow)
-        with anyio.fail_after(20):
-            summary = await Uploader(
-                bh,
-                paths[0].parent,
-                UploadOptions(target="Gaia22bpl", observatory="HarnessObs_HarnessCam"),
-                JobOptions(journal=tmp_path / "j.sqlite3", concurrency=1, settle_time=0, file_timeout=0.6),
-            ).run()
+    summary = await _upload_one_at_a_time(
+        bh, make_fits_tree(2), tmp_path / "j.sqlite3", slow, file_timeout=0.6
+    )
     assert [o.status for o in summary.outcomes] == ["uploaded", "uploaded"]
