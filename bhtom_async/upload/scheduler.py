@@ -141,6 +141,8 @@ class _Item:
     found: Found
     options: UploadOptions
     note: str | None = None
+    #: The fingerprint the journal had no row for when the file was queued (None: not looked up).
+    unjournaled: Fingerprint | None = None
 
 
 class Uploader:
@@ -513,7 +515,7 @@ class Uploader:
         if row is not None and row.state == "uploaded":
             self._ledger.already_uploaded(found.path, found.size, row)
             return
-        item = _Item(found, options)
+        item = _Item(found, options, unjournaled=found.fingerprint if row is None else None)
         self._pending[found.fingerprint.path] = item
         self._ledger.emit(FileQueued(found.path, found.size))
         if self._settle.is_settled(found):
@@ -592,7 +594,12 @@ class Uploader:
         async with lock:  # one upload of a name to a place at a time
             journal = self._require_journal()
             if not journal.shared:
-                await self._require_sender().handle(inspected, item.options, item.note)
+                # This job alone writes the journal: a file it found no row for, unchanged since,
+                # still has none (one look-up per new file, not two).
+                unjournaled = item.unjournaled == inspected.fingerprint
+                await self._require_sender().handle(
+                    inspected, item.options, item.note, unjournaled=unjournaled
+                )
                 return
             claim = await self._claim(journal, inspected, item)
             if claim is None or not claim.granted:

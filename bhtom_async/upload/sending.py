@@ -139,14 +139,20 @@ class FileSender:
         self._newest = newest or NewestId()
         self._deadlines: dict[str, anyio.CancelScope] = {}  # each handled file's deadline
 
-    async def handle(self, candidate: Candidate, options: UploadOptions, note: str | None) -> None:
-        """Settle the file's outcome within `file_timeout`; `note` goes into an uploaded outcome."""
+    async def handle(
+        self, candidate: Candidate, options: UploadOptions, note: str | None, *, unjournaled: bool = False
+    ) -> None:
+        """Settle the file's outcome within `file_timeout`; `note` goes into an uploaded outcome.
+
+        `unjournaled`: the journal, written by this job alone, was just seen to hold no row for
+        this very file (see `Triage.check`).
+        """
         before = self._ledger.recorded
         with anyio.move_on_after(self._job.file_timeout) as scope:
             self._deadlines[candidate.fingerprint.path] = scope
             try:
                 gap_known = self._stamps is not None and self._stamps.gap is not None
-                to_send = await self._triage.check(candidate, options)
+                to_send = await self._triage.check(candidate, options, unjournaled=unjournaled)
                 if to_send is not None:
                     await self._send(candidate, options, to_send.row, note, gap_known=gap_known)
             except JobStopped:

@@ -78,14 +78,19 @@ class Triage:
         self._reconcile = reconcile
         self._stop = stop
 
-    async def check(self, candidate: Candidate, options: UploadOptions) -> ToSend | None:
+    async def check(
+        self, candidate: Candidate, options: UploadOptions, *, unjournaled: bool = False
+    ) -> ToSend | None:
         """`ToSend` if the file must be sent; None once its outcome is recorded.
+
+        `unjournaled` says the journal, which only this job writes, was just seen to hold no row
+        for this very fingerprint, so it is not asked again.
 
         Raises `JobStopped` if the server refused the look-up for every file.
         """
         journal = self._journal
         key = key_of(options)
-        row = await journal.find(key, candidate.fingerprint)
+        row = None if unjournaled else await journal.find(key, candidate.fingerprint)
         if row is not None and row.state == "uploaded":
             self._ledger.already_uploaded(candidate.path, candidate.size, row)
             return None

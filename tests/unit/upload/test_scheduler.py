@@ -1037,3 +1037,32 @@ async def test_stop_lets_uploads_in_flight_finish_and_lists_the_rest(
     assert [o.status for o in summary.outcomes].count("not_attempted") == 4
     assert all("Ctrl-C" in str(o.reason) for o in summary.of("not_attempted"))
     assert (summary.cancelled, summary.verdict) == (True, "cancelled")
+
+
+async def test_a_new_file_is_looked_up_in_its_own_journal_once(
+    make_uploader: MakeUploader,
+    bh: Client,
+    routes: Routes,
+    frames: Frames,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The job alone writes its SQLite journal: the look-up made when a file is queued still holds
+    when it is sent (same fingerprint), so three new frames cost three look-ups, not six; the
+    re-run, where each is found uploaded, three again."""
+    paths = frames(3)
+    looked_up: list[Fingerprint] = []
+    real_find = SqliteJournal.find
+
+    async def counting(self: SqliteJournal, key: JournalKey, fingerprint: Fingerprint) -> object:
+        looked_up.append(fingerprint)
+        return await real_find(self, key, fingerprint)
+
+    monkeypatch.setattr(SqliteJournal, "find", counting)
+    first = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert first.counts["uploaded"] == 3
+    assert len(looked_up) == 3
+    again = await make_uploader(bh, paths, tmp_path / "j.sqlite3").run()
+    assert again.counts["skipped"] == 3
+    assert len(looked_up) == 6
+    assert routes.upload.call_count == 3
