@@ -90,6 +90,35 @@ def write_night(
     return shas
 
 
+def write_result(scenario: str, argv: list[str] | None, figures: dict[str, Any]) -> Path:
+    """Write `results/<date>-<scenario>.json` (command, machine, figures) and print the figures."""
+    document = {
+        "scenario": scenario,
+        "date": dt.date.today().isoformat(),
+        "command": f"python -m benchmarks.{scenario.replace('-', '_')} " + " ".join(argv or sys.argv[1:]),
+        "machine": machine.describe(),
+        "figures": figures,
+    }
+    out = HERE / "results" / f"{dt.date.today().isoformat()}-{scenario}.json"
+    out.write_text(json.dumps(document, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+    return out
+
+
+def cli_env(emulator: Emulator, work: Path) -> dict[str, str]:
+    """The environment of a `bhtom` process run against `emulator`: alice's token, its hosts, and
+    a config file and state folder of its own under `work` (no BHTOM_ variable of the caller's)."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("BHTOM_")}
+    return {
+        **keep,
+        "BHTOM_TOKEN": emulator.tokens["alice"],
+        "BHTOM_BASE_URL": emulator.base_url,
+        "BHTOM_UPLOAD_URL": emulator.upload_url,
+        "BHTOM_CONFIG": str(work / "config.toml"),
+        "XDG_STATE_HOME": str(work / "state"),
+    }
+
+
 class Soak:
     """Runs `bhtom upload` against one emulator and keeps every finished run's report."""
 
@@ -97,15 +126,7 @@ class Soak:
         self.emulator = emulator
         self.root = root
         self.journal = work / journal
-        keep = {k: v for k, v in os.environ.items() if not k.startswith("BHTOM_")}
-        self.env = {
-            **keep,
-            "BHTOM_TOKEN": emulator.tokens["alice"],
-            "BHTOM_BASE_URL": emulator.base_url,
-            "BHTOM_UPLOAD_URL": emulator.upload_url,
-            "BHTOM_CONFIG": str(work / "config.toml"),
-            "XDG_STATE_HOME": str(work / "state"),
-        }
+        self.env = cli_env(emulator, work)
         self.reports: list[dict[str, Any]] = []
         self.exits: list[int] = []
         self.faults_fired: dict[str, int] = {}
@@ -365,16 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         and renamed["tmp_files_reported_failed"] == 0
     )
     figures["passed"] = passed
-    document = {
-        "scenario": "soak",
-        "date": dt.date.today().isoformat(),
-        "command": "python -m benchmarks.soak " + " ".join(argv or sys.argv[1:]),
-        "machine": machine.describe(),
-        "figures": figures,
-    }
-    out = HERE / "results" / f"{dt.date.today().isoformat()}-soak.json"
-    out.write_text(json.dumps(document, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    out = write_result("soak", argv, figures)
     print(f"{'PASSED' if passed else 'FAILED'}; written to {out.relative_to(HERE.parent)}")
     return 0 if passed else 1
 

@@ -22,9 +22,7 @@ skipped as already uploaded) holds that file's bytes. Figures go to
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
 import random
 import shutil
 import signal
@@ -38,8 +36,7 @@ from typing import Any
 
 from bhtom_async.emulator import Emulator
 
-from . import machine
-from .soak import CAMERA, SKEW, TARGET, UPLOAD_FAULTS, check, write_night
+from .soak import CAMERA, SKEW, TARGET, UPLOAD_FAULTS, check, cli_env, write_night, write_result
 
 HERE = Path(__file__).resolve().parent
 WORKER_SKEWS = (-300.0, 0.0, 420.0)  # each worker's clock against the real time, seconds
@@ -80,15 +77,7 @@ class Hosts:
         self.emulator = emulator
         self.mounts = mounts
         self.journal = journal
-        keep = {k: v for k, v in os.environ.items() if not k.startswith("BHTOM_")}
-        self.env = {
-            **keep,
-            "BHTOM_TOKEN": emulator.tokens["alice"],
-            "BHTOM_BASE_URL": emulator.base_url,
-            "BHTOM_UPLOAD_URL": emulator.upload_url,
-            "BHTOM_CONFIG": str(work / "config.toml"),
-            "XDG_STATE_HOME": str(work / "state"),
-        }
+        self.env = cli_env(emulator, work)
         self.reports: list[dict[str, Any]] = []
         self.exits: list[int] = []
         self.sent_by_worker: list[int] = []
@@ -283,16 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         and finished.get("final_report_files") == len(shas)
     )
     figures["passed"] = passed
-    document = {
-        "scenario": "soak-hosts",
-        "date": dt.date.today().isoformat(),
-        "command": "python -m benchmarks.soak_hosts " + " ".join(argv or sys.argv[1:]),
-        "machine": machine.describe(),
-        "figures": figures,
-    }
-    out = HERE / "results" / f"{dt.date.today().isoformat()}-soak-hosts.json"
-    out.write_text(json.dumps(document, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    write_result("soak-hosts", argv, figures)
     return 0 if passed else 1
 
 

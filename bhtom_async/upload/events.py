@@ -259,7 +259,7 @@ class RateLimited:
 
 @attrs.frozen
 class JournalWritten:
-    """One write to the job's journal (`operation`: begin, finish, record_copy, record_stored)
+    """One write to the job's journal (`operation`: begin, finish, record_stored)
     took `seconds` (on the job's clock), waiting for the journal's lock included."""
 
     operation: str

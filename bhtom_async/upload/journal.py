@@ -81,6 +81,7 @@ __all__ = [
     "UploadJournal",
     "default_journal_path",
     "key_of",
+    "record_copy",
 ]
 
 State = Literal["sending", "uploaded", "failed", "unknown", "changed"]
@@ -148,6 +149,20 @@ class JournalKey:
     target: str
     observatory: str
     data_product_type: str
+
+
+async def record_copy(
+    journal: UploadJournal, key: JournalKey, fingerprint: Fingerprint, name: str, original: JournalRow
+) -> None:
+    """Remember a copy of an uploaded file under its own fingerprint, so it is not hashed again."""
+    await journal.record_stored(
+        key,
+        fingerprint,
+        name,
+        original.data_product_id,
+        sha256=original.sha256,
+        reason=f"same content as {original.path}",
+    )
 
 
 def key_of(options: UploadOptions) -> JournalKey:
@@ -294,10 +309,6 @@ class UploadJournal(Protocol):
         reason: str | None = None,
         sha256: str | None = None,
         candidates: Iterable[int] = (),
-    ) -> None: ...
-
-    async def record_copy(
-        self, key: JournalKey, fingerprint: Fingerprint, name: str, original: JournalRow
     ) -> None: ...
 
     async def record_stored(
@@ -659,19 +670,6 @@ class SqliteJournal:
                 )
 
         await self._run(write)
-
-    async def record_copy(
-        self, key: JournalKey, fingerprint: Fingerprint, name: str, original: JournalRow
-    ) -> None:
-        """Remember a copy of an uploaded file under its own fingerprint, so it is not hashed again."""
-        await self.record_stored(
-            key,
-            fingerprint,
-            name,
-            original.data_product_id,
-            sha256=original.sha256,
-            reason=f"same content as {original.path}",
-        )
 
     async def record_stored(
         self,

@@ -675,19 +675,6 @@ class PostgresJournal:
         if await self._run(write) != 1:
             raise self._stale(f"the outcome of row {row_id} ({state})")
 
-    async def record_copy(
-        self, key: JournalKey, fingerprint: Fingerprint, name: str, original: JournalRow
-    ) -> None:
-        """Remember a copy of an uploaded file, so it is not hashed again."""
-        await self.record_stored(
-            key,
-            fingerprint,
-            name,
-            original.data_product_id,
-            sha256=original.sha256,
-            reason=f"same content as {original.path}",
-        )
-
     async def record_stored(
         self,
         key: JournalKey,

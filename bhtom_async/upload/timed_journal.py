@@ -111,12 +111,6 @@ class TimedJournal:
                 candidates=candidates,
             )
 
-    async def record_copy(
-        self, key: JournalKey, fingerprint: Fingerprint, name: str, original: JournalRow
-    ) -> None:
-        async with self._timed("record_copy"):
-            await self._inner.record_copy(key, fingerprint, name, original)
-
     async def record_stored(
         self,
         key: JournalKey,

@@ -26,7 +26,7 @@ from ..errors import AuthenticationError, BhtomError, MissingDependencyError, Pe
 from ..models.uploads import UploadOptions
 from . import frames
 from .discovery import Candidate
-from .journal import JournalKey, JournalRow, UploadJournal, key_of
+from .journal import JournalKey, JournalRow, UploadJournal, key_of, record_copy
 from .ledger import JobStopped, Ledger
 from .reconcile import Sent, Verdict
 from .scratch import Scratch
@@ -203,7 +203,7 @@ class Triage:
         if original is None:
             return False
         if not self._dry_run:
-            await journal.record_copy(key_of(options), candidate.fingerprint, candidate.wire_name, original)
+            await record_copy(journal, key_of(options), candidate.fingerprint, candidate.wire_name, original)
         # A touched file (its own earlier row) is the same file, not a copy of another one.
         source = "" if original.path == str(candidate.path) else f"same content as {original.path}, "
         self._ledger.skip(

@@ -23,7 +23,7 @@ Metric names (see docs/night-page.md):
   calibration poller's rounds and the ids it still waits for, when it was given
   ``on_round=night.feed``;
 - ``bhtom_journal_write_seconds{operation}``: histogram of the journal's writes (begin, finish,
-  record_copy, record_stored), waiting for its lock included;
+  record_stored), waiting for its lock included;
 - ``bhtom_rate_limit_pauses_total`` and ``bhtom_rate_limit_pause_seconds_total``: job-wide pauses
   after the server's 429 answers, and their seconds.
 """
@@ -31,12 +31,14 @@ Metric names (see docs/night-page.md):
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import get_args
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ..night import Night
+from ..upload.events import OutcomeStatus
 
 __all__ = [
     "JOURNAL_BUCKETS",
@@ -55,17 +57,8 @@ JOURNAL_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 #: server in seconds to hours).
 LAG_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
-_OUTCOMES = (
-    "uploaded",
-    "already_uploaded",
-    "failed",
-    "unknown",
-    "skipped",
-    "not_ready",
-    "not_attempted",
-    "dry_run",
-    "ignored",
-)
+#: Upload outcomes by label: the job's own, with an earlier run's uploads told apart.
+_OUTCOMES = ("already_uploaded", *get_args(OutcomeStatus))
 
 
 class NightCollector(Collector):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bhtom_async.upload.discovery import Fingerprint
-from bhtom_async.upload.journal import JournalKey, UploadJournal
+from bhtom_async.upload.journal import JournalKey, UploadJournal, record_copy
 from bhtom_async.upload.journal_backend import open_journal
 
 pytestmark = pytest.mark.anyio
@@ -95,7 +95,7 @@ async def test_record_stored_and_copy_hold_the_file_as_uploaded(location: str) -
         original = await journal.find(KEY, fp("/n/x.fits"))
         assert original is not None
         await claimed(journal, fp("/c/y.fits", mtime_ns=9), "y.fits")
-        await journal.record_copy(KEY, fp("/c/y.fits", mtime_ns=9), "y.fits", original)
+        await record_copy(journal, KEY, fp("/c/y.fits", mtime_ns=9), "y.fits", original)
         await journal.release(KEY, fp("/c/y.fits", mtime_ns=9))
         rows = await journal.rows()
     assert sorted((r.name, r.state, r.data_product_id, r.attempts) for r in rows) == [
