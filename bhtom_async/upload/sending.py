@@ -226,10 +226,7 @@ class FileSender:
 
     async def _take_slot(self, candidate: Candidate) -> _Slot:
         """Wait for an upload slot; the wait does not count against the file's deadline."""
-        deadline = self._deadlines.get(candidate.fingerprint.path)
-        if deadline is None:
-            await self._slots.acquire()
-            return _Slot(self._slots)
+        deadline = self._deadlines[candidate.fingerprint.path]  # set by `handle` for the file's life
         left = deadline.deadline - anyio.current_time()
         deadline.deadline = math.inf
         try:
