@@ -9,6 +9,7 @@ answers in ``tests/data/captures/``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -110,8 +111,10 @@ def _utc(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def django_dt(ts: float | None) -> str | None:
-    """``serialize('json')`` datetimes: millisecond precision, ``Z`` suffix."""
+    """``serialize('json')`` datetimes: millisecond precision, ``Z`` suffix (memoised: a list
+    page formats three per row, and rows repeat across requests)."""
     if ts is None:
         return None
     moment = _utc(ts)

@@ -7,6 +7,7 @@ Capture numbers name the recorded answers in ``tests/data/captures/``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import calibration as calib
@@ -36,6 +37,7 @@ __all__ = [
     "download_item",
     "favourite_fields",
     "group_item",
+    "group_pairs",
     "observatory_item",
     "target_fields",
     "target_summary",
@@ -65,8 +67,17 @@ _ORBITAL = (
 )
 
 
-def target_fields(target: Target, state: State) -> dict[str, Any]:
-    """getTargetList item: Django ``fields`` + ``aliases`` and ``groups`` pairs."""
+def group_pairs(groups: Iterable[Group]) -> dict[int, list[list[Any]]]:
+    """Each target id's ``[name, id]`` group pairs, from one scan of the groups."""
+    pairs: dict[int, list[list[Any]]] = {}
+    for group in groups:
+        for target_id in group.target_ids:
+            pairs.setdefault(target_id, []).append([group.name, group.id])
+    return pairs
+
+
+def target_fields(target: Target, groups: Mapping[int, list[list[Any]]]) -> dict[str, Any]:
+    """getTargetList item: Django ``fields`` + ``aliases`` and ``groups`` pairs (see `group_pairs`)."""
     item: dict[str, Any] = {
         "name": target.name,
         "type": target.type,
@@ -113,7 +124,7 @@ def target_fields(target: Target, state: State) -> dict[str, Any]:
             "cadence_priority": clean_float(target.cadence_priority),
             "description": target.description,
             "aliases": [list(pair) for pair in target.aliases],
-            "groups": [[g.name, g.id] for g in state.groups() if target.id in g.target_ids],
+            "groups": [list(pair) for pair in groups.get(target.id, ())],
         }
     )
     return item

@@ -225,7 +225,8 @@ class State:
 
     def _rows(self, kind: str, cls: type[R]) -> list[R]:
         with self.lock:
-            return [row for _, row in sorted(self.tables[kind].items()) if isinstance(row, cls)]
+            table = self.tables[kind]
+            return [row for ident in sorted(table) if isinstance(row := table[ident], cls)]
 
     def users(self) -> list[User]:
         return self._rows("user", User)

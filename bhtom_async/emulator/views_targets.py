@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from typing import Any
 
 from starlette.responses import Response
@@ -10,7 +11,7 @@ from starlette.responses import Response
 from .quirks import ServerError, drf_json, page_envelope, page_number
 from .records import Comment, DataProduct, Download, Group, Target
 from .seed import target_created_comment
-from .shapes import download_item, group_item, target_fields, target_summary
+from .shapes import download_item, group_item, group_pairs, target_fields, target_summary
 from .target_rules import separation, validate_target, within_3_arcsec
 from .viewkit import Handler, body, csv_attachment, is_absent
 from .wire import Ctx, FieldIdError, django_int, parse_bool_word, parse_iso
@@ -67,7 +68,8 @@ def _cone_center(data: dict[str, Any], targets: list[Target]) -> tuple[float, fl
 
 
 def _filter_targets(ctx: Ctx, data: dict[str, Any]) -> list[Target]:
-    targets = sorted(ctx.state.targets(), key=lambda t: (t.created, t.id))
+    # By (created, id): targets() is in id order and the sort is stable.
+    targets = sorted(ctx.state.targets(), key=attrgetter("created"))
     picked = targets
     for key, attr in (
         ("name", "name"),
@@ -115,7 +117,8 @@ async def get_target_list(ctx: Ctx) -> Response:
     number = page_number(data.get("page", 1), max(1, -(-len(picked) // PAGE)))
     envelope = page_envelope(picked, number, PAGE)
     # Only the page being served is serialised: a 50-page list costs one page per request.
-    envelope["data"] = [target_fields(t, ctx.state) for t in envelope["data"]]
+    groups = group_pairs(ctx.state.groups())
+    envelope["data"] = [target_fields(t, groups) for t in envelope["data"]]
     return drf_json(envelope)
 
 
