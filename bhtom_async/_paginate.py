@@ -95,7 +95,9 @@ def parse_envelope(payload: object, *, method: str, path: str, requested: int) -
     return Envelope(current, num_pages, count, data, extra)
 
 
-FetchPage = Callable[[int], Awaitable[Envelope]]
+#: Asks the server for page n; answers with the page's decoder, called once the requests that
+#: follow are on their way (a 200-row page takes milliseconds to decode).
+FetchPage = Callable[[int], Awaitable[Callable[[], Envelope]]]
 
 
 class Pager(Generic[T]):
@@ -131,7 +133,8 @@ class Pager(Generic[T]):
     async def first_page(self) -> Page[T]:
         """Only page 1 (one request)."""
         report = DecodeReport()
-        page = self._page(await self._fetch(1), report)
+        decode = await self._fetch(1)
+        page = self._page(decode(), report)
         self._warn(report)
         return page
 
@@ -149,7 +152,7 @@ class Pager(Generic[T]):
             self._warn(report)
 
     async def _walk(self, report: DecodeReport) -> AsyncIterator[Page[T]]:
-        first = await self._fetch(1)
+        first = (await self._fetch(1))()
         yield self._page(first, report)
         if first.num_pages <= 1 or len(first.data) >= first.count:
             return
@@ -166,23 +169,23 @@ class Pager(Generic[T]):
     async def _fetch_run(self, numbers: range, report: DecodeReport) -> dict[int, Page[T]]:
         """Fetch pages `numbers` with `prefetch` requests in flight until the last has started.
 
-        A page that arrives goes to one converter task and its fetcher asks for the next page at
-        once; the converter yields every `CONVERT_SLICE` rows, so new requests are not held up
-        behind a page being converted.
+        A page that arrives goes to one converter task, which decodes and converts it, and its
+        fetcher asks for the next page at once; the converter yields every `CONVERT_SLICE` rows,
+        so new requests are not held up behind a page being decoded or converted.
         """
         fetched: dict[int, Page[T]] = {}
         waiting = iter(numbers)
-        send, receive = anyio.create_memory_object_stream[tuple[int, Envelope]](len(numbers))
+        send, receive = anyio.create_memory_object_stream[tuple[int, Callable[[], Envelope]]](len(numbers))
 
-        async def fetcher(out: MemoryObjectSendStream[tuple[int, Envelope]]) -> None:
+        async def fetcher(out: MemoryObjectSendStream[tuple[int, Callable[[], Envelope]]]) -> None:
             async with out:
                 for number in waiting:  # shared: each fetcher takes the next page not yet asked for
                     out.send_nowait((number, await self._fetch(number)))
 
         async def converter() -> None:
             async with receive:
-                async for number, envelope in receive:
-                    fetched[number] = await self._page_yielding(envelope, report)
+                async for number, decode in receive:
+                    fetched[number] = await self._page_yielding(decode(), report)
 
         async with anyio.create_task_group() as group:
             group.start_soon(converter)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 from collections.abc import Callable, Hashable, Mapping
 from typing import TypeVar
 
@@ -14,7 +15,16 @@ import cattrs
 
 from .._clock import Clock
 from .._config import ClientConfig, RetrySettings, Timeouts
-from .._http import Host, HttpClient, HttpResponse, RequestSpec, RequestTimed, StreamingBody, Transport
+from .._http import (
+    Host,
+    HttpClient,
+    HttpResponse,
+    RequestSpec,
+    RequestTimed,
+    StreamingBody,
+    Transport,
+    tls_context,
+)
 from .._paginate import DEFAULT_PREFETCH, Envelope, Pager, parse_envelope
 from ..errors import APIError, BhtomError, ClientStateError, InvalidInputError, ResponseDecodeError
 from ..models._converter import DecodeReport, structure
@@ -78,7 +88,7 @@ class Session:
             return self._transport
         async with self._lock:
             if self._transport is None:
-                config = await anyio.to_thread.run_sync(self._resolve)
+                config, tls = await anyio.to_thread.run_sync(self._settings)
                 if self._on_open is not None:
                     self._on_open(config)
                 self._transport = Transport(
@@ -87,8 +97,14 @@ class Session:
                     http_client=self._http_client,
                     rng=self._rng,
                     on_request=self._on_request,
+                    tls=tls,
                 )
         return self._transport
+
+    def _settings(self) -> tuple[ClientConfig, ssl.SSLContext | None]:
+        """The settings and, for our own pool, its TLS context (both blocking: a worker thread)."""
+        config = self._resolve()
+        return config, None if self._http_client is not None else tls_context(config)
 
     def opened(self) -> Transport:
         """The transport if it is open; else a `ClientStateError` saying how to open it."""
@@ -198,7 +214,7 @@ class Resource:
         """
         fields = dict(body or {})
 
-        async def fetch(page: int) -> Envelope:
+        async def fetch(page: int) -> Callable[[], Envelope]:
             try:
                 response = await self._send(RequestSpec(method, path, json={**fields, "page": page}))
             except APIError as exc:
@@ -206,7 +222,7 @@ class Resource:
                 if better is None:
                     raise
                 raise better from exc
-            return parse_envelope(response.json(), method=method, path=path, requested=page)
+            return lambda: parse_envelope(response.json(), method=method, path=path, requested=page)
 
         def convert(raw: object, report: DecodeReport) -> T:
             return self._convert(raw, item, method, path, report=report)
