@@ -8,9 +8,11 @@ import email.utils
 import json
 import logging
 import random
+import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Literal, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 import attrs
@@ -132,6 +134,19 @@ class RequestTimed:
     attempt: int
 
 
+def tls_context(config: ClientConfig) -> ssl.SSLContext:
+    """The TLS settings of a client's pool: certificates verified against certifi's CAs.
+
+    Loading the CA bundle takes tens of milliseconds, so a client whose two URLs are plain http
+    (the emulator on loopback) gets a context without CAs instead: it never speaks TLS, since
+    every request goes to one of those URLs and redirects are not followed, and if it did it
+    would refuse every certificate. Blocking: `Session` calls it in a worker thread.
+    """
+    if any(urlsplit(url).scheme == "https" for url in (config.base_url, config.upload_url)):
+        return httpx.create_ssl_context(trust_env=False)
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 class Transport:
     """One connection pool per client; sends `RequestSpec`s and returns `HttpResponse`s.
 
@@ -148,7 +163,9 @@ class Transport:
         http_client: httpx.AsyncClient | None = None,
         rng: random.Random | None = None,
         on_request: Callable[[RequestTimed], None] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """`tls` is `tls_context(config)`, made here when not given (see there)."""
         self.config = config
         self.clock = clock
         self.on_request = on_request
@@ -156,6 +173,7 @@ class Transport:
         self._rng = rng or random.Random()
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
+            verify=tls or tls_context(config),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
             timeout=_httpx_timeout(config.timeout),
             follow_redirects=False,
