@@ -80,14 +80,18 @@ async def test_the_same_server_answers_a_pool_that_trusts_its_ca(
     trusting = ssl.create_default_context()
     ca.configure_trust(trusting)
     async with httpx.AsyncClient(verify=trusting) as pool:
-        async with Client(FAKE_TOKEN, base_url=url, upload_url=url, http_client=pool, clock=ManualClock()) as bh:
+        async with Client(
+            FAKE_TOKEN, base_url=url, upload_url=url, http_client=pool, clock=ManualClock()
+        ) as bh:
             assert await bh.comments.list().to_list() == []
     assert served == ["/common/api/comments/"]
 
 
 def test_an_https_client_verifies_against_the_ca_bundle() -> None:
     """Any https URL: certificates and host names are checked, against a loaded CA bundle."""
-    context = tls_context(ClientConfig(base_url="http://127.0.0.1:1", upload_url="https://uploadsvc2.example.test"))
+    context = tls_context(
+        ClientConfig(base_url="http://127.0.0.1:1", upload_url="https://uploadsvc2.example.test")
+    )
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname
     assert context.cert_store_stats()["x509_ca"] > 0
