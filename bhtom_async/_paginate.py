@@ -20,6 +20,7 @@ every page of one walk and logged as one warning at its end, never one line per 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from typing import Generic, TypeVar
 
@@ -38,8 +39,9 @@ T = TypeVar("T")
 DEFAULT_PREFETCH = 4
 #: Rows of fetched pages held at once before they are yielded (a run of pages, see above).
 BUFFERED_ROWS = 10_000
-#: Rows converted between two yields to the event loop, so page requests go out meanwhile.
-CONVERT_SLICE = 25
+#: CPU seconds of row conversion between two yields to the event loop, so that answers arriving
+#: meanwhile are read and the next pages asked for without waiting for a whole page's conversion.
+CONVERT_SLICE_S = 0.0005
 logger = logging.getLogger("bhtom_async")
 
 
@@ -170,7 +172,7 @@ class Pager(Generic[T]):
         """Fetch pages `numbers` with `prefetch` requests in flight until the last has started.
 
         A page that arrives goes to one converter task, which decodes and converts it, and its
-        fetcher asks for the next page at once; the converter yields every `CONVERT_SLICE` rows,
+        fetcher asks for the next page at once; the converter yields every `CONVERT_SLICE_S`,
         so new requests are not held up behind a page being decoded or converted.
         """
         fetched: dict[int, Page[T]] = {}
@@ -196,9 +198,13 @@ class Pager(Generic[T]):
 
     async def _page_yielding(self, envelope: Envelope, report: DecodeReport) -> Page[T]:
         items: list[T] = []
-        for start in range(0, len(envelope.data), CONVERT_SLICE):
-            await anyio.lowlevel.checkpoint()
-            items.extend(self._convert(raw, report) for raw in envelope.data[start : start + CONVERT_SLICE])
+        convert = self._convert
+        until = time.perf_counter() + CONVERT_SLICE_S
+        for raw in envelope.data:
+            if time.perf_counter() > until:
+                await anyio.lowlevel.checkpoint()
+                until = time.perf_counter() + CONVERT_SLICE_S
+            items.append(convert(raw, report))
         return Page(envelope.number, envelope.num_pages, envelope.count, tuple(items), envelope.extra)
 
     async def _items(self) -> AsyncIterator[T]:

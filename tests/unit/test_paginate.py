@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
 import anyio
+import anyio.lowlevel
 import attrs
 import httpx
 import pytest
 import respx
 
 from bhtom_async import Client, errors
-from bhtom_async._paginate import Pager
+from bhtom_async._paginate import CONVERT_SLICE_S, Envelope, Pager
 from bhtom_async.api._resource import Resource
+from bhtom_async.models._converter import DecodeReport
 
 from ..conftest import BASE_URL
 
@@ -197,3 +200,36 @@ async def test_unknown_keys_are_kept_in_extra(bh: Client) -> None:
         )
         (item,) = await Things(bh._session).list().to_list()
     assert item.extra == {"new": 5}
+
+
+async def test_a_page_slow_to_convert_lets_other_tasks_run_between_its_rows() -> None:
+    """Converting a later page yields to the event loop every `CONVERT_SLICE_S`, not once per page,
+    so answers that arrive meanwhile are read and the next pages asked for."""
+    ticks = 0
+    seen_by_row: dict[object, int] = {}
+
+    async def fetch(number: int) -> Callable[[], Envelope]:
+        rows = [f"p{number}r{i}" for i in range(8)]
+        return lambda: Envelope(number, 2, 16, list(rows), {})
+
+    def convert(raw: object, report: DecodeReport) -> object:
+        busy_until = time.perf_counter() + 2 * CONVERT_SLICE_S  # a row costlier than a slice
+        while time.perf_counter() < busy_until:
+            pass
+        seen_by_row[raw] = ticks
+        return raw
+
+    async def ticker(done: anyio.Event) -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await anyio.lowlevel.checkpoint()
+
+    done = anyio.Event()
+    async with anyio.create_task_group() as group:
+        group.start_soon(ticker, done)
+        items = await Pager(fetch, convert).to_list()
+        done.set()
+    assert len(items) == 16
+    page_two = [seen_by_row[f"p2r{i}"] for i in range(8)]
+    assert page_two == sorted(set(page_two)), "the ticker ran between every two rows of page 2"
