@@ -79,11 +79,11 @@ async def test_the_same_server_answers_a_pool_that_trusts_its_ca(
     url, served = https_server
     trusting = ssl.create_default_context()
     ca.configure_trust(trusting)
-    async with httpx.AsyncClient(verify=trusting) as pool:
-        async with Client(
-            FAKE_TOKEN, base_url=url, upload_url=url, http_client=pool, clock=ManualClock()
-        ) as bh:
-            assert await bh.comments.list().to_list() == []
+    async with (
+        httpx.AsyncClient(verify=trusting) as pool,
+        Client(FAKE_TOKEN, base_url=url, upload_url=url, http_client=pool, clock=ManualClock()) as bh,
+    ):
+        assert await bh.comments.list().to_list() == []
     assert served == ["/common/api/comments/"]
 
 
