@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+# Compiled bytecode goes under the temp directory (never into the checkout), even where the
+# machine sets PYTHONDONTWRITEBYTECODE: otherwise each test worker and each `bhtom` subprocess
+# compiles the package, its dependencies' uncompiled modules and the tests from source again.
+_PYCACHE = str(Path(tempfile.gettempdir()) / "bhtom-async-test-pycache")
+sys.pycache_prefix = _PYCACHE
+sys.dont_write_bytecode = False
+os.environ["PYTHONPYCACHEPREFIX"] = _PYCACHE
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
-from bhtom_async import Client
-from bhtom_async.testing import ManualClock
+import pytest  # noqa: E402
+
+from bhtom_async import Client  # noqa: E402
+from bhtom_async.testing import ManualClock  # noqa: E402
 
 #: A recognisable fake token: tests grep for it to prove it never leaks.
 FAKE_TOKEN = "f00dfacef00dfacef00dfacef00dfacef00dface"
