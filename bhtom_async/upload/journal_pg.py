@@ -22,10 +22,7 @@ VM, a partition) has its write refused with a `JournalError` saying so, and its 
 restart is a pause); then it raises `JournalError`. No send starts without a durable claim
 (`begin` needs a live lease), and a row left ``sending`` is reconciled by the next taker.
 
-*Schema.* Three tables (``bhtom_uploads``, ``bhtom_workers``, ``bhtom_journal_meta``), created
-on first use under a transaction-scoped advisory lock so workers starting together create them
-once; ``bhtom_journal_meta.version`` says which of `MIGRATIONS` have run, and newer ones run on
-open.
+*Schema.* Three tables, created and upgraded on open (`journal_pg_schema`).
 
 Why psycopg 3: it is libpq underneath, so every connection option (``sslmode``, ``sslrootcert``,
 service files, ``PGPASSFILE``) passes through unchanged; it has a maintained pool and binary
@@ -57,6 +54,13 @@ from .._retry import backoff
 from ..errors import JournalError
 from .discovery import Fingerprint
 from .journal import Claim, ContentHash, JournalKey, JournalRow, State
+from .journal_pg_schema import (
+    COLUMN_COUNT,
+    COLUMNS,
+    ensure_schema,
+    optional_float,
+    read_row,
+)
 from .journal_url import masked, split_options
 
 if TYPE_CHECKING:
@@ -65,8 +69,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_LEASE",
     "DEFAULT_RECONNECT",
-    "MIGRATIONS",
-    "SCHEMA_VERSION",
     "PostgresJournal",
     "WorkerInfo",
 ]
@@ -78,66 +80,6 @@ T = TypeVar("T")
 DEFAULT_LEASE = 60.0
 #: Seconds a call keeps trying to reach the database (``?reconnect=`` in the URL changes it).
 DEFAULT_RECONNECT = 60.0
-#: Advisory lock key (``'bhtom'`` in ASCII) that serialises schema creation and upgrades.
-_SCHEMA_LOCK = 0x6268746F6D
-
-#: Index i takes the schema from version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE bhtom_uploads (
-        id BIGSERIAL PRIMARY KEY,
-        target TEXT NOT NULL,
-        observatory TEXT NOT NULL,
-        data_product_type TEXT NOT NULL,
-        name TEXT NOT NULL,
-        size BIGINT NOT NULL,
-        sha256 TEXT,
-        file_name TEXT NOT NULL,
-        mtime_ns BIGINT NOT NULL,
-        path TEXT NOT NULL,
-        host TEXT,
-        device BIGINT NOT NULL DEFAULT 0,
-        inode BIGINT NOT NULL DEFAULT 0,
-        state TEXT NOT NULL,
-        data_product_id BIGINT,
-        reason TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        first_sent_at DOUBLE PRECISION,
-        sent_at DOUBLE PRECISION,
-        server_offset DOUBLE PRECISION,
-        marker TEXT,
-        candidates TEXT,
-        updated_at DOUBLE PRECISION NOT NULL,
-        owner TEXT,
-        epoch BIGINT NOT NULL DEFAULT 0,
-        lease_until TIMESTAMPTZ,
-        UNIQUE (target, observatory, data_product_type, name, size, sha256)
-    );
-    CREATE INDEX bhtom_uploads_stat ON bhtom_uploads
-        (file_name, size, mtime_ns, target, observatory, data_product_type);
-    CREATE INDEX bhtom_uploads_name ON bhtom_uploads (name, target, observatory, data_product_type);
-    CREATE INDEX bhtom_uploads_product ON bhtom_uploads (data_product_id);
-    CREATE INDEX bhtom_uploads_owner ON bhtom_uploads (owner);
-    CREATE TABLE bhtom_workers (
-        id TEXT PRIMARY KEY,
-        host TEXT NOT NULL,
-        pid INTEGER NOT NULL,
-        started_at TIMESTAMPTZ NOT NULL,
-        heartbeat_at TIMESTAMPTZ NOT NULL,
-        stopped_at TIMESTAMPTZ
-    );
-    """,
-    # 2: the newest product id the server had shown before a row's first request (see reconcile.py).
-    "ALTER TABLE bhtom_uploads ADD COLUMN id_floor BIGINT",
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-_COLUMNS = (
-    "id, target, observatory, data_product_type, path, name, size, mtime_ns, sha256, state, "
-    "data_product_id, reason, attempts, sent_at, first_sent_at, server_offset, marker, candidates, "
-    "device, inode, host, id_floor"
-)
-_N = len(_COLUMNS.split(","))  # the columns a row is read from; queries add their own after them
 _DEST = "target=%s AND observatory=%s AND data_product_type=%s"
 #: A lease is live until it lapses, and in any case for one lease after PostgreSQL (re)started:
 #: while it was down no owner could renew, so a lapsed stamp then says nothing about the owner.
@@ -227,7 +169,7 @@ class PostgresJournal:
 
     def _row(self, values: tuple[Any, ...]) -> JournalRow:
         """A row with its send times on this worker's clock (they are kept on the database's)."""
-        row = _row(values)
+        row = read_row(values)
         gap = self._gap
         return attrs.evolve(
             row,
@@ -262,7 +204,7 @@ class PostgresJournal:
         try:
             await self._reach()
             await anyio.to_thread.run_sync(pool.open)
-            await self._run(_ensure_schema)
+            await self._run(ensure_schema)
             self._gap = await self._run(_clock_gap)
             if not self.read_only:
                 await self._run(self._register)
@@ -423,14 +365,19 @@ class PostgresJournal:
                 ),
             )
             found = conn.execute(
-                f"SELECT {_COLUMNS}, owner, {_LIVE}, "  # noqa: S608
+                f"SELECT {COLUMNS}, owner, {_LIVE}, "  # noqa: S608
                 "EXTRACT(EPOCH FROM lease_until - now()) FROM bhtom_uploads "
                 f"WHERE {_DEST} AND name=%s AND size=%s AND sha256=%s FOR UPDATE SKIP LOCKED",
                 (self.restart_grace, *where),
             ).fetchone()
             if found is None:  # another worker is claiming it this very moment
                 return Claim(granted=False, holder="another worker", retry_after=0.5), None
-            row, owner, live, left = self._row(found[:_N]), found[_N], found[_N + 1], found[_N + 2]
+            row, owner, live, left = (
+                self._row(found[:COLUMN_COUNT]),
+                found[COLUMN_COUNT],
+                found[COLUMN_COUNT + 1],
+                found[COLUMN_COUNT + 2],
+            )
             if row.state == "uploaded":
                 return Claim(granted=False, row=row), None
             if live and owner != self.worker:
@@ -506,7 +453,7 @@ class PostgresJournal:
 
         def query(conn: psycopg.Connection[Any]) -> JournalRow | None:
             found = conn.execute(
-                f"SELECT {_COLUMNS} FROM bhtom_uploads WHERE {_DEST} AND file_name=%s AND size=%s "  # noqa: S608
+                f"SELECT {COLUMNS} FROM bhtom_uploads WHERE {_DEST} AND file_name=%s AND size=%s "  # noqa: S608
                 f"AND mtime_ns=%s AND state <> 'new' {extra}ORDER BY (state='uploaded') DESC, id LIMIT 1",
                 values,
             ).fetchone()
@@ -522,7 +469,7 @@ class PostgresJournal:
 
         def query(conn: psycopg.Connection[Any]) -> JournalRow | None:
             found = conn.execute(
-                f"SELECT {_COLUMNS} FROM bhtom_uploads WHERE id=%s AND state <> 'new'",  # noqa: S608
+                f"SELECT {COLUMNS} FROM bhtom_uploads WHERE id=%s AND state <> 'new'",  # noqa: S608
                 (held.row_id,),
             ).fetchone()
             return None if found is None else self._row(found)
@@ -563,7 +510,7 @@ class PostgresJournal:
 
     async def _select(self, where: str, values: tuple[object, ...]) -> list[JournalRow]:
         def query(conn: psycopg.Connection[Any]) -> list[JournalRow]:
-            sql = f"SELECT {_COLUMNS} FROM bhtom_uploads WHERE {where}"  # noqa: S608
+            sql = f"SELECT {COLUMNS} FROM bhtom_uploads WHERE {where}"  # noqa: S608
             return [self._row(r) for r in conn.execute(sql, values).fetchall()]
 
         return await self._run(query)
@@ -579,7 +526,13 @@ class PostgresJournal:
             ).fetchall()
             return [
                 WorkerInfo(
-                    str(r[0]), str(r[1]), int(r[2]), float(r[3]), float(r[4]), _float(r[5]), float(r[6])
+                    str(r[0]),
+                    str(r[1]),
+                    int(r[2]),
+                    float(r[3]),
+                    float(r[4]),
+                    optional_float(r[5]),
+                    float(r[6]),
                 )
                 for r in found
             ]
@@ -591,10 +544,12 @@ class PostgresJournal:
 
         def query(conn: psycopg.Connection[Any]) -> list[tuple[JournalRow, str, bool]]:
             found = conn.execute(
-                f"SELECT {_COLUMNS}, owner, lease_until > now() FROM bhtom_uploads "  # noqa: S608
+                f"SELECT {COLUMNS}, owner, lease_until > now() FROM bhtom_uploads "  # noqa: S608
                 "WHERE owner IS NOT NULL ORDER BY id"
             ).fetchall()
-            return [(self._row(r[:_N]), str(r[_N]), bool(r[_N + 1])) for r in found]
+            return [
+                (self._row(r[:COLUMN_COUNT]), str(r[COLUMN_COUNT]), bool(r[COLUMN_COUNT + 1])) for r in found
+            ]
 
         return await self._run(query)
 
@@ -624,7 +579,7 @@ class PostgresJournal:
                 "marker=COALESCE(marker, %s), id_floor=COALESCE(id_floor, %s), path=%s, host=%s, "
                 "updated_at=%s, "
                 "lease_until=now() + make_interval(secs => %s) WHERE id=%s AND owner=%s AND epoch=%s "
-                f"RETURNING {_COLUMNS}",
+                f"RETURNING {COLUMNS}",
                 (
                     now + self._gap,
                     now + self._gap,
@@ -793,58 +748,6 @@ def _clock_gap(conn: psycopg.Connection[Any]) -> float:
     after = time.time()
     assert found is not None
     return float(found[0]) - (before + after) / 2
-
-
-def _ensure_schema(conn: psycopg.Connection[Any]) -> None:
-    """Create or upgrade the tables, once, however many workers start together."""
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-    exists = conn.execute("SELECT to_regclass('bhtom_journal_meta') IS NOT NULL").fetchone()
-    if not (exists and exists[0]):  # checked first: once created, workers need no CREATE right
-        conn.execute("CREATE TABLE bhtom_journal_meta (version INTEGER NOT NULL)")
-    found = conn.execute("SELECT version FROM bhtom_journal_meta").fetchone()
-    current = int(found[0]) if found else 0
-    if current > SCHEMA_VERSION:
-        raise psycopg.errors.FeatureNotSupported(
-            f"the journal's schema is version {current}, newer than this bhtom_async knows "
-            f"({SCHEMA_VERSION}); upgrade bhtom_async"
-        )
-    for step in MIGRATIONS[current:]:
-        conn.execute(step)
-    if found is None:
-        conn.execute("INSERT INTO bhtom_journal_meta (version) VALUES (%s)", (SCHEMA_VERSION,))
-    elif current != SCHEMA_VERSION:
-        conn.execute("UPDATE bhtom_journal_meta SET version=%s", (SCHEMA_VERSION,))
-
-
-def _row(values: tuple[Any, ...]) -> JournalRow:
-    (id_, target, obs, dpt, path, name, size, mtime, sha, state, dp_id, reason, attempts) = values[:13]
-    (sent, first, offset, marker, candidates, device, inode, host, floor) = values[13:22]
-    return JournalRow(
-        id=int(id_),
-        key=JournalKey(str(target), str(obs), str(dpt)),
-        path=str(path),
-        name=str(name),
-        size=int(size),
-        mtime_ns=int(mtime),
-        sha256=None if sha is None else str(sha),
-        state=str(state),  # type: ignore[arg-type]  # rows read back hold only State values
-        data_product_id=None if dp_id is None else int(dp_id),
-        reason=None if reason is None else str(reason),
-        attempts=int(attempts),
-        sent_at=_float(sent),
-        first_sent_at=_float(first),
-        server_offset=_float(offset),
-        marker=None if marker is None else str(marker),
-        candidates=tuple(json.loads(str(candidates))) if candidates else (),
-        device=int(device),
-        inode=int(inode),
-        host=None if host is None else str(host),
-        id_floor=None if floor is None else int(floor),
-    )
-
-
-def _float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 def _who(owner: str | None) -> str:

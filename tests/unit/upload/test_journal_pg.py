@@ -13,7 +13,8 @@ from bhtom_async import JobOptions
 from bhtom_async.errors import JournalError
 from bhtom_async.upload.discovery import Fingerprint
 from bhtom_async.upload.journal import JournalKey, SqliteJournal
-from bhtom_async.upload.journal_pg import SCHEMA_VERSION, PostgresJournal
+from bhtom_async.upload.journal_pg import PostgresJournal
+from bhtom_async.upload.journal_pg_schema import SCHEMA_VERSION
 from bhtom_async.upload.journal_url import masked, split_options
 
 pytestmark = pytest.mark.anyio
@@ -230,13 +231,13 @@ async def test_a_journal_of_an_older_schema_is_upgraded_once_on_open(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A release adding a migration: opening runs the new step once and records the new version."""
-    import bhtom_async.upload.journal_pg as journal_pg
+    import bhtom_async.upload.journal_pg_schema as schema
 
     async with PostgresJournal(pg_url):
         pass
     step = "ALTER TABLE bhtom_uploads ADD COLUMN note TEXT"
-    monkeypatch.setattr(journal_pg, "MIGRATIONS", (*journal_pg.MIGRATIONS, step))
-    monkeypatch.setattr(journal_pg, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, step))
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     async with PostgresJournal(pg_url), PostgresJournal(pg_url):
         pass
     assert sql(pg_url, "SELECT version FROM bhtom_journal_meta") == [(SCHEMA_VERSION + 1,)]
