@@ -81,6 +81,7 @@ __all__ = [
     "UploadJournal",
     "default_journal_path",
     "key_of",
+    "read_row",
     "record_copy",
 ]
 
@@ -132,7 +133,7 @@ _HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type='table' AND name='uploads'"
 _COLUMNS = (
     "id, target, observatory, data_product_type, path, name, size, mtime_ns, sha256, state, "
     "data_product_id, reason, attempts, sent_at, first_sent_at, server_offset, marker, candidates, "
-    "device, inode, id_floor"
+    "device, inode, NULL, id_floor"  # NULL: the host, which a one-host journal does not keep
 )
 
 
@@ -204,9 +205,10 @@ class JournalRow:
         return start + self.server_offset
 
 
-def _row(values: tuple[object, ...]) -> JournalRow:
+def read_row(values: tuple[object, ...]) -> JournalRow:
+    """A row from its columns in the order both backends select them (see `_COLUMNS`)."""
     (id_, target, obs, dpt, path, name, size, mtime, sha, state, dp_id, reason, attempts) = values[:13]
-    (sent, first, offset, marker, candidates, device, inode, floor) = values[13:]
+    (sent, first, offset, marker, candidates, device, inode, host, floor) = values[13:22]
     return JournalRow(
         id=_int(id_),
         key=JournalKey(str(target), str(obs), str(dpt)),
@@ -226,6 +228,7 @@ def _row(values: tuple[object, ...]) -> JournalRow:
         candidates=tuple(json.loads(str(candidates))) if candidates else (),
         device=_int(device),
         inode=_int(inode),
+        host=None if host is None else str(host),
         id_floor=None if floor is None else _int(floor),
     )
 
@@ -529,7 +532,7 @@ class SqliteJournal:
                 )
                 .fetchone()
             )
-            return None if found is None else _row(found)
+            return None if found is None else read_row(found)
 
         return await self._run(query)
 
@@ -543,7 +546,7 @@ class SqliteJournal:
                 "LIMIT 50",
                 (name, size, key.target, key.observatory, key.data_product_type),
             )
-            return [_row(r) for r in rows]
+            return [read_row(r) for r in rows]
 
         return await self._run(query)
 
@@ -556,7 +559,7 @@ class SqliteJournal:
                 "AND data_product_type=? AND state IN ('sending', 'unknown')",
                 (name, key.target, key.observatory, key.data_product_type),
             )
-            return [_row(r) for r in rows]
+            return [read_row(r) for r in rows]
 
         return await self._run(query)
 
@@ -581,7 +584,7 @@ class SqliteJournal:
 
         def query() -> list[JournalRow]:
             sql = f"SELECT {_COLUMNS} FROM uploads ORDER BY id"  # noqa: S608
-            return [_row(r) for r in self._conn().execute(sql)]
+            return [read_row(r) for r in self._conn().execute(sql)]
 
         return await self._run(query)
 
@@ -643,7 +646,7 @@ class SqliteJournal:
                     "AND target=? AND observatory=? AND data_product_type=?",
                     where,
                 ).fetchone()
-            return _row(found)
+            return read_row(found)
 
         return await self._run(write)
 

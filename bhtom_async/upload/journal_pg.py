@@ -53,13 +53,11 @@ from .._clock import Clock
 from .._retry import backoff
 from ..errors import JournalError
 from .discovery import Fingerprint
-from .journal import Claim, ContentHash, JournalKey, JournalRow, State
+from .journal import Claim, ContentHash, JournalKey, JournalRow, State, read_row
 from .journal_pg_schema import (
     COLUMN_COUNT,
     COLUMNS,
     ensure_schema,
-    optional_float,
-    read_row,
 )
 from .journal_url import masked, split_options
 
@@ -531,7 +529,7 @@ class PostgresJournal:
                     int(r[2]),
                     float(r[3]),
                     float(r[4]),
-                    optional_float(r[5]),
+                    _float(r[5]),
                     float(r[6]),
                 )
                 for r in found
@@ -763,3 +761,7 @@ def _password_of(conninfo: str) -> str | None:
         return psycopg.conninfo.conninfo_to_dict(conninfo).get("password") or None  # type: ignore[return-value]
     except psycopg.ProgrammingError:
         return None
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]

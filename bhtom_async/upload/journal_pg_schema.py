@@ -1,4 +1,4 @@
-"""The PostgreSQL journal's tables: their migrations, the check on open, and reading a row back.
+"""The PostgreSQL journal's tables: their migrations and the check on open.
 
 Three tables (``bhtom_uploads``, ``bhtom_workers``, ``bhtom_journal_meta``) are created on first
 use under a transaction-scoped advisory lock, so workers starting together create them once;
@@ -7,12 +7,9 @@ use under a transaction-scoped advisory lock, so workers starting together creat
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import psycopg
-
-from .journal import JournalKey, JournalRow
 
 __all__ = [
     "COLUMNS",
@@ -20,8 +17,6 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "ensure_schema",
-    "optional_float",
-    "read_row",
 ]
 
 #: Advisory lock key (``'bhtom'`` in ASCII) that serialises schema creation and upgrades.
@@ -78,6 +73,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
+#: In `journal.read_row`'s order.
 COLUMNS = (
     "id, target, observatory, data_product_type, path, name, size, mtime_ns, sha256, state, "
     "data_product_id, reason, attempts, sent_at, first_sent_at, server_offset, marker, candidates, "
@@ -105,35 +101,3 @@ def ensure_schema(conn: psycopg.Connection[Any]) -> None:
         conn.execute("INSERT INTO bhtom_journal_meta (version) VALUES (%s)", (SCHEMA_VERSION,))
     elif current != SCHEMA_VERSION:
         conn.execute("UPDATE bhtom_journal_meta SET version=%s", (SCHEMA_VERSION,))
-
-
-def read_row(values: tuple[Any, ...]) -> JournalRow:
-    (id_, target, obs, dpt, path, name, size, mtime, sha, state, dp_id, reason, attempts) = values[:13]
-    (sent, first, offset, marker, candidates, device, inode, host, floor) = values[13:22]
-    return JournalRow(
-        id=int(id_),
-        key=JournalKey(str(target), str(obs), str(dpt)),
-        path=str(path),
-        name=str(name),
-        size=int(size),
-        mtime_ns=int(mtime),
-        sha256=None if sha is None else str(sha),
-        state=str(state),  # type: ignore[arg-type]  # rows read back hold only State values
-        data_product_id=None if dp_id is None else int(dp_id),
-        reason=None if reason is None else str(reason),
-        attempts=int(attempts),
-        sent_at=optional_float(sent),
-        first_sent_at=optional_float(first),
-        server_offset=optional_float(offset),
-        marker=None if marker is None else str(marker),
-        candidates=tuple(json.loads(str(candidates))) if candidates else (),
-        device=int(device),
-        inode=int(inode),
-        host=None if host is None else str(host),
-        id_floor=None if floor is None else int(floor),
-    )
-
-
-def optional_float(value: object) -> float | None:
-    """A nullable number column as a float, or None."""
-    return None if value is None else float(value)  # type: ignore[arg-type]
