@@ -7,6 +7,7 @@ nothing higher, and no import cycle may exist between modules. There are no exce
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import bhtom_async
@@ -55,7 +56,9 @@ LAYERS: dict[str, int] = {
 ISOLATED = {"emulator"}
 
 
+@functools.cache
 def modules() -> dict[str, ast.Module]:
+    """Every module of the package, parsed once per test process (the tests only read them)."""
     found = {}
     for path in PACKAGE.rglob("*.py"):
         name = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
@@ -102,6 +105,7 @@ def group(name: str) -> str:
     return name.split(".")[0]
 
 
+@functools.cache
 def graph() -> dict[str, set[str]]:
     trees = modules()
     known = set(trees)
