@@ -18,7 +18,7 @@ import attrs
 
 from ._clock import SYSTEM_CLOCK, Clock
 from ._config import ClientConfig, Timeouts, resolve_config
-from ._http import HttpClient, RequestTimed, Transport
+from ._http import HttpClient, RequestTimed, Transport, tls_context
 from ._logging import apply_log_level_from_env
 from ._secret import Secret
 from .api._resource import CallOptions, Resource, Session
@@ -307,7 +307,8 @@ async def login(
         retry=config.retry,
         allow_insecure_http=config.allow_insecure_http,
     )
-    transport = Transport(config, http_client=http_client, rng=random.Random())
+    tls = None if http_client is not None else await anyio.to_thread.run_sync(tls_context, config)
+    transport = Transport(config, http_client=http_client, rng=random.Random(), tls=tls)
     try:
         return await request_token(transport, username, password)
     finally:
