@@ -120,8 +120,11 @@ EVENT_BACKLOG = 64
 LOOKUP_CONNECTIONS = 2
 #: Workers per upload slot: while one sends, the next triages and prepares its file (`sending`).
 WORKERS_PER_UPLOAD = 2
-#: Seconds between asks for files another worker holds (shared journals only).
+#: Seconds between rounds of asking for files another worker holds (shared journals only).
 CLAIM_POLL = 0.25
+#: A held file is asked for again after CLAIM_POLL, then twice as long each time, up to this
+#: (and never later than the holder's lease lapses, `Claim.retry_after`).
+CLAIM_BACKOFF_MAX = 2.0
 
 #: Said when the server check is a new journal's only protection (see docs/uploads.md).
 CONCURRENT_RUNS = (
@@ -143,6 +146,11 @@ class _Item:
     note: str | None = None
     #: The fingerprint the journal had no row for when the file was queued (None: not looked up).
     unjournaled: Fingerprint | None = None
+    #: Shared journals, a file another worker held: its content hash (for the fingerprint it was
+    #: computed at), when to ask for it again, and the wait before the ask after that.
+    content: tuple[Fingerprint, str] | None = None
+    ask_at: float = 0.0
+    backoff: float = CLAIM_POLL
 
 
 class Uploader:
@@ -574,7 +582,9 @@ class Uploader:
         async with send:
             while not (self._walked and not self._pending and not self._busy and not self._deferred):
                 await self._clock.sleep(CLAIM_POLL)
-                items, self._deferred = self._deferred, []
+                now = self._clock.monotonic()
+                items = [item for item in self._deferred if item.ask_at <= now]
+                self._deferred = [item for item in self._deferred if item.ask_at > now]
                 for item in items:
                     if self._ledger.stopping:
                         self._ledger.not_attempted(item.found.path, item.found.size)
@@ -613,11 +623,17 @@ class Uploader:
     async def _claim(self, journal: UploadJournal, candidate: Candidate, item: _Item) -> Claim | None:
         """Claim the file from a shared journal; a file another worker holds is asked for later."""
         key = key_of(item.options)
+        hashed: list[str] = []
 
         async def content() -> str:
-            return await anyio.to_thread.run_sync(
+            # A file asked for again while another worker holds it is not read again unchanged.
+            if item.content is not None and item.content[0] == candidate.fingerprint:
+                return item.content[1]
+            digest = await anyio.to_thread.run_sync(
                 frames.content_sha256, candidate.path, candidate.compression, self._scratch.folder()
             )
+            hashed.append(digest)
+            return digest
 
         try:
             claim = await journal.claim(key, candidate.fingerprint, candidate.wire_name, content)
@@ -633,7 +649,15 @@ class Uploader:
         if claim.row is not None and claim.row.state == "uploaded":
             self._ledger.already_uploaded(candidate.path, candidate.size, claim.row)
         else:
-            self._deferred.append(item)
+            wait = min(item.backoff, max(CLAIM_POLL, claim.retry_after))
+            self._deferred.append(
+                attrs.evolve(
+                    item,
+                    content=(candidate.fingerprint, hashed[0]) if hashed else item.content,
+                    ask_at=self._clock.monotonic() + wait,
+                    backoff=min(item.backoff * 2, CLAIM_BACKOFF_MAX),
+                )
+            )
         return claim
 
     async def _reconcile(self, sent: Sent, sha256: str | None) -> Verdict:

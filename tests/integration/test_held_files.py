@@ -1,0 +1,89 @@
+"""A file another worker holds on a shared journal: asked for again with backoff, never re-read."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from bhtom_async import Client, JobOptions, UploadOptions, UploadSummary
+from bhtom_async.emulator import Emulator
+from bhtom_async.upload import Uploader, frames
+from bhtom_async.upload.discovery import Fingerprint
+from bhtom_async.upload.journal import Claim, JournalKey
+from bhtom_async.upload.journal_pg import PostgresJournal
+
+from ..conftest import fits_bytes
+
+pytestmark = pytest.mark.anyio
+CAMERA = "HarnessObs_HarnessCam"
+HELD_FOR = 1.6  # seconds: at the old fixed 0.25 s asks, six or seven reads of the frame
+
+
+async def test_a_frame_held_by_another_worker_is_hashed_once_and_reported_when_it_is_stored(
+    emulator: Emulator, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While another worker holds the frame, this job asks again with growing waits but reads the
+    unchanged frame once; when the other stores it, the job reports it stored, and sends nothing."""
+    folder = tmp_path / "night"
+    folder.mkdir()
+    frame = folder / "f00.fits"
+    frame.write_bytes(fits_bytes(0))
+    stat = frame.stat()
+    digest = hashlib.sha256(frame.read_bytes()).hexdigest()
+    key = JournalKey("Gaia22bpl", CAMERA, "fits_file")
+    elsewhere = Fingerprint("/mnt/other-host/night/f00.fits", stat.st_size, stat.st_mtime_ns, 1, 2)
+
+    reads: list[Path] = []
+    real_content_sha256 = frames.content_sha256
+
+    def counted(path: Path, *args: object) -> str:
+        reads.append(path)
+        return real_content_sha256(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(frames, "content_sha256", counted)
+    asks: list[str] = []
+    real_claim = PostgresJournal.claim
+
+    async def counted_claim(self: PostgresJournal, *args: Any) -> Claim:
+        claim = await real_claim(self, *args)
+        if self is not other:
+            stored = claim.row is not None and claim.row.state == "uploaded"
+            asks.append("granted" if claim.granted else "stored" if stored else "held")
+        return claim
+
+    monkeypatch.setattr(PostgresJournal, "claim", counted_claim)
+
+    async def known() -> str:
+        return digest
+
+    result: list[UploadSummary] = []
+    other = PostgresJournal(pg_url)
+    async with other:
+        assert (await other.claim(key, elsewhere, "f00.fits", known)).granted
+        async with Client(
+            emulator.tokens["alice"], base_url=emulator.base_url, upload_url=emulator.upload_url
+        ) as bh:
+
+            async def upload() -> None:
+                options = UploadOptions(target="Gaia22bpl", observatory=CAMERA)
+                job = JobOptions(journal=pg_url, settle_time=0, concurrency=2)
+                result.append(await Uploader(bh, folder, options, job).run())
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(upload)
+                await anyio.sleep(HELD_FOR)
+                assert not result, "the job waited for the frame the other worker held"
+                row = await other.begin(key, elsewhere, "f00.fits", server_offset=None, marker=None)
+                await other.finish(row.id, "uploaded", data_product_id=4242, sha256=digest)
+                await other.release(key, elsewhere)
+    (summary,) = result
+    assert reads == [frame]
+    # Asked again after 0.25, 0.5, 1 s... (not every 0.25 s): 3 refusals in 1.6 s, then the row.
+    assert asks[-1] == "stored", asks
+    assert 2 <= asks.count("held") <= 4, asks
+    assert [(o.status, o.data_product_id) for o in summary.outcomes] == [("skipped", 4242)]
+    assert emulator.state.dataproducts_by_sha256(digest) == []
