@@ -84,6 +84,9 @@ async def serve_night(
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        # Listening before the URL is announced: a client that connects at once waits in the
+        # backlog until uvicorn accepts, instead of being refused while the server starts.
+        sock.listen(128)
     except OSError as exc:
         sock.close()
         raise InvalidInputError(

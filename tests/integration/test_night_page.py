@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -163,3 +164,13 @@ async def test_request_timings_and_429_pauses_reach_the_metrics(
     assert metrics[("bhtom_rate_limit_pauses_total", ())] == len(night.pauses) == 6
     assert metrics[("bhtom_rate_limit_pause_seconds_total", ())] == sum(night.pauses) >= 2.0
     assert metrics[("bhtom_uploads_total", (("state", "uploaded"),))] == 3
+
+
+async def test_the_page_takes_connections_as_soon_as_its_url_is_known() -> None:
+    """The URL is announced once the socket listens: a client connecting at once is not refused."""
+    async with serve_night(Night(), "127.0.0.1", 0) as server:
+        # No await since the server was yielded: its task has not run yet.
+        with socket.create_connection((server.host, server.port), timeout=5):
+            pass
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(server.url + "api/night", timeout=10)).status_code == 200
