@@ -45,6 +45,7 @@ it (`wait`) or is refused with a message naming the process that holds it.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import socket
@@ -52,10 +53,10 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, Protocol, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Protocol, TextIO, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -66,6 +67,7 @@ from .._private import create_private, restrict_siblings
 from ..errors import JournalBusyError
 from ..models.uploads import UploadOptions
 from .discovery import Fingerprint
+from .events import JournalWritten
 from .journal_paths import _journal_error, check_journal_path
 
 if TYPE_CHECKING:
@@ -262,6 +264,41 @@ class Claim:
 ContentHash = Callable[[], Awaitable[str]]
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class _Observed(Protocol):
+    on_write: Callable[[JournalWritten], None] | None
+
+
+_J = TypeVar("_J", bound=_Observed)
+
+
+def timed_write(
+    operation: str,
+) -> Callable[
+    [Callable[Concatenate[_J, _P], Coroutine[Any, Any, _R]]],
+    Callable[Concatenate[_J, _P], Coroutine[Any, Any, _R]],
+]:
+    """Decorate a backend's write: when it succeeds, its `on_write` is told how long it took."""
+
+    def decorate(
+        write: Callable[Concatenate[_J, _P], Coroutine[Any, Any, _R]],
+    ) -> Callable[Concatenate[_J, _P], Coroutine[Any, Any, _R]]:
+        async def timed(journal: _J, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            started = time.monotonic()
+            result = await write(journal, *args, **kwargs)
+            if journal.on_write is not None:
+                journal.on_write(JournalWritten(operation, time.monotonic() - started))
+            return result
+
+        functools.update_wrapper(timed, write)  # its name and docstring
+        return timed
+
+    return decorate
+
+
 class UploadJournal(Protocol):
     """What the uploader needs of a journal (another store can back it without scheduler changes).
 
@@ -272,6 +309,8 @@ class UploadJournal(Protocol):
 
     path: str
     shared: bool
+    #: Told how long each write took (the night page's metrics); None: nobody listens.
+    on_write: Callable[[JournalWritten], None] | None
 
     @property
     def fresh(self) -> bool:
@@ -371,6 +410,7 @@ class SqliteJournal:
         self._lock_file: TextIO | None = None
         self._lock = threading.Lock()
         self._limiter = anyio.CapacityLimiter(1)
+        self.on_write: Callable[[JournalWritten], None] | None = None
 
     #: One job holds the journal (its lock file), so no other worker can hold a file.
     shared = False
@@ -590,6 +630,7 @@ class SqliteJournal:
 
     # ---- writes (each one transaction) -------------------------------------------------------
 
+    @timed_write("begin")
     async def begin(
         self,
         key: JournalKey,
@@ -650,6 +691,7 @@ class SqliteJournal:
 
         return await self._run(write)
 
+    @timed_write("finish")
     async def finish(
         self,
         row_id: int,
@@ -674,6 +716,7 @@ class SqliteJournal:
 
         await self._run(write)
 
+    @timed_write("record_stored")
     async def record_stored(
         self,
         key: JournalKey,
@@ -715,10 +758,12 @@ class SqliteJournal:
 
     # ---- claims (trivial here: the lock file makes this job the journal's only worker) -------
 
+    @timed_write("claim")
     async def claim(self, key: JournalKey, candidate: Fingerprint, name: str, content: ContentHash) -> Claim:
         """Always granted: the journal's lock keeps every other job out (`content` is not needed)."""
         return Claim(granted=True)
 
+    @timed_write("release")
     async def release(self, key: JournalKey, candidate: Fingerprint) -> None:
         """Nothing to release: the lock is held until `aclose`."""
 

@@ -53,7 +53,8 @@ from .._clock import Clock
 from .._retry import backoff
 from ..errors import JournalError
 from .discovery import Fingerprint
-from .journal import Claim, ContentHash, JournalKey, JournalRow, State, read_row
+from .events import JournalWritten
+from .journal import Claim, ContentHash, JournalKey, JournalRow, State, read_row, timed_write
 from .journal_pg_schema import (
     COLUMN_COUNT,
     COLUMNS,
@@ -164,6 +165,7 @@ class PostgresJournal:
         # skewed the two hosts' clocks are.
         self._gap = 0.0
         self._heartbeat: threading.Thread | None = None
+        self.on_write: Callable[[JournalWritten], None] | None = None
 
     def _row(self, values: tuple[Any, ...]) -> JournalRow:
         """A row with its send times on this worker's clock (they are kept on the database's)."""
@@ -335,6 +337,7 @@ class PostgresJournal:
 
     # ---- claims ------------------------------------------------------------------------------
 
+    @timed_write("claim")
     async def claim(self, key: JournalKey, candidate: Fingerprint, name: str, content: ContentHash) -> Claim:
         """Take the file for this worker unless another's lease on it is live or it is stored."""
         if self.read_only:
@@ -417,6 +420,7 @@ class PostgresJournal:
             self._epochs[held.row_id] = held.epoch
         return claim
 
+    @timed_write("release")
     async def release(self, key: JournalKey, candidate: Fingerprint) -> None:
         """Give the file's claim back (its row keeps its state)."""
         held = self._held.pop(candidate.path, None)
@@ -553,6 +557,7 @@ class PostgresJournal:
 
     # ---- writes (each one transaction, fenced by the claim's epoch) ---------------------------
 
+    @timed_write("begin")
     async def begin(
         self,
         key: JournalKey,
@@ -600,6 +605,7 @@ class PostgresJournal:
             raise self._stale(f"{name} could not be marked sending")
         return row
 
+    @timed_write("finish")
     async def finish(
         self,
         row_id: int,
@@ -628,6 +634,7 @@ class PostgresJournal:
         if await self._run(write) != 1:
             raise self._stale(f"the outcome of row {row_id} ({state})")
 
+    @timed_write("record_stored")
     async def record_stored(
         self,
         key: JournalKey,

@@ -106,7 +106,6 @@ from .server_index import ServerIndex
 from .settings import SettingsSource, SkipFile, settings_for
 from .settle import NotReady, SettleGate
 from .throttle import JobThrottle
-from .timed_journal import TimedJournal
 from .triage import Triage
 
 if TYPE_CHECKING:
@@ -238,10 +237,10 @@ class Uploader:
         """
         started = self._clock.monotonic()
         workers = await self._prepare_client()
-        opened = open_journal(
+        journal = open_journal(
             self._journal_path, read_only=self._dry_run, wait=self._job.journal_wait, clock=self._clock
         )
-        journal = TimedJournal(opened, self._clock, self._ledger.emit)  # writes become events
+        journal.on_write = self._ledger.emit  # writes become events (the night page's metrics)
         await journal.open()
         self._journal = journal
         # Ids are assigned in order: none at or below the newest one seen can be a later upload. The
@@ -266,7 +265,7 @@ class Uploader:
             # It reads `created` stamps: the first upload goes alone, so its receipt tells whether
             # they run on the `Date` header's clock before other files are judged by them.
             self._first_alone = not self._dry_run
-        if server_index is not None and opened.fresh and not self._dry_run:
+        if server_index is not None and journal.fresh and not self._dry_run:
             self._ledger.warn(CONCURRENT_RUNS)  # in the summary (the CLI prints it) and the log
             logger.warning("%s", CONCURRENT_RUNS)
         triage = Triage(

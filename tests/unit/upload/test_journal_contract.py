@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bhtom_async.upload.discovery import Fingerprint
+from bhtom_async.upload.events import JournalWritten
 from bhtom_async.upload.journal import JournalKey, UploadJournal, record_copy
 from bhtom_async.upload.journal_backend import open_journal
 
@@ -117,3 +118,18 @@ async def test_a_read_only_journal_reads_and_claims_without_writing(location: st
         assert found is not None
         assert found.data_product_id == 3
         assert len(await journal.rows()) == 1
+
+
+async def test_each_write_is_told_to_on_write_with_its_duration(location: str) -> None:
+    """Claim, begin, finish, a stored copy and release each tell `on_write` once; reads tell nothing."""
+    told: list[JournalWritten] = []
+    async with open_journal(location) as journal:
+        journal.on_write = told.append
+        await claimed(journal, fp())
+        row = await journal.begin(KEY, fp(), "a.fits", server_offset=None, marker=None)
+        await journal.finish(row.id, "uploaded", data_product_id=5, sha256="ab" * 32)
+        await record_copy(journal, KEY, fp("/n/copy.fits"), "copy.fits", row)
+        await journal.find(KEY, fp())
+        await journal.release(KEY, fp())
+    assert [event.operation for event in told] == ["claim", "begin", "finish", "record_stored", "release"]
+    assert all(event.seconds >= 0 for event in told)
