@@ -87,3 +87,42 @@ async def test_a_frame_held_by_another_worker_is_hashed_once_and_reported_when_i
     assert 2 <= asks.count("held") <= 4, asks
     assert [(o.status, o.data_product_id) for o in summary.outcomes] == [("skipped", 4242)]
     assert emulator.state.dataproducts_by_sha256(digest) == []
+
+
+async def test_a_job_stopped_while_a_frame_is_held_ends_at_once_with_it_not_attempted(
+    emulator: Emulator, pg_url: str, tmp_path: Path
+) -> None:
+    """A stop does not wait out the backoff of a frame another worker holds."""
+    folder = tmp_path / "night"
+    folder.mkdir()
+    frame = folder / "f00.fits"
+    frame.write_bytes(fits_bytes(0))
+    stat = frame.stat()
+    digest = hashlib.sha256(frame.read_bytes()).hexdigest()
+    key = JournalKey("Gaia22bpl", CAMERA, "fits_file")
+    elsewhere = Fingerprint("/mnt/other-host/night/f00.fits", stat.st_size, stat.st_mtime_ns, 1, 2)
+
+    async def known() -> str:
+        return digest
+
+    async with (
+        PostgresJournal(pg_url) as other,
+        Client(emulator.tokens["alice"], base_url=emulator.base_url, upload_url=emulator.upload_url) as bh,
+    ):
+        assert (await other.claim(key, elsewhere, "f00.fits", known)).granted
+        options = UploadOptions(target="Gaia22bpl", observatory=CAMERA)
+        uploader = Uploader(bh, folder, options, JobOptions(journal=pg_url, settle_time=0, concurrency=2))
+        result: list[UploadSummary] = []
+
+        async def upload() -> None:
+            result.append(await uploader.run())
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(upload)
+            await anyio.sleep(1.0)  # held: the next ask is about 1 s away
+            uploader.stop()
+            with anyio.fail_after(0.6):
+                while not result:
+                    await anyio.sleep(0.02)
+    (summary,) = result
+    assert [o.status for o in summary.outcomes] == ["not_attempted"]
