@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import pytest
 
 from bhtom_async import Client, JobOptions, UploadOptions, UploadSummary
@@ -23,19 +24,44 @@ CAMERA = "HarnessObs_HarnessCam"
 HELD_FOR = 1.6  # seconds: at the old fixed 0.25 s asks, six or seven reads of the frame
 
 
-async def test_a_frame_held_by_another_worker_is_hashed_once_and_reported_when_it_is_stored(
-    emulator: Emulator, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """While another worker holds the frame, this job asks again with growing waits but reads the
-    unchanged frame once; when the other stores it, the job reports it stored, and sends nothing."""
+@attrs.frozen
+class Night:
+    """One frame in a night folder, and where another worker holds it (its own mount path)."""
+
+    folder: Path
+    frame: Path
+    digest: str
+    key: JournalKey
+    elsewhere: Fingerprint
+
+    async def content(self) -> str:
+        return self.digest
+
+    async def hold(self, other: PostgresJournal) -> None:
+        assert (await other.claim(self.key, self.elsewhere, self.frame.name, self.content)).granted
+
+
+def one_frame_night(tmp_path: Path) -> Night:
     folder = tmp_path / "night"
     folder.mkdir()
     frame = folder / "f00.fits"
     frame.write_bytes(fits_bytes(0))
     stat = frame.stat()
-    digest = hashlib.sha256(frame.read_bytes()).hexdigest()
-    key = JournalKey("Gaia22bpl", CAMERA, "fits_file")
-    elsewhere = Fingerprint("/mnt/other-host/night/f00.fits", stat.st_size, stat.st_mtime_ns, 1, 2)
+    return Night(
+        folder,
+        frame,
+        hashlib.sha256(frame.read_bytes()).hexdigest(),
+        JournalKey("Gaia22bpl", CAMERA, "fits_file"),
+        Fingerprint(f"/mnt/other-host/night/{frame.name}", stat.st_size, stat.st_mtime_ns, 1, 2),
+    )
+
+
+async def test_a_frame_held_by_another_worker_is_hashed_once_and_reported_when_it_is_stored(
+    emulator: Emulator, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While another worker holds the frame, this job asks again with growing waits but reads the
+    unchanged frame once; when the other stores it, the job reports it stored, and sends nothing."""
+    night = one_frame_night(tmp_path)
 
     reads: list[Path] = []
     real_content_sha256 = frames.content_sha256
@@ -57,13 +83,10 @@ async def test_a_frame_held_by_another_worker_is_hashed_once_and_reported_when_i
 
     monkeypatch.setattr(PostgresJournal, "claim", counted_claim)
 
-    async def known() -> str:
-        return digest
-
     result: list[UploadSummary] = []
     other = PostgresJournal(pg_url)
     async with other:
-        assert (await other.claim(key, elsewhere, "f00.fits", known)).granted
+        await night.hold(other)
         async with Client(
             emulator.tokens["alice"], base_url=emulator.base_url, upload_url=emulator.upload_url
         ) as bh:
@@ -71,47 +94,41 @@ async def test_a_frame_held_by_another_worker_is_hashed_once_and_reported_when_i
             async def upload() -> None:
                 options = UploadOptions(target="Gaia22bpl", observatory=CAMERA)
                 job = JobOptions(journal=pg_url, settle_time=0, concurrency=2)
-                result.append(await Uploader(bh, folder, options, job).run())
+                result.append(await Uploader(bh, night.folder, options, job).run())
 
             async with anyio.create_task_group() as group:
                 group.start_soon(upload)
                 await anyio.sleep(HELD_FOR)
                 assert not result, "the job waited for the frame the other worker held"
-                row = await other.begin(key, elsewhere, "f00.fits", server_offset=None, marker=None)
-                await other.finish(row.id, "uploaded", data_product_id=4242, sha256=digest)
-                await other.release(key, elsewhere)
+                row = await other.begin(
+                    night.key, night.elsewhere, "f00.fits", server_offset=None, marker=None
+                )
+                await other.finish(row.id, "uploaded", data_product_id=4242, sha256=night.digest)
+                await other.release(night.key, night.elsewhere)
     (summary,) = result
-    assert reads == [frame]
+    assert reads == [night.frame]
     # Asked again after 0.25, 0.5, 1 s... (not every 0.25 s): 3 refusals in 1.6 s, then the row.
     assert asks[-1] == "stored", asks
     assert 2 <= asks.count("held") <= 4, asks
     assert [(o.status, o.data_product_id) for o in summary.outcomes] == [("skipped", 4242)]
-    assert emulator.state.dataproducts_by_sha256(digest) == []
+    assert emulator.state.dataproducts_by_sha256(night.digest) == []
 
 
 async def test_a_job_stopped_while_a_frame_is_held_ends_at_once_with_it_not_attempted(
     emulator: Emulator, pg_url: str, tmp_path: Path
 ) -> None:
     """A stop does not wait out the backoff of a frame another worker holds."""
-    folder = tmp_path / "night"
-    folder.mkdir()
-    frame = folder / "f00.fits"
-    frame.write_bytes(fits_bytes(0))
-    stat = frame.stat()
-    digest = hashlib.sha256(frame.read_bytes()).hexdigest()
-    key = JournalKey("Gaia22bpl", CAMERA, "fits_file")
-    elsewhere = Fingerprint("/mnt/other-host/night/f00.fits", stat.st_size, stat.st_mtime_ns, 1, 2)
-
-    async def known() -> str:
-        return digest
+    night = one_frame_night(tmp_path)
 
     async with (
         PostgresJournal(pg_url) as other,
         Client(emulator.tokens["alice"], base_url=emulator.base_url, upload_url=emulator.upload_url) as bh,
     ):
-        assert (await other.claim(key, elsewhere, "f00.fits", known)).granted
+        await night.hold(other)
         options = UploadOptions(target="Gaia22bpl", observatory=CAMERA)
-        uploader = Uploader(bh, folder, options, JobOptions(journal=pg_url, settle_time=0, concurrency=2))
+        uploader = Uploader(
+            bh, night.folder, options, JobOptions(journal=pg_url, settle_time=0, concurrency=2)
+        )
         result: list[UploadSummary] = []
 
         async def upload() -> None:
