@@ -42,6 +42,7 @@ from bhtom_async.upload.journal import JournalKey
 from bhtom_async.upload.journal_backend import open_journal
 
 from . import machine
+from .soak import cli_env
 from .workload import ONAME, TARGET, latency, write_frames
 
 HERE = Path(__file__).resolve().parent
@@ -85,18 +86,6 @@ def _fresh_database(server: Any, name: str) -> str:
     return f"postgresql://postgres@/{name}?host={socket_dir}"
 
 
-def _env(emu: Emulator, work: Path) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith("BHTOM_")}
-    return {
-        **keep,
-        "BHTOM_TOKEN": emu.tokens["alice"],
-        "BHTOM_BASE_URL": emu.base_url,
-        "BHTOM_UPLOAD_URL": emu.upload_url,
-        "BHTOM_CONFIG": str(work / "config.toml"),
-        "XDG_STATE_HOME": str(work / "state"),
-    }
-
-
 def workers_run(emu: Emulator, server: Any, folder: Path, work: Path, workers: int) -> dict[str, Any]:
     """`workers` CLI processes on their own mount paths, one shared journal; wall time and shares."""
     emu.reset()
@@ -134,7 +123,7 @@ def workers_run(emu: Emulator, server: Any, folder: Path, work: Path, workers: i
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=_env(emu, work),
+            env=cli_env(emu, work),
         )
         for mount in mounts
     ]
