@@ -118,6 +118,11 @@ def latency_figures(params: Mapping[str, Any], runs: Sequence[Run]) -> Figures:
         if run.get("server_cpu_s") is not None:
             figures[f"c{c}_server_cpu_ms_per_file"] = round(run["server_cpu_s"] * 1000 / files, 2)
         figures["pool_size"] = run.get("pool_size")
+        floor = find(runs, contender="wire_floor", concurrency=c)
+        if floor is not None and not floor.get("failed"):
+            figures[f"c{c}_floor_s"] = floor["work_s"]
+            figures[f"c{c}_floor_of_ideal"] = _ratio(ideal, floor["work_s"])
+            figures[f"c{c}_x_floor"] = _ratio(run["work_s"], floor["work_s"])
     naive = find(runs, contender="naive_async")
     if naive is not None:
         figures["naive_async_s"] = naive["work_s"]

@@ -13,7 +13,12 @@ from benchmarks import report
 
 
 def _latency_doc(
-    c16_s: float, c32_s: float, *, quick: bool = False, when: str = "2026-01-02T03:04:05+00:00"
+    c16_s: float,
+    c32_s: float,
+    *,
+    quick: bool = False,
+    when: str = "2026-01-02T03:04:05+00:00",
+    floors: dict[int, float] | None = None,
 ) -> dict[str, Any]:
     params = {"files": 400, "file_bytes": 30_000, "latency_s": 0.25, "concurrency": [4, 16, 32]}
     runs = [
@@ -42,6 +47,10 @@ def _latency_doc(
             "server_cpu_s": 1.2,
         },
         {"label": "naive_async", "contender": "naive_async", "concurrency": 1, "work_s": 1.25},
+    ]
+    runs += [
+        {"label": f"wire_floor@{c}", "contender": "wire_floor", "concurrency": c, "work_s": s, "failed": 0}
+        for c, s in (floors or {}).items()
     ]
     return {
         "scenario": "latency",
@@ -86,6 +95,39 @@ def test_the_note_derives_the_whole_rounds_floor_and_the_rest() -> None:
     assert "take at least 3.25 s (1.04 of the ideal); the other 0.65 s are start-up" in text
     assert "5 ms per file in the client (one event loop, 32 uploads at once) and 3 ms in the emulator" in text
     assert "against the 2.5 ms per file the official way spends beyond the latency" in text
+
+
+def test_the_wire_floor_is_set_beside_each_judged_concurrency() -> None:
+    """The floor's time, its share of the ideal and ours over it come from the same run."""
+    figures = _latency_doc(7.1, 3.9, floors={16: 6.6, 32: 3.6})["figures"]
+    assert figures["c32_floor_s"] == 3.6
+    assert figures["c32_floor_of_ideal"] == pytest.approx(0.868)
+    assert figures["c32_x_floor"] == pytest.approx(1.083)
+    assert figures["c16_floor_of_ideal"] == pytest.approx(0.947)
+    assert "c4_floor_s" not in figures
+
+
+def test_a_floor_below_the_goal_is_said_to_put_it_out_of_any_clients_reach() -> None:
+    """c=32: the floor reached 0.868 < 0.88, so the note says no client can meet the goal here;
+    c=16: the floor reached 0.947 >= 0.92, so the note says the goal is within reach."""
+    doc = _latency_doc(7.1, 3.9, floors={16: 6.6, 32: 3.6})
+    text = report.render_goals({"latency": doc}, ["latency"])
+    assert (
+        "took 3.6 s in the same run, 0.868 of the ideal: below the goal of 0.88, so no client reaches it"
+    ) in text
+    assert "bhtom_async took 1.08x the floor's time" in text
+    within_reach = "took 6.6 s in the same run, 0.947 of the ideal, so the goal is within a client's reach"
+    assert within_reach in text
+
+
+def test_a_floor_run_with_failures_is_no_floor() -> None:
+    """A floor that lost uploads (refused, reset) did less work: it sets no figure and no note."""
+    doc = _latency_doc(7.1, 3.9, floors={32: 3.0})
+    doc["runs"][-1]["failed"] = 3
+    figures = fig.latency_figures(doc["params"], doc["runs"])
+    assert "c32_floor_s" not in figures
+    doc["figures"] = figures
+    assert "wire_floor" not in report.render_goals({"latency": doc}, ["latency"])
 
 
 def test_goals_met_when_the_run_is_near_ideal_and_no_cap_note() -> None:
