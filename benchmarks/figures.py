@@ -131,7 +131,8 @@ def latency_figures(params: Mapping[str, Any], runs: Sequence[Run]) -> Figures:
 
 
 def bandwidth_figures(params: Mapping[str, Any], runs: Sequence[Run]) -> Figures:
-    """Scenario 2: throughput and CPU per GB against curl's at the same concurrency; peak RSS."""
+    """Scenario 2: throughput and CPU per GB against curl's (and curl's after a SHA-256 of each
+    file) at the same concurrency; peak RSS."""
     figures: Figures = {}
     for group in params["sets"]:
         for run in (r for r in runs if r["group"] == group):
@@ -160,6 +161,12 @@ def bandwidth_figures(params: Mapping[str, Any], runs: Sequence[Run]) -> Figures
             figures[f"{group}_unhashed_x_curl_throughput"] = _ratio(_mb_s(unhashed), _mb_s(curl))
             figures[f"{group}_unhashed_cpu_per_gb_x_curl"] = _ratio(
                 _cpu_per_gb(unhashed), _cpu_per_gb(curl), 2
+            )
+        hashed_curl = find(runs, group=group, contender="curl_hashed")
+        if hashed_curl is not None and not hashed_curl.get("failed"):
+            figures[f"{group}_x_curl_hashed_throughput"] = _ratio(_mb_s(ours), _mb_s(hashed_curl))
+            figures[f"{group}_cpu_per_gb_x_curl_hashed"] = _ratio(
+                _cpu_per_gb(ours), _cpu_per_gb(hashed_curl), 2
             )
         if ours is not None and ours.get("lag_ms"):
             figures[f"{group}_lag_p99_ms"] = ours["lag_ms"]["p99_ms"]

@@ -207,6 +207,36 @@ def test_bandwidth_figures_compare_with_curl_and_track_memory_growth() -> None:
     text = report.render_goals({"bandwidth": doc}, ["bandwidth"])
     assert "bhtom_async moved 200 MB/s and curl 250 MB/s" in text
     assert "reading and hashing a frame alone cost 0.55 CPU-s per GB, 1.1x curl's whole figure" in text
+    assert "curl_hashed" not in text  # it did not run: no clause about it
+
+
+def test_curl_that_hashes_first_is_compared_where_it_ran_whole() -> None:
+    """curl_hashed (openssl, then curl) sets a throughput and a CPU ratio for its set and a clause
+    in both notes; a run of it with failures sets neither."""
+    gb = 2_000_000_000
+    params = {"sets": {"large": {}, "medium": {}}, "sha256_cpu_s_per_gb": 0.8}
+
+    def run(label: str, group: str, work: float, cpu: float, **more: Any) -> dict[str, Any]:
+        return {"label": label, "contender": label.split("@")[0], "group": group, "bytes": gb,
+                "work_s": work, "cpu_s": cpu, "peak_rss_mb": 50.0, **more}  # fmt: skip
+
+    runs = [
+        run("curl@4", "large", 8.0, 1.5),
+        run("curl_hashed@4", "large", 9.0, 3.2),
+        run("bhtom_async@4", "large", 10.0, 4.0),
+        run("curl@4", "medium", 8.0, 1.5),
+        run("curl_hashed@4", "medium", 9.0, 3.2, failed=1),
+        run("bhtom_async@4", "medium", 10.0, 4.0),
+    ]
+    figures = fig.bandwidth_figures(params, runs)
+    assert figures["large_cpu_per_gb_x_curl_hashed"] == 1.25
+    assert figures["large_x_curl_hashed_throughput"] == 0.9
+    assert figures["large_curl_hashed_c4_mb_s"] == pytest.approx(222.2, abs=0.1)
+    assert "medium_cpu_per_gb_x_curl_hashed" not in figures
+    text = report.render_goals({"bandwidth": {"figures": figures, "machine": {"cpus": 2}}}, ["bandwidth"])
+    assert "with openssl (curl_hashed" in text
+    assert "bhtom_async's CPU per GB was 1.25x its." in text
+    assert "bhtom_async's throughput was 0.9x its." in text
 
 
 def test_poller_rounds_are_judged_against_ceil_pending_over_200() -> None:
