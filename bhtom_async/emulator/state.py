@@ -7,6 +7,7 @@ All access goes through one re-entrant lock: the server thread mutates, tests re
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import shutil
 import threading
 from collections import Counter
@@ -83,6 +84,8 @@ class State:
         self.counters: dict[str, int] = {}
         self.request_counts: Counter[str] = Counter()
         self._pending: set[int] = set()
+        #: (p_until, id) of pending calibrations, soonest first (entries may be stale: see advance).
+        self._due: list[tuple[float, int]] = []
         #: dataproduct id -> calibration id (calibration_of is called per listed product).
         self._cal_index: dict[int, int] = {}
         with self.lock:
@@ -101,6 +104,8 @@ class State:
             self.tables[kind] = {ident: cls(**body) for ident, body in by_id.items()}
         self.counters = {k: int(v) for k, v in meta.get("counters", {}).items()}
         self._pending = {c.id for c in self.calibrations() if not c.materialized}
+        self._due = [(c.p_until, c.id) for c in self.calibrations() if not c.materialized]
+        heapq.heapify(self._due)
         self._cal_index = {c.dataproduct_id: c.id for c in self.calibrations()}
         return True
 
@@ -188,6 +193,7 @@ class State:
             self.counters = {}
             self.request_counts.clear()
             self._pending.clear()
+            self._due.clear()
             self._cal_index.clear()
             if self.store is not None:
                 self.store.clear()
@@ -311,17 +317,29 @@ class State:
         with self.lock:
             self.put("calibration", cal)
             self._pending.add(cal.id)
+            heapq.heappush(self._due, (cal.p_until, cal.id))
 
     def advance(self, now: float) -> None:
-        """Materialise every calibration whose timeline has finished by ``now``."""
+        """Materialise every calibration whose timeline has finished by ``now`` (in id order).
+
+        Called on every request, so it looks only at the calibrations due by now: an entry whose
+        calibration was removed or already materialised is dropped, one whose end moved later is
+        filed again (a restart files the new end with `track`).
+        """
         with self.lock:
-            for cal_id in sorted(self._pending):
-                cal = self.get("calibration", cal_id)
+            due: dict[int, Calibration] = {}
+            while self._due and self._due[0][0] <= now:
+                _, cal_id = heapq.heappop(self._due)
+                cal = self.get("calibration", cal_id) if cal_id in self._pending else None
                 if cal is None:
                     self._pending.discard(cal_id)
                 elif now >= cal.p_until:
-                    self._materialise(cal)
-                    self._pending.discard(cal_id)
+                    due[cal_id] = cal
+                else:
+                    heapq.heappush(self._due, (cal.p_until, cal_id))
+            for cal_id in sorted(due):
+                self._materialise(due[cal_id])
+                self._pending.discard(cal_id)
 
     def _materialise(self, cal: Calibration) -> None:
         product: DataProduct | None = self.get("dataproduct", cal.dataproduct_id)

@@ -246,6 +246,34 @@ def test_restart_calibration(client: Client, emu: Emulator, frozen: EmulatorCloc
     assert sum(d["data_product"] == ident for d in datums) == 1
 
 
+def test_a_calibration_restarted_before_its_end_finishes_once_at_the_new_end(
+    client: Client, emu: Emulator, frozen: EmulatorClock
+) -> None:
+    """The emulator files each calibration under its end time: a restart while it is still
+    running moves the end later, so passing the old end materialises nothing, and the new end
+    materialises it once (one datum)."""
+    emu.calibration.delays = (0.1, 0.1)
+    ident = _upload(client)
+    c = client()
+    frozen.advance(0.1)
+    emu.calibration.delays = (0.3, 0.3)
+    r = client("admin").post("/calibration/restart-calib-by-dataproduct/", json={"data_product_id": ident})
+    assert r.json()["Success"]["count"] == 1
+
+    def datums() -> int:
+        rows = c.post("/common/api/reducedDatum/", json={"target_name": "Gaia22bpl"}).json()["data"]
+        return sum(d["data_product"] == ident for d in rows)
+
+    frozen.advance(0.15)  # past the first end (0.2 s), before the new one (0.1 + 0.6 s)
+    assert _result(c, ident)["status"] == "C"
+    assert datums() == 0
+    frozen.advance(0.5)
+    assert _result(c, ident)["status"] == "S"
+    assert datums() == 1
+    frozen.advance(1.0)
+    assert datums() == 1
+
+
 def test_catalogs(client: Client) -> None:
     """Not in the API documentation: GET get-catalogs answers an envelope of filters."""
     body = client().get("/calibration/get-catalogs/").json()
