@@ -8,6 +8,7 @@ bounded pool of workers. A worker takes each file to its outcome with these piec
 - `preflight`: cheap checks of the token, target and camera before any upload;
 - `throttle`: when uploads may start, the job-wide 429 pause and its budget, the rate caps;
 - `ledger`: every outcome and event, and the summary;
+- `claims`: with a shared journal, each file's claim, and the files other workers hold;
 - `lookups` (the server look-ups) and `scratch` (where fpack frames are unpacked).
 
 Design
@@ -56,7 +57,7 @@ is journaled ``unknown`` (shielded from the cancellation), and the journal is cl
 *Many workers.* With a shared journal (`UploadJournal.shared`: PostgreSQL), several jobs on
 several hosts split the files: each file is claimed before it is handled (one worker at a time
 holds it), and a file another worker holds is asked for again later, until it is this job's or
-stored, so each job's report covers every file it was given.
+stored, so each job's report covers every file it was given (`claims`).
 
 *Dry runs* send with ``dry_run=True``, read the journal to report what would be skipped, and
 never write to it.
@@ -81,7 +82,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .._clock import Clock
 from ..errors import AuthenticationError, BhtomError, JournalError, PermissionDeniedError
 from ..models.uploads import UploadOptions
-from . import frames
+from .claims import CLAIM_POLL, HeldFiles
 from .clocks import CreatedClock
 from .discovery import Candidate, Fingerprint, Found, Rejected, discover, inspect
 from .events import (
@@ -92,7 +93,7 @@ from .events import (
     UploadOutcome,
     UploadSummary,
 )
-from .journal import Claim, JournalKey, UploadJournal, default_journal_path, key_of
+from .journal import JournalKey, UploadJournal, default_journal_path, key_of
 from .journal_backend import open_journal
 from .ledger import Ledger
 from .lookups import created_for, listing_for, lookup_for, probe_newest_id
@@ -119,11 +120,6 @@ EVENT_BACKLOG = 64
 LOOKUP_CONNECTIONS = 2
 #: Workers per upload slot: while one sends, the next triages and prepares its file (`sending`).
 WORKERS_PER_UPLOAD = 2
-#: Seconds between rounds of asking for files another worker holds (shared journals only).
-CLAIM_POLL = 0.25
-#: A held file is asked for again after CLAIM_POLL, then twice as long each time, up to this
-#: (and never later than the holder's lease lapses, `Claim.retry_after`).
-CLAIM_BACKOFF_MAX = 2.0
 
 #: Said when the server check is a new journal's only protection (see docs/uploads.md).
 CONCURRENT_RUNS = (
@@ -145,11 +141,6 @@ class _Item:
     note: str | None = None
     #: The fingerprint the journal had no row for when the file was queued (None: not looked up).
     unjournaled: Fingerprint | None = None
-    #: Shared journals, a file another worker held: its content hash (for the fingerprint it was
-    #: computed at), when to ask for it again, and the wait before the ask after that.
-    content: tuple[Fingerprint, str] | None = None
-    ask_at: float = 0.0
-    backoff: float = CLAIM_POLL
 
 
 class Uploader:
@@ -225,7 +216,8 @@ class Uploader:
         self._first_alone = False  # the server check is on: its stamps wait for the first receipt
         self._newest = NewestId()
         self._walked = False
-        self._deferred: list[_Item] = []  # held by another worker (shared journals): ask again
+        # Shared journals: the claims, and the files another worker holds (asked for again).
+        self._held = HeldFiles[_Item](self._clock, self._ledger, self._scratch, self._stop)
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -565,26 +557,22 @@ class Uploader:
 
     def _close_gate_when_done(self) -> None:
         """The walk is over and no file is queued, held or being handled: nothing can come back."""
-        idle = not self._pending and not self._busy and not self._deferred
+        idle = not self._pending and not self._busy and not self._held
         if self._walked and idle and self._settle is not None:
             self._settle.close()
 
     def _abandon_pending(self) -> None:
         """Every file still queued or held when the job ends is reported as not attempted."""
-        for item in [*self._pending.values(), *self._deferred]:
+        for item in [*self._pending.values(), *self._held.abandon()]:
             self._ledger.not_attempted(item.found.path, item.found.size)
         self._pending.clear()
-        self._deferred.clear()
 
     async def _ask_again(self, send: MemoryObjectSendStream[Found | _Item]) -> None:
         """Shared journals: queue the files other workers held again, until none is left."""
         async with send:
-            while not (self._walked and not self._pending and not self._busy and not self._deferred):
+            while not (self._walked and not self._pending and not self._busy and not self._held):
                 await self._clock.sleep(CLAIM_POLL)
-                now = self._clock.monotonic()
-                items = [item for item in self._deferred if item.ask_at <= now]
-                self._deferred = [item for item in self._deferred if item.ask_at > now]
-                for item in items:
+                for item in self._held.due():
                     if self._ledger.stopping:
                         self._ledger.not_attempted(item.found.path, item.found.size)
                         continue
@@ -610,54 +598,13 @@ class Uploader:
                     inspected, item.options, item.note, unjournaled=unjournaled
                 )
                 return
-            claim = await self._claim(journal, inspected, item)
-            if claim is None or not claim.granted:
+            if not await self._held.claim(journal, key_of(item.options), inspected, item):
                 return
             try:
                 await self._require_sender().handle(inspected, item.options, item.note)
             finally:
                 with anyio.CancelScope(shield=True), suppress(JournalError):
                     await journal.release(key_of(item.options), inspected.fingerprint)
-
-    async def _claim(self, journal: UploadJournal, candidate: Candidate, item: _Item) -> Claim | None:
-        """Claim the file from a shared journal; a file another worker holds is asked for later."""
-        key = key_of(item.options)
-        hashed: list[str] = []
-
-        async def content() -> str:
-            # A file asked for again while another worker holds it is not read again unchanged.
-            if item.content is not None and item.content[0] == candidate.fingerprint:
-                return item.content[1]
-            digest = await anyio.to_thread.run_sync(
-                frames.content_sha256, candidate.path, candidate.compression, self._scratch.folder()
-            )
-            hashed.append(digest)
-            return digest
-
-        try:
-            claim = await journal.claim(key, candidate.fingerprint, candidate.wire_name, content)
-        except JournalError as exc:
-            self._stop(exc)  # no send starts without a durable claim
-            self._ledger.not_attempted(candidate.path, candidate.size)
-            return None
-        except (OSError, ValueError, EOFError) as exc:
-            self._ledger.finished(candidate, "failed", reason=f"could not be read ({exc})")
-            return None
-        if claim.granted:
-            return claim
-        if claim.row is not None and claim.row.state == "uploaded":
-            self._ledger.already_uploaded(candidate.path, candidate.size, claim.row)
-        else:
-            wait = min(item.backoff, max(CLAIM_POLL, claim.retry_after))
-            self._deferred.append(
-                attrs.evolve(
-                    item,
-                    content=(candidate.fingerprint, hashed[0]) if hashed else item.content,
-                    ask_at=self._clock.monotonic() + wait,
-                    backoff=min(item.backoff * 2, CLAIM_BACKOFF_MAX),
-                )
-            )
-        return claim
 
     async def _reconcile(self, sent: Sent, sha256: str | None) -> Verdict:
         """Ask the server whether the file arrived (see `reconcile`)."""

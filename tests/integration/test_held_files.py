@@ -12,10 +12,14 @@ import pytest
 
 from bhtom_async import Client, JobOptions, UploadOptions, UploadSummary
 from bhtom_async.emulator import Emulator
+from bhtom_async.testing import ManualClock
 from bhtom_async.upload import Uploader, frames
-from bhtom_async.upload.discovery import Fingerprint
+from bhtom_async.upload.claims import HeldFiles
+from bhtom_async.upload.discovery import Candidate, Fingerprint, Found, fingerprint_of, inspect
 from bhtom_async.upload.journal import Claim, JournalKey
 from bhtom_async.upload.journal_pg import PostgresJournal
+from bhtom_async.upload.ledger import Ledger
+from bhtom_async.upload.scratch import Scratch
 
 from ..conftest import fits_bytes
 
@@ -143,3 +147,57 @@ async def test_a_job_stopped_while_a_frame_is_held_ends_at_once_with_it_not_atte
                     await anyio.sleep(0.02)
     (summary,) = result
     assert [o.status for o in summary.outcomes] == ["not_attempted"]
+
+
+def _candidate(frame: Path) -> Candidate:
+    found = Found(frame, fingerprint_of(frame, frame.stat()), frame.name)
+    candidate = inspect(found, "fits_file")
+    assert isinstance(candidate, Candidate)
+    return candidate
+
+
+async def test_held_files_wait_longer_each_ask_and_hash_again_only_a_rewritten_frame(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`HeldFiles` on a manual clock: a frame another worker holds comes back after 0.25, 0.5, 1
+    and then every 2 s; its hash is computed once while it is unchanged, and again once it has
+    been rewritten (a new fingerprint); a granted claim forgets what was kept."""
+    night = one_frame_night(tmp_path)
+    reads: list[Path] = []
+    real_content_sha256 = frames.content_sha256
+
+    def counted(path: Path, *args: object) -> str:
+        reads.append(path)
+        return real_content_sha256(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(frames, "content_sha256", counted)
+    clock = ManualClock()
+    stops: list[Exception] = []
+    held = HeldFiles[str](clock, Ledger(None), Scratch(), stops.append)
+
+    async def ask(candidate: Candidate) -> list[float]:
+        """Claim (refused), then the waits until `due` hands the item back."""
+        assert not await held.claim(ours, night.key, candidate, "f00")
+        assert len(held) == 1
+        started = clock.monotonic()
+        while not held.due():
+            clock.advance(0.25)  # every wait is a multiple of 0.25 s (exact in binary)
+        return [round(clock.monotonic() - started, 2)]
+
+    async with PostgresJournal(pg_url) as other, PostgresJournal(pg_url) as ours:
+        await night.hold(other)
+        waits: list[float] = []
+        for _ in range(5):
+            waits += await ask(_candidate(night.frame))
+        assert waits == [0.25, 0.5, 1.0, 2.0, 2.0]
+        assert reads == [night.frame]
+        night.frame.write_bytes(fits_bytes(1))  # rewritten while held: other bytes, a new stat
+        await ask(_candidate(night.frame))
+        assert reads == [night.frame, night.frame]
+        await other.release(night.key, night.elsewhere)
+        assert await held.claim(ours, night.key, _candidate(night.frame), "f00")
+        assert len(held) == 0
+        await ours.release(night.key, _candidate(night.frame).fingerprint)
+        await night.hold(other)
+        assert await ask(_candidate(night.frame)) == [0.25]  # the backoff starts again
+    assert stops == []
