@@ -38,8 +38,9 @@ from .errors import (
     TransportError,
 )
 from .models.uploads import UploadOptions
-from .upload.journal import SqliteJournal, default_journal_path
+from .upload.journal import default_journal_path
 from .upload.journal_backend import open_journal
+from .upload.journal_sqlite import SqliteJournal
 from .upload.journal_url import is_postgres_url, masked, split_options
 from .upload.reconcile import TOLERANCE, UNSYNCED_TOLERANCE
 

@@ -19,7 +19,7 @@ import click
 
 from ..errors import BhtomError, InvalidInputError, ServerError, TransportError
 from ..night import Night, light_curve_png, report_html
-from ..upload.journal import SqliteJournal
+from ..upload.journal_sqlite import SqliteJournal
 from ._core import CliState, fail, make_client, pass_state, run, warn
 from .progress import JobReport
 

@@ -30,12 +30,12 @@ from .events import UploadOutcome as UploadOutcome
 from .events import UploadSummary as UploadSummary
 from .headers import read_header as read_header
 from .headers import settings_from_header as settings_from_header
-from .journal import Journal as Journal
 from .journal import JournalKey as JournalKey
 from .journal import JournalRow as JournalRow
-from .journal import SqliteJournal as SqliteJournal
 from .journal import UploadJournal as UploadJournal
 from .journal import default_journal_path as default_journal_path
+from .journal_sqlite import Journal as Journal
+from .journal_sqlite import SqliteJournal as SqliteJournal
 from .options import JobOptions as JobOptions
 from .scheduler import Uploader as Uploader
 from .settings import SettingsSource as SettingsSource

@@ -10,7 +10,8 @@ import os
 
 from .._clock import Clock
 from ..errors import MissingDependencyError
-from .journal import SqliteJournal, UploadJournal
+from .journal import UploadJournal
+from .journal_sqlite import SqliteJournal
 from .journal_url import is_postgres_url
 
 __all__ = ["open_journal"]

@@ -16,7 +16,7 @@ from click.testing import Result
 from bhtom_async import Client
 from bhtom_async.emulator import Emulator
 from bhtom_async.testing import ManualClock
-from bhtom_async.upload.journal import SqliteJournal
+from bhtom_async.upload.journal_sqlite import SqliteJournal
 
 from .conftest import parse_json
 

@@ -222,7 +222,7 @@ def test_a_journal_in_use_by_another_job_is_one_error_and_exit_3(
     """JournalBusyError: `error:` naming the holder and a hint with CLI words; no traceback; exit 3."""
     import anyio
 
-    from bhtom_async.upload.journal import SqliteJournal
+    from bhtom_async.upload.journal_sqlite import SqliteJournal
 
     as_user("alice")
     journal = SqliteJournal(tmp_path / "busy.sqlite3")
@@ -257,7 +257,7 @@ def test_a_disk_full_mid_job_prints_the_json_summary_and_exits_3(
     """The journal cannot be written after the first file: the job stops, the JSON summary still comes."""
     import errno
 
-    from bhtom_async.upload import journal as journal_module
+    from bhtom_async.upload import journal_sqlite as journal_module
 
     as_user("alice")
     real_begin = journal_module.SqliteJournal.begin

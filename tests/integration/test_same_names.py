@@ -19,7 +19,8 @@ from bhtom_async.cli.upload_summary import exit_for
 from bhtom_async.emulator import Emulator, FaultRule
 from bhtom_async.testing import ManualClock
 from bhtom_async.upload.discovery import fingerprint_of
-from bhtom_async.upload.journal import JournalKey, SqliteJournal
+from bhtom_async.upload.journal import JournalKey
+from bhtom_async.upload.journal_sqlite import SqliteJournal
 from bhtom_async.upload.scheduler import CONCURRENT_RUNS
 
 from .test_exactly_once import CAMERA, TARGET, check_truthful, upload, write

@@ -16,7 +16,9 @@ import pytest
 from bhtom_async import JobOptions
 from bhtom_async.errors import InvalidInputError, JournalBusyError, JournalError
 from bhtom_async.upload.discovery import Fingerprint
-from bhtom_async.upload.journal import Journal, JournalKey, _journal_error
+from bhtom_async.upload.journal import JournalKey
+from bhtom_async.upload.journal_paths import _journal_error
+from bhtom_async.upload.journal_sqlite import Journal
 
 pytestmark = pytest.mark.anyio
 KEY = JournalKey("Gaia22bpl", "HarnessObs_HarnessCam", "fits_file")
@@ -149,7 +151,7 @@ async def test_a_second_job_on_the_journal_is_refused_with_the_holder_named(tmp_
 
 HOLDER = """
 import anyio, sys
-from bhtom_async.upload.journal import Journal
+from bhtom_async.upload.journal_sqlite import Journal
 async def main():
     async with Journal(sys.argv[1]):
         print("holding", flush=True)
@@ -232,7 +234,8 @@ async def test_a_version_1_journal_gains_the_new_columns(tmp_path: Path) -> None
 WRITER = """
 import anyio, sys
 from bhtom_async.upload.discovery import Fingerprint
-from bhtom_async.upload.journal import Journal, JournalKey
+from bhtom_async.upload.journal import JournalKey
+from bhtom_async.upload.journal_sqlite import Journal
 KEY = JournalKey("T", "O", "fits_file")
 async def main():
     async with Journal(sys.argv[1]) as j:
@@ -298,7 +301,8 @@ def test_ten_runs_starting_at_once_on_a_new_journal_never_see_a_missing_table(tm
     script = """
 import anyio, sys, time
 from bhtom_async.upload.discovery import Fingerprint
-from bhtom_async.upload.journal import Journal, JournalKey
+from bhtom_async.upload.journal import JournalKey
+from bhtom_async.upload.journal_sqlite import Journal
 async def main(path, start, n):
     key = JournalKey("T", "O", "fits_file")
     time.sleep(max(0.0, float(start) - time.time()))

@@ -12,9 +12,10 @@ import pytest
 from bhtom_async import JobOptions
 from bhtom_async.errors import JournalError
 from bhtom_async.upload.discovery import Fingerprint
-from bhtom_async.upload.journal import JournalKey, SqliteJournal
+from bhtom_async.upload.journal import JournalKey
 from bhtom_async.upload.journal_pg import PostgresJournal
 from bhtom_async.upload.journal_pg_schema import SCHEMA_VERSION
+from bhtom_async.upload.journal_sqlite import SqliteJournal
 from bhtom_async.upload.journal_url import masked, split_options
 
 pytestmark = pytest.mark.anyio

@@ -13,7 +13,8 @@ from bhtom_async.errors import ServerError
 from bhtom_async.testing import ManualClock
 from bhtom_async.upload.clocks import CreatedClock
 from bhtom_async.upload.discovery import Fingerprint, wire_name
-from bhtom_async.upload.journal import JournalKey, SqliteJournal
+from bhtom_async.upload.journal import JournalKey
+from bhtom_async.upload.journal_sqlite import SqliteJournal
 from bhtom_async.upload.reconcile import (
     NewestId,
     ProductLike,
