@@ -45,6 +45,20 @@ class Night:
         assert (await other.claim(self.key, self.elsewhere, self.frame.name, self.content)).granted
 
 
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Each frame the uploader reads to hash it (`frames.content_sha256`), in order."""
+    seen: list[Path] = []
+    real_content_sha256 = frames.content_sha256
+
+    def counted(path: Path, *args: object) -> str:
+        seen.append(path)
+        return real_content_sha256(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(frames, "content_sha256", counted)
+    return seen
+
+
 def one_frame_night(tmp_path: Path) -> Night:
     folder = tmp_path / "night"
     folder.mkdir()
@@ -61,20 +75,12 @@ def one_frame_night(tmp_path: Path) -> Night:
 
 
 async def test_a_frame_held_by_another_worker_is_hashed_once_and_reported_when_it_is_stored(
-    emulator: Emulator, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulator: Emulator, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads: list[Path]
 ) -> None:
     """While another worker holds the frame, this job asks again with growing waits but reads the
     unchanged frame once; when the other stores it, the job reports it stored, and sends nothing."""
     night = one_frame_night(tmp_path)
 
-    reads: list[Path] = []
-    real_content_sha256 = frames.content_sha256
-
-    def counted(path: Path, *args: object) -> str:
-        reads.append(path)
-        return real_content_sha256(path, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(frames, "content_sha256", counted)
     asks: list[str] = []
     real_claim = PostgresJournal.claim
 
@@ -157,20 +163,12 @@ def _candidate(frame: Path) -> Candidate:
 
 
 async def test_held_files_wait_longer_each_ask_and_hash_again_only_a_rewritten_frame(
-    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pg_url: str, tmp_path: Path, reads: list[Path]
 ) -> None:
     """`HeldFiles` on a manual clock: a frame another worker holds comes back after 0.25, 0.5, 1
     and then every 2 s; its hash is computed once while it is unchanged, and again once it has
     been rewritten (a new fingerprint); a granted claim forgets what was kept."""
     night = one_frame_night(tmp_path)
-    reads: list[Path] = []
-    real_content_sha256 = frames.content_sha256
-
-    def counted(path: Path, *args: object) -> str:
-        reads.append(path)
-        return real_content_sha256(path, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(frames, "content_sha256", counted)
     clock = ManualClock()
     stops: list[Exception] = []
     held = HeldFiles[str](clock, Ledger(None), Scratch(), stops.append)
