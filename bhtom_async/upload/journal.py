@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 State = Literal["sending", "uploaded", "failed", "unknown", "changed"]
-T = TypeVar("T")
 
 
 def default_journal_path() -> Path:

@@ -407,15 +407,7 @@ class SqliteJournal:
                     "id_floor=CASE WHEN first_sent_at IS NULL THEN excluded.id_floor ELSE id_floor END, "
                     "updated_at=excluded.updated_at",
                     (
-                        key.target,
-                        key.observatory,
-                        key.data_product_type,
-                        fp.path,
-                        name,
-                        fp.size,
-                        fp.mtime_ns,
-                        fp.device,
-                        fp.inode,
+                        *_identity(key, fp, name),
                         now,
                         now,
                         server_offset,
@@ -480,15 +472,7 @@ class SqliteJournal:
                     "size, mtime_ns, device, inode, sha256, state, data_product_id, reason, attempts, "
                     "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,'uploaded',?,?,0,?)",
                     (
-                        key.target,
-                        key.observatory,
-                        key.data_product_type,
-                        fp.path,
-                        name,
-                        fp.size,
-                        fp.mtime_ns,
-                        fp.device,
-                        fp.inode,
+                        *_identity(key, fp, name),
                         sha256,
                         data_product_id,
                         reason,
@@ -512,6 +496,13 @@ class SqliteJournal:
 
 #: The journal the uploader uses by default.
 Journal = SqliteJournal
+
+
+def _identity(key: JournalKey, fp: Fingerprint, name: str) -> tuple[object, ...]:
+    """A row's first nine columns as `begin` and `record_stored` write them: where the file goes,
+    then which file it is (path, name, size, mtime_ns, device, inode)."""
+    return (key.target, key.observatory, key.data_product_type, fp.path, name, fp.size, fp.mtime_ns,
+            fp.device, fp.inode)  # fmt: skip
 
 
 def _lock_nowait(handle: TextIO) -> bool:
